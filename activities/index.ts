@@ -1,0 +1,156 @@
+import { createHash } from 'node:crypto';
+import { activityInfo, ApplicationFailure, log } from '@temporalio/activity';
+import type { Incident, IncidentEventType, MeetingSummary, RunbookDefinition } from '../workflows/definitions';
+import { renderValue, TemplateContext, TemplateError } from '../src/templates';
+import { ZoomClient } from '../src/zoom/client';
+import { NON_RETRYABLE_ZOOM_ERRORS, ZoomConfigError, ZoomError } from '../src/zoom/errors';
+import { Meeting, MeetingSettings } from '../src/zoom/types';
+import { runbookMatches } from '../src/runbook';
+
+export interface ZoomConnector {
+  name: string;
+  client: ZoomClient;
+  /** Zoom user (id or email) who hosts new meetings. */
+  hostUser: string;
+}
+
+export interface ActivityDeps {
+  connectors: Map<string, ZoomConnector>;
+  runbooks: RunbookDefinition[];
+}
+
+export interface CreateMeetingInput {
+  connector?: string;
+  /** Stable per runbook step: the same key never yields a second meeting. */
+  idempotencyKey: string;
+  topic: string;
+  agenda?: string;
+  /** Minutes. */
+  duration?: number;
+  /** ISO time; absent means "now". */
+  startTime?: string;
+  timezone?: string;
+  passcode?: string;
+  settings?: {
+    joinBeforeHost?: boolean;
+    waitingRoom?: boolean;
+    autoRecording?: 'local' | 'cloud' | 'none';
+    muteUponEntry?: boolean;
+  };
+  invitees?: string[];
+  alternativeHosts?: string[];
+}
+
+/** Non-retryable failure types for activity retry policies. */
+export const NON_RETRYABLE_ERRORS = [...NON_RETRYABLE_ZOOM_ERRORS, TemplateError.name];
+
+/**
+ * Activities, built once per worker around shared Zoom clients, so every activity in the
+ * process shares one token cache per connector.
+ */
+export function createActivities(deps: ActivityDeps) {
+  function connector(name = 'default'): ZoomConnector {
+    const c = deps.connectors.get(name);
+    if (!c) throw ApplicationFailure.nonRetryable(`Zoom connector "${name}" is not configured on this worker.`, ZoomConfigError.name);
+    return c;
+  }
+
+  return {
+    /** Which runbooks an incident event triggers: a snapshot, so editing runbooks never changes a run. */
+    async matchRunbooks(input: { eventType: IncidentEventType; incident: Incident }): Promise<RunbookDefinition[]> {
+      return deps.runbooks.filter((rb) => runbookMatches(rb, input.eventType, input.incident));
+    },
+
+    /** Renders a step's inputs (strict Handlebars); a missing variable fails the step for good. */
+    async renderStepInputs(input: { stepId: string; inputs: Record<string, unknown>; context: TemplateContext }): Promise<Record<string, unknown>> {
+      try {
+        return renderValue(input.inputs, input.context, `step "${input.stepId}"`);
+      } catch (err) {
+        if (err instanceof TemplateError) throw ApplicationFailure.nonRetryable(err.message, TemplateError.name);
+        throw err;
+      }
+    },
+
+    /**
+     * Creates a Zoom meeting exactly once per idempotency key. Zoom has no idempotency keys, so
+     * the agenda carries a marker; a retry first looks for a meeting with that marker, which
+     * covers a worker killed mid-call and a response lost after Zoom created the meeting.
+     */
+    async createMeeting(input: CreateMeetingInput): Promise<MeetingSummary> {
+      const zoom = connector(input.connector);
+      const marker = idempotencyMarker(input.idempotencyKey);
+      return callZoom(async () => {
+        if (activityInfo().attempt > 1) {
+          const existing = await findByMarker(zoom, marker);
+          if (existing) {
+            log.info('Found the meeting an earlier attempt created', { meetingId: existing.id });
+            return summarise(existing, false);
+          }
+        }
+        const meeting = await zoom.client.createMeeting(zoom.hostUser, {
+          topic: input.topic,
+          // Scheduled (type 2) rather than instant, because Zoom's list API only returns scheduled
+          // meetings and the marker lookup needs to find it; joining before the host keeps it a bridge.
+          type: 2,
+          start_time: (input.startTime ? new Date(input.startTime) : new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+          duration: input.duration ?? 60,
+          timezone: input.timezone,
+          agenda: [input.agenda, marker].filter(Boolean).join('\n\n'),
+          password: input.passcode,
+          settings: meetingSettings(input),
+        });
+        return summarise(meeting, true);
+      });
+    },
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;
+
+function meetingSettings(input: CreateMeetingInput): MeetingSettings {
+  const s = input.settings ?? {};
+  return {
+    join_before_host: s.joinBeforeHost ?? true,
+    waiting_room: s.waitingRoom ?? false,
+    auto_recording: s.autoRecording ?? 'none',
+    mute_upon_entry: s.muteUponEntry,
+    meeting_invitees: input.invitees?.map((email) => ({ email })),
+    alternative_hosts: input.alternativeHosts?.join(';'),
+  };
+}
+
+export function idempotencyMarker(key: string): string {
+  return `[zoom-runbooks:${createHash('sha256').update(key).digest('hex').slice(0, 20)}]`;
+}
+
+async function findByMarker(zoom: ZoomConnector, marker: string): Promise<Meeting | undefined> {
+  let pageToken: string | undefined;
+  do {
+    const page = await zoom.client.listMeetings(zoom.hostUser, { type: 'scheduled', page_size: 300, next_page_token: pageToken });
+    const hit = page.meetings.find((m) => m.agenda?.includes(marker));
+    if (hit) return zoom.client.getMeeting(hit.id);
+    pageToken = page.next_page_token || undefined;
+  } while (pageToken);
+  return undefined;
+}
+
+/** Only what may be shared: never start_url (it lets anyone host) nor the passcode. */
+function summarise(m: Meeting, created: boolean): MeetingSummary {
+  return { id: String(m.id), topic: m.topic, joinUrl: m.join_url, hostEmail: m.host_email, startTime: m.start_time, created };
+}
+
+/** Zoom errors become Temporal failures: typed, with Zoom's requested wait as the retry delay. */
+async function callZoom<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (!(err instanceof ZoomError)) throw err;
+    throw ApplicationFailure.create({
+      type: err.name,
+      message: err.message,
+      nonRetryable: NON_RETRYABLE_ZOOM_ERRORS.includes(err.name),
+      nextRetryDelay: err.retryAfterMs,
+      details: [{ status: err.status, code: err.code, trackingId: err.trackingId }],
+    });
+  }
+}

@@ -1,0 +1,90 @@
+import { readFileSync } from 'node:fs';
+import { ZOOM_API_URL, ZOOM_TOKEN_URL } from './zoom/client';
+
+/** A configuration problem the operator must fix; the CLI prints it without a stack trace. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+export interface TemporalConfig {
+  address: string;
+  namespace: string;
+  taskQueue: string;
+  apiKey?: string;
+  tls?: { serverNameOverride?: string; serverRootCACertificate?: Buffer; clientCertPair?: { crt: Buffer; key: Buffer } };
+}
+
+export interface ZoomConnectorConfig {
+  name: string;
+  apiUrl: string;
+  tokenUrl: string;
+  accountId: string;
+  clientId: string;
+  clientSecret: string;
+  /** Host of new bridges: a Zoom user id or email (Server-to-Server apps cannot use "me"). */
+  hostUser: string;
+}
+
+export const DEFAULT_TASK_QUEUE = 'zoom-runbooks';
+
+export function temporalConfig(env: Env = process.env): TemporalConfig {
+  const cert = env.TEMPORAL_TLS_CERT;
+  const key = env.TEMPORAL_TLS_KEY;
+  if (!!cert !== !!key) throw new ConfigError('TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together (paths to the client certificate and key).');
+  const ca = env.TEMPORAL_TLS_CA;
+  const wantsTls = env.TEMPORAL_TLS === 'true' || !!cert || !!ca || !!env.TEMPORAL_API_KEY;
+  return {
+    address: env.TEMPORAL_ADDRESS || 'localhost:7233',
+    namespace: env.TEMPORAL_NAMESPACE || 'default',
+    taskQueue: env.ZR_TASK_QUEUE || DEFAULT_TASK_QUEUE,
+    apiKey: env.TEMPORAL_API_KEY || undefined,
+    tls: wantsTls
+      ? {
+          serverNameOverride: env.TEMPORAL_TLS_SERVER_NAME || undefined,
+          serverRootCACertificate: ca ? readConfigFile(ca, 'TEMPORAL_TLS_CA') : undefined,
+          clientCertPair: cert && key ? { crt: readConfigFile(cert, 'TEMPORAL_TLS_CERT'), key: readConfigFile(key, 'TEMPORAL_TLS_KEY') } : undefined,
+        }
+      : undefined,
+  };
+}
+
+/** The default Zoom connector, from ZOOM_* variables. Every missing one is named at once. */
+export function zoomConnectorConfig(env: Env = process.env): ZoomConnectorConfig {
+  const secret = env.ZOOM_CLIENT_SECRET || (env.ZOOM_CLIENT_SECRET_FILE ? readConfigFile(env.ZOOM_CLIENT_SECRET_FILE, 'ZOOM_CLIENT_SECRET_FILE').toString('utf8').trim() : '');
+  const missing = [
+    !env.ZOOM_ACCOUNT_ID && 'ZOOM_ACCOUNT_ID',
+    !env.ZOOM_CLIENT_ID && 'ZOOM_CLIENT_ID',
+    !secret && 'ZOOM_CLIENT_SECRET (or ZOOM_CLIENT_SECRET_FILE)',
+    !env.ZOOM_HOST_USER && 'ZOOM_HOST_USER',
+  ].filter((m): m is string => !!m);
+  if (missing.length) {
+    throw new ConfigError(
+      `Zoom credentials are missing: set ${missing.join(', ')}.\n` +
+        'These come from a Server-to-Server OAuth app in the Zoom Marketplace (see README, "Connect a real Zoom account");\n' +
+        'ZOOM_HOST_USER is the Zoom user (id or email) who hosts new bridges.\n' +
+        'To try zoom-runbooks without a Zoom account, run ./temporal-dev.sh: it starts the Zoom sandbox and sets these for you.',
+    );
+  }
+  return {
+    name: 'default',
+    apiUrl: env.ZOOM_API_URL || ZOOM_API_URL,
+    tokenUrl: env.ZOOM_TOKEN_URL || ZOOM_TOKEN_URL,
+    accountId: env.ZOOM_ACCOUNT_ID!,
+    clientId: env.ZOOM_CLIENT_ID!,
+    clientSecret: secret,
+    hostUser: env.ZOOM_HOST_USER!,
+  };
+}
+
+function readConfigFile(path: string, variable: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new ConfigError(`${variable} points to ${path}, which cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}

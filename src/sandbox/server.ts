@@ -1,0 +1,216 @@
+import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { matchRoute, parseJson, readBody, Route, route, SandboxRequest, send, ZoomHttpError } from './http';
+import { SandboxCredentials, SandboxState, SandboxUser, zoomRoutes } from './zoom-api';
+
+/** Every scope the emulated app is granted unless a test narrows them. */
+export const SANDBOX_DEFAULT_SCOPES = [
+  'meeting:write:meeting:admin',
+  'meeting:read:meeting:admin',
+  'meeting:read:list_meetings:admin',
+  'user:read:user:admin',
+];
+
+export const SANDBOX_DEFAULT_CREDENTIALS: SandboxCredentials = {
+  accountId: 'sandbox-account',
+  clientId: 'sandbox-client-id',
+  clientSecret: 'sandbox-client-secret',
+};
+
+export const SANDBOX_DEFAULT_USERS: SandboxUser[] = [
+  { id: 'sbxHostUser001', email: 'bridge-host@sandbox.zoom.test', first_name: 'Bridge', last_name: 'Host' },
+];
+
+export interface SandboxOptions {
+  port?: number;
+  host?: string;
+  credentials?: Partial<SandboxCredentials>;
+  users?: SandboxUser[];
+  scopes?: string[];
+  tokenTtlSeconds?: number;
+}
+
+/** A fault applies to the next `times` requests that match it (method and a path regex). */
+const faultSchema = z.object({
+  method: z.string().optional(),
+  path: z.string().optional(),
+  status: z.number().int().min(100).max(599).optional(),
+  code: z.number().int().optional(),
+  message: z.string().optional(),
+  headers: z.record(z.string()).optional(),
+  delayMs: z.number().int().min(0).max(120_000).optional(),
+  /** Handle the request (state changes happen) but never answer: a response lost on the wire. */
+  dropResponse: z.boolean().optional(),
+  times: z.number().int().min(1).default(1),
+});
+export type Fault = z.infer<typeof faultSchema>;
+
+export interface RecordedRequest {
+  at: string;
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  body: unknown;
+  status: number;
+}
+
+/**
+ * A local, stateful emulator of the Zoom REST API and OAuth endpoints, with an admin API
+ * under `/_sandbox` for tests: inspect state and requests, inject faults, expire tokens.
+ * Real Zoom answers the same requests the same way (shapes from Zoom's OpenAPI spec).
+ */
+export class ZoomSandbox {
+  readonly state: SandboxState;
+  readonly requests: RecordedRequest[] = [];
+  private faults: Fault[] = [];
+  private server?: Server;
+  private readonly routes: Route[];
+
+  constructor(private readonly options: SandboxOptions = {}) {
+    this.state = {
+      credentials: { ...SANDBOX_DEFAULT_CREDENTIALS, ...options.credentials },
+      users: options.users ?? SANDBOX_DEFAULT_USERS,
+      scopes: options.scopes ?? SANDBOX_DEFAULT_SCOPES,
+      tokenTtlSeconds: options.tokenTtlSeconds ?? 3600,
+      tokens: new Map(),
+      tokenRequests: 0,
+      meetings: new Map(),
+      publicUrl: '',
+    };
+    this.routes = [...zoomRoutes(this.state), ...this.adminRoutes()];
+  }
+
+  /** Base URL, e.g. http://127.0.0.1:9100; the REST API is under /v2, OAuth under /oauth. */
+  get url(): string {
+    if (!this.server) throw new Error('The Zoom sandbox is not started.');
+    const { port } = this.server.address() as AddressInfo;
+    return `http://${this.options.host ?? '127.0.0.1'}:${port}`;
+  }
+
+  async start(): Promise<string> {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(this.options.port ?? 0, this.options.host ?? '127.0.0.1', () => resolve());
+    });
+    this.state.publicUrl = this.url;
+    return this.url;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  addFault(fault: z.input<typeof faultSchema>): void {
+    this.faults.push(faultSchema.parse(fault));
+  }
+
+  reset(): void {
+    this.state.meetings.clear();
+    this.state.tokens.clear();
+    this.state.tokenRequests = 0;
+    this.requests.length = 0;
+    this.faults = [];
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://sandbox');
+    const method = req.method ?? 'GET';
+    const record = !url.pathname.startsWith('/_sandbox');
+    let status = 500;
+    let body: unknown;
+    try {
+      const rawBody = await readBody(req);
+      const contentType = String(req.headers['content-type'] ?? '');
+      body = contentType.includes('json') ? safeJson(rawBody) : rawBody || undefined;
+      const fault = record ? this.takeFault(method, url.pathname) : undefined;
+      if (fault?.delayMs) await new Promise((r) => setTimeout(r, fault.delayMs));
+      if (fault?.status) {
+        throw new ZoomHttpError(fault.status, fault.code, fault.message ?? 'Injected fault.', fault.headers ?? {});
+      }
+      const match = matchRoute(this.routes, method, url.pathname);
+      if (!match) throw new ZoomHttpError(404, 404, `No such endpoint: ${method} ${url.pathname}`);
+      const request: SandboxRequest = {
+        method,
+        path: url.pathname,
+        params: match.params,
+        query: url.searchParams,
+        headers: req.headers,
+        rawBody,
+        json: () => parseJson(rawBody),
+        form: () => new URLSearchParams(rawBody),
+      };
+      const out = await match.route.handler(request);
+      status = out.status;
+      if (fault?.dropResponse) {
+        req.socket.destroy();
+        return;
+      }
+      send(res, { ...out, headers: { 'x-zm-trackingid': trackingId(), ...(out.headers ?? {}) } });
+    } catch (err) {
+      const e = err instanceof ZoomHttpError ? err : new ZoomHttpError(500, 500, 'Internal sandbox error.');
+      status = e.status;
+      const errBody = { code: e.code, message: e.message, ...e.extra };
+      send(res, { status: e.status, body: errBody, headers: { 'x-zm-trackingid': trackingId(), ...e.headers } });
+    } finally {
+      if (record) {
+        this.requests.push({ at: new Date().toISOString(), method, path: url.pathname, query: Object.fromEntries(url.searchParams), body, status });
+      }
+    }
+  }
+
+  private takeFault(method: string, path: string): Fault | undefined {
+    const i = this.faults.findIndex((f) => (!f.method || f.method === method) && (!f.path || new RegExp(f.path).test(path)));
+    if (i < 0) return undefined;
+    const fault = this.faults[i];
+    if (--fault.times <= 0) this.faults.splice(i, 1);
+    return fault;
+  }
+
+  private adminRoutes(): Route[] {
+    return [
+      route('GET', '/_sandbox/meetings', () => ({ status: 200, body: { meetings: [...this.state.meetings.values()] } })),
+      route('GET', '/_sandbox/requests', () => ({ status: 200, body: { requests: this.requests } })),
+      route('GET', '/_sandbox/stats', () => ({
+        status: 200,
+        body: { meetings: this.state.meetings.size, tokenRequests: this.state.tokenRequests, requests: this.requests.length },
+      })),
+      route('POST', '/_sandbox/faults', (req) => {
+        const parsed = faultSchema.safeParse(req.json());
+        if (!parsed.success) throw new ZoomHttpError(400, 300, `Invalid fault: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+        this.faults.push(parsed.data);
+        return { status: 201, body: parsed.data };
+      }),
+      route('DELETE', '/_sandbox/faults', () => {
+        this.faults = [];
+        return { status: 204 };
+      }),
+      route('POST', '/_sandbox/tokens/expire', () => {
+        for (const t of this.state.tokens.values()) t.expiresAt = 0;
+        return { status: 204 };
+      }),
+      route('POST', '/_sandbox/reset', () => {
+        this.reset();
+        return { status: 204 };
+      }),
+    ];
+  }
+}
+
+function safeJson(raw: string): unknown {
+  try {
+    return raw ? JSON.parse(raw) : undefined;
+  } catch {
+    return raw;
+  }
+}
+
+function trackingId(): string {
+  return `sbx_${randomUUID()}`;
+}

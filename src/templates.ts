@@ -1,0 +1,62 @@
+import Handlebars from 'handlebars';
+
+/**
+ * Runbook inputs are Handlebars templates rendered in strict mode: a variable that does not exist
+ * is an error naming it and the input, never an empty string. Output is not HTML-escaped (it goes
+ * to Zoom and the timeline, not a web page). Each render uses an isolated Handlebars environment
+ * with only the built-in helpers, and prototype access stays off (Handlebars' default).
+ */
+const hbs = Handlebars.create();
+
+export class TemplateError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TemplateError';
+  }
+}
+
+export type TemplateContext = Record<string, unknown>;
+
+/** Renders every string inside `value` (objects and arrays are walked); `where` names the input. */
+export function renderValue<T>(value: T, context: TemplateContext, where: string): T {
+  if (typeof value === 'string') return renderString(value, context, where) as T;
+  if (Array.isArray(value)) return value.map((v, i) => renderValue(v, context, `${where}[${i}]`)) as T;
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, renderValue(v, context, `${where}.${k}`)])) as T;
+  }
+  return value;
+}
+
+export function renderString(template: string, context: TemplateContext, where: string): string {
+  if (!template.includes('{{')) return template;
+  let compiled: HandlebarsTemplateDelegate;
+  try {
+    compiled = hbs.compile(template, { strict: true, noEscape: true, knownHelpersOnly: true });
+    return compiled(context);
+  } catch (err) {
+    throw new TemplateError(`${where}: ${explain(template, (err as Error).message)}`);
+  }
+}
+
+/** Handlebars says `"titl" not defined in [object Object] - 1:11`; name the whole path instead. */
+function explain(template: string, message: string): string {
+  const missing = /"([^"]+)" not defined/.exec(message);
+  if (!missing) return `invalid template "${template}": ${message.split('\n')[0]}`;
+  const full = pathsIn(template).find((p) => p === missing[1] || p.endsWith(`.${missing[1]}`)) ?? missing[1];
+  return `template variable "${full}" is not defined (template "${template}")`;
+}
+
+function pathsIn(template: string): string[] {
+  const found: string[] = [];
+  const visit = (node: unknown): void => {
+    if (!node || typeof node !== 'object') return;
+    const n = node as { type?: string; original?: string };
+    if (n.type === 'PathExpression' && typeof n.original === 'string') found.push(n.original);
+    for (const v of Object.values(node)) {
+      if (Array.isArray(v)) v.forEach(visit);
+      else if (v && typeof v === 'object') visit(v);
+    }
+  };
+  visit(hbs.parse(template));
+  return found;
+}

@@ -1,0 +1,54 @@
+/**
+ * Typed Zoom failures. Each class name is also the Temporal failure `type` an activity reports,
+ * so retry policies can name them (`nonRetryableErrorTypes`) and operators can filter on them.
+ * Messages carry Zoom's status, code and text plus a hint for the operator; they never carry
+ * tokens, secrets, passcodes or start URLs (callers pass only Zoom's `message` and our words).
+ */
+export interface ZoomErrorDetails {
+  status?: number;
+  code?: number;
+  trackingId?: string;
+  hint?: string;
+  /** Milliseconds to wait before trying again, when Zoom said so. */
+  retryAfterMs?: number;
+}
+
+export class ZoomError extends Error {
+  readonly status?: number;
+  readonly code?: number;
+  readonly trackingId?: string;
+  readonly hint?: string;
+  readonly retryAfterMs?: number;
+
+  constructor(message: string, details: ZoomErrorDetails = {}) {
+    super(details.hint ? `${message} Hint: ${details.hint}` : message);
+    this.name = new.target.name;
+    Object.assign(this, details);
+  }
+}
+
+/** Credentials rejected or expired beyond one refresh (401 / code 124, OAuth 47xx). */
+export class ZoomAuthError extends ZoomError {}
+/** The token lacks a scope the call needs (code 4711 / 4700 "does not contain scopes"). */
+export class ZoomScopeError extends ZoomError {}
+/** User, meeting or recording does not exist (404; codes 1001, 3001, 3301). */
+export class ZoomNotFoundError extends ZoomError {}
+/** Zoom refused the request as invalid (400 codes such as 300, 3000, 3003, 3161). */
+export class ZoomValidationError extends ZoomError {}
+/** Per-second limit hit (429); retry after `retryAfterMs`. */
+export class ZoomRateLimitError extends ZoomError {}
+/** Per-host daily create/update limit (100/day) or an account daily limit; resets at `resetAt`. */
+export class ZoomDailyLimitError extends ZoomError {}
+/** Zoom is down, timed out, or the connection failed: retryable. */
+export class ZoomUnavailableError extends ZoomError {}
+/** Our own configuration is wrong (missing credentials, bad URL). */
+export class ZoomConfigError extends ZoomError {}
+
+/** Failure types that retrying cannot fix; activity retry policies list these. */
+export const NON_RETRYABLE_ZOOM_ERRORS = [
+  ZoomAuthError.name,
+  ZoomScopeError.name,
+  ZoomNotFoundError.name,
+  ZoomValidationError.name,
+  ZoomConfigError.name,
+];

@@ -1,0 +1,85 @@
+import { sendIncidentEvent, getTimeline } from '../src/client';
+import { IncidentEvent, incidentWorkflowId } from '../src/incident';
+import { bridgeQuery, IncidentIdAttr, TimelineEntry } from '../workflows/definitions';
+import { eventually, Stack, startStack, uniqueIncidentId } from './support/stack';
+
+/** End to end: intake client -> Temporal dev server -> real worker -> Zoom sandbox over HTTP. */
+describe('an incident opens a Zoom bridge', () => {
+  let stack: Stack;
+  beforeAll(async () => (stack = await startStack()));
+  afterAll(async () => stack?.stop());
+
+  function created(id: string, eventId = `evt-${id}`): IncidentEvent {
+    return {
+      eventId,
+      type: 'incident.created',
+      occurredAt: new Date().toISOString(),
+      incident: { id, title: 'Checkout latency > 5s in eu-west', severity: 'SEV1', summary: 'p99 breached' },
+    };
+  }
+
+  const bridgeEntry = (timeline: TimelineEntry[]) => timeline.find((e) => e.step === 'bridge' && e.status === 'ok');
+  const meetingsFor = (id: string) => [...stack.sandbox.state.meetings.values()].filter((m) => String(m.agenda).includes(`Incident ${id}`));
+
+  it('creates exactly one meeting with the rendered topic and puts its join URL on the timeline', async () => {
+    const id = uniqueIncidentId();
+    const { workflowId } = await sendIncidentEvent(stack.client, stack.temporal.taskQueue, created(id));
+    expect(workflowId).toBe(incidentWorkflowId(id));
+
+    const timeline = await eventually(async () => {
+      const t = await getTimeline(stack.client, id);
+      return t.some((e) => e.step === 'share') ? t : undefined;
+    }, 'the bridge link on the timeline');
+
+    const meetings = meetingsFor(id);
+    expect(meetings).toHaveLength(1);
+    const [meeting] = meetings;
+    expect(meeting.topic).toBe('Checkout latency > 5s in eu-west - Incident Bridge');
+    expect(meeting.settings).toMatchObject({ join_before_host: true, waiting_room: false });
+
+    const entry = bridgeEntry(timeline)!;
+    expect(entry.links).toEqual([{ label: 'Join', url: meeting.join_url }]);
+    expect(timeline.find((e) => e.step === 'share')!.summary).toBe(`Join the bridge: ${meeting.join_url}`);
+    // The host's start URL and the passcode are credentials: never on the timeline.
+    expect(JSON.stringify(timeline)).not.toContain(String(meeting.start_url));
+    expect(JSON.stringify(timeline)).not.toContain(`${meeting.password}`);
+
+    const runbook = stack.client.workflow.getHandle(`${workflowId}/incident-bridge`);
+    expect(await runbook.query(bridgeQuery)).toMatchObject({ id: String(meeting.id), joinUrl: meeting.join_url, created: true });
+    const description = await runbook.describe();
+    expect(description.typedSearchAttributes.get(IncidentIdAttr)).toBe(id);
+  });
+
+  it('creates one meeting when the same event is delivered twice, or a second create event arrives', async () => {
+    const id = uniqueIncidentId();
+    const event = created(id);
+    await Promise.all([
+      sendIncidentEvent(stack.client, stack.temporal.taskQueue, event),
+      sendIncidentEvent(stack.client, stack.temporal.taskQueue, event),
+    ]);
+    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, created(id, `evt-${id}-again`));
+
+    await eventually(async () => bridgeEntry(await getTimeline(stack.client, id)), 'the bridge');
+    // Give a wrongly started second runbook time to act before counting.
+    await stack.client.workflow.getHandle(`${incidentWorkflowId(id)}/incident-bridge`).result();
+    const timeline = await getTimeline(stack.client, id);
+    expect(meetingsFor(id)).toHaveLength(1);
+    expect(timeline.filter((e) => e.source === 'incident')).toHaveLength(2);
+    expect(timeline.filter((e) => e.step === 'bridge')).toHaveLength(1);
+  });
+
+  it('creates one meeting when Zoom created it but the response was lost', async () => {
+    const id = uniqueIncidentId();
+    stack.sandbox.addFault({ method: 'POST', path: '/meetings$', dropResponse: true });
+    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, created(id));
+
+    const entry = await eventually(async () => bridgeEntry(await getTimeline(stack.client, id)), 'the bridge');
+    const meetings = meetingsFor(id);
+    expect(meetings).toHaveLength(1);
+    expect(entry.links![0].url).toBe(meetings[0].join_url);
+    const runbook = stack.client.workflow.getHandle(`${incidentWorkflowId(id)}/incident-bridge`);
+    expect(await runbook.query(bridgeQuery)).toMatchObject({ created: false });
+    const creates = stack.sandbox.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/meetings'));
+    expect(creates.filter((r) => JSON.stringify(r.body).includes(`Incident ${id}`))).toHaveLength(1);
+  });
+});

@@ -1,0 +1,91 @@
+import { randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import type { RunbookDefinition } from '../../workflows/definitions';
+import { TemporalConfig, ZoomConnectorConfig } from '../../src/config';
+import { SandboxOptions, ZoomSandbox } from '../../src/sandbox/server';
+import { createWorker } from '../../src/worker';
+
+/** The real parts a test runs against: the Zoom sandbox over HTTP, the dev server, a real worker. */
+export interface Stack {
+  sandbox: ZoomSandbox;
+  client: Client;
+  temporal: TemporalConfig;
+  worker: Worker;
+  stop(): Promise<void>;
+}
+
+let runtimeInstalled = false;
+
+export function testTemporalAddress(): string {
+  const address = process.env.ZR_TEST_TEMPORAL_ADDRESS;
+  if (!address) throw new Error('ZR_TEST_TEMPORAL_ADDRESS is not set: run the tests through jest (test/global-setup.ts starts the dev server).');
+  return address;
+}
+
+export function sandboxConnector(sandbox: ZoomSandbox, name = 'default'): ZoomConnectorConfig {
+  const c = sandbox.state.credentials;
+  return {
+    name,
+    apiUrl: `${sandbox.url}/v2`,
+    tokenUrl: `${sandbox.url}/oauth/token`,
+    accountId: c.accountId,
+    clientId: c.clientId,
+    clientSecret: c.clientSecret,
+    hostUser: sandbox.state.users[0].email,
+  };
+}
+
+export async function startStack(options: { runbooks?: RunbookDefinition[]; sandbox?: SandboxOptions } = {}): Promise<Stack> {
+  if (!runtimeInstalled) {
+    runtimeInstalled = true;
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  }
+  const address = testTemporalAddress();
+  const sandbox = new ZoomSandbox(options.sandbox);
+  await sandbox.start();
+  const temporal: TemporalConfig = { address, namespace: 'default', taskQueue: `test-${randomUUID()}` };
+  const nativeConnection = await NativeConnection.connect({ address });
+  const client = new Client({ connection: await Connection.connect({ address }) });
+  const worker = await createWorker({
+    connection: nativeConnection,
+    temporal,
+    connectors: [sandboxConnector(sandbox)],
+    runbooks: options.runbooks,
+    workflowBundle: { codePath: process.env.ZR_TEST_WORKFLOW_BUNDLE! },
+  });
+  const running = worker.run();
+  return {
+    sandbox,
+    client,
+    temporal,
+    worker,
+    async stop() {
+      worker.shutdown();
+      await running;
+      await nativeConnection.close();
+      await client.connection.close();
+      await sandbox.stop();
+    },
+  };
+}
+
+/** Polls `probe` until it returns a value that is not undefined, or fails after `timeoutMs`. */
+export async function eventually<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export function uniqueIncidentId(prefix = 'INC'): string {
+  return `${prefix}-${randomUUID().slice(0, 8)}`;
+}

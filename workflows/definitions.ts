@@ -1,0 +1,81 @@
+/**
+ * Names and shapes shared by workflows, clients, the CLI and the `temporal` CLI. The string
+ * literals here are the public interface: operators type them, so they never change.
+ */
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { Incident, IncidentEvent, IncidentEventType } from '../src/incident';
+
+export type { Incident, IncidentEvent, IncidentEventType };
+
+/** Search attributes the dev server registers and the Web UI filters on. No personal data. */
+export const IncidentIdAttr = defineSearchAttributeKey('IncidentId', SearchAttributeType.KEYWORD);
+export const SeverityAttr = defineSearchAttributeKey('Severity', SearchAttributeType.KEYWORD);
+export const RunbookAttr = defineSearchAttributeKey('Runbook', SearchAttributeType.KEYWORD);
+export const BridgeMeetingIdAttr = defineSearchAttributeKey('BridgeMeetingId', SearchAttributeType.KEYWORD);
+export const SEARCH_ATTRIBUTES = [IncidentIdAttr, SeverityAttr, RunbookAttr, BridgeMeetingIdAttr];
+
+export interface TimelineLink {
+  label: string;
+  url: string;
+}
+
+/** One line on the incident timeline. Never carries a host start_url, token or passcode. */
+export interface TimelineEntry {
+  at: string;
+  /** "incident" for incident events, else the runbook that wrote it. */
+  source: string;
+  step?: string;
+  status: 'info' | 'ok' | 'failed';
+  summary: string;
+  links?: TimelineLink[];
+}
+
+/** A Zoom meeting as runbooks see it: what may be shared, nothing that lets someone host. */
+export interface MeetingSummary {
+  id: string;
+  topic: string;
+  joinUrl: string;
+  hostEmail?: string;
+  startTime?: string;
+  /** False when an earlier attempt had already created it (found by its idempotency marker). */
+  created: boolean;
+}
+
+export type StepAction = 'zoom.createMeeting' | 'timeline.post';
+
+export interface RunbookStep {
+  id: string;
+  action: StepAction;
+  with: Record<string, unknown>;
+}
+
+export interface RunbookDefinition {
+  name: string;
+  description?: string;
+  connector?: string;
+  trigger: { on: IncidentEventType[]; when?: { severity?: { in: string[] } } };
+  steps: RunbookStep[];
+}
+
+export interface RunbookInput {
+  runbook: RunbookDefinition;
+  incident: Incident;
+  incidentWorkflowId: string;
+}
+
+export interface RunbookResult {
+  runbook: string;
+  steps: Record<string, unknown>;
+}
+
+/** Incident workflow: deliver an incident event (created, updated, resolved, reopened, closed). */
+export const incidentEventSignal = defineSignal<[IncidentEvent]>('incidentEvent');
+/** Incident workflow: a runbook adds a line to the timeline. */
+export const appendTimelineSignal = defineSignal<[TimelineEntry]>('appendTimeline');
+/** Incident workflow: the merged timeline, oldest first. */
+export const timelineQuery = defineQuery<TimelineEntry[]>('timeline');
+/** Incident workflow: the incident's current fields. */
+export const incidentQuery = defineQuery<Incident>('incident');
+/** Runbook workflow: the bridge it opened, or null. */
+export const bridgeQuery = defineQuery<MeetingSummary | null>('bridge');

@@ -1,0 +1,128 @@
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  ParentClosePolicy,
+  proxyLocalActivities,
+  setHandler,
+  startChild,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { Activities } from '../activities';
+import { nowIso } from './clock';
+import {
+  appendTimelineSignal,
+  Incident,
+  IncidentEvent,
+  incidentEventSignal,
+  IncidentIdAttr,
+  incidentQuery,
+  RunbookAttr,
+  RunbookDefinition,
+  SeverityAttr,
+  TimelineEntry,
+  timelineQuery,
+} from './definitions';
+import { runbookWorkflow } from './runbook';
+
+export interface IncidentState {
+  incident: Incident;
+  /** Event ids already applied, newest last; duplicates of these are ignored. */
+  seenEventIds: string[];
+  timeline: TimelineEntry[];
+  /** Runbooks already started for this incident (each runs once per incident). */
+  runbooksStarted: string[];
+}
+
+export interface IncidentWorkflowInput {
+  incidentId: string;
+  /** State carried over continue-as-new. */
+  state?: IncidentState;
+}
+
+/** How many event ids to remember for deduplication across continue-as-new. */
+const DEDUP_WINDOW = 5000;
+/** Continue-as-new well before Temporal's history limits (it also suggests when). */
+const MAX_HISTORY_EVENTS = 5000;
+
+const { matchRunbooks } = proxyLocalActivities<Activities>({ startToCloseTimeout: '10 seconds' });
+
+/**
+ * The one workflow per incident (id `incident-<incident id>`): every event for the incident lands
+ * here by signal-with-start, in order and deduplicated by event id. It keeps the incident's fields
+ * and its timeline, and starts the runbooks each event triggers as child workflows.
+ */
+export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<void> {
+  const state: IncidentState = input.state ?? { incident: { id: input.incidentId }, seenEventIds: [], timeline: [], runbooksStarted: [] };
+  const seen = new Set(state.seenEventIds);
+  const pending: IncidentEvent[] = [];
+
+  setHandler(incidentEventSignal, (event) => {
+    if (seen.has(event.eventId)) return;
+    seen.add(event.eventId);
+    pending.push(event);
+  });
+  setHandler(appendTimelineSignal, (entry) => void state.timeline.push(entry));
+  setHandler(timelineQuery, () => state.timeline);
+  setHandler(incidentQuery, () => state.incident);
+
+  const historyTooLong = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > MAX_HISTORY_EVENTS;
+  for (;;) {
+    await condition(() => pending.length > 0 || historyTooLong());
+    while (pending.length > 0) await applyEvent(state, pending.shift()!);
+    if (historyTooLong()) {
+      await condition(allHandlersFinished);
+      if (pending.length > 0) continue;
+      state.seenEventIds = [...seen].slice(-DEDUP_WINDOW);
+      await continueAsNew<typeof incidentWorkflow>({ incidentId: input.incidentId, state });
+    }
+  }
+}
+
+async function applyEvent(state: IncidentState, event: IncidentEvent): Promise<void> {
+  const incident = state.incident;
+  const { id: _id, ...fields } = event.incident;
+  Object.assign(incident, fields);
+  if (event.type === 'incident.created') incident.createdAt ??= event.occurredAt;
+  if (event.type === 'incident.resolved') incident.resolvedAt = event.occurredAt;
+  if (incident.severity) upsertSearchAttributes([{ key: SeverityAttr, value: incident.severity }]);
+  state.timeline.push({ at: nowIso(), source: 'incident', status: 'info', summary: describeEvent(event, incident) });
+
+  const runbooks = await matchRunbooks({ eventType: event.type, incident });
+  for (const runbook of runbooks) {
+    if (state.runbooksStarted.includes(runbook.name)) continue;
+    state.runbooksStarted.push(runbook.name);
+    await startRunbook(state, runbook);
+  }
+}
+
+async function startRunbook(state: IncidentState, runbook: RunbookDefinition): Promise<void> {
+  const incident = state.incident;
+  const parentId = workflowInfo().workflowId;
+  try {
+    await startChild(runbookWorkflow, {
+      workflowId: `${parentId}/${runbook.name}`,
+      args: [{ runbook, incident: { ...incident }, incidentWorkflowId: parentId }],
+      // Runbooks outlive this run of the incident workflow when it continues-as-new.
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      typedSearchAttributes: [
+        { key: IncidentIdAttr, value: incident.id },
+        { key: RunbookAttr, value: runbook.name },
+        ...(incident.severity ? [{ key: SeverityAttr, value: incident.severity }] : []),
+      ],
+      staticSummary: `Runbook **${runbook.name}** for incident ${incident.id}`,
+    });
+    state.timeline.push({ at: nowIso(), source: runbook.name, status: 'info', summary: `Runbook ${runbook.name} started` });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  }
+}
+
+function describeEvent(event: IncidentEvent, incident: Incident): string {
+  const what = event.type.replace('incident.', '');
+  const title = incident.title ? `: ${incident.title}` : '';
+  const severity = incident.severity ? ` (${incident.severity})` : '';
+  return `Incident ${incident.id} ${what}${title}${severity}`;
+}
