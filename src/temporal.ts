@@ -14,7 +14,7 @@ function unreachable(cfg: TemporalConfig) {
 }
 
 export async function connectClient(cfg: TemporalConfig): Promise<Client> {
-  const connection = await Connection.connect(connectionOptions(cfg)).catch(unreachable(cfg));
+  const connection = await Connection.connect({ ...connectionOptions(cfg), connectTimeout: '5s' }).catch(unreachable(cfg));
   return new Client({ connection, namespace: cfg.namespace });
 }
 
