@@ -143,6 +143,7 @@ run_stack() {
   port_in_use "$ZOOM_SANDBOX_PORT" || die "the Zoom sandbox did not start; see $STATE/sandbox.log"
 
   export TEMPORAL_ADDRESS="127.0.0.1:$TEMPORAL_PORT"
+  [ "$TEMPORAL_PORT" = 7233 ] || TEMPORAL_PORT_NOTE=", with TEMPORAL_ADDRESS=$TEMPORAL_ADDRESS"
   export ZOOM_API_URL="http://127.0.0.1:$ZOOM_SANDBOX_PORT/v2" ZOOM_TOKEN_URL="http://127.0.0.1:$ZOOM_SANDBOX_PORT/oauth/token"
   export ZOOM_ACCOUNT_ID=sandbox-account ZOOM_CLIENT_ID=sandbox-client-id ZOOM_CLIENT_SECRET=sandbox-client-secret
   export ZOOM_HOST_USER=bridge-host@sandbox.zoom.test
@@ -157,9 +158,9 @@ run_stack() {
     Temporal gRPC     127.0.0.1:$TEMPORAL_PORT
     Zoom sandbox      http://127.0.0.1:$ZOOM_SANDBOX_PORT   (meetings: /_sandbox/meetings)
 
-  Fire a sample incident (in another terminal):
-    TEMPORAL_ADDRESS=127.0.0.1:$TEMPORAL_PORT bin/zoom-runbooks incident send runbooks/events/INC-4211-created.json
-    TEMPORAL_ADDRESS=127.0.0.1:$TEMPORAL_PORT bin/zoom-runbooks timeline INC-4211
+  Fire a sample incident (in another terminal${TEMPORAL_PORT_NOTE:-}):
+    bin/zoom-runbooks incident send runbooks/events/INC-4211-created.json
+    bin/zoom-runbooks timeline INC-4211
 
   Ctrl-C stops everything.
 
