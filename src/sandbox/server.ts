@@ -77,6 +77,7 @@ export class ZoomSandbox {
       tokens: new Map(),
       tokenRequests: 0,
       meetings: new Map(),
+      instances: [],
       publicUrl: '',
     };
     this.routes = [...zoomRoutes(this.state), ...this.adminRoutes()];
@@ -113,6 +114,7 @@ export class ZoomSandbox {
 
   reset(): void {
     this.state.meetings.clear();
+    this.state.instances.length = 0;
     this.state.tokens.clear();
     this.state.tokenRequests = 0;
     this.requests.length = 0;

@@ -1,5 +1,5 @@
 import { randomBytes, randomInt } from 'node:crypto';
-import { OPERATION_SCOPES, ZoomOperation } from '../zoom/scopes';
+import { OPERATIONS, ZoomOperation } from '../zoom/operations';
 import { Route, SandboxRequest, ZoomHttpError, route } from './http';
 
 export interface SandboxUser {
@@ -23,6 +23,37 @@ export interface IssuedToken {
 /** A meeting as the sandbox stores it: Zoom's Get-meeting object. */
 export type StoredMeeting = Record<string, unknown> & { id: number; uuid: string; host_id: string; topic: string; type: number; status: string };
 
+/** A person in one meeting instance, as Zoom's past-participants API reports them. */
+export interface ParticipantRecord {
+  id: string;
+  user_id: string;
+  name: string;
+  user_email: string;
+  join_time: string;
+  leave_time?: string;
+  /** Seconds in the meeting (set when they leave). */
+  duration: number;
+  status: 'in_meeting' | 'in_waiting_room';
+  registrant_id?: string;
+}
+
+/** One occurrence of a meeting being held: started, maybe ended, maybe recorded. */
+export interface MeetingInstance {
+  uuid: string;
+  meetingId: number;
+  startTime: string;
+  endTime?: string;
+  participants: ParticipantRecord[];
+  /** Zoom's recording object fields for this instance (share_url, recording_files, ...), once completed. */
+  recording?: Record<string, unknown>;
+}
+
+/** Where the sandbox sends webhooks, signed with the secret token as Zoom signs them. */
+export interface WebhookSubscription {
+  url: string;
+  secretToken: string;
+}
+
 export interface SandboxState {
   credentials: SandboxCredentials;
   users: SandboxUser[];
@@ -31,6 +62,9 @@ export interface SandboxState {
   tokens: Map<string, IssuedToken>;
   tokenRequests: number;
   meetings: Map<number, StoredMeeting>;
+  /** Every time a meeting was held, oldest first. */
+  instances: MeetingInstance[];
+  webhook?: WebhookSubscription;
   /** Where join links point, so a person can open one in the browser. */
   publicUrl: string;
 }
@@ -107,7 +141,7 @@ function requireToken(state: SandboxState, req: SandboxRequest, operation: ZoomO
   const token = bearer ? state.tokens.get(bearer[1]) : undefined;
   if (!token) throw new ZoomHttpError(401, 124, 'Invalid access token.');
   if (token.expiresAt <= Date.now()) throw new ZoomHttpError(401, 124, 'Access token is expired.');
-  const accepted = OPERATION_SCOPES[operation];
+  const accepted = OPERATIONS[operation].scopes;
   if (!accepted.some((s) => token.scopes.includes(s))) {
     throw new ZoomHttpError(400, 4711, `Invalid access token, does not contain scopes:[${accepted.join(', ')}].`);
   }

@@ -2,7 +2,7 @@ import axios, { AxiosInstance, Method } from 'axios';
 import { z } from 'zod';
 import { TokenProvider } from './auth';
 import { ZoomError, ZoomUnavailableError } from './errors';
-import { OPERATION_SCOPES } from './scopes';
+import { OPERATIONS } from './operations';
 import { zoomErrorFromResponse } from './error-mapping';
 import { CreateMeetingRequest, Meeting, MeetingList, meetingListSchema, meetingSchema } from './types';
 
@@ -48,7 +48,7 @@ export class ZoomClient {
       path: `/users/${encodeURIComponent(userId)}/meetings`,
       body,
       schema: meetingSchema,
-      scopes: OPERATION_SCOPES.createMeeting,
+      scopes: OPERATIONS.createMeeting.scopes,
     });
   }
 
@@ -58,7 +58,7 @@ export class ZoomClient {
       method: 'GET',
       path: `/meetings/${meetingPathId(meetingId)}`,
       schema: meetingSchema,
-      scopes: OPERATION_SCOPES.getMeeting,
+      scopes: OPERATIONS.getMeeting.scopes,
     });
   }
 
@@ -69,7 +69,7 @@ export class ZoomClient {
       path: `/users/${encodeURIComponent(userId)}/meetings`,
       query,
       schema: meetingListSchema,
-      scopes: OPERATION_SCOPES.listMeetings,
+      scopes: OPERATIONS.listMeetings.scopes,
     });
   }
 
