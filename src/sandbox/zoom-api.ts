@@ -176,6 +176,7 @@ function createMeeting(state: SandboxState, host: SandboxUser, input: unknown): 
   check(body.password === undefined || (typeof body.password === 'string' && PASSWORD.test(body.password)), 'password', 'Invalid passcode.');
   const settingsIn = asObject(body.settings ?? {}, 'settings');
   check(settingsIn.auto_recording === undefined || AUTO_RECORDING.has(settingsIn.auto_recording as string), 'settings.auto_recording', 'Invalid field.');
+  check(settingsIn.jbh_time === undefined || [0, 5, 10].includes(settingsIn.jbh_time as number), 'settings.jbh_time', 'Invalid field.');
   if (errors.length) throw new ZoomHttpError(400, 300, 'Validation Failed.', {}, { errors });
 
   const id = nextMeetingId(state);

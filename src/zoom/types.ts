@@ -5,7 +5,7 @@ export type MeetingType = 1 | 2 | 3 | 8;
 
 export interface MeetingSettings {
   join_before_host?: boolean;
-  jbh_time?: 0 | 5 | 10 | 15;
+  jbh_time?: 0 | 5 | 10;
   waiting_room?: boolean;
   auto_recording?: 'local' | 'cloud' | 'none';
   alternative_hosts?: string;
