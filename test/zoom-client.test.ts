@@ -140,6 +140,116 @@ describe('ZoomClient against the Zoom sandbox', () => {
     expect(dropped.message).not.toMatch(/sbx\./); // no bearer token in the message
   });
 
+  /** A meeting that was held: started, two people attended, ended (what the simulation API does). */
+  function hold(meetingId: number, uuid: string, people = 2) {
+    const start = new Date(Date.now() - 30 * 60_000).toISOString();
+    const end = new Date().toISOString();
+    sandbox.state.instances.push({
+      uuid,
+      meetingId,
+      startTime: start,
+      endTime: end,
+      participants: Array.from({ length: people }, (_, i) => ({
+        id: `p${i}`,
+        user_id: `u${i}`,
+        name: `Person ${i}`,
+        user_email: `p${i}@example.com`,
+        join_time: start,
+        leave_time: end,
+        duration: 1800,
+        status: 'in_meeting' as const,
+      })),
+    });
+    return sandbox.state.instances[sandbox.state.instances.length - 1];
+  }
+
+  it('updates, ends and deletes meetings', async () => {
+    const zoom = client();
+    const m = await zoom.createMeeting(host, { topic: 'old', settings: { waiting_room: false } });
+    await zoom.updateMeeting(m.id, { topic: 'INC-1 [SEV1] bridge', settings: { waiting_room: true } });
+    expect(await zoom.getMeeting(m.id)).toMatchObject({ topic: 'INC-1 [SEV1] bridge', settings: expect.objectContaining({ waiting_room: true, join_before_host: false }) });
+
+    sandbox.state.meetings.get(m.id)!.status = 'started';
+    hold(m.id, m.uuid ?? 'u1').endTime = undefined;
+    expect(await failure(zoom.deleteMeeting(m.id))).toMatchObject({ name: 'ZoomValidationError', code: 3002 });
+    await zoom.endMeeting(m.id);
+    expect((await zoom.getMeeting(m.id)).status).toBe('waiting');
+    expect(sandbox.state.instances[0].endTime).toEqual(expect.any(String));
+
+    await zoom.deleteMeeting(m.id);
+    expect(await failure(zoom.getMeeting(m.id))).toMatchObject({ name: 'ZoomNotFoundError', code: 3001 });
+    expect(sandbox.requests.map((r) => `${r.method} ${r.status}`)).toEqual(expect.arrayContaining(['PATCH 204', 'PUT 204', 'DELETE 204']));
+    expect(sandbox.requests.find((r) => r.method === 'PUT')!.body).toEqual({ action: 'end' });
+  });
+
+  it('creates a recurring meeting with its recurrence', async () => {
+    const m = await client().createMeeting(host, { topic: 'INC-9 daily sync', type: 8, start_time: '2026-11-23T09:00:00', timezone: 'Europe/Berlin', recurrence: { type: 1, repeat_interval: 1, end_times: 10 } });
+    expect(await client().getMeeting(m.id)).toMatchObject({ type: 8, recurrence: { type: 1, repeat_interval: 1, end_times: 10 } });
+    const bad = await failure(client().createMeeting(host, { topic: 'x', type: 8, recurrence: { type: 1, end_times: 61 } }));
+    expect(bad.message).toContain('recurrence.end_times');
+  });
+
+  it('adds registrants only where registration is on', async () => {
+    const zoom = client();
+    const open = await zoom.createMeeting(host, { topic: 'postmortem', settings: { approval_type: 0 } });
+    const r = await zoom.addRegistrant(open.id, { email: 'ana@example.com', first_name: 'Ana' });
+    expect(r.join_url).toContain(`/j/${open.id}`);
+    expect(r.registrant_id).toEqual(expect.any(String));
+    const closed = await zoom.createMeeting(host, { topic: 'bridge' });
+    expect(await failure(zoom.addRegistrant(closed.id, { email: 'ana@example.com', first_name: 'Ana' }))).toMatchObject({ name: 'ZoomValidationError', code: 3000 });
+  });
+
+  it('reads past meetings, attendance and the participant report, by id or double-encoded UUID', async () => {
+    const zoom = client();
+    const m = await zoom.createMeeting(host, { topic: 'held' });
+    hold(m.id, '/ajXp112QmuoKj4854875==');
+    expect(await zoom.getPastMeeting(m.id)).toMatchObject({ uuid: '/ajXp112QmuoKj4854875==', participants_count: 2, duration: 30 });
+    const people = await zoom.listPastParticipants('/ajXp112QmuoKj4854875==');
+    expect(people.map((p) => p.user_email)).toEqual(['p0@example.com', 'p1@example.com']);
+    expect(await zoom.participantReport(m.id)).toHaveLength(2);
+    expect(sandbox.requests.some((r) => r.path.includes('%252FajXp112QmuoKj4854875%253D%253D'))).toBe(true);
+
+    const solo = await zoom.createMeeting(host, { topic: 'alone' });
+    hold(solo.id, 'solo-uuid', 1);
+    expect(await zoom.listPastParticipants(solo.id)).toEqual([]); // Zoom's rule: nothing for one attendee
+    expect(await failure(zoom.getPastMeeting(solo.id + 1))).toMatchObject({ name: 'ZoomNotFoundError', code: 3001 });
+  });
+
+  it('pages through 650 participants', async () => {
+    const zoom = client();
+    const m = await zoom.createMeeting(host, { topic: 'big' });
+    hold(m.id, 'big-uuid', 650);
+    expect(await zoom.listPastParticipants(m.id)).toHaveLength(650);
+    expect(sandbox.requests.filter((r) => r.path.endsWith('/participants'))).toHaveLength(3);
+  });
+
+  it('reads recordings and updates their settings; a missing recording is 404/3301', async () => {
+    const zoom = client();
+    const m = await zoom.createMeeting(host, { topic: 'recorded', settings: { auto_recording: 'cloud' } });
+    expect(await failure(zoom.getRecordings(m.id))).toMatchObject({ name: 'ZoomNotFoundError', code: 3301 });
+    hold(m.id, 'rec-uuid').recording = {
+      uuid: 'rec-uuid',
+      id: m.id,
+      topic: 'recorded',
+      share_url: `${sandbox.url}/rec/share/abc`,
+      recording_count: 1,
+      recording_files: [{ id: 'f1', file_type: 'MP4', status: 'completed', play_url: `${sandbox.url}/rec/play/f1` }],
+    };
+    expect(await zoom.getRecordings(m.id)).toMatchObject({ share_url: `${sandbox.url}/rec/share/abc`, recording_files: [expect.objectContaining({ file_type: 'MP4' })] });
+    await zoom.updateRecordingSettings(m.id, { share_recording: 'internally', viewer_download: false });
+    expect(sandbox.state.instances[0].recording!.settings).toEqual({ share_recording: 'internally', viewer_download: false });
+  });
+
+  it('reads users, groups and group members', async () => {
+    const zoom = client();
+    expect(await zoom.getUser(host)).toMatchObject({ email: host, status: 'active' });
+    const { groups } = await zoom.listGroups();
+    expect(groups).toEqual([expect.objectContaining({ name: 'SRE On-call', total_members: 3 })]);
+    const members = await zoom.listGroupMembers(groups[0].id);
+    expect(members.map((m) => m.email)).toContain(host);
+    expect(await failure(zoom.listGroupMembers('nope'))).toMatchObject({ name: 'ZoomNotFoundError', code: 4130 });
+  });
+
   it('double-encodes meeting UUIDs that start with "/" or contain "//"', () => {
     expect(meetingPathId(85746065432)).toBe('85746065432');
     expect(meetingPathId('aDYlohsHRtCd4ii1uC2+hA==')).toBe('aDYlohsHRtCd4ii1uC2%2BhA%3D%3D');

@@ -3,14 +3,25 @@ import { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { matchRoute, parseJson, readBody, Route, route, SandboxRequest, send, ZoomHttpError } from './http';
-import { SandboxCredentials, SandboxState, SandboxUser, zoomRoutes } from './zoom-api';
+import { SandboxCredentials, SandboxState, SandboxUser, StoredMeeting, zoomRoutes } from './zoom-api';
 
 /** Every scope the emulated app is granted unless a test narrows them. */
 export const SANDBOX_DEFAULT_SCOPES = [
   'meeting:write:meeting:admin',
   'meeting:read:meeting:admin',
+  'meeting:update:meeting:admin',
+  'meeting:delete:meeting:admin',
+  'meeting:update:status:admin',
   'meeting:read:list_meetings:admin',
+  'meeting:write:registrant:admin',
+  'meeting:read:past_meeting:admin',
+  'meeting:read:list_past_participants:admin',
+  'report:read:list_meeting_participants:admin',
+  'cloud_recording:read:list_recording_files:admin',
+  'cloud_recording:update:recording_settings:admin',
   'user:read:user:admin',
+  'group:read:list_groups:admin',
+  'group:read:list_members:admin',
 ];
 
 export const SANDBOX_DEFAULT_CREDENTIALS: SandboxCredentials = {
@@ -21,6 +32,8 @@ export const SANDBOX_DEFAULT_CREDENTIALS: SandboxCredentials = {
 
 export const SANDBOX_DEFAULT_USERS: SandboxUser[] = [
   { id: 'sbxHostUser001', email: 'bridge-host@sandbox.zoom.test', first_name: 'Bridge', last_name: 'Host' },
+  { id: 'sbxHostUser002', email: 'bridge-host-2@sandbox.zoom.test', first_name: 'Second', last_name: 'Host' },
+  { id: 'sbxOnCallUser01', email: 'oncall@sandbox.zoom.test', first_name: 'On', last_name: 'Call' },
 ];
 
 export interface SandboxOptions {
@@ -72,6 +85,7 @@ export class ZoomSandbox {
     this.state = {
       credentials: { ...SANDBOX_DEFAULT_CREDENTIALS, ...options.credentials },
       users: options.users ?? SANDBOX_DEFAULT_USERS,
+      groups: [{ id: 'sbxGroupSre', name: 'SRE On-call', memberIds: (options.users ?? SANDBOX_DEFAULT_USERS).map((u) => u.id) }],
       scopes: options.scopes ?? SANDBOX_DEFAULT_SCOPES,
       tokenTtlSeconds: options.tokenTtlSeconds ?? 3600,
       tokens: new Map(),
@@ -80,7 +94,7 @@ export class ZoomSandbox {
       instances: [],
       publicUrl: '',
     };
-    this.routes = [...zoomRoutes(this.state), ...this.adminRoutes()];
+    this.routes = [...zoomRoutes(this.state, { endMeeting: (m) => this.endMeeting(m) }), ...this.adminRoutes()];
   }
 
   /** Base URL, e.g. http://127.0.0.1:9100; the REST API is under /v2, OAuth under /oauth. */
@@ -165,6 +179,20 @@ export class ZoomSandbox {
         this.requests.push({ at: new Date().toISOString(), method, path: url.pathname, query: Object.fromEntries(url.searchParams), body, status });
       }
     }
+  }
+
+  private endMeeting(meeting: StoredMeeting): void {
+    const now = new Date().toISOString();
+    const instance = [...this.state.instances].reverse().find((i) => i.meetingId === meeting.id && !i.endTime);
+    if (instance) {
+      instance.endTime = now;
+      for (const p of instance.participants) {
+        if (p.leave_time) continue;
+        p.leave_time = now;
+        p.duration = Math.round((Date.parse(now) - Date.parse(p.join_time)) / 1000);
+      }
+    }
+    meeting.status = 'waiting';
   }
 
   private takeFault(method: string, path: string): Fault | undefined {

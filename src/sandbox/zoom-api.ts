@@ -18,6 +18,8 @@ export interface SandboxCredentials {
 export interface IssuedToken {
   expiresAt: number;
   scopes: string[];
+  /** Set for user-level OAuth tokens: the user `me` means. */
+  userId?: string;
 }
 
 /** A meeting as the sandbox stores it: Zoom's Get-meeting object. */
@@ -54,9 +56,22 @@ export interface WebhookSubscription {
   secretToken: string;
 }
 
+export interface SandboxGroup {
+  id: string;
+  name: string;
+  memberIds: string[];
+}
+
+/** What the Zoom API routes need from the rest of the sandbox. */
+export interface ZoomApiHooks {
+  /** End a meeting in progress (participants leave, webhooks fire), as the simulation does. */
+  endMeeting(meeting: StoredMeeting): void;
+}
+
 export interface SandboxState {
   credentials: SandboxCredentials;
   users: SandboxUser[];
+  groups: SandboxGroup[];
   scopes: string[];
   tokenTtlSeconds: number;
   tokens: Map<string, IssuedToken>;
@@ -79,7 +94,7 @@ const PASSWORD = /^[A-Za-z0-9@\-_*]{1,10}$/;
 const LOCAL_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z)?$/;
 
 /** Routes of the Zoom REST API and OAuth endpoints the sandbox emulates. */
-export function zoomRoutes(state: SandboxState): Route[] {
+export function zoomRoutes(state: SandboxState, hooks: ZoomApiHooks): Route[] {
   return [
     route('POST', '/oauth/token', (req) => issueToken(state, req)),
     route('POST', '/v2/users/:userId/meetings', (req) => {
@@ -96,6 +111,99 @@ export function zoomRoutes(state: SandboxState): Route[] {
     route('GET', '/v2/meetings/:meetingId', (req) => {
       requireToken(state, req, 'getMeeting');
       return { status: 200, body: findMeeting(state, req.params.meetingId) };
+    }),
+    route('PATCH', '/v2/meetings/:meetingId', (req) => {
+      requireToken(state, req, 'updateMeeting');
+      const meeting = findMeeting(state, req.params.meetingId);
+      if (meeting.status === 'started') throw new ZoomHttpError(400, 3000, 'You cannot update or delete meetings that have started using this method.');
+      updateMeeting(meeting, req.json());
+      return { status: 204 };
+    }),
+    route('DELETE', '/v2/meetings/:meetingId', (req) => {
+      requireToken(state, req, 'deleteMeeting');
+      const meeting = findMeeting(state, req.params.meetingId);
+      if (meeting.status === 'started') throw new ZoomHttpError(400, 3002, 'Sorry, you cannot delete this meeting since it is in progress.');
+      state.meetings.delete(meeting.id);
+      return { status: 204 };
+    }),
+    route('PUT', '/v2/meetings/:meetingId/status', (req) => {
+      requireToken(state, req, 'endMeeting');
+      const meeting = findMeeting(state, req.params.meetingId);
+      const action = asObject(req.json(), '').action;
+      if (action !== 'end' && action !== 'recover') {
+        throw new ZoomHttpError(400, 300, 'Validation Failed.', {}, { errors: [{ field: 'action', message: 'Invalid field.' }] });
+      }
+      if (action === 'end' && meeting.status === 'started') hooks.endMeeting(meeting);
+      return { status: 204 };
+    }),
+    route('POST', '/v2/meetings/:meetingId/registrants', (req) => {
+      requireToken(state, req, 'addRegistrant');
+      return { status: 201, body: addRegistrant(findMeeting(state, req.params.meetingId), req.json()) };
+    }),
+    route('GET', '/v2/past_meetings/:meetingId', (req) => {
+      requireToken(state, req, 'getPastMeeting');
+      const instance = pastInstance(state, req.params.meetingId);
+      const meeting = state.meetings.get(instance.meetingId);
+      const host = state.users.find((u) => u.id === meeting?.host_id);
+      return {
+        status: 200,
+        body: {
+          id: instance.meetingId,
+          uuid: instance.uuid,
+          host_id: meeting?.host_id,
+          type: meeting?.type,
+          topic: meeting?.topic,
+          user_name: host ? `${host.first_name} ${host.last_name}` : undefined,
+          user_email: host?.email,
+          start_time: instance.startTime,
+          end_time: instance.endTime,
+          duration: minutesBetween(instance.startTime, instance.endTime!),
+          total_minutes: instance.participants.reduce((sum, p) => sum + Math.round(p.duration / 60), 0),
+          participants_count: instance.participants.length,
+        },
+      };
+    }),
+    route('GET', '/v2/past_meetings/:meetingId/participants', (req) => {
+      requireToken(state, req, 'listPastParticipants');
+      const instance = pastInstance(state, req.params.meetingId);
+      // Zoom: "the API doesn't return results if there's only one participant in a meeting".
+      const people = instance.participants.length > 1 ? instance.participants : [];
+      return { status: 200, body: page(req.query, 'participants', people.map((p) => pick(p as unknown as Record<string, unknown>, PAST_PARTICIPANT_FIELDS))) };
+    }),
+    route('GET', '/v2/report/meetings/:meetingId/participants', (req) => {
+      requireToken(state, req, 'participantReport');
+      const instance = pastInstance(state, req.params.meetingId);
+      // Zoom reports meetings "with two or more participants, including the host".
+      const people = instance.participants.length > 1 ? instance.participants : [];
+      return { status: 200, body: page(req.query, 'participants', people.map((p) => pick(p as unknown as Record<string, unknown>, REPORT_PARTICIPANT_FIELDS))) };
+    }),
+    route('GET', '/v2/meetings/:meetingId/recordings', (req) => {
+      requireToken(state, req, 'getRecordings');
+      return { status: 200, body: recordedInstance(state, req.params.meetingId).recording };
+    }),
+    route('PATCH', '/v2/meetings/:meetingId/recordings/settings', (req) => {
+      requireToken(state, req, 'updateRecordingSettings');
+      const instance = recordedInstance(state, req.params.meetingId);
+      const settings = asObject(req.json(), '');
+      instance.recording!.settings = { ...((instance.recording!.settings as object) ?? {}), ...settings };
+      return { status: 204 };
+    }),
+    route('GET', '/v2/users/:userId', (req) => {
+      const token = requireToken(state, req, 'getUser');
+      const user = findUser(state, req.params.userId === 'me' && token.userId ? token.userId : req.params.userId);
+      return { status: 200, body: { ...user, display_name: `${user.first_name} ${user.last_name}`, type: 2, status: 'active', account_id: state.credentials.accountId, timezone: 'UTC', group_ids: state.groups.filter((g) => g.memberIds.includes(user.id)).map((g) => g.id) } };
+    }),
+    route('GET', '/v2/groups', (req) => {
+      requireToken(state, req, 'listGroups');
+      const groups = state.groups.map((g) => ({ id: g.id, name: g.name, total_members: g.memberIds.length }));
+      return { status: 200, body: { ...page(req.query, 'groups', groups) } };
+    }),
+    route('GET', '/v2/groups/:groupId/members', (req) => {
+      requireToken(state, req, 'listGroupMembers');
+      const group = state.groups.find((g) => g.id === req.params.groupId);
+      if (!group) throw new ZoomHttpError(404, 4130, `A group with this ${req.params.groupId} does not exist.`);
+      const members = group.memberIds.map((id) => state.users.find((u) => u.id === id)!).map((u) => ({ id: u.id, email: u.email, first_name: u.first_name, last_name: u.last_name, type: 2 }));
+      return { status: 200, body: page(req.query, 'members', members) };
     }),
     route('GET', '/j/:meetingId', (req) => {
       const m = state.meetings.get(Number(req.params.meetingId));
@@ -136,7 +244,7 @@ function issueToken(state: SandboxState, req: SandboxRequest) {
   };
 }
 
-function requireToken(state: SandboxState, req: SandboxRequest, operation: ZoomOperation): void {
+function requireToken(state: SandboxState, req: SandboxRequest, operation: ZoomOperation): IssuedToken {
   const bearer = /^Bearer (.+)$/i.exec(String(req.headers.authorization ?? ''));
   const token = bearer ? state.tokens.get(bearer[1]) : undefined;
   if (!token) throw new ZoomHttpError(401, 124, 'Invalid access token.');
@@ -145,6 +253,7 @@ function requireToken(state: SandboxState, req: SandboxRequest, operation: ZoomO
   if (!accepted.some((s) => token.scopes.includes(s))) {
     throw new ZoomHttpError(400, 4711, `Invalid access token, does not contain scopes:[${accepted.join(', ')}].`);
   }
+  return token;
 }
 
 function findUser(state: SandboxState, userId: string): SandboxUser {
@@ -153,7 +262,8 @@ function findUser(state: SandboxState, userId: string): SandboxUser {
   return user;
 }
 
-function findMeeting(state: SandboxState, meetingId: string): StoredMeeting {
+function findMeeting(state: SandboxState, meetingRef: string): StoredMeeting {
+  const meetingId = decodeMeetingRef(meetingRef);
   const meeting = /^\d+$/.test(meetingId)
     ? state.meetings.get(Number(meetingId))
     : [...state.meetings.values()].find((m) => m.uuid === meetingId);
@@ -161,22 +271,88 @@ function findMeeting(state: SandboxState, meetingId: string): StoredMeeting {
   return meeting;
 }
 
+/** Route params are decoded once; a double-encoded UUID (Zoom's rule for "/" and "//") needs a second pass. */
+function decodeMeetingRef(ref: string): string {
+  return /%2F/i.test(ref) ? decodeURIComponent(ref) : ref;
+}
+
+/** The instance a past-meeting call means: a UUID names one; a meeting id means its latest ended one. */
+function pastInstance(state: SandboxState, meetingRef: string): MeetingInstance {
+  const ref = decodeMeetingRef(meetingRef);
+  const ended = state.instances.filter((i) => i.endTime && (i.uuid === ref || String(i.meetingId) === ref));
+  const instance = ended[ended.length - 1];
+  if (!instance) throw new ZoomHttpError(404, 3001, 'Meeting ID is invalid or not end.');
+  return instance;
+}
+
+function recordedInstance(state: SandboxState, meetingRef: string): MeetingInstance {
+  const ref = decodeMeetingRef(meetingRef);
+  const recorded = state.instances.filter((i) => i.recording && (i.uuid === ref || String(i.meetingId) === ref));
+  const instance = recorded[recorded.length - 1];
+  if (!instance) {
+    if (!/^\d+$/.test(ref) || !state.meetings.has(Number(ref))) findMeeting(state, ref);
+    throw new ZoomHttpError(404, 3301, 'There is no recording for this meeting.');
+  }
+  return instance;
+}
+
+const PAST_PARTICIPANT_FIELDS = ['id', 'name', 'user_id', 'registrant_id', 'user_email', 'join_time', 'leave_time', 'duration', 'status'];
+const REPORT_PARTICIPANT_FIELDS = ['id', 'user_id', 'name', 'user_email', 'join_time', 'leave_time', 'duration', 'registrant_id', 'status'];
+const UPDATABLE_FIELDS = ['topic', 'agenda', 'duration', 'start_time', 'timezone', 'password', 'type', 'recurrence'];
+
+function updateMeeting(meeting: StoredMeeting, input: unknown): void {
+  const body = asObject(input, '');
+  const errors = validateMeetingFields(body);
+  if (errors.length) throw new ZoomHttpError(400, 300, 'Validation Failed.', {}, { errors });
+  for (const key of UPDATABLE_FIELDS) if (body[key] !== undefined) meeting[key] = body[key];
+  if (body.settings) meeting.settings = { ...(meeting.settings as object), ...asObject(body.settings, 'settings') };
+}
+
+function addRegistrant(meeting: StoredMeeting, input: unknown) {
+  const body = asObject(input, '');
+  const approval = (meeting.settings as { approval_type?: number }).approval_type;
+  if (approval !== 0 && approval !== 1) throw new ZoomHttpError(400, 3000, 'Registration has not been enabled for this meeting.');
+  const errors: { field: string; message: string }[] = [];
+  if (typeof body.email !== 'string' || !/^[^@\s]+@[^@\s]+$/.test(body.email)) errors.push({ field: 'email', message: 'Invalid field.' });
+  if (typeof body.first_name !== 'string' || !body.first_name) errors.push({ field: 'first_name', message: 'Invalid field.' });
+  if (errors.length) throw new ZoomHttpError(400, 300, 'Validation Failed.', {}, { errors });
+  const registrants = ((meeting.registrants as Record<string, unknown>[] | undefined) ??= []);
+  if (registrants.length >= 4999) throw new ZoomHttpError(400, 3043, 'Meeting has reached maximum attendee capacity.');
+  const registrant_id = randomBytes(12).toString('base64url');
+  registrants.push({ registrant_id, email: body.email, first_name: body.first_name, last_name: body.last_name, status: 'approved' });
+  return {
+    id: meeting.id,
+    registrant_id,
+    join_url: `${meeting.join_url}&tk=${randomBytes(16).toString('base64url')}`,
+    topic: meeting.topic,
+    start_time: meeting.start_time,
+    occurrences: [],
+    participant_pin_code: randomInt(100000, 999999),
+  };
+}
+
+function page<T>(query: URLSearchParams, key: string, items: T[]) {
+  const pageSize = Math.min(Number(query.get('page_size') ?? 30) || 30, 300);
+  const start = Number(query.get('next_page_token') || 0);
+  return {
+    page_count: Math.max(1, Math.ceil(items.length / pageSize)),
+    page_size: pageSize,
+    total_records: items.length,
+    next_page_token: start + pageSize < items.length ? String(start + pageSize) : '',
+    [key]: items.slice(start, start + pageSize),
+  };
+}
+
+function minutesBetween(from: string, to: string): number {
+  return Math.max(0, Math.round((Date.parse(to) - Date.parse(from)) / 60_000));
+}
+
 function createMeeting(state: SandboxState, host: SandboxUser, input: unknown): StoredMeeting {
   const body = asObject(input, '');
-  const errors: { field: string; message: string }[] = [];
-  const check = (ok: boolean, field: string, message: string) => ok || errors.push({ field, message });
-
-  const topic = body.topic ?? '';
-  check(typeof topic === 'string' && topic.length <= 200, 'topic', 'Topic must be a string of at most 200 characters.');
-  const type = body.type ?? 2;
-  check(typeof type === 'number' && MEETING_TYPES.has(type), 'type', 'Invalid meeting type.');
-  check(body.agenda === undefined || (typeof body.agenda === 'string' && body.agenda.length <= 2000), 'agenda', 'Agenda must be a string of at most 2000 characters.');
-  check(body.duration === undefined || (Number.isInteger(body.duration) && (body.duration as number) > 0), 'duration', 'Duration must be a positive integer.');
-  check(body.start_time === undefined || (typeof body.start_time === 'string' && LOCAL_TIME.test(body.start_time)), 'start_time', 'Invalid start_time.');
-  check(body.password === undefined || (typeof body.password === 'string' && PASSWORD.test(body.password)), 'password', 'Invalid passcode.');
+  const errors = validateMeetingFields(body);
   const settingsIn = asObject(body.settings ?? {}, 'settings');
-  check(settingsIn.auto_recording === undefined || AUTO_RECORDING.has(settingsIn.auto_recording as string), 'settings.auto_recording', 'Invalid field.');
-  check(settingsIn.jbh_time === undefined || [0, 5, 10].includes(settingsIn.jbh_time as number), 'settings.jbh_time', 'Invalid field.');
+  const topic = body.topic ?? '';
+  const type = body.type ?? 2;
   if (errors.length) throw new ZoomHttpError(400, 300, 'Validation Failed.', {}, { errors });
 
   const id = nextMeetingId(state);
@@ -220,6 +396,7 @@ function createMeeting(state: SandboxState, host: SandboxUser, input: unknown): 
     encrypted_password: encrypted,
     settings,
     pre_schedule: false,
+    ...(type === 8 && body.recurrence ? { recurrence: body.recurrence } : {}),
   };
   state.meetings.set(id, meeting);
   return meeting;
@@ -240,6 +417,35 @@ function listMeetings(state: SandboxState, host: SandboxUser, query: URLSearchPa
     total_records: all.length,
     meetings: page.map((m) => pick(m, ['uuid', 'id', 'host_id', 'topic', 'type', 'start_time', 'duration', 'timezone', 'agenda', 'created_at', 'join_url'])),
   };
+}
+
+/** Zoom's field rules for create and update bodies (the fields we emulate). */
+function validateMeetingFields(body: Record<string, unknown>): { field: string; message: string }[] {
+  const errors: { field: string; message: string }[] = [];
+  const check = (ok: boolean, field: string, message: string) => ok || errors.push({ field, message });
+  check(body.topic === undefined || (typeof body.topic === 'string' && body.topic.length <= 200), 'topic', 'Topic must be a string of at most 200 characters.');
+  check(body.type === undefined || (typeof body.type === 'number' && MEETING_TYPES.has(body.type)), 'type', 'Invalid meeting type.');
+  check(body.agenda === undefined || (typeof body.agenda === 'string' && body.agenda.length <= 2000), 'agenda', 'Agenda must be a string of at most 2000 characters.');
+  check(body.duration === undefined || (Number.isInteger(body.duration) && (body.duration as number) > 0), 'duration', 'Duration must be a positive integer.');
+  check(body.start_time === undefined || (typeof body.start_time === 'string' && LOCAL_TIME.test(body.start_time)), 'start_time', 'Invalid start_time.');
+  check(body.password === undefined || (typeof body.password === 'string' && PASSWORD.test(body.password)), 'password', 'Invalid passcode.');
+  if (body.recurrence !== undefined) {
+    const r = body.recurrence as Record<string, unknown> | null;
+    check(body.type === 8 || body.type === undefined, 'recurrence', 'Use recurrence only with a type 8 meeting.');
+    check(!!r && typeof r === 'object' && [1, 2, 3].includes(r.type as number), 'recurrence.type', 'Invalid field.');
+    check(!r || r.end_times === undefined || (Number.isInteger(r.end_times) && (r.end_times as number) >= 1 && (r.end_times as number) <= 60), 'recurrence.end_times', 'Invalid field.');
+  }
+  const settings = body.settings;
+  if (settings !== undefined) {
+    if (!settings || typeof settings !== 'object' || Array.isArray(settings)) errors.push({ field: 'settings', message: 'Invalid field.' });
+    else {
+      const st = settings as Record<string, unknown>;
+      check(st.auto_recording === undefined || AUTO_RECORDING.has(st.auto_recording as string), 'settings.auto_recording', 'Invalid field.');
+      check(st.jbh_time === undefined || [0, 5, 10].includes(st.jbh_time as number), 'settings.jbh_time', 'Invalid field.');
+      check(st.approval_type === undefined || [0, 1, 2].includes(st.approval_type as number), 'settings.approval_type', 'Invalid field.');
+    }
+  }
+  return errors;
 }
 
 function nextMeetingId(state: SandboxState): number {

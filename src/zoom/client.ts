@@ -1,34 +1,57 @@
-import axios, { AxiosInstance, Method } from 'axios';
+import axios, { AxiosInstance, AxiosResponse, Method } from 'axios';
 import { z } from 'zod';
 import { TokenProvider } from './auth';
 import { ZoomError, ZoomUnavailableError } from './errors';
-import { OPERATIONS } from './operations';
 import { zoomErrorFromResponse } from './error-mapping';
-import { CreateMeetingRequest, Meeting, MeetingList, meetingListSchema, meetingSchema } from './types';
+import { OPERATIONS, RateCategory, ZoomOperation } from './operations';
+import {
+  CreateMeetingRequest,
+  groupListSchema,
+  groupMembersSchema,
+  Meeting,
+  meetingListSchema,
+  meetingSchema,
+  Participant,
+  participantPageSchema,
+  pastMeetingSchema,
+  RecordingSettings,
+  recordingsSchema,
+  RegistrantRequest,
+  registrantSchema,
+  userSchema,
+} from './types';
 
 export const ZOOM_API_URL = 'https://api.zoom.us/v2';
 export const ZOOM_TOKEN_URL = 'https://zoom.us/oauth/token';
 
+/** Paces calls below the account's per-second limits (see rate-limiter.ts). */
+export interface CallPacer {
+  acquire(category: RateCategory): Promise<void>;
+  penalize(category: RateCategory, retryAfterMs: number): void;
+}
+
 export interface ZoomClientOptions {
   apiUrl?: string;
   tokens: TokenProvider;
+  pacer?: CallPacer;
   timeoutMs?: number;
 }
 
 interface RequestSpec<T> {
-  operation: string;
+  operation: ZoomOperation;
   method: Method;
   path: string;
   body?: unknown;
-  query?: Record<string, string | number | undefined>;
-  schema?: z.ZodType<T>;
-  /** Scopes that allow this call (any one is enough); named when Zoom refuses for lack of scope. */
-  scopes?: readonly string[];
+  query?: Record<string, string | number | boolean | undefined>;
+  schema?: z.ZodType<T, z.ZodTypeDef, unknown>;
 }
+
+type MeetingRef = number | string;
 
 /**
  * Zoom REST API v2. One instance per connector per process: it shares the connector's token
- * cache across every call. Errors come out typed (see errors.ts) and free of secrets.
+ * cache and call pacing across every call. Errors come out typed (see errors.ts) and free of
+ * secrets. Meeting references are numeric ids or instance UUIDs (double-encoded when Zoom requires).
  */
 export class ZoomClient {
   private readonly http: AxiosInstance;
@@ -42,60 +65,119 @@ export class ZoomClient {
   }
 
   createMeeting(userId: string, body: CreateMeetingRequest): Promise<Meeting> {
-    return this.request({
-      operation: 'create meeting',
-      method: 'POST',
-      path: `/users/${encodeURIComponent(userId)}/meetings`,
-      body,
-      schema: meetingSchema,
-      scopes: OPERATIONS.createMeeting.scopes,
-    });
+    return this.request({ operation: 'createMeeting', method: 'POST', path: `/users/${encodeURIComponent(userId)}/meetings`, body, schema: meetingSchema });
   }
 
-  getMeeting(meetingId: number | string): Promise<Meeting> {
-    return this.request({
-      operation: 'get meeting',
-      method: 'GET',
-      path: `/meetings/${meetingPathId(meetingId)}`,
-      schema: meetingSchema,
-      scopes: OPERATIONS.getMeeting.scopes,
-    });
+  getMeeting(meeting: MeetingRef): Promise<Meeting> {
+    return this.request({ operation: 'getMeeting', method: 'GET', path: `/meetings/${meetingPathId(meeting)}`, schema: meetingSchema });
   }
 
-  listMeetings(userId: string, query: { type?: string; page_size?: number; next_page_token?: string } = {}): Promise<MeetingList> {
-    return this.request({
-      operation: 'list meetings',
-      method: 'GET',
-      path: `/users/${encodeURIComponent(userId)}/meetings`,
-      query,
-      schema: meetingListSchema,
-      scopes: OPERATIONS.listMeetings.scopes,
-    });
+  async updateMeeting(meeting: MeetingRef, body: Partial<CreateMeetingRequest>): Promise<void> {
+    await this.request({ operation: 'updateMeeting', method: 'PATCH', path: `/meetings/${meetingPathId(meeting)}`, body });
+  }
+
+  async deleteMeeting(meeting: MeetingRef, query: { occurrence_id?: string; cancel_meeting_reminder?: boolean } = {}): Promise<void> {
+    await this.request({ operation: 'deleteMeeting', method: 'DELETE', path: `/meetings/${meetingPathId(meeting)}`, query });
+  }
+
+  /** Ends a meeting in progress for everyone (`PUT /meetings/{id}/status`). */
+  async endMeeting(meeting: MeetingRef): Promise<void> {
+    await this.request({ operation: 'endMeeting', method: 'PUT', path: `/meetings/${meetingPathId(meeting)}/status`, body: { action: 'end' } });
+  }
+
+  listMeetings(userId: string, query: { type?: string; page_size?: number; next_page_token?: string } = {}) {
+    return this.request({ operation: 'listMeetings', method: 'GET', path: `/users/${encodeURIComponent(userId)}/meetings`, query, schema: meetingListSchema });
+  }
+
+  addRegistrant(meeting: MeetingRef, body: RegistrantRequest) {
+    return this.request({ operation: 'addRegistrant', method: 'POST', path: `/meetings/${meetingPathId(meeting)}/registrants`, body, schema: registrantSchema });
+  }
+
+  getPastMeeting(meeting: MeetingRef) {
+    return this.request({ operation: 'getPastMeeting', method: 'GET', path: `/past_meetings/${meetingPathId(meeting)}`, schema: pastMeetingSchema });
+  }
+
+  /** Everyone who attended (all pages). Zoom returns nothing when only one person attended. */
+  listPastParticipants(meeting: MeetingRef): Promise<Participant[]> {
+    return this.allPages('listPastParticipants', `/past_meetings/${meetingPathId(meeting)}/participants`);
+  }
+
+  /** The participant report (Heavy; Pro plan and above). */
+  participantReport(meeting: MeetingRef): Promise<Participant[]> {
+    return this.allPages('participantReport', `/report/meetings/${meetingPathId(meeting)}/participants`);
+  }
+
+  getRecordings(meeting: MeetingRef) {
+    return this.request({ operation: 'getRecordings', method: 'GET', path: `/meetings/${meetingPathId(meeting)}/recordings`, schema: recordingsSchema });
+  }
+
+  async updateRecordingSettings(meeting: MeetingRef, body: RecordingSettings): Promise<void> {
+    await this.request({ operation: 'updateRecordingSettings', method: 'PATCH', path: `/meetings/${meetingPathId(meeting)}/recordings/settings`, body });
+  }
+
+  /** A user by id or email; `me` for user-level (OAuth) apps, which must use it. */
+  getUser(userId = 'me') {
+    return this.request({ operation: 'getUser', method: 'GET', path: `/users/${encodeURIComponent(userId)}`, schema: userSchema });
+  }
+
+  listGroups() {
+    return this.request({ operation: 'listGroups', method: 'GET', path: '/groups', query: { page_size: 300 }, schema: groupListSchema });
+  }
+
+  async listGroupMembers(groupId: string) {
+    const members: z.infer<typeof groupMembersSchema>['members'] = [];
+    let next_page_token: string | undefined;
+    do {
+      const page = await this.request({
+        operation: 'listGroupMembers',
+        method: 'GET',
+        path: `/groups/${encodeURIComponent(groupId)}/members`,
+        query: { page_size: 300, next_page_token },
+        schema: groupMembersSchema,
+      });
+      members.push(...page.members);
+      next_page_token = page.next_page_token || undefined;
+    } while (next_page_token);
+    return members;
+  }
+
+  private async allPages(operation: 'listPastParticipants' | 'participantReport', path: string): Promise<Participant[]> {
+    const all: Participant[] = [];
+    let next_page_token: string | undefined;
+    do {
+      const page = await this.request({ operation, method: 'GET', path, query: { page_size: 300, next_page_token }, schema: participantPageSchema });
+      all.push(...page.participants);
+      next_page_token = page.next_page_token || undefined;
+    } while (next_page_token);
+    return all;
   }
 
   private async request<T>(spec: RequestSpec<T>): Promise<T> {
+    const { category } = OPERATIONS[spec.operation];
     let token = await this.options.tokens.getToken();
-    let res = await this.send(spec, token);
-    // Zoom answers code 124 for an expired or revoked token: fetch a fresh one and try once more.
-    if (isInvalidToken(res.status, res.data)) {
+    let res = await this.send(spec, token, category);
+    // Zoom answers code 124 for an expired or revoked token: get a fresh one and try once more.
+    if (isInvalidToken(res)) {
       this.options.tokens.invalidate(token);
       token = await this.options.tokens.getToken();
-      res = await this.send(spec, token);
+      res = await this.send(spec, token, category);
     }
     if (res.status < 200 || res.status >= 300) {
-      throw zoomErrorFromResponse({
+      const error = zoomErrorFromResponse({
         status: res.status,
         body: res.data,
         headers: res.headers as Record<string, string>,
-        operation: spec.operation,
-        scopes: spec.scopes,
+        operation: describe(spec.operation),
+        scopes: OPERATIONS[spec.operation].scopes,
       });
+      if (res.status === 429 && error.retryAfterMs !== undefined) this.options.pacer?.penalize(category, error.retryAfterMs);
+      throw error;
     }
-    if (!spec.schema) return res.data as T;
+    if (!spec.schema) return undefined as T;
     const parsed = spec.schema.safeParse(res.data);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new ZoomError(`Zoom ${spec.operation} returned an unexpected body: ${issue.path.join('.') || '(root)'}: ${issue.message}`, {
+      throw new ZoomError(`Zoom ${describe(spec.operation)} returned an unexpected body: ${issue.path.join('.') || '(root)'}: ${issue.message}`, {
         status: res.status,
         trackingId: res.headers['x-zm-trackingid'] as string | undefined,
       });
@@ -103,7 +185,8 @@ export class ZoomClient {
     return parsed.data;
   }
 
-  private async send(spec: RequestSpec<unknown>, token: string) {
+  private async send(spec: RequestSpec<unknown>, token: string, category: RateCategory): Promise<AxiosResponse> {
+    await this.options.pacer?.acquire(category);
     try {
       return await this.http.request({
         method: spec.method,
@@ -115,20 +198,27 @@ export class ZoomClient {
     } catch (err) {
       // Axios errors carry the request config, Authorization header included: never rethrow them.
       const reason = axios.isAxiosError(err) ? (err.code ?? 'network error') : 'network error';
-      throw new ZoomUnavailableError(`Zoom ${spec.operation} failed: ${reason} (${err instanceof Error ? err.message.replace(/Bearer \S+/g, 'Bearer [redacted]') : 'unknown'})`);
+      const detail = err instanceof Error ? err.message.replace(/Bearer \S+/g, 'Bearer [redacted]') : 'unknown';
+      throw new ZoomUnavailableError(`Zoom ${describe(spec.operation)} failed: ${reason} (${detail})`);
     }
   }
 }
 
-function isInvalidToken(status: number, body: unknown): boolean {
-  return (status === 401 || status === 400) && !!body && typeof body === 'object' && (body as { code?: unknown }).code === 124;
+function isInvalidToken(res: AxiosResponse): boolean {
+  const body = res.data as { code?: unknown } | undefined;
+  return (res.status === 401 || res.status === 400) && body?.code === 124;
+}
+
+/** "createMeeting" -> "create meeting", for messages. */
+function describe(operation: ZoomOperation): string {
+  return operation.replace(/[A-Z]/g, (c) => ` ${c.toLowerCase()}`);
 }
 
 /**
  * A meeting UUID that starts with "/" or contains "//" must be double-encoded in the path
  * (Zoom's rule); numeric ids and other UUIDs are encoded once.
  */
-export function meetingPathId(id: number | string): string {
+export function meetingPathId(id: MeetingRef): string {
   const s = String(id);
   const once = encodeURIComponent(s);
   return s.startsWith('/') || s.includes('//') ? encodeURIComponent(once) : once;

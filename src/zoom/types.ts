@@ -27,6 +27,8 @@ export interface CreateMeetingRequest {
   agenda?: string;
   password?: string;
   default_password?: boolean;
+  /** Only with type 8 (recurring, fixed time). */
+  recurrence?: CreateMeetingRecurrence;
   settings?: MeetingSettings;
 }
 
@@ -73,3 +75,97 @@ export const meetingListSchema = z.object({
   ),
 });
 export type MeetingList = z.infer<typeof meetingListSchema>;
+
+export interface CreateMeetingRecurrence {
+  type: 1 | 2 | 3;
+  repeat_interval?: number;
+  weekly_days?: string;
+  monthly_day?: number;
+  monthly_week?: -1 | 1 | 2 | 3 | 4;
+  monthly_week_day?: number;
+  end_times?: number;
+  end_date_time?: string;
+}
+
+export interface RegistrantRequest {
+  email: string;
+  first_name: string;
+  last_name?: string;
+  auto_approve?: boolean;
+}
+
+export const registrantSchema = z
+  .object({ id: z.number().optional(), registrant_id: z.string(), join_url: z.string(), topic: z.string().optional(), start_time: z.string().optional() })
+  .passthrough();
+export type Registrant = z.infer<typeof registrantSchema>;
+
+export const pastMeetingSchema = z
+  .object({
+    id: z.number().optional(),
+    uuid: z.string(),
+    host_id: z.string().optional(),
+    topic: z.string().optional(),
+    start_time: z.string().optional(),
+    end_time: z.string().optional(),
+    duration: z.number().optional(),
+    participants_count: z.number().optional(),
+  })
+  .passthrough();
+export type PastMeeting = z.infer<typeof pastMeetingSchema>;
+
+const participantSchema = z
+  .object({
+    id: z.string().optional(),
+    user_id: z.string().optional(),
+    name: z.string().optional(),
+    user_email: z.string().optional(),
+    join_time: z.string().optional(),
+    leave_time: z.string().optional(),
+    duration: z.number().optional(),
+    status: z.string().optional(),
+  })
+  .passthrough();
+export type Participant = z.infer<typeof participantSchema>;
+
+export const participantPageSchema = z
+  .object({ participants: z.array(participantSchema), next_page_token: z.string().optional(), total_records: z.number().optional() })
+  .passthrough();
+
+export const recordingsSchema = z
+  .object({
+    uuid: z.string().optional(),
+    id: z.number().optional(),
+    topic: z.string().optional(),
+    share_url: z.string().optional(),
+    recording_count: z.number().optional(),
+    recording_files: z
+      .array(z.object({ id: z.string().optional(), file_type: z.string().optional(), status: z.string().optional(), play_url: z.string().optional(), download_url: z.string().optional() }).passthrough())
+      .default([]),
+  })
+  .passthrough();
+export type Recordings = z.infer<typeof recordingsSchema>;
+
+export interface RecordingSettings {
+  share_recording?: 'publicly' | 'internally' | 'none';
+  recording_authentication?: boolean;
+  viewer_download?: boolean;
+  password?: string;
+  on_demand?: boolean;
+  approval_type?: 0 | 1 | 2;
+  send_email_to_host?: boolean;
+  show_social_share_buttons?: boolean;
+  topic?: string;
+  auto_delete?: boolean;
+}
+
+export const userSchema = z
+  .object({ id: z.string(), email: z.string(), first_name: z.string().optional(), last_name: z.string().optional(), type: z.number().optional(), status: z.string().optional(), timezone: z.string().optional() })
+  .passthrough();
+export type ZoomUser = z.infer<typeof userSchema>;
+
+export const groupListSchema = z
+  .object({ groups: z.array(z.object({ id: z.string(), name: z.string(), total_members: z.number().optional() }).passthrough()), next_page_token: z.string().optional() })
+  .passthrough();
+export const groupMembersSchema = z
+  .object({ members: z.array(z.object({ id: z.string(), email: z.string() }).passthrough()), next_page_token: z.string().optional() })
+  .passthrough();
