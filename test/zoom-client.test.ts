@@ -1,4 +1,5 @@
 import { ServerToServerTokenProvider } from '../src/zoom/auth';
+import { scopeReport } from '../src/zoom/scope-report';
 import { meetingPathId, ZoomClient } from '../src/zoom/client';
 import { ZoomAuthError, ZoomDailyLimitError, ZoomNotFoundError, ZoomRateLimitError, ZoomScopeError, ZoomUnavailableError, ZoomValidationError } from '../src/zoom/errors';
 import { parseRetryAfter } from '../src/zoom/error-mapping';
@@ -248,6 +249,34 @@ describe('ZoomClient against the Zoom sandbox', () => {
     const members = await zoom.listGroupMembers(groups[0].id);
     expect(members.map((m) => m.email)).toContain(host);
     expect(await failure(zoom.listGroupMembers('nope'))).toMatchObject({ name: 'ZoomNotFoundError', code: 4130 });
+  });
+
+  it('reports, per runbook action, whether the granted scopes allow it and what to add', async () => {
+    await sandbox.stop();
+    sandbox = new ZoomSandbox({ scopes: ['meeting:write:admin', 'meeting:read:admin', 'user:read:user:admin'] });
+    await sandbox.start();
+    const c = sandboxConnector(sandbox);
+    const tokens = new ServerToServerTokenProvider({ accountId: c.accountId, clientId: c.clientId, clientSecret: c.clientSecret, tokenUrl: c.tokenUrl });
+    const report = await scopeReport({ client: new ZoomClient({ apiUrl: c.apiUrl, tokens }), tokens, hostUser: c.hostUser });
+    expect(report.host).toEqual({ id: 'sbxHostUser001', email: c.hostUser });
+    const byAction = Object.fromEntries(report.actions.map((a) => [a.action, a]));
+    // Classic admin scopes cover the meeting actions...
+    expect(byAction['zoom.createMeeting']).toEqual({ action: 'zoom.createMeeting', allowed: true, missing: [] });
+    expect(byAction['zoom.endMeeting'].allowed).toBe(true);
+    // ...but not recordings: the report names the scopes that would.
+    expect(byAction['zoom.collectRecordings']).toEqual({
+      action: 'zoom.collectRecordings',
+      allowed: false,
+      missing: [{ operation: 'getRecordings', anyOf: ['recording:read', 'recording:read:admin', 'cloud_recording:read:list_recording_files', 'cloud_recording:read:list_recording_files:admin'] }],
+    });
+  });
+
+  it('reports an unreadable host user in the scope report', async () => {
+    const c = sandboxConnector(sandbox);
+    const tokens = new ServerToServerTokenProvider({ accountId: c.accountId, clientId: c.clientId, clientSecret: c.clientSecret, tokenUrl: c.tokenUrl });
+    const report = await scopeReport({ client: new ZoomClient({ apiUrl: c.apiUrl, tokens }), tokens, hostUser: 'ghost@example.com' }, ['zoom.createMeeting']);
+    expect(report.host).toEqual({ error: expect.stringContaining('User ghost@example.com not exist') });
+    expect(report.actions).toHaveLength(1);
   });
 
   it('double-encodes meeting UUIDs that start with "/" or contain "//"', () => {

@@ -43,7 +43,3 @@ export const OPERATIONS = {
 } as const satisfies Record<string, OperationFacts>;
 
 export type ZoomOperation = keyof typeof OPERATIONS;
-
-export function allows(granted: readonly string[], operation: ZoomOperation): boolean {
-  return OPERATIONS[operation].scopes.some((s) => granted.includes(s));
-}
