@@ -82,4 +82,24 @@ describe('an incident opens a Zoom bridge', () => {
     const creates = stack.sandbox.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/meetings'));
     expect(creates.filter((r) => JSON.stringify(r.body).includes(`Incident ${id}`))).toHaveLength(1);
   });
+
+  it("waits as long as Zoom's Retry-After asks before trying again, then creates one meeting", async () => {
+    const id = uniqueIncidentId();
+    stack.sandbox.addFault({
+      method: 'POST',
+      path: '/meetings$',
+      status: 429,
+      code: 429,
+      message: 'You have reached the maximum per-second rate limit for this API. Try again later.',
+      headers: { 'retry-after': '3', 'x-ratelimit-type': 'QPS', 'x-ratelimit-category': 'Medium' },
+    });
+    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, created(id));
+    await eventually(async () => bridgeEntry(await getTimeline(stack.client, id)), 'the bridge');
+
+    expect(meetingsFor(id)).toHaveLength(1);
+    const attempts = stack.sandbox.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/meetings') && JSON.stringify(r.body).includes(`Incident ${id}`));
+    expect(attempts.map((r) => r.status)).toEqual([429, 201]);
+    // The retry policy alone would retry after 1 s; Zoom asked for 3.
+    expect(Date.parse(attempts[1].at) - Date.parse(attempts[0].at)).toBeGreaterThanOrEqual(2900);
+  });
 });
