@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { activityInfo, ApplicationFailure, log } from '@temporalio/activity';
 import type { Incident, IncidentEventType, MeetingSummary, RunbookDefinition } from '../workflows/definitions';
 import { renderValue, TemplateContext, TemplateError } from '../src/templates';
+import { TokenProvider } from '../src/zoom/auth';
 import { ZoomClient } from '../src/zoom/client';
 import { NON_RETRYABLE_ZOOM_ERRORS, ZoomConfigError, ZoomError } from '../src/zoom/errors';
 import { Meeting, MeetingSettings } from '../src/zoom/types';
@@ -10,6 +11,7 @@ import { runbookMatches } from '../src/runbook';
 export interface ZoomConnector {
   name: string;
   client: ZoomClient;
+  tokens: TokenProvider;
   /** Zoom user (id or email) who hosts new meetings. */
   hostUser: string;
 }

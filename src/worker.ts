@@ -17,7 +17,7 @@ export interface WorkerSetup {
 
 export function zoomConnector(cfg: ZoomConnectorConfig): ZoomConnector {
   const tokens = new ServerToServerTokenProvider({ accountId: cfg.accountId, clientId: cfg.clientId, clientSecret: cfg.clientSecret, tokenUrl: cfg.tokenUrl });
-  return { name: cfg.name, hostUser: cfg.hostUser, client: new ZoomClient({ apiUrl: cfg.apiUrl, tokens }) };
+  return { name: cfg.name, hostUser: cfg.hostUser, tokens, client: new ZoomClient({ apiUrl: cfg.apiUrl, tokens }) };
 }
 
 export function createWorker(setup: WorkerSetup): Promise<Worker> {

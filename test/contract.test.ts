@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import axios from 'axios';
-import { ServerToServerTokenProvider } from '../src/zoom/auth';
-import { ZoomClient } from '../src/zoom/client';
+import { zoomConnector } from '../src/worker';
 import { ZoomNotFoundError } from '../src/zoom/errors';
 import { CreateMeetingRequest } from '../src/zoom/types';
 import { RecordedRequest, ZoomSandbox } from '../src/sandbox/server';
@@ -52,9 +51,7 @@ describeWithSpecs('Zoom OpenAPI contract: client requests and sandbox responses'
     specs = new OpenApiSpecs(SPEC_FILES);
     sandbox = new ZoomSandbox();
     await sandbox.start();
-    const c = sandboxConnector(sandbox);
-    const zoom = new ZoomClient({ apiUrl: c.apiUrl, tokens: new ServerToServerTokenProvider(c) });
-    const host = c.hostUser;
+    const { client: zoom, hostUser: host } = zoomConnector(sandboxConnector(sandbox));
 
     const created = await zoom.createMeeting(host, RICH_MEETING);
     await zoom.getMeeting(created.id);
@@ -91,8 +88,7 @@ describeWithSpecs('Zoom OpenAPI contract: client requests and sandbox responses'
 
   it('every response body the sandbox returned matches the spec (errors: {code, message})', async () => {
     // The request log has no response bodies, so send each recorded call again and read the answer.
-    const c = sandboxConnector(sandbox);
-    const token = await new ServerToServerTokenProvider(c).getToken();
+    const token = await zoomConnector(sandboxConnector(sandbox)).tokens.getToken();
     const problems: string[] = [];
     for (const r of calls) {
       const op = specs.operation(r.method, r.path);

@@ -1,6 +1,6 @@
-import { ServerToServerTokenProvider } from '../src/zoom/auth';
 import { scopeReport } from '../src/zoom/scope-report';
 import { meetingPathId, ZoomClient } from '../src/zoom/client';
+import { zoomConnector } from '../src/worker';
 import { ZoomAuthError, ZoomDailyLimitError, ZoomNotFoundError, ZoomRateLimitError, ZoomScopeError, ZoomUnavailableError, ZoomValidationError } from '../src/zoom/errors';
 import { parseRetryAfter } from '../src/zoom/error-mapping';
 import { ZoomSandbox } from '../src/sandbox/server';
@@ -19,9 +19,7 @@ describe('ZoomClient against the Zoom sandbox', () => {
   afterEach(async () => sandbox.stop());
 
   function client(overrides: Partial<ReturnType<typeof sandboxConnector>> = {}): ZoomClient {
-    const c = { ...sandboxConnector(sandbox), ...overrides };
-    const tokens = new ServerToServerTokenProvider({ accountId: c.accountId, clientId: c.clientId, clientSecret: c.clientSecret, tokenUrl: c.tokenUrl });
-    return new ZoomClient({ apiUrl: c.apiUrl, tokens });
+    return zoomConnector({ ...sandboxConnector(sandbox), ...overrides }).client;
   }
 
   async function failure(p: Promise<unknown>): Promise<Error> {
@@ -255,10 +253,9 @@ describe('ZoomClient against the Zoom sandbox', () => {
     await sandbox.stop();
     sandbox = new ZoomSandbox({ scopes: ['meeting:write:admin', 'meeting:read:admin', 'user:read:user:admin'] });
     await sandbox.start();
-    const c = sandboxConnector(sandbox);
-    const tokens = new ServerToServerTokenProvider({ accountId: c.accountId, clientId: c.clientId, clientSecret: c.clientSecret, tokenUrl: c.tokenUrl });
-    const report = await scopeReport({ client: new ZoomClient({ apiUrl: c.apiUrl, tokens }), tokens, hostUser: c.hostUser });
-    expect(report.host).toEqual({ id: 'sbxHostUser001', email: c.hostUser });
+    const connector = zoomConnector(sandboxConnector(sandbox));
+    const report = await scopeReport(connector);
+    expect(report.host).toEqual({ id: 'sbxHostUser001', email: connector.hostUser });
     const byAction = Object.fromEntries(report.actions.map((a) => [a.action, a]));
     // Classic admin scopes cover the meeting actions...
     expect(byAction['zoom.createMeeting']).toEqual({ action: 'zoom.createMeeting', allowed: true, missing: [] });
@@ -272,9 +269,7 @@ describe('ZoomClient against the Zoom sandbox', () => {
   });
 
   it('reports an unreadable host user in the scope report', async () => {
-    const c = sandboxConnector(sandbox);
-    const tokens = new ServerToServerTokenProvider({ accountId: c.accountId, clientId: c.clientId, clientSecret: c.clientSecret, tokenUrl: c.tokenUrl });
-    const report = await scopeReport({ client: new ZoomClient({ apiUrl: c.apiUrl, tokens }), tokens, hostUser: 'ghost@example.com' }, ['zoom.createMeeting']);
+    const report = await scopeReport(zoomConnector({ ...sandboxConnector(sandbox), hostUser: 'ghost@example.com' }), ['zoom.createMeeting']);
     expect(report.host).toEqual({ error: expect.stringContaining('User ghost@example.com not exist') });
     expect(report.actions).toHaveLength(1);
   });
