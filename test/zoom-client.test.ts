@@ -1,4 +1,8 @@
+import { createServer } from 'node:http';
+import { AddressInfo } from 'node:net';
+import axios from 'axios';
 import { scopeReport } from '../src/zoom/scope-report';
+import { verifyWebhook } from '../src/zoom/webhooks';
 import { meetingPathId, ZoomClient } from '../src/zoom/client';
 import { zoomConnector } from '../src/worker';
 import { ZoomAuthError, ZoomDailyLimitError, ZoomNotFoundError, ZoomRateLimitError, ZoomScopeError, ZoomUnavailableError, ZoomValidationError } from '../src/zoom/errors';
@@ -272,6 +276,36 @@ describe('ZoomClient against the Zoom sandbox', () => {
     const report = await scopeReport(zoomConnector({ ...sandboxConnector(sandbox), hostUser: 'ghost@example.com' }), ['zoom.createMeeting']);
     expect(report.host).toEqual({ error: expect.stringContaining('User ghost@example.com not exist') });
     expect(report.actions).toHaveLength(1);
+  });
+
+  it('sends signed webhooks when a meeting is held and then ended through the REST API', async () => {
+    const received: { event: string; ok: boolean }[] = [];
+    const receiver = createServer((req, res) => {
+      let raw = '';
+      req.on('data', (c) => (raw += c));
+      req.on('end', () => {
+        const check = verifyWebhook({ secretToken: 'whsec-test', rawBody: raw, timestamp: req.headers['x-zm-request-timestamp'], signature: req.headers['x-zm-signature'] });
+        received.push({ event: JSON.parse(raw).event, ok: check.ok });
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
+    try {
+      const admin = axios.create({ baseURL: `${sandbox.url}/_sandbox` });
+      await admin.post('/webhooks', { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/zoom`, secretToken: 'whsec-test' });
+      const zoom = client();
+      const m = await zoom.createMeeting(host, { topic: 'held' });
+      await admin.post(`/meetings/${m.id}/start`);
+      await admin.post(`/meetings/${m.id}/participants`, { name: 'Ana', email: 'ana@example.com' });
+      await admin.post(`/meetings/${m.id}/participants`, { name: 'Bo', email: 'bo@example.com' });
+      await zoom.endMeeting(m.id);
+      expect(received).toEqual(
+        ['meeting.started', 'meeting.participant_joined', 'meeting.participant_joined', 'meeting.participant_left', 'meeting.participant_left', 'meeting.ended'].map((event) => ({ event, ok: true })),
+      );
+      expect((await zoom.listPastParticipants(m.id)).map((p) => p.user_email)).toEqual(['ana@example.com', 'bo@example.com']);
+    } finally {
+      receiver.close();
+    }
   });
 
   it('double-encodes meeting UUIDs that start with "/" or contain "//"', () => {

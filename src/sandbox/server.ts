@@ -3,7 +3,9 @@ import { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { matchRoute, parseJson, readBody, Route, route, SandboxRequest, send, ZoomHttpError } from './http';
-import { SandboxCredentials, SandboxState, SandboxUser, StoredMeeting, zoomRoutes } from './zoom-api';
+import { endMeeting, simulationRoutes } from './simulate';
+import { WebhookSender } from './webhook-sender';
+import { SandboxCredentials, SandboxState, SandboxUser, zoomRoutes } from './zoom-api';
 
 /** Every scope the emulated app is granted unless a test narrows them. */
 export const SANDBOX_DEFAULT_SCOPES = [
@@ -77,6 +79,8 @@ export interface RecordedRequest {
 export class ZoomSandbox {
   readonly state: SandboxState;
   readonly requests: RecordedRequest[] = [];
+  /** Signs and sends Zoom webhooks to the subscription set with POST /_sandbox/webhooks. */
+  readonly webhooks: WebhookSender;
   private faults: Fault[] = [];
   private server?: Server;
   private readonly routes: Route[];
@@ -94,7 +98,12 @@ export class ZoomSandbox {
       instances: [],
       publicUrl: '',
     };
-    this.routes = [...zoomRoutes(this.state, { endMeeting: (m) => this.endMeeting(m) }), ...this.adminRoutes()];
+    this.webhooks = new WebhookSender(() => this.state.webhook);
+    this.routes = [
+      ...zoomRoutes(this.state, { endMeeting: (m) => endMeeting(this.state, this.webhooks, m) }),
+      ...simulationRoutes(this.state, this.webhooks),
+      ...this.adminRoutes(),
+    ];
   }
 
   /** Base URL, e.g. http://127.0.0.1:9100; the REST API is under /v2, OAuth under /oauth. */
@@ -129,6 +138,8 @@ export class ZoomSandbox {
   reset(): void {
     this.state.meetings.clear();
     this.state.instances.length = 0;
+    this.state.webhook = undefined;
+    this.webhooks.deliveries.length = 0;
     this.state.tokens.clear();
     this.state.tokenRequests = 0;
     this.requests.length = 0;
@@ -179,20 +190,6 @@ export class ZoomSandbox {
         this.requests.push({ at: new Date().toISOString(), method, path: url.pathname, query: Object.fromEntries(url.searchParams), body, status });
       }
     }
-  }
-
-  private endMeeting(meeting: StoredMeeting): void {
-    const now = new Date().toISOString();
-    const instance = [...this.state.instances].reverse().find((i) => i.meetingId === meeting.id && !i.endTime);
-    if (instance) {
-      instance.endTime = now;
-      for (const p of instance.participants) {
-        if (p.leave_time) continue;
-        p.leave_time = now;
-        p.duration = Math.round((Date.parse(now) - Date.parse(p.join_time)) / 1000);
-      }
-    }
-    meeting.status = 'waiting';
   }
 
   private takeFault(method: string, path: string): Fault | undefined {

@@ -65,7 +65,7 @@ export interface SandboxGroup {
 /** What the Zoom API routes need from the rest of the sandbox. */
 export interface ZoomApiHooks {
   /** End a meeting in progress (participants leave, webhooks fire), as the simulation does. */
-  endMeeting(meeting: StoredMeeting): void;
+  endMeeting(meeting: StoredMeeting): Promise<unknown>;
 }
 
 export interface SandboxState {
@@ -126,14 +126,14 @@ export function zoomRoutes(state: SandboxState, hooks: ZoomApiHooks): Route[] {
       state.meetings.delete(meeting.id);
       return { status: 204 };
     }),
-    route('PUT', '/v2/meetings/:meetingId/status', (req) => {
+    route('PUT', '/v2/meetings/:meetingId/status', async (req) => {
       requireToken(state, req, 'endMeeting');
       const meeting = findMeeting(state, req.params.meetingId);
       const action = asObject(req.json(), '').action;
       if (action !== 'end' && action !== 'recover') {
         throw new ZoomHttpError(400, 300, 'Validation Failed.', {}, { errors: [{ field: 'action', message: 'Invalid field.' }] });
       }
-      if (action === 'end' && meeting.status === 'started') hooks.endMeeting(meeting);
+      if (action === 'end' && meeting.status === 'started') await hooks.endMeeting(meeting);
       return { status: 204 };
     }),
     route('POST', '/v2/meetings/:meetingId/registrants', (req) => {

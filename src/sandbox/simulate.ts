@@ -1,0 +1,359 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { AppDeauthorizedPayload, MeetingEventObject, RecordingFile, WebhookParticipant } from '../zoom/webhooks';
+import { Route, SandboxRequest, ZoomHttpError, route } from './http';
+import type { WebhookSender } from './webhook-sender';
+import type { MeetingInstance, ParticipantRecord, SandboxState, StoredMeeting } from './zoom-api';
+
+/**
+ * "Simulate what people do" admin API: start and end meetings, join and leave, finish a
+ * recording, uninstall the app. Each action changes the sandbox state first (synchronously, so
+ * the REST API agrees at once) and then sends Zoom's webhooks in order.
+ *
+ * Webhooks are awaited one after another, each bounded by the sender's timeout (Zoom's own
+ * 3-second deadline). That keeps their order and means a test can inspect the receiver as soon
+ * as the admin call returns; a slow receiver delays the admin answer by at most 3 s per event.
+ */
+export function simulationRoutes(state: SandboxState, sender: WebhookSender): Route[] {
+  const pendingRecordings = new Set<string>();
+  return [
+    route('POST', '/_sandbox/webhooks', async (req) => {
+      const body = jsonObject(req);
+      const url = requiredString(body, 'url');
+      if (!/^https?:\/\//i.test(url) || !URL.canParse(url)) throw invalidField('url', 'must be an http(s) URL');
+      const secretToken = requiredString(body, 'secretToken');
+      const validate = optionalBoolean(body, 'validate');
+      const previous = state.webhook;
+      state.webhook = { url, secretToken };
+      // Zoom will not save a subscription whose endpoint fails the challenge-response check.
+      if (validate && !(await sender.validateEndpoint())) {
+        state.webhook = previous;
+        throw new ZoomHttpError(400, 300, `Endpoint URL validation failed for ${url}: see GET /_sandbox/webhooks/deliveries.`);
+      }
+      return { status: 200, body: { url, ...(validate ? { validated: true } : {}) } };
+    }),
+    route('DELETE', '/_sandbox/webhooks', () => {
+      state.webhook = undefined;
+      return { status: 204 };
+    }),
+    route('GET', '/_sandbox/webhooks/deliveries', () => ({ status: 200, body: { deliveries: sender.deliveries } })),
+
+    route('POST', '/_sandbox/meetings/:meetingId/start', async (req) => {
+      const instance = await startMeeting(state, sender, findMeeting(state, req.params.meetingId));
+      return { status: 201, body: instance };
+    }),
+    route('POST', '/_sandbox/meetings/:meetingId/participants', async (req) => {
+      const meeting = findMeeting(state, req.params.meetingId);
+      const body = jsonObject(req);
+      const person = {
+        name: requiredString(body, 'name'),
+        email: requiredEmail(body, 'email'),
+        userId: optionalString(body, 'userId'),
+      };
+      const { instance, participant } = await joinMeeting(state, sender, meeting, person);
+      return {
+        status: 201,
+        body: { participantId: participant.user_id, participantUuid: participant.participant_uuid, instanceUuid: instance.uuid, joinTime: participant.join_time },
+      };
+    }),
+    route('POST', '/_sandbox/meetings/:meetingId/participants/:participantId/leave', async (req) => {
+      const meeting = findMeeting(state, req.params.meetingId);
+      const participant = await leaveMeeting(state, sender, meeting, req.params.participantId);
+      return { status: 200, body: { participantId: participant.user_id, leaveTime: participant.leave_time, duration: participant.duration } };
+    }),
+    route('POST', '/_sandbox/meetings/:meetingId/end', async (req) => {
+      const instance = await endMeeting(state, sender, findMeeting(state, req.params.meetingId));
+      return { status: 200, body: instance };
+    }),
+    route('POST', '/_sandbox/meetings/:meetingId/recording', async (req) => {
+      const meeting = findMeeting(state, req.params.meetingId);
+      const delayMs = optionalInteger(jsonObject(req), 'delayMs', 0, 600_000) ?? 0;
+      const instance = recordableInstance(state, meeting);
+      if (pendingRecordings.has(instance.uuid)) throw new ZoomHttpError(400, 3000, `The recording of meeting ${meeting.id} is already being processed.`);
+      if (delayMs === 0) {
+        const { recording, downloadToken } = await completeRecording(state, sender, meeting, instance);
+        return { status: 201, body: { recording, downloadToken } };
+      }
+      // Zoom processes a cloud recording for a while after the meeting ends.
+      pendingRecordings.add(instance.uuid);
+      setTimeout(() => {
+        pendingRecordings.delete(instance.uuid);
+        void completeRecording(state, sender, meeting, instance);
+      }, delayMs).unref();
+      return { status: 202, body: { instanceUuid: instance.uuid, status: 'processing', readyInMs: delayMs } };
+    }),
+    route('POST', '/_sandbox/deauthorize', async (req) => {
+      const userId = optionalString(jsonObject(req), 'userId');
+      const revokedTokens = state.tokens.size;
+      const payload = await deauthorizeApp(state, sender, userId);
+      return { status: 200, body: { revokedTokens, userId: payload.user_id } };
+    }),
+  ];
+}
+
+/** A participant as the simulation stores it: Zoom's record plus the per-join UUID webhooks carry. */
+export interface SimulatedParticipant extends ParticipantRecord {
+  participant_uuid: string;
+}
+
+export interface Person {
+  name: string;
+  email: string;
+  /** The person's Zoom user id when they join signed in. */
+  userId?: string;
+}
+
+export async function startMeeting(state: SandboxState, sender: WebhookSender, meeting: StoredMeeting): Promise<MeetingInstance> {
+  if (openInstance(state, meeting)) throw new ZoomHttpError(400, 3000, `Meeting ${meeting.id} is already started.`);
+  const heldBefore = state.instances.some((i) => i.meetingId === meeting.id);
+  const instance: MeetingInstance = {
+    // The first occurrence keeps the meeting's UUID; every later one gets its own.
+    uuid: heldBefore ? randomBytes(16).toString('base64') : meeting.uuid,
+    meetingId: meeting.id,
+    startTime: isoSeconds(new Date()),
+    participants: [],
+  };
+  state.instances.push(instance);
+  meeting.status = 'started';
+  await sender.send('meeting.started', { account_id: state.credentials.accountId, object: meetingObject(meeting, instance) });
+  return instance;
+}
+
+export async function joinMeeting(
+  state: SandboxState,
+  sender: WebhookSender,
+  meeting: StoredMeeting,
+  person: Person,
+): Promise<{ instance: MeetingInstance; participant: SimulatedParticipant }> {
+  const instance = requireOpenInstance(state, meeting, 'join');
+  const participant: SimulatedParticipant = {
+    id: person.userId ?? '', // Zoom leaves it blank for people who are not signed in
+    // Valid for this meeting only; Zoom's look like 16778240, 16779264, ...
+    user_id: String(16778240 + instance.participants.length * 1024),
+    participant_uuid: randomUUID().toUpperCase(),
+    name: person.name,
+    user_email: person.email,
+    join_time: isoSeconds(new Date()),
+    duration: 0,
+    status: 'in_meeting',
+  };
+  instance.participants.push(participant);
+  const joined: WebhookParticipant & { join_time: string } = { ...webhookParticipant(participant), join_time: participant.join_time };
+  await sender.send('meeting.participant_joined', { account_id: state.credentials.accountId, object: { ...meetingObject(meeting, instance), participant: joined } });
+  return { instance, participant };
+}
+
+/** `participantId` is the per-meeting id (`user_id`) that joining returned. */
+export async function leaveMeeting(state: SandboxState, sender: WebhookSender, meeting: StoredMeeting, participantId: string): Promise<ParticipantRecord> {
+  const instance = requireOpenInstance(state, meeting, 'leave');
+  const participant = instance.participants.find((p) => p.user_id === participantId);
+  if (!participant) throw new ZoomHttpError(404, undefined, `Participant ${participantId} is not in meeting ${meeting.id}.`);
+  if (participant.leave_time) throw new ZoomHttpError(400, 3000, `Participant ${participantId} already left meeting ${meeting.id}.`);
+  markLeft(participant, new Date());
+  await sendLeft(state, sender, meeting, instance, participant, 'left the meeting');
+  return participant;
+}
+
+/** Everyone still present leaves, then the meeting ends; Get meeting reports `waiting` again. */
+export async function endMeeting(state: SandboxState, sender: WebhookSender, meeting: StoredMeeting): Promise<MeetingInstance> {
+  const instance = openInstance(state, meeting);
+  if (!instance) throw new ZoomHttpError(400, 3000, `Meeting ${meeting.id} is not started, so it cannot be ended.`);
+  const now = new Date();
+  const leaving = instance.participants.filter((p) => !p.leave_time);
+  for (const p of leaving) markLeft(p, now);
+  instance.endTime = isoSeconds(now);
+  meeting.status = 'waiting';
+  for (const p of leaving) await sendLeft(state, sender, meeting, instance, p, 'Host ended the meeting.');
+  await sender.send('meeting.ended', { account_id: state.credentials.accountId, object: { ...meetingObject(meeting, instance), end_time: instance.endTime } });
+  return instance;
+}
+
+/** The cloud recording of an ended occurrence becomes available: stored for the REST API, then announced. */
+export async function completeRecording(
+  state: SandboxState,
+  sender: WebhookSender,
+  meeting: StoredMeeting,
+  instance: MeetingInstance,
+): Promise<{ recording: Record<string, unknown>; downloadToken: string }> {
+  const recording = buildRecording(state, meeting, instance);
+  instance.recording = recording;
+  // Lets the subscriber download the files without an OAuth token (Zoom: valid for 24 hours).
+  const downloadToken = `sbx.${randomBytes(32).toString('base64url')}`;
+  await sender.send('recording.completed', { account_id: state.credentials.accountId, object: recording }, { download_token: downloadToken });
+  return { recording, downloadToken };
+}
+
+/** The app is uninstalled: every issued token stops working and Zoom sends `app_deauthorized`. */
+export async function deauthorizeApp(state: SandboxState, sender: WebhookSender, userId?: string): Promise<AppDeauthorizedPayload> {
+  state.tokens.clear();
+  const now = new Date();
+  const payload: AppDeauthorizedPayload = {
+    account_id: state.credentials.accountId,
+    user_id: userId ?? state.users[0]?.id ?? '',
+    signature: randomBytes(32).toString('hex'),
+    deauthorization_time: now.toISOString(),
+    client_id: state.credentials.clientId,
+    // Zoom's official example puts a "YYYY-MM-DD HH:mm:ss" string here (its schema says number).
+    event_ts: now.toISOString().slice(0, 19).replace('T', ' '),
+  };
+  await sender.send('app_deauthorized', payload);
+  return payload;
+}
+
+// ---- Zoom shapes ----
+
+function meetingObject(meeting: StoredMeeting, instance: MeetingInstance): MeetingEventObject {
+  return {
+    id: String(meeting.id), // events carry the meeting id as a string; REST uses int64
+    uuid: instance.uuid,
+    host_id: meeting.host_id,
+    topic: meeting.topic,
+    type: meeting.type,
+    start_time: instance.startTime,
+    timezone: typeof meeting.timezone === 'string' ? meeting.timezone : '',
+    duration: typeof meeting.duration === 'number' ? meeting.duration : 0,
+  };
+}
+
+function webhookParticipant(p: ParticipantRecord): WebhookParticipant {
+  return {
+    user_id: p.user_id,
+    user_name: p.name,
+    id: p.id,
+    participant_uuid: (p as Partial<SimulatedParticipant>).participant_uuid ?? '',
+    email: p.user_email,
+    ...(p.registrant_id ? { registrant_id: p.registrant_id } : {}),
+  };
+}
+
+async function sendLeft(state: SandboxState, sender: WebhookSender, meeting: StoredMeeting, instance: MeetingInstance, p: ParticipantRecord, reason: string): Promise<void> {
+  const left: WebhookParticipant & { leave_time: string } = {
+    ...webhookParticipant(p),
+    leave_time: p.leave_time!,
+    leave_reason: `left the meeting. Reason : ${reason}`, // the format Zoom sends
+  };
+  await sender.send('meeting.participant_left', { account_id: state.credentials.accountId, object: { ...meetingObject(meeting, instance), participant: left } });
+}
+
+function markLeft(p: ParticipantRecord, at: Date): void {
+  p.leave_time = isoSeconds(at);
+  p.duration = Math.max(0, Math.round((Date.parse(p.leave_time) - Date.parse(p.join_time)) / 1000));
+}
+
+/** Zoom's recording object (reference §2.6, §6.4): the same one Get recordings and recording.completed return. */
+function buildRecording(state: SandboxState, meeting: StoredMeeting, instance: MeetingInstance): Record<string, unknown> {
+  const seconds = Math.max(1, Math.round((Date.parse(instance.endTime!) - Date.parse(instance.startTime)) / 1000));
+  const base = state.publicUrl;
+  const file = (file_type: string, file_extension: string, recording_type: string, bytesPerSecond: number, playable: boolean): RecordingFile => {
+    const token = randomBytes(18).toString('base64url');
+    return {
+      id: randomUUID(),
+      meeting_id: instance.uuid,
+      recording_start: instance.startTime,
+      recording_end: instance.endTime!,
+      file_type,
+      file_extension,
+      file_size: seconds * bytesPerSecond,
+      ...(playable ? { play_url: `${base}/rec/play/${token}` } : {}),
+      download_url: `${base}/rec/download/${token}`,
+      status: 'completed',
+      recording_type,
+    };
+  };
+  const files = [
+    file('MP4', 'MP4', 'shared_screen_with_speaker_view', 40_000, true),
+    file('M4A', 'M4A', 'audio_only', 2_000, true),
+    file('TRANSCRIPT', 'VTT', 'audio_transcript', 20, false),
+  ];
+  const host = state.users.find((u) => u.id === meeting.host_id);
+  return {
+    uuid: instance.uuid,
+    id: meeting.id,
+    account_id: state.credentials.accountId,
+    host_id: meeting.host_id,
+    host_email: typeof meeting.host_email === 'string' ? meeting.host_email : (host?.email ?? ''),
+    topic: meeting.topic,
+    type: meeting.type,
+    start_time: instance.startTime,
+    timezone: typeof meeting.timezone === 'string' ? meeting.timezone : '',
+    duration: Math.round(seconds / 60),
+    total_size: files.reduce((sum, f) => sum + f.file_size, 0),
+    recording_count: files.length,
+    share_url: `${base}/rec/share/${randomBytes(24).toString('base64url')}`,
+    password: randomBytes(6).toString('base64url').slice(0, 8),
+    recording_play_passcode: randomBytes(24).toString('base64url'),
+    recording_files: files,
+  };
+}
+
+// ---- Lookups ----
+
+function findMeeting(state: SandboxState, ref: string): StoredMeeting {
+  const meeting = /^\d+$/.test(ref) ? state.meetings.get(Number(ref)) : [...state.meetings.values()].find((m) => m.uuid === ref);
+  if (!meeting) throw new ZoomHttpError(404, 3001, `Meeting ${ref} is not found or has expired.`);
+  return meeting;
+}
+
+function openInstance(state: SandboxState, meeting: StoredMeeting): MeetingInstance | undefined {
+  return state.instances.find((i) => i.meetingId === meeting.id && !i.endTime);
+}
+
+function requireOpenInstance(state: SandboxState, meeting: StoredMeeting, action: string): MeetingInstance {
+  const instance = openInstance(state, meeting);
+  if (!instance) throw new ZoomHttpError(400, 3000, `Meeting ${meeting.id} is not started: start it before participants ${action}.`);
+  return instance;
+}
+
+/** The latest ended occurrence, which must not have a recording yet. */
+function recordableInstance(state: SandboxState, meeting: StoredMeeting): MeetingInstance {
+  const ended = state.instances.filter((i) => i.meetingId === meeting.id && i.endTime);
+  const instance = ended[ended.length - 1];
+  if (!instance) throw new ZoomHttpError(400, 3000, `Meeting ${meeting.id} has not ended yet: end it before its recording completes.`);
+  if (instance.recording) throw new ZoomHttpError(400, 3000, `The latest occurrence of meeting ${meeting.id} already has a recording.`);
+  return instance;
+}
+
+// ---- Request bodies: 400 errors name the bad field, never echo its value ----
+
+function jsonObject(req: SandboxRequest): Record<string, unknown> {
+  const body = req.json();
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new ZoomHttpError(400, 300, 'Request body must be a JSON object.');
+  return body as Record<string, unknown>;
+}
+
+function invalidField(field: string, problem: string): ZoomHttpError {
+  return new ZoomHttpError(400, 300, `Invalid field "${field}": ${problem}.`, {}, { errors: [{ field, message: problem }] });
+}
+
+function requiredString(body: Record<string, unknown>, field: string): string {
+  const v = body[field];
+  if (typeof v !== 'string' || v.trim() === '') throw invalidField(field, 'must be a non-empty string');
+  return v;
+}
+
+function optionalString(body: Record<string, unknown>, field: string): string | undefined {
+  return body[field] === undefined ? undefined : requiredString(body, field);
+}
+
+function requiredEmail(body: Record<string, unknown>, field: string): string {
+  const v = requiredString(body, field);
+  if (!/^[^@\s]+@[^@\s]+$/.test(v)) throw invalidField(field, 'must be an email address');
+  return v;
+}
+
+function optionalBoolean(body: Record<string, unknown>, field: string): boolean | undefined {
+  const v = body[field];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'boolean') throw invalidField(field, 'must be true or false');
+  return v;
+}
+
+function optionalInteger(body: Record<string, unknown>, field: string, min: number, max: number): number | undefined {
+  const v = body[field];
+  if (v === undefined) return undefined;
+  if (!Number.isInteger(v) || (v as number) < min || (v as number) > max) throw invalidField(field, `must be an integer from ${min} to ${max}`);
+  return v as number;
+}
+
+function isoSeconds(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}

@@ -1,0 +1,146 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import {
+  REQUEST_ID_HEADER,
+  SIGNATURE_HEADER,
+  TIMESTAMP_HEADER,
+  URL_VALIDATION_EVENT,
+  WebhookEnvelope,
+  signWebhook,
+  urlValidationResponse,
+} from '../zoom/webhooks';
+import type { WebhookSubscription } from './zoom-api';
+
+/** Zoom counts a delivery as failed unless the endpoint answers within three seconds. */
+export const ZOOM_RESPONSE_DEADLINE_MS = 3000;
+
+/** One POST to the subscriber, kept for tests to inspect. */
+export interface WebhookDelivery {
+  requestId: string;
+  event: string;
+  eventTs: number;
+  url: string;
+  sentAt: string;
+  /** HTTP status of the answer; absent when none came (refused, timed out). */
+  status?: number;
+  /** Zoom treats only 2xx as delivered. */
+  ok: boolean;
+  error?: string;
+  /**
+   * Zoom retries ≥500 answers and network failures three times, 5, 20 and 60 minutes apart,
+   * and never 3xx/4xx. The sandbox does not wait that long (tests would stall): it records
+   * that Zoom would retry, so a test can assert on it or resend.
+   */
+  retryable: boolean;
+  payload: object;
+}
+
+export interface WebhookSenderOptions {
+  /** How long to wait for the subscriber; Zoom's deadline by default. */
+  timeoutMs?: number;
+}
+
+/** Posts signed webhooks to the current subscription, as Zoom does. */
+export class WebhookSender {
+  readonly deliveries: WebhookDelivery[] = [];
+
+  constructor(
+    private readonly getSubscription: () => WebhookSubscription | undefined,
+    private readonly options: WebhookSenderOptions = {},
+  ) {}
+
+  /**
+   * Sends one event. Never throws: undefined means no subscription or no answer (see `deliveries`).
+   * `topLevel` adds fields beside `event`, e.g. recording.completed's `download_token`.
+   */
+  async send(event: string, payload: object, topLevel: Record<string, unknown> = {}): Promise<{ status: number } | undefined> {
+    const subscription = this.getSubscription();
+    if (!subscription) return undefined;
+    const { delivery } = await this.deliver(subscription, event, payload, topLevel);
+    return delivery.status === undefined ? undefined : { status: delivery.status };
+  }
+
+  /** Zoom's challenge-response check: true when the endpoint answers 200 with the right encryptedToken. */
+  async validateEndpoint(): Promise<boolean> {
+    const subscription = this.getSubscription();
+    if (!subscription) return false;
+    const plainToken = randomBytes(16).toString('base64url');
+    const { delivery, responseText } = await this.deliver(subscription, URL_VALIDATION_EVENT, { plainToken });
+    const expected = urlValidationResponse(subscription.secretToken, plainToken);
+    const reply = delivery.ok ? parseObject(responseText) : undefined;
+    const valid = reply?.plainToken === expected.plainToken && reply?.encryptedToken === expected.encryptedToken;
+    // Zoom accepts 200 or 204, but only a body can carry the answer, so a bare 204 fails too.
+    if (!valid && delivery.ok) {
+      delivery.ok = false;
+      delivery.error = 'URL validation failed: the reply did not carry the expected plainToken and encryptedToken';
+    }
+    return valid;
+  }
+
+  private async deliver(
+    subscription: WebhookSubscription,
+    event: string,
+    payload: object,
+    topLevel: Record<string, unknown> = {},
+  ): Promise<{ delivery: WebhookDelivery; responseText: string }> {
+    const eventTs = Date.now();
+    const envelope: WebhookEnvelope<object> & Record<string, unknown> = { event, event_ts: eventTs, payload };
+    for (const [key, value] of Object.entries(topLevel)) if (!(key in envelope)) envelope[key] = value;
+    // Sign the exact string we send: the receiver verifies these bytes.
+    const rawBody = JSON.stringify(envelope);
+    const timestamp = Math.floor(Date.now() / 1000);
+    const requestId = randomUUID().replace(/-/g, '_'); // Zoom's ids look like 6009d653_d487_445d_8406_42b654974899
+    const delivery: WebhookDelivery = {
+      requestId,
+      event,
+      eventTs,
+      url: subscription.url,
+      sentAt: new Date().toISOString(),
+      ok: false,
+      retryable: false,
+      payload,
+    };
+    this.deliveries.push(delivery);
+
+    const timeoutMs = this.options.timeoutMs ?? ZOOM_RESPONSE_DEADLINE_MS;
+    let responseText = '';
+    try {
+      const res = await fetch(subscription.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json; charset=utf-8',
+          'user-agent': 'Zoom Marketplace/1.0a',
+          [TIMESTAMP_HEADER]: String(timestamp),
+          [SIGNATURE_HEADER]: signWebhook(subscription.secretToken, timestamp, rawBody),
+          [REQUEST_ID_HEADER]: requestId,
+        },
+        body: rawBody,
+        redirect: 'manual', // Zoom does not follow (or retry) redirects
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      responseText = await res.text();
+      delivery.status = res.status;
+      delivery.ok = res.status >= 200 && res.status < 300;
+      delivery.retryable = res.status >= 500;
+      if (!delivery.ok) delivery.error = `endpoint answered HTTP ${res.status}`;
+    } catch (err) {
+      delivery.retryable = true;
+      delivery.error = describeFailure(err, timeoutMs);
+    }
+    return { delivery, responseText };
+  }
+}
+
+function describeFailure(err: unknown, timeoutMs: number): string {
+  const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+  if (e.name === 'TimeoutError' || e.name === 'AbortError') return `no answer within ${timeoutMs} ms`;
+  return `delivery failed: ${e.cause?.code ?? e.cause?.message ?? e.message ?? String(err)}`;
+}
+
+function parseObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const v: unknown = JSON.parse(text);
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
