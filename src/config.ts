@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ZOOM_API_URL, ZOOM_TOKEN_URL } from './zoom/client';
+import { RATE_PLANS, ZoomPlan } from './zoom/rate-limiter';
 
 /** A configuration problem the operator must fix; the CLI prints it without a stack trace. */
 export class ConfigError extends Error {
@@ -28,6 +29,8 @@ export interface ZoomConnectorConfig {
   clientSecret: string;
   /** Host of new bridges: a Zoom user id or email (Server-to-Server apps cannot use "me"). */
   hostUser: string;
+  /** The Zoom account's plan, which sets its per-second rate limits (Pro when unset). */
+  plan?: ZoomPlan;
 }
 
 export const DEFAULT_TASK_QUEUE = 'zoom-runbooks';
@@ -70,8 +73,11 @@ export function zoomConnectorConfig(env: Env = process.env): ZoomConnectorConfig
         'To try zoom-runbooks without a Zoom account, run ./temporal-dev.sh: it starts the Zoom sandbox and sets these for you.',
     );
   }
+  const plan = env.ZOOM_PLAN || undefined;
+  if (plan && !(plan in RATE_PLANS)) throw new ConfigError(`ZOOM_PLAN must be one of ${Object.keys(RATE_PLANS).join(', ')}; got "${plan}".`);
   return {
     name: 'default',
+    plan: plan as ZoomPlan | undefined,
     apiUrl: env.ZOOM_API_URL || ZOOM_API_URL,
     tokenUrl: env.ZOOM_TOKEN_URL || ZOOM_TOKEN_URL,
     accountId: env.ZOOM_ACCOUNT_ID!,

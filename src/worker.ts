@@ -5,6 +5,7 @@ import { TemporalConfig, ZoomConnectorConfig } from './config';
 import { DEFAULT_RUNBOOK } from './runbook';
 import { ServerToServerTokenProvider } from './zoom/auth';
 import { ZoomClient } from './zoom/client';
+import { AccountRateLimiter } from './zoom/rate-limiter';
 
 export interface WorkerSetup {
   connection: NativeConnection;
@@ -17,7 +18,9 @@ export interface WorkerSetup {
 
 export function zoomConnector(cfg: ZoomConnectorConfig): ZoomConnector {
   const tokens = new ServerToServerTokenProvider({ accountId: cfg.accountId, clientId: cfg.clientId, clientSecret: cfg.clientSecret, tokenUrl: cfg.tokenUrl });
-  return { name: cfg.name, hostUser: cfg.hostUser, tokens, client: new ZoomClient({ apiUrl: cfg.apiUrl, tokens }) };
+  // One pacer per connector: Zoom's per-second limits are per account, shared by every call we make.
+  const pacer = new AccountRateLimiter({ plan: cfg.plan });
+  return { name: cfg.name, hostUser: cfg.hostUser, tokens, client: new ZoomClient({ apiUrl: cfg.apiUrl, tokens, pacer }) };
 }
 
 export function createWorker(setup: WorkerSetup): Promise<Worker> {

@@ -1,9 +1,9 @@
 import { createHmac } from 'node:crypto';
 import { createServer, IncomingHttpHeaders, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { matchRoute, parseJson, readBody, Route, send, ZoomHttpError } from '../src/sandbox/http';
+import { readBody, send } from '../src/sandbox/http';
 import { ZoomSandbox } from '../src/sandbox/server';
-import { simulationRoutes } from '../src/sandbox/simulate';
+import { startMeeting } from '../src/sandbox/simulate';
 import { WebhookDelivery, WebhookSender } from '../src/sandbox/webhook-sender';
 import {
   isWebhookEvent,
@@ -168,42 +168,6 @@ async function startReceiver(secret = SECRET): Promise<Receiver> {
   return receiver;
 }
 
-/** Serves routes the way ZoomSandbox does (until server.ts registers the simulation routes). */
-async function startAdmin(routes: Route[]): Promise<{ url: string; close(): Promise<void> }> {
-  const server = createServer((req, res) => {
-    void (async () => {
-      const url = new URL(req.url ?? '/', 'http://admin');
-      try {
-        const rawBody = await readBody(req);
-        const match = matchRoute(routes, req.method ?? 'GET', url.pathname);
-        if (!match) throw new ZoomHttpError(404, 404, `No such endpoint: ${req.method} ${url.pathname}`);
-        const out = await match.route.handler({
-          method: req.method ?? 'GET',
-          path: url.pathname,
-          params: match.params,
-          query: url.searchParams,
-          headers: req.headers,
-          rawBody,
-          json: () => parseJson(rawBody),
-          form: () => new URLSearchParams(rawBody),
-        });
-        send(res, out);
-      } catch (err) {
-        const e = err instanceof ZoomHttpError ? err : new ZoomHttpError(500, 500, String(err));
-        send(res, { status: e.status, body: { code: e.code, message: e.message, ...e.extra } });
-      }
-    })();
-  });
-  const url = await listen(server);
-  return {
-    url,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
-
 async function listen(server: Server): Promise<string> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -314,7 +278,6 @@ describe('simulation admin API', () => {
   let sandbox: ZoomSandbox;
   let receiver: Receiver;
   let sender: WebhookSender;
-  let admin: { url: string; close(): Promise<void> };
   let token: string;
   let meetingId: number;
   let meetingUuid: string;
@@ -324,8 +287,7 @@ describe('simulation admin API', () => {
     sandbox = new ZoomSandbox();
     await sandbox.start();
     receiver = await startReceiver();
-    sender = new WebhookSender(() => sandbox.state.webhook);
-    admin = await startAdmin(simulationRoutes(sandbox.state, sender));
+    sender = sandbox.webhooks;
 
     const auth = await fetch(`${sandbox.url}/oauth/token`, {
       method: 'POST',
@@ -343,7 +305,6 @@ describe('simulation admin API', () => {
   });
 
   afterEach(async () => {
-    await admin.close();
     await receiver.close();
     await sandbox.stop();
   });
@@ -352,7 +313,7 @@ describe('simulation admin API', () => {
     return call(method, `${sandbox.url}${path}`, body, { authorization: `Bearer ${token}` });
   }
   function adminCall(method: string, path: string, body?: unknown) {
-    return call(method, `${admin.url}/_sandbox${path}`, body);
+    return call(method, `${sandbox.url}/_sandbox${path}`, body);
   }
   async function subscribe(): Promise<void> {
     const res = await adminCall('POST', '/webhooks', { url: receiver.url, secretToken: SECRET, validate: true });
@@ -547,16 +508,11 @@ describe('simulation admin API', () => {
     await adminCall('POST', `/meetings/${meetingId}/end`);
 
     const quick = new WebhookSender(() => sandbox.state.webhook, { timeoutMs: 100 });
-    const quickAdmin = await startAdmin(simulationRoutes(sandbox.state, quick));
-    try {
-      sandbox.state.webhook = { url: receiver.url, secretToken: SECRET };
-      receiver.respond = () => 'hang';
-      const res = await call('POST', `${quickAdmin.url}/_sandbox/meetings/${meetingId}/start`);
-      expect(res.status).toBe(201);
-      expect(quick.deliveries).toEqual([expect.objectContaining({ event: 'meeting.started', ok: false, retryable: true })]);
-    } finally {
-      await quickAdmin.close();
-    }
+    sandbox.state.webhook = { url: receiver.url, secretToken: SECRET };
+    receiver.respond = () => 'hang';
+    const instance = await startMeeting(sandbox.state, quick, sandbox.state.meetings.get(meetingId)!);
+    expect(instance.endTime).toBeUndefined();
+    expect(quick.deliveries).toEqual([expect.objectContaining({ event: 'meeting.started', ok: false, retryable: true })]);
   });
 
   it('deauthorizing revokes every token and sends app_deauthorized', async () => {

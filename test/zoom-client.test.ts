@@ -308,6 +308,25 @@ describe('ZoomClient against the Zoom sandbox', () => {
     }
   });
 
+  it('paces a 300-create burst under Pro limits: no 429, while the same sandbox refuses an unpaced burst', async () => {
+    const connector = zoomConnector(sandboxConnector(sandbox));
+    const hosts = sandbox.state.users.map((u) => u.email); // 3 hosts x 100 creates: each host's daily limit exactly
+    const created = await Promise.all(Array.from({ length: 300 }, (_, i) => connector.client.createMeeting(hosts[i % 3], { topic: `burst ${i}` })));
+    expect(new Set(created.map((m) => m.id)).size).toBe(300);
+    const creates = sandbox.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/meetings'));
+    expect(creates.map((r) => r.status).filter((st) => st !== 201)).toEqual([]);
+    expect(sandbox.state.tokenRequests).toBe(1);
+
+    // The host's 101st create of the UTC day is refused until midnight.
+    expect(await failure(connector.client.createMeeting(hosts[0], { topic: 'one too many' }))).toBeInstanceOf(ZoomDailyLimitError);
+
+    // The same kind of burst without pacing: 60 reads at once against a 30/s Light limit.
+    const unpaced = new ZoomClient({ apiUrl: `${sandbox.url}/v2`, tokens: connector.tokens });
+    const outcomes = await Promise.allSettled(Array.from({ length: 60 }, () => unpaced.getMeeting(created[0].id)));
+    const refused = outcomes.filter((o) => o.status === 'rejected' && o.reason instanceof ZoomRateLimitError);
+    expect(refused.length).toBeGreaterThan(0);
+  }, 60_000);
+
   it('double-encodes meeting UUIDs that start with "/" or contain "//"', () => {
     expect(meetingPathId(85746065432)).toBe('85746065432');
     expect(meetingPathId('aDYlohsHRtCd4ii1uC2+hA==')).toBe('aDYlohsHRtCd4ii1uC2%2BhA%3D%3D');

@@ -20,6 +20,8 @@ export interface SandboxRequest {
   query: URLSearchParams;
   headers: IncomingMessage['headers'];
   rawBody: string;
+  /** Headers a handler adds to whatever answer the request gets (e.g. X-RateLimit-*). */
+  responseHeaders: Record<string, string>;
   /** JSON body when the content was JSON, form fields when it was a form. */
   json(): unknown;
   form(): URLSearchParams;

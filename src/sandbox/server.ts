@@ -3,6 +3,7 @@ import { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { matchRoute, parseJson, readBody, Route, route, SandboxRequest, send, ZoomHttpError } from './http';
+import { SandboxRateLimits, SandboxRateLimitsOptions } from './rate-limits';
 import { endMeeting, simulationRoutes } from './simulate';
 import { WebhookSender } from './webhook-sender';
 import { SandboxCredentials, SandboxState, SandboxUser, zoomRoutes } from './zoom-api';
@@ -45,6 +46,8 @@ export interface SandboxOptions {
   users?: SandboxUser[];
   scopes?: string[];
   tokenTtlSeconds?: number;
+  /** Zoom's rate limits by plan (Pro by default); false turns them off. */
+  rateLimits?: SandboxRateLimitsOptions | false;
 }
 
 /** A fault applies to the next `times` requests that match it (method and a path regex). */
@@ -96,6 +99,7 @@ export class ZoomSandbox {
       tokenRequests: 0,
       meetings: new Map(),
       instances: [],
+      rateLimits: options.rateLimits === false ? undefined : new SandboxRateLimits(options.rateLimits),
       publicUrl: '',
     };
     this.webhooks = new WebhookSender(() => this.state.webhook);
@@ -142,6 +146,7 @@ export class ZoomSandbox {
     this.webhooks.deliveries.length = 0;
     this.state.tokens.clear();
     this.state.tokenRequests = 0;
+    this.state.rateLimits?.reset();
     this.requests.length = 0;
     this.faults = [];
   }
@@ -152,6 +157,7 @@ export class ZoomSandbox {
     const record = !url.pathname.startsWith('/_sandbox');
     let status = 500;
     let body: unknown;
+    const responseHeaders: Record<string, string> = {};
     try {
       const rawBody = await readBody(req);
       const contentType = String(req.headers['content-type'] ?? '');
@@ -170,6 +176,7 @@ export class ZoomSandbox {
         query: url.searchParams,
         headers: req.headers,
         rawBody,
+        responseHeaders,
         json: () => parseJson(rawBody),
         form: () => new URLSearchParams(rawBody),
       };
@@ -179,12 +186,12 @@ export class ZoomSandbox {
         req.socket.destroy();
         return;
       }
-      send(res, { ...out, headers: { 'x-zm-trackingid': trackingId(), ...(out.headers ?? {}) } });
+      send(res, { ...out, headers: { 'x-zm-trackingid': trackingId(), ...responseHeaders, ...(out.headers ?? {}) } });
     } catch (err) {
       const e = err instanceof ZoomHttpError ? err : new ZoomHttpError(500, 500, 'Internal sandbox error.');
       status = e.status;
       const errBody = { code: e.code, message: e.message, ...e.extra };
-      send(res, { status: e.status, body: errBody, headers: { 'x-zm-trackingid': trackingId(), ...e.headers } });
+      send(res, { status: e.status, body: errBody, headers: { 'x-zm-trackingid': trackingId(), ...responseHeaders, ...e.headers } });
     } finally {
       if (record) {
         this.requests.push({ at: new Date().toISOString(), method, path: url.pathname, query: Object.fromEntries(url.searchParams), body, status });

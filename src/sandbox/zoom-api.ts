@@ -1,5 +1,6 @@
 import { randomBytes, randomInt } from 'node:crypto';
-import { OPERATIONS, ZoomOperation } from '../zoom/operations';
+import { OperationFacts, OPERATIONS, ZoomOperation } from '../zoom/operations';
+import { SandboxRateLimits } from './rate-limits';
 import { Route, SandboxRequest, ZoomHttpError, route } from './http';
 
 export interface SandboxUser {
@@ -80,6 +81,8 @@ export interface SandboxState {
   /** Every time a meeting was held, oldest first. */
   instances: MeetingInstance[];
   webhook?: WebhookSubscription;
+  /** Zoom's rate limits; absent means unlimited. */
+  rateLimits?: SandboxRateLimits;
   /** Where join links point, so a person can open one in the browser. */
   publicUrl: string;
 }
@@ -98,8 +101,8 @@ export function zoomRoutes(state: SandboxState, hooks: ZoomApiHooks): Route[] {
   return [
     route('POST', '/oauth/token', (req) => issueToken(state, req)),
     route('POST', '/v2/users/:userId/meetings', (req) => {
-      requireToken(state, req, 'createMeeting');
-      const host = findUser(state, req.params.userId);
+      const host = findUser(state, req.params.userId, () => requireToken(state, req, 'createMeeting'));
+      rateLimit(state, req, 'createMeeting', host.id);
       const meeting = createMeeting(state, host, req.json());
       return { status: 201, body: pick(meeting, CREATE_RESPONSE_FIELDS) };
     }),
@@ -115,6 +118,7 @@ export function zoomRoutes(state: SandboxState, hooks: ZoomApiHooks): Route[] {
     route('PATCH', '/v2/meetings/:meetingId', (req) => {
       requireToken(state, req, 'updateMeeting');
       const meeting = findMeeting(state, req.params.meetingId);
+      rateLimit(state, req, 'updateMeeting', meeting.host_id);
       if (meeting.status === 'started') throw new ZoomHttpError(400, 3000, 'You cannot update or delete meetings that have started using this method.');
       updateMeeting(meeting, req.json());
       return { status: 204 };
@@ -253,10 +257,21 @@ function requireToken(state: SandboxState, req: SandboxRequest, operation: ZoomO
   if (!accepted.some((s) => token.scopes.includes(s))) {
     throw new ZoomHttpError(400, 4711, `Invalid access token, does not contain scopes:[${accepted.join(', ')}].`);
   }
+  // Create and update also count against the host's daily limit, so they are limited once the host is known.
+  if (!('hostDaily' in OPERATIONS[operation])) rateLimit(state, req, operation);
   return token;
 }
 
-function findUser(state: SandboxState, userId: string): SandboxUser {
+/** Zoom's per-second (per account) and per-host daily limits; the answer carries X-RateLimit-* headers. */
+function rateLimit(state: SandboxState, req: SandboxRequest, operation: ZoomOperation, hostUserId?: string): void {
+  if (!state.rateLimits) return;
+  const facts: OperationFacts = OPERATIONS[operation];
+  Object.assign(req.responseHeaders, state.rateLimits.check({ category: facts.category, hostDaily: facts.hostDaily, hostUserId }));
+}
+
+/** `authorize` runs first when given: Zoom checks the token before it looks the user up. */
+function findUser(state: SandboxState, userId: string, authorize?: () => void): SandboxUser {
+  authorize?.();
   const user = state.users.find((u) => u.id === userId || u.email.toLowerCase() === userId.toLowerCase());
   if (!user) throw new ZoomHttpError(404, 1001, `User ${userId} not exist or not belong to this account.`);
   return user;

@@ -9,6 +9,10 @@ import { RateCategory } from './operations';
  * in (t - 1000 ms, t]. Equivalently, the call released now must come at least one window after the
  * call released `limit` calls before it. Any window of 1000 ms then holds at most `limit` calls,
  * which is exactly what the sandbox checks, so pacing with the same plan never triggers its 429.
+ *
+ * Calls are also spread evenly, one every (window / limit): released all at once, `limit` requests
+ * reach Zoom spread over however long the network and server take to absorb the burst, and that
+ * spread, not the release time, is what Zoom counts. Evenly spaced calls arrive as they were sent.
  */
 
 export type ZoomPlan = 'free' | 'pro' | 'business';
@@ -111,7 +115,8 @@ export class AccountRateLimiter {
       const now = this.now();
       // The call `limit` releases back must be at least one window old before another may go.
       const windowFreeAt = released.length < limit ? -Infinity : released[released.length - limit] + this.windowMs;
-      const readyAt = Math.max(windowFreeAt, this.blockedUntil[category]);
+      const spacedAt = released.length === 0 ? -Infinity : released[released.length - 1] + this.windowMs / limit;
+      const readyAt = Math.max(windowFreeAt, spacedAt, this.blockedUntil[category]);
       if (now >= readyAt) {
         released.push(now);
         if (released.length > limit) released.shift();
