@@ -1,10 +1,13 @@
 import { createHash } from 'node:crypto';
 import { activityInfo, ApplicationFailure, log } from '@temporalio/activity';
-import type { Incident, IncidentEventType, MeetingSummary, RunbookDefinition } from '../workflows/definitions';
+import type { Incident, IncidentEventType, MeetingSummary, RunbookDefinition, SealedTokenSet } from '../workflows/definitions';
+import { sealTokens } from '../src/connectors';
+import { SecretBox } from '../src/secrets';
+import { refreshTokens } from '../src/zoom/user-oauth';
 import { renderValue, TemplateContext, TemplateError } from '../src/templates';
-import { TokenProvider } from '../src/zoom/auth';
+import { OAuthClientCredentials, TokenProvider } from '../src/zoom/auth';
 import { ZoomClient } from '../src/zoom/client';
-import { NON_RETRYABLE_ZOOM_ERRORS, ZoomConfigError, ZoomError } from '../src/zoom/errors';
+import { isPermanent, ZoomConfigError, ZoomError } from '../src/zoom/errors';
 import { Meeting, MeetingSettings } from '../src/zoom/types';
 import { runbookMatches } from '../src/runbook';
 
@@ -19,6 +22,9 @@ export interface ZoomConnector {
 export interface ActivityDeps {
   connectors: Map<string, ZoomConnector>;
   runbooks: RunbookDefinition[];
+  /** User-OAuth apps by connector name, for the connector workflow's refreshes. */
+  oauthApps?: Map<string, OAuthClientCredentials>;
+  secrets?: SecretBox;
 }
 
 export interface CreateMeetingInput {
@@ -43,9 +49,6 @@ export interface CreateMeetingInput {
   alternativeHosts?: string[];
 }
 
-/** Non-retryable failure types for activity retry policies. */
-export const NON_RETRYABLE_ERRORS = [...NON_RETRYABLE_ZOOM_ERRORS, TemplateError.name];
-
 /**
  * Activities, built once per worker around shared Zoom clients, so every activity in the
  * process shares one token cache per connector.
@@ -58,6 +61,17 @@ export function createActivities(deps: ActivityDeps) {
   }
 
   return {
+    /**
+     * Spends the connector's refresh token for a new token pair (Zoom voids the old refresh token).
+     * Only the connector workflow calls this, one at a time; tokens come and go sealed.
+     */
+    async refreshUserToken(input: { connector: string; sealedRefreshToken: string }): Promise<SealedTokenSet> {
+      const app = deps.oauthApps?.get(input.connector);
+      if (!app || !deps.secrets) throw ApplicationFailure.nonRetryable(`Zoom connector "${input.connector}" is not a user-OAuth connector on this worker.`, ZoomConfigError.name);
+      const box = deps.secrets;
+      return callZoom(async () => sealTokens(box, await refreshTokens(app, box.open(input.sealedRefreshToken))));
+    },
+
     /** Which runbooks an incident event triggers: a snapshot, so editing runbooks never changes a run. */
     async matchRunbooks(input: { eventType: IncidentEventType; incident: Incident }): Promise<RunbookDefinition[]> {
       return deps.runbooks.filter((rb) => runbookMatches(rb, input.eventType, input.incident));
@@ -150,7 +164,7 @@ async function callZoom<T>(fn: () => Promise<T>): Promise<T> {
     throw ApplicationFailure.create({
       type: err.name,
       message: err.message,
-      nonRetryable: NON_RETRYABLE_ZOOM_ERRORS.includes(err.name),
+      nonRetryable: isPermanent(err),
       nextRetryDelay: err.retryAfterMs,
       details: [{ status: err.status, code: err.code, trackingId: err.trackingId }],
     });

@@ -5,6 +5,7 @@ import { ConfigError, temporalConfig, zoomConnectorConfig } from './config';
 import { getTimeline, IncidentNotFoundError, sendIncidentEvent } from './client';
 import { IncidentEvent, IncidentEventType, InvalidIncidentEventError, parseIncidentEvent } from './incident';
 import { ZoomSandbox } from './sandbox/server';
+import { SecretBox } from './secrets';
 import { connectClient, connectWorker } from './temporal';
 import { createWorker } from './worker';
 import type { TimelineEntry } from '../workflows/definitions';
@@ -60,9 +61,12 @@ async function main(argv: string[]): Promise<number> {
 async function runWorker(): Promise<number> {
   const temporal = temporalConfig();
   const zoom = zoomConnectorConfig();
+  // User-OAuth connectors get their tokens from the connector workflow, through a client.
+  const secrets = zoom.auth === 'user' ? SecretBox.fromEnv() : undefined;
+  const client = secrets ? await connectClient(temporal) : undefined;
   const connection = await connectWorker(temporal);
   try {
-    const worker = await createWorker({ connection, temporal, connectors: [zoom] });
+    const worker = await createWorker({ connection, temporal, connectors: [zoom], client, secrets });
     console.log(`Worker polling task queue "${temporal.taskQueue}" on ${temporal.address} (namespace ${temporal.namespace}); Zoom API ${zoom.apiUrl}`);
     await worker.run();
   } finally {

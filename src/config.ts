@@ -22,9 +22,12 @@ export interface TemporalConfig {
 
 export interface ZoomConnectorConfig {
   name: string;
+  /** "account": Server-to-Server OAuth (the default). "user": a user-level OAuth app with a refresh token. */
+  auth?: 'account' | 'user';
   apiUrl: string;
   tokenUrl: string;
-  accountId: string;
+  /** Server-to-Server apps only. */
+  accountId?: string;
   clientId: string;
   clientSecret: string;
   /** Host of new bridges: a Zoom user id or email (Server-to-Server apps cannot use "me"). */
@@ -58,12 +61,17 @@ export function temporalConfig(env: Env = process.env): TemporalConfig {
 
 /** The default Zoom connector, from ZOOM_* variables. Every missing one is named at once. */
 export function zoomConnectorConfig(env: Env = process.env): ZoomConnectorConfig {
+  const auth = env.ZOOM_AUTH || 'account';
+  if (auth !== 'account' && auth !== 'user') throw new ConfigError(`ZOOM_AUTH must be "account" (Server-to-Server OAuth) or "user" (user-level OAuth); got "${auth}".`);
   const secret = env.ZOOM_CLIENT_SECRET || (env.ZOOM_CLIENT_SECRET_FILE ? readConfigFile(env.ZOOM_CLIENT_SECRET_FILE, 'ZOOM_CLIENT_SECRET_FILE').toString('utf8').trim() : '');
+  // User-level apps act as the authorising user, whom Zoom calls "me".
+  const hostUser = env.ZOOM_HOST_USER || (auth === 'user' ? 'me' : '');
   const missing = [
-    !env.ZOOM_ACCOUNT_ID && 'ZOOM_ACCOUNT_ID',
+    auth === 'account' && !env.ZOOM_ACCOUNT_ID && 'ZOOM_ACCOUNT_ID',
     !env.ZOOM_CLIENT_ID && 'ZOOM_CLIENT_ID',
     !secret && 'ZOOM_CLIENT_SECRET (or ZOOM_CLIENT_SECRET_FILE)',
-    !env.ZOOM_HOST_USER && 'ZOOM_HOST_USER',
+    !hostUser && 'ZOOM_HOST_USER',
+    auth === 'user' && !env.ZR_SECRETS_KEY && 'ZR_SECRETS_KEY',
   ].filter((m): m is string => !!m);
   if (missing.length) {
     throw new ConfigError(
@@ -77,13 +85,14 @@ export function zoomConnectorConfig(env: Env = process.env): ZoomConnectorConfig
   if (plan && !(plan in RATE_PLANS)) throw new ConfigError(`ZOOM_PLAN must be one of ${Object.keys(RATE_PLANS).join(', ')}; got "${plan}".`);
   return {
     name: 'default',
+    auth,
     plan: plan as ZoomPlan | undefined,
     apiUrl: env.ZOOM_API_URL || ZOOM_API_URL,
     tokenUrl: env.ZOOM_TOKEN_URL || ZOOM_TOKEN_URL,
-    accountId: env.ZOOM_ACCOUNT_ID!,
+    accountId: env.ZOOM_ACCOUNT_ID,
     clientId: env.ZOOM_CLIENT_ID!,
     clientSecret: secret,
-    hostUser: env.ZOOM_HOST_USER!,
+    hostUser,
   };
 }
 

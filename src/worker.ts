@@ -1,9 +1,13 @@
 import { NativeConnection, Worker, WorkerOptions } from '@temporalio/worker';
 import { createActivities, ZoomConnector } from '../activities';
 import type { RunbookDefinition } from '../workflows/definitions';
-import { TemporalConfig, ZoomConnectorConfig } from './config';
+import { Client } from '@temporalio/client';
+import { ConfigError, TemporalConfig, ZoomConnectorConfig } from './config';
+import { WorkflowTokenOwner } from './connectors';
+import { SecretBox } from './secrets';
 import { DEFAULT_RUNBOOK } from './runbook';
-import { ServerToServerTokenProvider } from './zoom/auth';
+import { ServerToServerTokenProvider, TokenProvider } from './zoom/auth';
+import { TokenOwner, UserOAuthTokenProvider } from './zoom/user-oauth';
 import { ZoomClient } from './zoom/client';
 import { AccountRateLimiter } from './zoom/rate-limiter';
 
@@ -12,21 +16,36 @@ export interface WorkerSetup {
   temporal: TemporalConfig;
   connectors: ZoomConnectorConfig[];
   runbooks?: RunbookDefinition[];
+  /** Needed by user-OAuth connectors: they ask the connector workflow for tokens. */
+  client?: Client;
+  secrets?: SecretBox;
   /** A prebuilt bundle (tests, production); else workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
 }
 
-export function zoomConnector(cfg: ZoomConnectorConfig): ZoomConnector {
-  const tokens = new ServerToServerTokenProvider({ accountId: cfg.accountId, clientId: cfg.clientId, clientSecret: cfg.clientSecret, tokenUrl: cfg.tokenUrl });
+/** A connector's Zoom client; user-OAuth connectors get their tokens from `owner`. */
+export function zoomConnector(cfg: ZoomConnectorConfig, owner?: TokenOwner): ZoomConnector {
+  let tokens: TokenProvider;
+  if (cfg.auth === 'user') {
+    if (!owner) throw new ConfigError(`Zoom connector ${cfg.name} uses user OAuth and needs its token owner (the connector workflow).`);
+    tokens = new UserOAuthTokenProvider(owner);
+  } else {
+    tokens = new ServerToServerTokenProvider({ accountId: cfg.accountId ?? '', clientId: cfg.clientId, clientSecret: cfg.clientSecret, tokenUrl: cfg.tokenUrl });
+  }
   // One pacer per connector: Zoom's per-second limits are per account, shared by every call we make.
   const pacer = new AccountRateLimiter({ plan: cfg.plan });
   return { name: cfg.name, hostUser: cfg.hostUser, tokens, client: new ZoomClient({ apiUrl: cfg.apiUrl, tokens, pacer }) };
 }
 
 export function createWorker(setup: WorkerSetup): Promise<Worker> {
+  const userConnectors = setup.connectors.filter((c) => c.auth === 'user');
+  if (userConnectors.length && (!setup.client || !setup.secrets)) throw new ConfigError('User-OAuth Zoom connectors need a Temporal client and ZR_SECRETS_KEY.');
+  const owner = (name: string) => (setup.client && setup.secrets ? new WorkflowTokenOwner(setup.client, name, setup.secrets) : undefined);
   const activities = createActivities({
-    connectors: new Map(setup.connectors.map((c) => [c.name, zoomConnector(c)])),
+    connectors: new Map(setup.connectors.map((c) => [c.name, zoomConnector(c, owner(c.name))])),
     runbooks: setup.runbooks ?? [DEFAULT_RUNBOOK],
+    oauthApps: new Map(userConnectors.map((c) => [c.name, { tokenUrl: c.tokenUrl, clientId: c.clientId, clientSecret: c.clientSecret }])),
+    secrets: setup.secrets,
   });
   return Worker.create({
     connection: setup.connection,

@@ -5,3 +5,7 @@
 export function nowIso(): string {
   return new Date(Date.now()).toISOString();
 }
+
+export function nowMs(): number {
+  return Date.now();
+}

@@ -2,7 +2,7 @@
  * Names and shapes shared by workflows, clients, the CLI and the `temporal` CLI. The string
  * literals here are the public interface: operators type them, so they never change.
  */
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { Incident, IncidentEvent, IncidentEventType } from '../src/incident';
 
@@ -79,3 +79,38 @@ export const timelineQuery = defineQuery<TimelineEntry[]>('timeline');
 export const incidentQuery = defineQuery<Incident>('incident');
 /** Runbook workflow: the bridge it opened, or null. */
 export const bridgeQuery = defineQuery<MeetingSummary | null>('bridge');
+
+/**
+ * A user-OAuth connector's tokens as its owner workflow keeps them: sealed (AES-GCM, see
+ * src/secrets.ts), so history never holds a token; the fingerprint names the access token.
+ */
+export interface SealedTokenSet {
+  sealedAccessToken: string;
+  accessFingerprint: string;
+  sealedRefreshToken: string;
+  /** Epoch milliseconds. */
+  expiresAt: number;
+  scopes: string[];
+}
+
+export type SealedAccessToken = Pick<SealedTokenSet, 'sealedAccessToken' | 'expiresAt' | 'scopes'>;
+
+export interface ConnectorStatus {
+  connector: string;
+  authorised: boolean;
+  expiresAt?: number;
+  refreshes: number;
+  /** Why the connector needs re-authorising, when it does. */
+  needsReauthorization?: string;
+}
+
+export function connectorWorkflowId(connector: string): string {
+  return `zoom-connector-${connector}`;
+}
+
+/** Connector workflow: store tokens from a fresh authorisation (the OAuth callback sends this). */
+export const installTokensSignal = defineSignal<[SealedTokenSet]>('installTokens');
+/** Connector workflow: a valid access token; `staleFingerprint` names one Zoom just rejected. */
+export const accessTokenUpdate = defineUpdate<SealedAccessToken, [{ staleFingerprint?: string }]>('accessToken');
+/** Connector workflow: whether it is authorised, token expiry, refresh count. */
+export const connectorStatusQuery = defineQuery<ConnectorStatus>('connectorStatus');

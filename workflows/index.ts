@@ -1,3 +1,4 @@
 // The workflow bundle's entry point: every workflow type the worker registers.
 export { incidentWorkflow } from './incident';
 export { runbookWorkflow } from './runbook';
+export { zoomConnectorWorkflow } from './connector';

@@ -3,6 +3,7 @@ import { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { matchRoute, parseJson, readBody, Route, route, SandboxRequest, send, ZoomHttpError } from './http';
+import { newUserOAuthState, oauthRoutes } from './oauth';
 import { SandboxRateLimits, SandboxRateLimitsOptions } from './rate-limits';
 import { endMeeting, simulationRoutes } from './simulate';
 import { WebhookSender } from './webhook-sender';
@@ -97,6 +98,7 @@ export class ZoomSandbox {
       tokenTtlSeconds: options.tokenTtlSeconds ?? 3600,
       tokens: new Map(),
       tokenRequests: 0,
+      oauth: newUserOAuthState(),
       meetings: new Map(),
       instances: [],
       rateLimits: options.rateLimits === false ? undefined : new SandboxRateLimits(options.rateLimits),
@@ -104,6 +106,7 @@ export class ZoomSandbox {
     };
     this.webhooks = new WebhookSender(() => this.state.webhook);
     this.routes = [
+      ...oauthRoutes(this.state),
       ...zoomRoutes(this.state, { endMeeting: (m) => endMeeting(this.state, this.webhooks, m) }),
       ...simulationRoutes(this.state, this.webhooks),
       ...this.adminRoutes(),
@@ -146,6 +149,7 @@ export class ZoomSandbox {
     this.webhooks.deliveries.length = 0;
     this.state.tokens.clear();
     this.state.tokenRequests = 0;
+    this.state.oauth = newUserOAuthState();
     this.state.rateLimits?.reset();
     this.requests.length = 0;
     this.faults = [];
@@ -213,7 +217,7 @@ export class ZoomSandbox {
       route('GET', '/_sandbox/requests', () => ({ status: 200, body: { requests: this.requests } })),
       route('GET', '/_sandbox/stats', () => ({
         status: 200,
-        body: { meetings: this.state.meetings.size, tokenRequests: this.state.tokenRequests, requests: this.requests.length },
+        body: { meetings: this.state.meetings.size, tokenRequests: this.state.tokenRequests, refreshRequests: this.state.oauth.refreshRequests, requests: this.requests.length },
       })),
       route('POST', '/_sandbox/faults', (req) => {
         const parsed = faultSchema.safeParse(req.json());

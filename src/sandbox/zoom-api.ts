@@ -1,6 +1,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { OperationFacts, OPERATIONS, ZoomOperation } from '../zoom/operations';
 import { SandboxRateLimits } from './rate-limits';
+import type { UserOAuthState } from './oauth';
 import { Route, SandboxRequest, ZoomHttpError, route } from './http';
 
 export interface SandboxUser {
@@ -76,7 +77,10 @@ export interface SandboxState {
   scopes: string[];
   tokenTtlSeconds: number;
   tokens: Map<string, IssuedToken>;
+  /** Token endpoint calls of every grant type. */
   tokenRequests: number;
+  /** User-level OAuth: authorization codes, and refresh tokens by grant (see oauth.ts). */
+  oauth: UserOAuthState;
   meetings: Map<number, StoredMeeting>;
   /** Every time a meeting was held, oldest first. */
   instances: MeetingInstance[];
@@ -99,7 +103,6 @@ const LOCAL_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z)?$/;
 /** Routes of the Zoom REST API and OAuth endpoints the sandbox emulates. */
 export function zoomRoutes(state: SandboxState, hooks: ZoomApiHooks): Route[] {
   return [
-    route('POST', '/oauth/token', (req) => issueToken(state, req)),
     route('POST', '/v2/users/:userId/meetings', (req) => {
       const host = findUser(state, req.params.userId, () => requireToken(state, req, 'createMeeting'));
       rateLimit(state, req, 'createMeeting', host.id);
@@ -219,33 +222,6 @@ export function zoomRoutes(state: SandboxState, hooks: ZoomApiHooks): Route[] {
       };
     }),
   ];
-}
-
-function issueToken(state: SandboxState, req: SandboxRequest) {
-  state.tokenRequests++;
-  const params = new URLSearchParams(req.query);
-  for (const [k, v] of req.form()) params.set(k, v);
-  const basic = /^Basic (.+)$/i.exec(String(req.headers.authorization ?? ''));
-  const [clientId, clientSecret] = basic ? Buffer.from(basic[1], 'base64').toString('utf8').split(':') : [];
-  if (!clientId || !clientSecret) {
-    throw new ZoomHttpError(400, 4706, 'Client ID or client secret is missing.', {}, { reason: 'Client ID or client secret is missing.', error: 'invalid_request' });
-  }
-  if (clientId !== state.credentials.clientId || clientSecret !== state.credentials.clientSecret) {
-    throw new ZoomHttpError(401, 4702, 'Invalid client_id or client_secret', {}, { reason: 'Invalid client_id or client_secret', error: 'invalid_client' });
-  }
-  const grant = params.get('grant_type');
-  if (grant !== 'account_credentials') {
-    throw new ZoomHttpError(400, 4705, 'Grant type is not supported from token endpoint.', {}, { reason: 'Unsupported grant type', error: 'unsupported_grant_type' });
-  }
-  if (params.get('account_id') !== state.credentials.accountId) {
-    throw new ZoomHttpError(400, 4700, 'Invalid account_id.', {}, { reason: 'Invalid account_id', error: 'invalid_request' });
-  }
-  const accessToken = `sbx.${randomBytes(24).toString('base64url')}`;
-  state.tokens.set(accessToken, { expiresAt: Date.now() + state.tokenTtlSeconds * 1000, scopes: state.scopes });
-  return {
-    status: 200,
-    body: { access_token: accessToken, token_type: 'bearer', expires_in: state.tokenTtlSeconds, scope: state.scopes.join(' '), api_url: state.publicUrl },
-  };
 }
 
 function requireToken(state: SandboxState, req: SandboxRequest, operation: ZoomOperation): IssuedToken {

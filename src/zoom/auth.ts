@@ -67,37 +67,66 @@ export class ServerToServerTokenProvider implements TokenProvider {
 
   private async fetchToken(): Promise<CachedToken> {
     const { accountId, clientId, clientSecret, tokenUrl } = this.creds;
-    let res;
-    try {
-      res = await this.http.post(tokenUrl, new URLSearchParams({ grant_type: 'account_credentials', account_id: accountId }).toString(), {
-        auth: { username: clientId, password: clientSecret },
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        validateStatus: () => true,
-      });
-    } catch (err) {
-      throw new ZoomUnavailableError(`Zoom token request to ${tokenUrl} failed: ${(err as Error).message}`);
-    }
-    if (res.status !== 200) {
-      const error = zoomErrorFromResponse({ status: res.status, body: res.data, headers: res.headers as Record<string, string>, operation: 'token request' });
-      if (res.status < 500 && res.status !== 429) {
-        throw new ZoomAuthError(error.message.replace(/ Hint: .*$/, ''), {
-          status: error.status,
-          code: error.code,
-          trackingId: error.trackingId,
-          hint: 'Zoom refused the Server-to-Server credentials: check ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET, and that the app is activated.',
-        });
-      }
-      throw error;
-    }
-    const body = res.data as { access_token?: unknown; expires_in?: unknown; scope?: unknown };
-    if (typeof body.access_token !== 'string' || typeof body.expires_in !== 'number') {
-      throw new ZoomUnavailableError('Zoom token response lacked access_token or expires_in.');
-    }
-    this.cached = {
-      value: body.access_token,
-      expiresAt: this.now() + body.expires_in * 1000,
-      scopes: typeof body.scope === 'string' ? body.scope.split(' ').filter(Boolean) : [],
-    };
+    const granted = await requestTokens(
+      this.http,
+      { tokenUrl, clientId, clientSecret },
+      { grant_type: 'account_credentials', account_id: accountId },
+      'Zoom refused the Server-to-Server credentials: check ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET, and that the app is activated.',
+    );
+    this.cached = { value: granted.accessToken, expiresAt: this.now() + granted.expiresInMs, scopes: granted.scopes };
     return this.cached;
   }
+}
+
+export interface OAuthClientCredentials {
+  tokenUrl: string;
+  clientId: string;
+  clientSecret: string;
+}
+
+export interface GrantedTokens {
+  accessToken: string;
+  refreshToken?: string;
+  expiresInMs: number;
+  scopes: string[];
+}
+
+/**
+ * One call to Zoom's token endpoint (Basic auth, form body). A refusal by Zoom (4xx other than 429)
+ * becomes ZoomAuthError with `refusedHint`; outages and 429s keep their retryable types.
+ */
+export async function requestTokens(http: AxiosInstance, creds: OAuthClientCredentials, params: Record<string, string>, refusedHint: string): Promise<GrantedTokens> {
+  let res;
+  try {
+    res = await http.post(creds.tokenUrl, new URLSearchParams(params).toString(), {
+      auth: { username: creds.clientId, password: creds.clientSecret },
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      validateStatus: () => true,
+    });
+  } catch (err) {
+    throw new ZoomUnavailableError(`Zoom token request to ${creds.tokenUrl} failed: ${axiosReason(err)}`);
+  }
+  if (res.status !== 200) {
+    const error = zoomErrorFromResponse({ status: res.status, body: res.data, headers: res.headers as Record<string, string>, operation: 'token request' });
+    if (res.status < 500 && res.status !== 429) {
+      throw new ZoomAuthError(error.message.replace(/ Hint: .*$/, ''), { status: error.status, code: error.code, trackingId: error.trackingId, hint: refusedHint });
+    }
+    throw error;
+  }
+  const body = res.data as { access_token?: unknown; refresh_token?: unknown; expires_in?: unknown; scope?: unknown };
+  if (typeof body.access_token !== 'string' || typeof body.expires_in !== 'number') {
+    throw new ZoomUnavailableError('Zoom token response lacked access_token or expires_in.');
+  }
+  return {
+    accessToken: body.access_token,
+    refreshToken: typeof body.refresh_token === 'string' ? body.refresh_token : undefined,
+    expiresInMs: body.expires_in * 1000,
+    scopes: typeof body.scope === 'string' ? body.scope.split(' ').filter(Boolean) : [],
+  };
+}
+
+/** The failure's code and message, never the request (its config holds the client secret). */
+function axiosReason(err: unknown): string {
+  const code = (err as { code?: string }).code;
+  return code ?? (err instanceof Error ? err.message : 'network error');
 }

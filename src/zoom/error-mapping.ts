@@ -77,6 +77,8 @@ function readBody(body: unknown): { code?: number; message: string } {
     const b = body as Record<string, unknown>;
     const code = typeof b.code === 'number' ? b.code : undefined;
     const parts = [typeof b.message === 'string' ? b.message : typeof b.reason === 'string' ? b.reason : 'no message'];
+    // OAuth endpoints answer {reason, error}; the error ("invalid_grant", ...) is what says what to do.
+    if (typeof b.error === 'string') parts[0] += ` (${b.error})`;
     if (Array.isArray(b.errors)) {
       for (const e of b.errors) {
         if (e && typeof e === 'object' && 'field' in e) parts.push(`${String(e.field)}: ${String((e as { message?: unknown }).message ?? 'invalid')}`);

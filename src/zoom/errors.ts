@@ -29,6 +29,8 @@ export class ZoomError extends Error {
 
 /** Credentials rejected or expired beyond one refresh (401 / code 124, OAuth 47xx). */
 export class ZoomAuthError extends ZoomError {}
+/** A user-OAuth connector's consent is gone (revoked, superseded, expired); only re-authorising fixes it. */
+export class ZoomReauthorizationError extends ZoomAuthError {}
 /** The token lacks a scope the call needs (code 4711 / 4700 "does not contain scopes"). */
 export class ZoomScopeError extends ZoomError {}
 /** User, meeting or recording does not exist (404; codes 1001, 3001, 3301). */
@@ -44,11 +46,9 @@ export class ZoomUnavailableError extends ZoomError {}
 /** Our own configuration is wrong (missing credentials, bad URL). */
 export class ZoomConfigError extends ZoomError {}
 
-/** Failure types that retrying cannot fix; activity retry policies list these. */
-export const NON_RETRYABLE_ZOOM_ERRORS = [
-  ZoomAuthError.name,
-  ZoomScopeError.name,
-  ZoomNotFoundError.name,
-  ZoomValidationError.name,
-  ZoomConfigError.name,
-];
+const PERMANENT = [ZoomAuthError, ZoomScopeError, ZoomNotFoundError, ZoomValidationError, ZoomConfigError];
+
+/** Retrying cannot fix these (subclasses included): activities report them as non-retryable. */
+export function isPermanent(err: ZoomError): boolean {
+  return PERMANENT.some((c) => err instanceof c);
+}

@@ -1,15 +1,19 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { RunbookDefinition } from '../../workflows/definitions';
 import { TemporalConfig, ZoomConnectorConfig } from '../../src/config';
 import { SandboxOptions, ZoomSandbox } from '../../src/sandbox/server';
 import { createWorker } from '../../src/worker';
+import { SecretBox } from '../../src/secrets';
 
 /** The real parts a test runs against: the Zoom sandbox over HTTP, the dev server, a real worker. */
 export interface Stack {
   sandbox: ZoomSandbox;
   client: Client;
+  /** Seals user-OAuth tokens, with `secretsKey` (random per stack). */
+  secrets: SecretBox;
+  secretsKey: string;
   temporal: TemporalConfig;
   worker: Worker;
   stop(): Promise<void>;
@@ -36,7 +40,13 @@ export function sandboxConnector(sandbox: ZoomSandbox, name = 'default'): ZoomCo
   };
 }
 
-export async function startStack(options: { runbooks?: RunbookDefinition[]; sandbox?: SandboxOptions } = {}): Promise<Stack> {
+export function sandboxUserConnector(sandbox: ZoomSandbox, name = 'default'): ZoomConnectorConfig {
+  return { ...sandboxConnector(sandbox, name), auth: 'user', accountId: undefined, hostUser: 'me' };
+}
+
+export async function startStack(
+  options: { runbooks?: RunbookDefinition[]; sandbox?: SandboxOptions; connectors?: (sandbox: ZoomSandbox) => ZoomConnectorConfig[] } = {},
+): Promise<Stack> {
   if (!runtimeInstalled) {
     runtimeInstalled = true;
     Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -47,10 +57,14 @@ export async function startStack(options: { runbooks?: RunbookDefinition[]; sand
   const temporal: TemporalConfig = { address, namespace: 'default', taskQueue: `test-${randomUUID()}` };
   const nativeConnection = await NativeConnection.connect({ address });
   const client = new Client({ connection: await Connection.connect({ address }) });
+  const secretsKey = randomBytes(32).toString('base64');
+  const secrets = SecretBox.fromKey(secretsKey);
   const worker = await createWorker({
     connection: nativeConnection,
     temporal,
-    connectors: [sandboxConnector(sandbox)],
+    connectors: options.connectors?.(sandbox) ?? [sandboxConnector(sandbox)],
+    client,
+    secrets,
     runbooks: options.runbooks,
     workflowBundle: { codePath: process.env.ZR_TEST_WORKFLOW_BUNDLE! },
   });
@@ -58,6 +72,8 @@ export async function startStack(options: { runbooks?: RunbookDefinition[]; sand
   return {
     sandbox,
     client,
+    secrets,
+    secretsKey,
     temporal,
     worker,
     async stop() {

@@ -1,0 +1,58 @@
+import { Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import type { zoomConnectorWorkflow } from '../workflows/connector';
+import { accessTokenUpdate, connectorWorkflowId, installTokensSignal, SealedTokenSet } from '../workflows/definitions';
+import { SecretBox } from './secrets';
+import { GrantedTokens } from './zoom/auth';
+import { ZoomAuthError, ZoomReauthorizationError, ZoomUnavailableError } from './zoom/errors';
+import { OwnedAccessToken, TokenOwner, tokenFingerprint } from './zoom/user-oauth';
+
+/** Seals freshly granted tokens for the connector workflow (which must never see them in clear). */
+export function sealTokens(box: SecretBox, granted: GrantedTokens, now = Date.now()): SealedTokenSet {
+  if (!granted.refreshToken) throw new ZoomAuthError('Zoom granted no refresh token: the connector needs a user-level OAuth app.');
+  return {
+    sealedAccessToken: box.seal(granted.accessToken),
+    accessFingerprint: tokenFingerprint(granted.accessToken),
+    sealedRefreshToken: box.seal(granted.refreshToken),
+    expiresAt: now + granted.expiresInMs,
+    scopes: granted.scopes,
+  };
+}
+
+/** Hands a new authorisation to the connector's owner workflow, starting it if needed. */
+export async function installUserTokens(client: Client, taskQueue: string, connector: string, box: SecretBox, granted: GrantedTokens): Promise<void> {
+  await client.workflow.signalWithStart<typeof zoomConnectorWorkflow, [SealedTokenSet]>('zoomConnectorWorkflow', {
+    workflowId: connectorWorkflowId(connector),
+    taskQueue,
+    args: [{ connector }],
+    signal: installTokensSignal,
+    signalArgs: [sealTokens(box, granted)],
+    staticSummary: `Zoom connector **${connector}** (user OAuth token owner)`,
+  });
+}
+
+/** Asks the connector workflow for access tokens: the TokenOwner of every worker process. */
+export class WorkflowTokenOwner implements TokenOwner {
+  constructor(
+    private readonly client: Client,
+    private readonly connector: string,
+    private readonly box: SecretBox,
+  ) {}
+
+  async accessToken(stale?: string): Promise<OwnedAccessToken> {
+    const handle = this.client.workflow.getHandle(connectorWorkflowId(this.connector));
+    try {
+      const owned = await handle.executeUpdate(accessTokenUpdate, { args: [{ staleFingerprint: stale && tokenFingerprint(stale) }] });
+      return { token: this.box.open(owned.sealedAccessToken), expiresAt: owned.expiresAt, scopes: owned.scopes };
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new ZoomAuthError(`Zoom connector ${this.connector} is not authorised yet: install the Zoom app for it.`);
+      if (err instanceof WorkflowUpdateFailedError) {
+        const cause = err.cause as { type?: string; message?: string } | undefined;
+        const message = cause?.message ?? err.message;
+        if (cause?.type === 'ZoomReauthorizationError') throw new ZoomReauthorizationError(message);
+        if (cause?.type === 'ZoomAuthError') throw new ZoomAuthError(message);
+        throw new ZoomUnavailableError(message);
+      }
+      throw err;
+    }
+  }
+}

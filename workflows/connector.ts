@@ -1,0 +1,75 @@
+import { allHandlersFinished, ApplicationFailure, condition, continueAsNew, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { nowMs } from './clock';
+import { accessTokenUpdate, connectorStatusQuery, installTokensSignal, SealedTokenSet } from './definitions';
+
+export interface ConnectorWorkflowInput {
+  connector: string;
+  /** Carried over continue-as-new. */
+  tokens?: SealedTokenSet;
+  refreshes?: number;
+  needsReauthorization?: string;
+}
+
+/** Refresh this long before expiry, so callers always get a token with time left on it. */
+const REFRESH_BEFORE_EXPIRY_MS = 5 * 60_000;
+
+const { refreshUserToken } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  scheduleToCloseTimeout: '5 minutes',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 6 },
+});
+
+/**
+ * The single durable owner of a user-OAuth connector's tokens (id `zoom-connector-<name>`). Zoom
+ * rotates the refresh token on every refresh and voids the old one, so only this workflow refreshes:
+ * one refresh at a time, and the new refresh token is in history (sealed) before any caller gets
+ * the new access token. Every worker process asks it through the `accessToken` update.
+ */
+export async function zoomConnectorWorkflow(input: ConnectorWorkflowInput): Promise<void> {
+  const { connector } = input;
+  let tokens = input.tokens;
+  let refreshes = input.refreshes ?? 0;
+  let needsReauthorization = input.needsReauthorization;
+  let refreshing: Promise<void> | undefined;
+
+  async function refresh(): Promise<void> {
+    try {
+      tokens = await refreshUserToken({ connector, sealedRefreshToken: tokens!.sealedRefreshToken });
+      refreshes++;
+    } catch (err) {
+      const type = (err as { cause?: { type?: string } }).cause?.type;
+      if (type === 'ZoomReauthorizationError') needsReauthorization = (err as { cause: Error }).cause.message;
+      throw err;
+    }
+  }
+
+  setHandler(installTokensSignal, (fresh) => {
+    tokens = fresh;
+    needsReauthorization = undefined;
+  });
+  setHandler(connectorStatusQuery, () => ({ connector, authorised: !!tokens && !needsReauthorization, expiresAt: tokens?.expiresAt, refreshes, needsReauthorization }));
+  setHandler(accessTokenUpdate, async ({ staleFingerprint }) => {
+    const refuse = () => {
+      if (needsReauthorization) throw ApplicationFailure.nonRetryable(`Zoom connector ${connector} needs re-authorising: ${needsReauthorization}`, 'ZoomReauthorizationError');
+      if (!tokens) throw ApplicationFailure.nonRetryable(`Zoom connector ${connector} is not authorised yet: install the Zoom app for it.`, 'ZoomAuthError');
+    };
+    refuse();
+    const stale = tokens!.accessFingerprint === staleFingerprint || tokens!.expiresAt - nowMs() < REFRESH_BEFORE_EXPIRY_MS;
+    if (stale) {
+      // Callers that arrive while a refresh runs wait for it instead of starting another.
+      refreshing ??= refresh().finally(() => (refreshing = undefined));
+      await refreshing.catch(() => undefined);
+      refuse();
+      // A failed refresh still leaves a usable token unless it is the rejected one or has expired.
+      if (tokens!.accessFingerprint === staleFingerprint || tokens!.expiresAt <= nowMs()) {
+        throw ApplicationFailure.retryable(`Zoom connector ${connector} could not refresh its token; try again shortly.`, 'ZoomUnavailableError');
+      }
+    }
+    return { sealedAccessToken: tokens!.sealedAccessToken, expiresAt: tokens!.expiresAt, scopes: tokens!.scopes };
+  });
+
+  await condition(() => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > 2000);
+  await condition(allHandlersFinished);
+  await continueAsNew<typeof zoomConnectorWorkflow>({ connector, tokens, refreshes, needsReauthorization });
+}
