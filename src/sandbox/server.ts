@@ -73,6 +73,8 @@ export interface RecordedRequest {
   query: Record<string, string>;
   body: unknown;
   status: number;
+  /** What the sandbox answered (JSON), so tests can check it against Zoom's spec. */
+  response?: unknown;
 }
 
 /**
@@ -162,6 +164,7 @@ export class ZoomSandbox {
     let status = 500;
     let body: unknown;
     const responseHeaders: Record<string, string> = {};
+    let response: unknown;
     try {
       const rawBody = await readBody(req);
       const contentType = String(req.headers['content-type'] ?? '');
@@ -186,6 +189,7 @@ export class ZoomSandbox {
       };
       const out = await match.route.handler(request);
       status = out.status;
+      response = out.body;
       if (fault?.dropResponse) {
         req.socket.destroy();
         return;
@@ -195,10 +199,11 @@ export class ZoomSandbox {
       const e = err instanceof ZoomHttpError ? err : new ZoomHttpError(500, 500, 'Internal sandbox error.');
       status = e.status;
       const errBody = { code: e.code, message: e.message, ...e.extra };
+      response = errBody;
       send(res, { status: e.status, body: errBody, headers: { 'x-zm-trackingid': trackingId(), ...responseHeaders, ...e.headers } });
     } finally {
       if (record) {
-        this.requests.push({ at: new Date().toISOString(), method, path: url.pathname, query: Object.fromEntries(url.searchParams), body, status });
+        this.requests.push({ at: new Date().toISOString(), method, path: url.pathname, query: Object.fromEntries(url.searchParams), body, status, response });
       }
     }
   }

@@ -186,7 +186,9 @@ export function zoomRoutes(state: SandboxState, hooks: ZoomApiHooks): Route[] {
     }),
     route('GET', '/v2/meetings/:meetingId/recordings', (req) => {
       requireToken(state, req, 'getRecordings');
-      return { status: 200, body: recordedInstance(state, req.params.meetingId).recording };
+      const recording = recordedInstance(state, req.params.meetingId).recording!;
+      // The REST schema types `type` as a string ("1".."99"); the recording.completed event as a number.
+      return { status: 200, body: { ...recording, type: String(recording.type) } };
     }),
     route('PATCH', '/v2/meetings/:meetingId/recordings/settings', (req) => {
       requireToken(state, req, 'updateRecordingSettings');

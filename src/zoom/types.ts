@@ -21,6 +21,7 @@ export interface MeetingSettings {
 export interface CreateMeetingRequest {
   topic: string;
   type?: MeetingType;
+  /** UTC, `yyyy-MM-ddTHH:mm:ssZ`: Zoom also takes local time plus `timezone`, but its spec's date-time format does not. */
   start_time?: string;
   duration?: number;
   timezone?: string;
