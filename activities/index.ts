@@ -9,7 +9,7 @@ import { OAuthClientCredentials, TokenProvider } from '../src/zoom/auth';
 import { ZoomClient } from '../src/zoom/client';
 import { isPermanent, ZoomConfigError, ZoomError } from '../src/zoom/errors';
 import { Meeting, MeetingSettings } from '../src/zoom/types';
-import { runbookMatches } from '../src/runbook';
+import { resolveInvitees, runbookMatches } from '../src/runbook';
 
 export interface ZoomConnector {
   name: string;
@@ -77,10 +77,15 @@ export function createActivities(deps: ActivityDeps) {
       return deps.runbooks.filter((rb) => runbookMatches(rb, input.eventType, input.incident));
     },
 
-    /** Renders a step's inputs (strict Handlebars); a missing variable fails the step for good. */
-    async renderStepInputs(input: { stepId: string; inputs: Record<string, unknown>; context: TemplateContext }): Promise<Record<string, unknown>> {
+    /**
+     * Renders a step's inputs (strict Handlebars; a missing variable fails the step for good) and
+     * turns invitee roles (owner, responders) into the incident's addresses.
+     */
+    async renderStepInputs(input: { stepId: string; inputs: Record<string, unknown>; context: TemplateContext & { Activity: Incident } }): Promise<Record<string, unknown>> {
       try {
-        return renderValue(input.inputs, input.context, `step "${input.stepId}"`);
+        const rendered = renderValue(input.inputs, input.context, `step "${input.stepId}"`);
+        if (rendered.invitees !== undefined) rendered.invitees = resolveInvitees(rendered.invitees as Parameters<typeof resolveInvitees>[0], input.context.Activity);
+        return rendered;
       } catch (err) {
         if (err instanceof TemplateError) throw ApplicationFailure.nonRetryable(err.message, TemplateError.name);
         throw err;
@@ -118,21 +123,45 @@ export function createActivities(deps: ActivityDeps) {
         return summarise(meeting, true);
       });
     },
+
+    async updateMeeting(input: MeetingCall & Partial<Pick<CreateMeetingInput, 'topic' | 'agenda' | 'settings'>>): Promise<void> {
+      const zoom = connector(input.connector);
+      const settings = input.settings ? zoomSettings(input.settings) : undefined;
+      await callZoom(() => zoom.client.updateMeeting(input.meetingId, { topic: input.topic, agenda: input.agenda, settings }));
+    },
+
+    /** Ends the meeting for everyone; a meeting that is not in progress is left as it is (Zoom: no-op). */
+    async endMeeting(input: MeetingCall): Promise<void> {
+      const zoom = connector(input.connector);
+      await callZoom(() => zoom.client.endMeeting(input.meetingId));
+    },
+
+    async deleteMeeting(input: MeetingCall): Promise<void> {
+      const zoom = connector(input.connector);
+      await callZoom(() => zoom.client.deleteMeeting(input.meetingId));
+    },
   };
 }
 
 export type Activities = ReturnType<typeof createActivities>;
 
+export interface MeetingCall {
+  connector?: string;
+  meetingId: string;
+}
+
+/** A new bridge: join before host, no waiting room, no recording, unless the runbook says otherwise. */
 function meetingSettings(input: CreateMeetingInput): MeetingSettings {
-  const s = input.settings ?? {};
   return {
-    join_before_host: s.joinBeforeHost ?? true,
-    waiting_room: s.waitingRoom ?? false,
-    auto_recording: s.autoRecording ?? 'none',
-    mute_upon_entry: s.muteUponEntry,
+    ...zoomSettings({ joinBeforeHost: true, waitingRoom: false, autoRecording: 'none', ...input.settings }),
     meeting_invitees: input.invitees?.map((email) => ({ email })),
     alternative_hosts: input.alternativeHosts?.join(';'),
   };
+}
+
+/** Runbook setting names to Zoom's; settings left out stay out (an update changes only those given). */
+function zoomSettings(s: NonNullable<CreateMeetingInput['settings']>): MeetingSettings {
+  return { join_before_host: s.joinBeforeHost, waiting_room: s.waitingRoom, auto_recording: s.autoRecording, mute_upon_entry: s.muteUponEntry };
 }
 
 export function idempotencyMarker(key: string): string {

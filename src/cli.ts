@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs, ParseArgsConfig } from 'node:util';
 import { ConfigError, temporalConfig, zoomConnectorConfig } from './config';
 import { getTimeline, IncidentNotFoundError, sendIncidentEvent } from './client';
 import { IncidentEvent, IncidentEventType, InvalidIncidentEventError, parseIncidentEvent } from './incident';
+import { loadRunbooks, RunbookError } from './runbook-loader';
 import { ZoomSandbox } from './sandbox/server';
 import { SecretBox } from './secrets';
 import { connectClient, connectWorker } from './temporal';
@@ -20,10 +22,12 @@ Usage:
                 [--summary S] [--status S] [--owner-email E] [--event-id E]
                                                 send an incident event built from flags
   zoom-runbooks timeline <incident-id> [--json]  print an incident's timeline
+  zoom-runbooks runbooks validate [dir]          check runbook files (default: $ZR_RUNBOOKS_DIR or ./runbooks)
+  zoom-runbooks runbooks list [dir]              list runbooks with their triggers and steps
 
 Environment: TEMPORAL_ADDRESS (localhost:7233), TEMPORAL_NAMESPACE (default), ZR_TASK_QUEUE (zoom-runbooks),
 TEMPORAL_API_KEY, TEMPORAL_TLS_CERT/KEY/CA; ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID, ZOOM_CLIENT_SECRET, ZOOM_HOST_USER,
-ZOOM_API_URL, ZOOM_TOKEN_URL. See README.md.`;
+ZOOM_API_URL, ZOOM_TOKEN_URL, ZOOM_AUTH, ZOOM_PLAN, ZR_SECRETS_KEY, ZR_RUNBOOKS_DIR. See README.md.`;
 
 /** A mistake in how the command was called: exit code 2. */
 class UsageError extends Error {}
@@ -47,6 +51,8 @@ async function main(argv: string[]): Promise<number> {
       return incidentCommand(rest);
     case 'timeline':
       return timelineCommand(rest);
+    case 'runbooks':
+      return runbooksCommand(rest);
     case undefined:
     case 'help':
     case '--help':
@@ -58,16 +64,37 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+function runbooksDir(arg?: string): string {
+  return arg ?? process.env.ZR_RUNBOOKS_DIR ?? join(__dirname, '..', 'runbooks');
+}
+
+async function runbooksCommand(args: string[]): Promise<number> {
+  const [verb, ...rest] = args;
+  const { positionals } = parse(rest, { options: {}, allowPositionals: true });
+  if ((verb !== 'validate' && verb !== 'list') || positionals.length > 1) throw new UsageError('runbooks takes: validate [dir] | list [dir].');
+  const loaded = loadRunbooks(runbooksDir(positionals[0]));
+  for (const { file, runbook } of loaded) {
+    if (verb === 'validate') {
+      console.log(`ok  ${file}: ${runbook.name} (${runbook.steps.length} steps)`);
+      continue;
+    }
+    const when = runbook.trigger.when ? ` when ${JSON.stringify(runbook.trigger.when)}` : '';
+    console.log(`${runbook.name}  on ${runbook.trigger.on.join(', ')}${when}\n  ${runbook.steps.map((st) => `${st.id} (${st.action})`).join(' -> ')}`);
+  }
+  return 0;
+}
+
 async function runWorker(): Promise<number> {
   const temporal = temporalConfig();
   const zoom = zoomConnectorConfig();
+  const runbooks = loadRunbooks(runbooksDir()).map((r) => r.runbook);
   // User-OAuth connectors get their tokens from the connector workflow, through a client.
   const secrets = zoom.auth === 'user' ? SecretBox.fromEnv() : undefined;
   const client = secrets ? await connectClient(temporal) : undefined;
   const connection = await connectWorker(temporal);
   try {
-    const worker = await createWorker({ connection, temporal, connectors: [zoom], client, secrets });
-    console.log(`Worker polling task queue "${temporal.taskQueue}" on ${temporal.address} (namespace ${temporal.namespace}); Zoom API ${zoom.apiUrl}`);
+    const worker = await createWorker({ connection, temporal, connectors: [zoom], client, secrets, runbooks });
+    console.log(`Worker polling task queue "${temporal.taskQueue}" on ${temporal.address} (namespace ${temporal.namespace}); Zoom API ${zoom.apiUrl}; runbooks: ${runbooks.map((r) => r.name).join(', ')}`);
     await worker.run();
   } finally {
     await connection.close();
@@ -198,7 +225,7 @@ if (require.main === module) {
         console.error(`${err.message}\n\nRun "zoom-runbooks --help" for usage.`);
         process.exit(2);
       }
-      const known = err instanceof ConfigError || err instanceof InvalidIncidentEventError || err instanceof IncidentNotFoundError || err.message.startsWith('Cannot reach Temporal');
+      const known = err instanceof ConfigError || err instanceof RunbookError || err instanceof InvalidIncidentEventError || err instanceof IncidentNotFoundError || err.message.startsWith('Cannot reach Temporal');
       console.error(known ? err.message : (err.stack ?? err.message));
       process.exit(1);
     },

@@ -1,31 +1,145 @@
-import type { Incident, IncidentEventType, RunbookDefinition } from '../workflows/definitions';
+import { z } from 'zod';
+import { Condition, evaluate } from '../workflows/conditions';
+import type { Incident, IncidentEventType } from '../workflows/definitions';
+import { INCIDENT_EVENT_TYPES } from './incident';
 
 /**
- * The runbook every worker runs until runbook files exist: open a recorded-off bridge when an
- * incident is created and share its link on the timeline.
+ * The runbook format: YAML or JSON files an SRE writes, validated here. Every string input is a
+ * Handlebars template (see templates.ts); the schema checks shapes, the loader adds file and line.
  */
-export const DEFAULT_RUNBOOK: RunbookDefinition = {
-  name: 'incident-bridge',
-  description: 'Open a Zoom bridge when an incident is created and share its link on the timeline.',
-  trigger: { on: ['incident.created'] },
-  steps: [
-    {
-      id: 'bridge',
-      action: 'zoom.createMeeting',
-      with: {
-        topic: '{{Activity.title}} - Incident Bridge',
-        agenda: 'Incident {{Activity.id}}',
-        duration: 60,
-        settings: { joinBeforeHost: true, waitingRoom: false, autoRecording: 'none' },
-      },
-    },
-    { id: 'share', action: 'timeline.post', with: { message: 'Join the bridge: {{steps.bridge.joinUrl}}' } },
-  ],
-};
+
+const scalar = z.union([z.string(), z.number(), z.boolean()]);
+const matcher = z
+  .object({ equals: scalar.optional(), in: z.array(scalar).optional(), notIn: z.array(scalar).optional(), exists: z.boolean().optional(), matches: z.string().optional() })
+  .strict()
+  .refine((m) => Object.keys(m).length > 0, 'a matcher needs one of: equals, in, notIn, exists, matches')
+  .refine((m) => m.matches === undefined || isRegExp(m.matches), 'matches must be a valid regular expression');
+
+export const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
+  z.union([
+    z.object({ anyOf: z.array(conditionSchema).min(1) }).strict(),
+    z.object({ allOf: z.array(conditionSchema).min(1) }).strict(),
+    z.object({ not: conditionSchema }).strict(),
+    z
+      .record(z.string().regex(/^[A-Za-z_][\w]*(\.[\w-]+)*$/, 'a field path such as severity or fields.service'), z.union([scalar, matcher]))
+      .refine((r) => Object.keys(r).length > 0, 'a condition needs at least one field'),
+  ]),
+) as z.ZodType<Condition>;
+
+/** Durations as Temporal takes them: "90s", "10m", "2h", "3 days". */
+const DURATION = /^\d+(\.\d+)?\s*(ms|s|m|h|d|w|sec|secs|seconds?|mins?|minutes?|hours?|days?|weeks?)$/i;
+export const durationSchema = z.string().regex(DURATION, 'a duration such as "90s", "10m", "2h" or "3 days"');
+
+const template = z.string().max(10_000);
+const stepRef = z.string().regex(/^[a-z][a-z0-9_-]*$/i, 'the id of an earlier step');
+
+const invitees = z.union([
+  z.array(template).max(300),
+  z.object({ roles: z.array(z.enum(['owner', 'responders'])).min(1), emails: z.array(template).optional() }).strict(),
+]);
+
+const meetingSettings = z
+  .object({
+    joinBeforeHost: z.boolean().optional(),
+    waitingRoom: z.boolean().optional(),
+    autoRecording: z.enum(['none', 'local', 'cloud']).optional(),
+    muteUponEntry: z.boolean().optional(),
+  })
+  .strict();
+
+const createMeetingInputs = z
+  .object({
+    topic: template,
+    agenda: template.optional(),
+    duration: z.number().int().min(1).max(1440).optional(),
+    passcode: template.optional(),
+    settings: meetingSettings.optional(),
+    invitees: invitees.optional(),
+    alternativeHosts: z.array(template).max(50).optional(),
+  })
+  .strict();
+
+const step = <A extends string, W extends z.ZodTypeAny>(action: A, inputs: W) =>
+  z
+    .object({
+      id: z.string().regex(/^[a-z][a-z0-9_-]*$/i, 'letters, digits, "_" and "-", starting with a letter').max(64),
+      action: z.literal(action),
+      with: inputs,
+      if: conditionSchema.optional(),
+      /** Go on with the next step when this one fails (the failure is on the timeline). */
+      continueOnError: z.boolean().optional(),
+    })
+    .strict();
+
+export const stepSchema = z.discriminatedUnion('action', [
+  step('zoom.createMeeting', createMeetingInputs),
+  step('zoom.updateMeeting', z.object({ meeting: stepRef, topic: template.optional(), agenda: template.optional(), settings: meetingSettings.optional() }).strict()),
+  step('zoom.endMeeting', z.object({ meeting: stepRef, graceMinutes: z.number().min(0).max(1440).optional() }).strict()),
+  step('zoom.deleteMeeting', z.object({ meeting: stepRef }).strict()),
+  step('timeline.post', z.object({ message: template }).strict()),
+  step('wait.forIncident', z.object({ status: z.union([z.string(), z.array(z.string()).min(1)]), timeout: durationSchema.optional() }).strict()),
+  step('wait.duration', z.object({ for: durationSchema }).strict()),
+]);
+
+/** Actions whose output is a meeting other steps can name with `meeting: <step id>`. */
+const MEETING_ACTIONS = new Set(['zoom.createMeeting']);
+
+export const runbookSchema = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and "-"').max(64),
+    description: z.string().max(2000).optional(),
+    connector: z.string().regex(/^[a-z0-9][a-z0-9-]*$/).optional(),
+    trigger: z.object({ on: z.array(z.enum(INCIDENT_EVENT_TYPES)).min(1), when: conditionSchema.optional() }).strict(),
+    steps: z.array(stepSchema).min(1).max(100),
+  })
+  .strict()
+  .superRefine((runbook, ctx) => {
+    const earlier = new Map<string, string>();
+    runbook.steps.forEach((s, i) => {
+      if (earlier.has(s.id)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['steps', i, 'id'], message: `step id "${s.id}" is used twice` });
+      if ('meeting' in s.with) {
+        const ref = s.with.meeting;
+        if (!MEETING_ACTIONS.has(earlier.get(ref) ?? '')) {
+          ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['steps', i, 'with', 'meeting'], message: `"${ref}" is not an earlier step that creates a meeting` });
+        }
+      }
+      for (const ref of stepReferences(s.with)) {
+        if (!earlier.has(ref)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['steps', i, 'with'], message: `{{steps.${ref}…}} refers to no earlier step` });
+      }
+      earlier.set(s.id, s.action);
+    });
+  });
+
+export type Runbook = z.infer<typeof runbookSchema>;
+export type RunbookStep = z.infer<typeof stepSchema>;
+export type StepAction = RunbookStep['action'];
+
+/** The step ids that `{{steps.<id>…}}` templates inside `value` refer to. */
+function stepReferences(value: unknown): string[] {
+  const text = JSON.stringify(value);
+  return [...text.matchAll(/\{\{[^}]*?\bsteps\.([A-Za-z][\w-]*)/g)].map((m) => m[1]);
+}
+
+function isRegExp(source: string): boolean {
+  try {
+    new RegExp(source);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** Does this event, on this incident, trigger the runbook? */
-export function runbookMatches(runbook: RunbookDefinition, eventType: IncidentEventType, incident: Incident): boolean {
-  if (!runbook.trigger.on.includes(eventType)) return false;
-  const severities = runbook.trigger.when?.severity?.in;
-  return !severities || (incident.severity !== undefined && severities.includes(incident.severity));
+export function runbookMatches(runbook: Runbook, eventType: IncidentEventType, incident: Incident): boolean {
+  return runbook.trigger.on.includes(eventType) && (!runbook.trigger.when || evaluate(runbook.trigger.when, incident as unknown as Record<string, unknown>));
+}
+
+/** Invitee emails: listed ones, plus the incident's owner and responders when their roles are named. */
+export function resolveInvitees(spec: z.infer<typeof invitees> | undefined, incident: Incident): string[] | undefined {
+  if (!spec) return undefined;
+  if (Array.isArray(spec)) return spec;
+  const emails = [...(spec.emails ?? [])];
+  if (spec.roles.includes('owner') && incident.owner?.email) emails.push(incident.owner.email);
+  if (spec.roles.includes('responders')) emails.push(...(incident.responders ?? []).flatMap((r) => (r.email ? [r.email] : [])));
+  return [...new Set(emails)];
 }

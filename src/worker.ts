@@ -5,7 +5,6 @@ import { Client } from '@temporalio/client';
 import { ConfigError, TemporalConfig, ZoomConnectorConfig } from './config';
 import { WorkflowTokenOwner } from './connectors';
 import { SecretBox } from './secrets';
-import { DEFAULT_RUNBOOK } from './runbook';
 import { ServerToServerTokenProvider, TokenProvider } from './zoom/auth';
 import { TokenOwner, UserOAuthTokenProvider } from './zoom/user-oauth';
 import { ZoomClient } from './zoom/client';
@@ -15,7 +14,7 @@ export interface WorkerSetup {
   connection: NativeConnection;
   temporal: TemporalConfig;
   connectors: ZoomConnectorConfig[];
-  runbooks?: RunbookDefinition[];
+  runbooks: RunbookDefinition[];
   /** Needed by user-OAuth connectors: they ask the connector workflow for tokens. */
   client?: Client;
   secrets?: SecretBox;
@@ -43,7 +42,7 @@ export function createWorker(setup: WorkerSetup): Promise<Worker> {
   const owner = (name: string) => (setup.client && setup.secrets ? new WorkflowTokenOwner(setup.client, name, setup.secrets) : undefined);
   const activities = createActivities({
     connectors: new Map(setup.connectors.map((c) => [c.name, zoomConnector(c, owner(c.name))])),
-    runbooks: setup.runbooks ?? [DEFAULT_RUNBOOK],
+    runbooks: setup.runbooks,
     oauthApps: new Map(userConnectors.map((c) => [c.name, { tokenUrl: c.tokenUrl, clientId: c.clientId, clientSecret: c.clientSecret }])),
     secrets: setup.secrets,
   });

@@ -1,3 +1,4 @@
+import axios from 'axios';
 import { sendIncidentEvent, getTimeline } from '../src/client';
 import { IncidentEvent, incidentWorkflowId } from '../src/incident';
 import { bridgeQuery, IncidentIdAttr, TimelineEntry } from '../workflows/definitions';
@@ -16,6 +17,10 @@ describe('an incident opens a Zoom bridge', () => {
       occurredAt: new Date().toISOString(),
       incident: { id, title: 'Checkout latency > 5s in eu-west', severity: 'SEV1', summary: 'p99 breached' },
     };
+  }
+
+  function resolved(id: string): IncidentEvent {
+    return { eventId: `evt-${id}-resolved`, type: 'incident.resolved', occurredAt: new Date().toISOString(), incident: { id } };
   }
 
   const bridgeEntry = (timeline: TimelineEntry[]) => timeline.find((e) => e.step === 'bridge' && e.status === 'ok');
@@ -50,6 +55,28 @@ describe('an incident opens a Zoom bridge', () => {
     expect(description.typedSearchAttributes.get(IncidentIdAttr)).toBe(id);
   });
 
+  it('ends the live bridge for everyone when the incident is resolved', async () => {
+    const id = uniqueIncidentId();
+    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, created(id));
+    await eventually(async () => bridgeEntry(await getTimeline(stack.client, id)), 'the bridge');
+    const [meeting] = meetingsFor(id);
+    const admin = axios.create({ baseURL: `${stack.sandbox.url}/_sandbox` });
+    await admin.post(`/meetings/${meeting.id}/start`);
+    await admin.post(`/meetings/${meeting.id}/participants`, { name: 'Ana', email: 'ana@example.com' });
+    expect(stack.sandbox.state.meetings.get(meeting.id)!.status).toBe('started');
+
+    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, resolved(id));
+    await stack.client.workflow.getHandle(`${incidentWorkflowId(id)}/incident-bridge`).result();
+    expect(stack.sandbox.state.meetings.get(meeting.id)!.status).toBe('waiting');
+    const instance = stack.sandbox.state.instances.find((i) => i.meetingId === meeting.id)!;
+    expect(instance.endTime).toEqual(expect.any(String));
+    expect(instance.participants[0].leave_time).toEqual(expect.any(String));
+    const timeline = await getTimeline(stack.client, id);
+    expect(timeline.map((e) => e.summary)).toEqual(
+      expect.arrayContaining([`Incident ${id} resolved: Checkout latency > 5s in eu-west (SEV1)`, 'Incident is resolved', `Zoom meeting ${meeting.id} ended`]),
+    );
+  });
+
   it('creates one meeting when the same event is delivered twice, or a second create event arrives', async () => {
     const id = uniqueIncidentId();
     const event = created(id);
@@ -60,11 +87,12 @@ describe('an incident opens a Zoom bridge', () => {
     await sendIncidentEvent(stack.client, stack.temporal.taskQueue, created(id, `evt-${id}-again`));
 
     await eventually(async () => bridgeEntry(await getTimeline(stack.client, id)), 'the bridge');
-    // Give a wrongly started second runbook time to act before counting.
+    // Let the runbook finish (it ends at resolution), so a wrongly started second one would have acted.
+    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, resolved(id));
     await stack.client.workflow.getHandle(`${incidentWorkflowId(id)}/incident-bridge`).result();
     const timeline = await getTimeline(stack.client, id);
     expect(meetingsFor(id)).toHaveLength(1);
-    expect(timeline.filter((e) => e.source === 'incident')).toHaveLength(2);
+    expect(timeline.filter((e) => e.source === 'incident')).toHaveLength(3);
     expect(timeline.filter((e) => e.step === 'bridge')).toHaveLength(1);
   });
 

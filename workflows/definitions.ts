@@ -5,6 +5,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { Incident, IncidentEvent, IncidentEventType } from '../src/incident';
+import type { Runbook } from '../src/runbook';
 
 export type { Incident, IncidentEvent, IncidentEventType };
 
@@ -42,24 +43,10 @@ export interface MeetingSummary {
   created: boolean;
 }
 
-export type StepAction = 'zoom.createMeeting' | 'timeline.post';
-
-export interface RunbookStep {
-  id: string;
-  action: StepAction;
-  with: Record<string, unknown>;
-}
-
-export interface RunbookDefinition {
-  name: string;
-  description?: string;
-  connector?: string;
-  trigger: { on: IncidentEventType[]; when?: { severity?: { in: string[] } } };
-  steps: RunbookStep[];
-}
+export type { Runbook as RunbookDefinition, RunbookStep, StepAction } from '../src/runbook';
 
 export interface RunbookInput {
-  runbook: RunbookDefinition;
+  runbook: Runbook;
   incident: Incident;
   incidentWorkflowId: string;
 }
@@ -77,6 +64,8 @@ export const appendTimelineSignal = defineSignal<[TimelineEntry]>('appendTimelin
 export const timelineQuery = defineQuery<TimelineEntry[]>('timeline');
 /** Incident workflow: the incident's current fields. */
 export const incidentQuery = defineQuery<Incident>('incident');
+/** Runbook workflow: the incident changed (the incident workflow forwards every applied event). */
+export const incidentChangedSignal = defineSignal<[Incident]>('incidentChanged');
 /** Runbook workflow: the bridge it opened, or null. */
 export const bridgeQuery = defineQuery<MeetingSummary | null>('bridge');
 

@@ -2,6 +2,7 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  getExternalWorkflowHandle,
   ParentClosePolicy,
   proxyLocalActivities,
   setHandler,
@@ -16,6 +17,7 @@ import {
   appendTimelineSignal,
   Incident,
   IncidentEvent,
+  incidentChangedSignal,
   incidentEventSignal,
   IncidentIdAttr,
   incidentQuery,
@@ -87,8 +89,14 @@ async function applyEvent(state: IncidentState, event: IncidentEvent): Promise<v
   Object.assign(incident, fields);
   if (event.type === 'incident.created') incident.createdAt ??= event.occurredAt;
   if (event.type === 'incident.resolved') incident.resolvedAt = event.occurredAt;
+  // Lifecycle events set the status unless the event carries its own wording.
+  const lifecycleStatus = LIFECYCLE_STATUS[event.type];
+  if (lifecycleStatus && !event.incident.status) incident.status = lifecycleStatus;
   if (incident.severity) upsertSearchAttributes([{ key: SeverityAttr, value: incident.severity }]);
   state.timeline.push({ at: nowIso(), source: 'incident', status: 'info', summary: describeEvent(event, incident) });
+
+  // Runbooks already running see the change (e.g. a wait for "resolved").
+  for (const name of state.runbooksStarted) await forward(runbookWorkflowId(name), incident);
 
   const runbooks = await matchRunbooks({ eventType: event.type, incident });
   for (const runbook of runbooks) {
@@ -98,12 +106,30 @@ async function applyEvent(state: IncidentState, event: IncidentEvent): Promise<v
   }
 }
 
+const LIFECYCLE_STATUS: Partial<Record<IncidentEvent['type'], string>> = {
+  'incident.resolved': 'resolved',
+  'incident.reopened': 'reopened',
+  'incident.closed': 'closed',
+};
+
+function runbookWorkflowId(runbook: string): string {
+  return `${workflowInfo().workflowId}/${runbook}`;
+}
+
+async function forward(workflowId: string, incident: Incident): Promise<void> {
+  try {
+    await getExternalWorkflowHandle(workflowId).signal(incidentChangedSignal, { ...incident });
+  } catch {
+    // The runbook has finished: nothing to tell it.
+  }
+}
+
 async function startRunbook(state: IncidentState, runbook: RunbookDefinition): Promise<void> {
   const incident = state.incident;
   const parentId = workflowInfo().workflowId;
   try {
     await startChild(runbookWorkflow, {
-      workflowId: `${parentId}/${runbook.name}`,
+      workflowId: runbookWorkflowId(runbook.name),
       args: [{ runbook, incident: { ...incident }, incidentWorkflowId: parentId }],
       // Runbooks outlive this run of the incident workflow when it continues-as-new.
       parentClosePolicy: ParentClosePolicy.ABANDON,

@@ -1,20 +1,26 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  condition,
   getExternalWorkflowHandle,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
   setHandler,
+  sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { Duration } from '@temporalio/common';
 import type { Activities, CreateMeetingInput } from '../activities';
 import { nowIso } from './clock';
+import { evaluate } from './conditions';
 import {
   appendTimelineSignal,
   BridgeMeetingIdAttr,
   bridgeQuery,
+  Incident,
+  incidentChangedSignal,
   MeetingSummary,
   RunbookInput,
   RunbookResult,
@@ -34,49 +40,89 @@ const zoom = proxyActivities<Activities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
+type StepResult = { output: unknown; entry: Omit<TimelineEntry, 'at' | 'source' | 'step'> | null };
+
 /**
  * Runs one runbook against one incident: its steps in order, each step's result on the incident
- * timeline. The runbook arrives as a snapshot, so editing runbook files never changes a run.
+ * timeline. The runbook arrives as a snapshot, so editing runbook files never changes a run; the
+ * incident stays current through `incidentChanged` signals.
  */
 export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResult> {
-  const { runbook, incident } = input;
+  const { runbook } = input;
   const { workflowId, runId } = workflowInfo();
+  let incident: Incident = input.incident;
   const outputs: Record<string, unknown> = {};
   let bridge: MeetingSummary | null = null;
   setHandler(bridgeQuery, () => bridge);
+  setHandler(incidentChangedSignal, (latest) => void (incident = latest));
 
   const incidentWorkflow = getExternalWorkflowHandle(input.incidentWorkflowId);
-  const post = (entry: Omit<TimelineEntry, 'at' | 'source'>) =>
-    incidentWorkflow.signal(appendTimelineSignal, { at: nowIso(), source: runbook.name, ...entry });
+  const post = (entry: Omit<TimelineEntry, 'at' | 'source'>) => incidentWorkflow.signal(appendTimelineSignal, { at: nowIso(), source: runbook.name, ...entry });
+  const connector = runbook.connector;
+  const meetingOf = (stepId: string) => (outputs[stepId] as MeetingSummary).id;
+
+  async function run(step: RunbookStep): Promise<StepResult> {
+    const inputs = await renderStepInputs({ stepId: step.id, inputs: step.with, context: { Activity: incident, steps: outputs } });
+    switch (step.action) {
+      case 'zoom.createMeeting': {
+        const request = { ...inputs, connector, idempotencyKey: `${workflowId}/${runId}/${step.id}` } as CreateMeetingInput;
+        const meeting = await zoom.createMeeting.executeWithOptions({ summary: `Create Zoom meeting: ${request.topic}` }, [request]);
+        if (!bridge) {
+          bridge = meeting;
+          upsertSearchAttributes([{ key: BridgeMeetingIdAttr, value: meeting.id }]);
+        }
+        return { output: meeting, entry: { status: 'ok', summary: `Zoom meeting ready: ${meeting.topic} (${meeting.id})`, links: [{ label: 'Join', url: meeting.joinUrl }] } };
+      }
+      case 'zoom.updateMeeting': {
+        const meetingId = meetingOf(step.with.meeting);
+        const { topic, agenda, settings } = inputs as { topic?: string; agenda?: string; settings?: CreateMeetingInput['settings'] };
+        await zoom.updateMeeting.executeWithOptions({ summary: `Update Zoom meeting ${meetingId}` }, [{ connector, meetingId, topic, agenda, settings }]);
+        return { output: { meetingId }, entry: { status: 'ok', summary: `Zoom meeting ${meetingId} updated${topic ? `: ${topic}` : ''}` } };
+      }
+      case 'zoom.endMeeting': {
+        const meetingId = meetingOf(step.with.meeting);
+        const grace = step.with.graceMinutes ?? 0;
+        if (grace > 0) await sleep(grace * 60_000, { summary: `Grace period before ending meeting ${meetingId}` });
+        await zoom.endMeeting.executeWithOptions({ summary: `End Zoom meeting ${meetingId}` }, [{ connector, meetingId }]);
+        return { output: { meetingId, endedAt: nowIso() }, entry: { status: 'ok', summary: `Zoom meeting ${meetingId} ended` } };
+      }
+      case 'zoom.deleteMeeting': {
+        const meetingId = meetingOf(step.with.meeting);
+        await zoom.deleteMeeting.executeWithOptions({ summary: `Delete Zoom meeting ${meetingId}` }, [{ connector, meetingId }]);
+        return { output: { meetingId }, entry: { status: 'ok', summary: `Zoom meeting ${meetingId} deleted` } };
+      }
+      case 'timeline.post': {
+        const message = String(inputs.message);
+        return { output: { message }, entry: { status: 'info', summary: message } };
+      }
+      case 'wait.forIncident': {
+        const wanted = ([] as string[]).concat(step.with.status);
+        const statusReached = () => wanted.includes(incident.status ?? '');
+        const reached = step.with.timeout ? await condition(statusReached, step.with.timeout as Duration) : (await condition(statusReached), true);
+        return reached
+          ? { output: { status: incident.status }, entry: { status: 'info', summary: `Incident is ${incident.status}` } }
+          : { output: { timedOut: true }, entry: { status: 'info', summary: `Stopped waiting for status ${wanted.join(' or ')} after ${step.with.timeout}` } };
+      }
+      case 'wait.duration':
+        await sleep(step.with.for as Duration, { summary: `Wait ${step.with.for}` });
+        return { output: { waited: step.with.for }, entry: null };
+    }
+  }
 
   for (const step of runbook.steps) {
     setCurrentDetails(`**${runbook.name}** for incident ${incident.id}: step \`${step.id}\` (${step.action})`);
+    if (step.if && !evaluate(step.if, { ...incident, steps: outputs })) {
+      await post({ step: step.id, status: 'info', summary: `Step ${step.id} skipped: its condition does not hold` });
+      continue;
+    }
     try {
-      const inputs = await renderStepInputs({ stepId: step.id, inputs: step.with, context: { Activity: incident, steps: outputs } });
-      switch (step.action) {
-        case 'zoom.createMeeting': {
-          const request = { ...inputs, connector: runbook.connector, idempotencyKey: `${workflowId}/${runId}/${step.id}` } as CreateMeetingInput;
-          const meeting = await zoom.createMeeting.executeWithOptions({ summary: `Create Zoom meeting: ${request.topic}` }, [request]);
-          outputs[step.id] = meeting;
-          if (!bridge) {
-            bridge = meeting;
-            upsertSearchAttributes([{ key: BridgeMeetingIdAttr, value: meeting.id }]);
-          }
-          await post({ step: step.id, status: 'ok', summary: `Zoom meeting ready: ${meeting.topic} (${meeting.id})`, links: [{ label: 'Join', url: meeting.joinUrl }] });
-          break;
-        }
-        case 'timeline.post': {
-          const message = String(inputs.message ?? '');
-          outputs[step.id] = { message };
-          await post({ step: step.id, status: 'info', summary: message });
-          break;
-        }
-        default:
-          throw ApplicationFailure.nonRetryable(`Unknown action "${(step as RunbookStep).action}"`, 'RunbookError');
-      }
+      const { output, entry } = await run(step);
+      outputs[step.id] = output;
+      if (entry) await post({ step: step.id, ...entry });
     } catch (err) {
       const reason = describeFailure(err);
       await post({ step: step.id, status: 'failed', summary: `Step ${step.id} failed: ${reason}` });
+      if (step.continueOnError) continue;
       throw ApplicationFailure.nonRetryable(`Runbook ${runbook.name}, step ${step.id} failed: ${reason}`, 'RunbookStepFailed');
     }
   }

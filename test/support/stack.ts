@@ -5,6 +5,8 @@ import type { RunbookDefinition } from '../../workflows/definitions';
 import { TemporalConfig, ZoomConnectorConfig } from '../../src/config';
 import { SandboxOptions, ZoomSandbox } from '../../src/sandbox/server';
 import { createWorker } from '../../src/worker';
+import { loadRunbooks } from '../../src/runbook-loader';
+import { join } from 'node:path';
 import { SecretBox } from '../../src/secrets';
 
 /** The real parts a test runs against: the Zoom sandbox over HTTP, the dev server, a real worker. */
@@ -65,7 +67,7 @@ export async function startStack(
     connectors: options.connectors?.(sandbox) ?? [sandboxConnector(sandbox)],
     client,
     secrets,
-    runbooks: options.runbooks,
+    runbooks: options.runbooks ?? loadRunbooks(join(__dirname, '../../runbooks')).map((r) => r.runbook),
     workflowBundle: { codePath: process.env.ZR_TEST_WORKFLOW_BUNDLE! },
   });
   const running = worker.run();
