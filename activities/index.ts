@@ -10,6 +10,7 @@ import { ZoomClient } from '../src/zoom/client';
 import { isPermanent, ZoomConfigError, ZoomError } from '../src/zoom/errors';
 import { Meeting, MeetingSettings } from '../src/zoom/types';
 import { resolveInvitees, runbookMatches } from '../src/runbook';
+import { computeStart, ScheduleError, StartSpec } from '../src/schedule';
 
 export interface ZoomConnector {
   name: string;
@@ -84,10 +85,19 @@ export function createActivities(deps: ActivityDeps) {
     async renderStepInputs(input: { stepId: string; inputs: Record<string, unknown>; context: TemplateContext & { Activity: Incident } }): Promise<Record<string, unknown>> {
       try {
         const rendered = renderValue(input.inputs, input.context, `step "${input.stepId}"`);
-        if (rendered.invitees !== undefined) rendered.invitees = resolveInvitees(rendered.invitees as Parameters<typeof resolveInvitees>[0], input.context.Activity);
+        const incident = input.context.Activity;
+        if (rendered.invitees !== undefined) rendered.invitees = resolveInvitees(rendered.invitees as Parameters<typeof resolveInvitees>[0], incident);
+        // A scheduled meeting's start, from the incident's times: computed here so history records it.
+        if (rendered.start !== undefined) {
+          const start = rendered.start as StartSpec;
+          rendered.startTime = computeStart(start, { now: new Date(), createdAt: incident.createdAt, resolvedAt: incident.resolvedAt }).toISOString();
+          rendered.timezone ??= start.timezone;
+          delete rendered.start;
+        }
         return rendered;
       } catch (err) {
         if (err instanceof TemplateError) throw ApplicationFailure.nonRetryable(err.message, TemplateError.name);
+        if (err instanceof ScheduleError) throw ApplicationFailure.nonRetryable(`step "${input.stepId}": ${err.message}`, ScheduleError.name);
         throw err;
       }
     },

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { Condition, evaluate } from '../workflows/conditions';
 import type { Incident, IncidentEventType } from '../workflows/definitions';
 import { INCIDENT_EVENT_TYPES } from './incident';
+import { startSpecSchema } from './schedule';
 
 /**
  * The runbook format: YAML or JSON files an SRE writes, validated here. Every string input is a
@@ -73,6 +74,7 @@ const step = <A extends string, W extends z.ZodTypeAny>(action: A, inputs: W) =>
 
 export const stepSchema = z.discriminatedUnion('action', [
   step('zoom.createMeeting', createMeetingInputs),
+  step('zoom.scheduleMeeting', createMeetingInputs.extend({ start: startSpecSchema })),
   step('zoom.updateMeeting', z.object({ meeting: stepRef, topic: template.optional(), agenda: template.optional(), settings: meetingSettings.optional() }).strict()),
   step('zoom.endMeeting', z.object({ meeting: stepRef, graceMinutes: z.number().min(0).max(1440).optional() }).strict()),
   step('zoom.deleteMeeting', z.object({ meeting: stepRef }).strict()),
@@ -82,7 +84,7 @@ export const stepSchema = z.discriminatedUnion('action', [
 ]);
 
 /** Actions whose output is a meeting other steps can name with `meeting: <step id>`. */
-const MEETING_ACTIONS = new Set(['zoom.createMeeting']);
+const MEETING_ACTIONS = new Set(['zoom.createMeeting', 'zoom.scheduleMeeting']);
 
 export const runbookSchema = z
   .object({

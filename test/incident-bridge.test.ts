@@ -77,6 +77,27 @@ describe('an incident opens a Zoom bridge', () => {
     );
   });
 
+  it('books the postmortem for the next business day at 10:00 Berlin, inviting owner and responders', async () => {
+    const id = uniqueIncidentId();
+    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, {
+      ...created(id),
+      incident: { ...created(id).incident, owner: { email: 'ana@example.com' }, responders: [{ email: 'oncall@example.com' }, { email: 'ana@example.com' }] },
+    });
+    // Resolved on a Friday afternoon: the postmortem is on Monday.
+    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, { ...resolved(id), occurredAt: '2026-11-27T15:00:00Z' });
+    const postmortem = stack.client.workflow.getHandle(`${incidentWorkflowId(id)}/postmortem`);
+    await eventually(() => postmortem.describe(), 'the postmortem runbook to start');
+    await postmortem.result();
+
+    const postmortems = [...stack.sandbox.state.meetings.values()].filter((m) => String(m.agenda).startsWith(`Postmortem for ${id} (SEV1)`));
+    expect(postmortems).toHaveLength(1);
+    const [meeting] = postmortems;
+    expect(meeting).toMatchObject({ topic: 'Postmortem: Checkout latency > 5s in eu-west', type: 2, start_time: '2026-11-30T09:00:00Z', timezone: 'Europe/Berlin', duration: 45 });
+    expect(meeting.settings).toMatchObject({ meeting_invitees: [{ email: 'ana@example.com' }, { email: 'oncall@example.com' }] });
+    const timeline = await getTimeline(stack.client, id);
+    expect(timeline.find((e) => e.source === 'postmortem' && e.step === 'share')!.summary).toBe(`Postmortem booked: ${meeting.join_url}`);
+  });
+
   it('creates one meeting when the same event is delivered twice, or a second create event arrives', async () => {
     const id = uniqueIncidentId();
     const event = created(id);

@@ -64,14 +64,19 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
   async function run(step: RunbookStep): Promise<StepResult> {
     const inputs = await renderStepInputs({ stepId: step.id, inputs: step.with, context: { Activity: incident, steps: outputs } });
     switch (step.action) {
-      case 'zoom.createMeeting': {
+      case 'zoom.createMeeting':
+      case 'zoom.scheduleMeeting': {
         const request = { ...inputs, connector, idempotencyKey: `${workflowId}/${runId}/${step.id}` } as CreateMeetingInput;
         const meeting = await zoom.createMeeting.executeWithOptions({ summary: `Create Zoom meeting: ${request.topic}` }, [request]);
+        const links = [{ label: 'Join', url: meeting.joinUrl }];
+        if (step.action === 'zoom.scheduleMeeting') {
+          return { output: meeting, entry: { status: 'ok', summary: `Zoom meeting scheduled: ${meeting.topic} at ${meeting.startTime} (${meeting.id})`, links } };
+        }
         if (!bridge) {
           bridge = meeting;
           upsertSearchAttributes([{ key: BridgeMeetingIdAttr, value: meeting.id }]);
         }
-        return { output: meeting, entry: { status: 'ok', summary: `Zoom meeting ready: ${meeting.topic} (${meeting.id})`, links: [{ label: 'Join', url: meeting.joinUrl }] } };
+        return { output: meeting, entry: { status: 'ok', summary: `Zoom meeting ready: ${meeting.topic} (${meeting.id})`, links } };
       }
       case 'zoom.updateMeeting': {
         const meetingId = meetingOf(step.with.meeting);
