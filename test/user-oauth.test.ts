@@ -7,6 +7,7 @@ import { zoomConnector } from '../src/worker';
 import { ZoomAuthError, ZoomReauthorizationError } from '../src/zoom/errors';
 import { authorizationUrl, exchangeCode, pkcePair, refreshTokens, UserOAuthApp } from '../src/zoom/user-oauth';
 import { connectorStatusQuery, connectorWorkflowId } from '../workflows/definitions';
+import { failure } from './support/failure';
 import { sandboxUserConnector, Stack, startStack, testTemporalAddress } from './support/stack';
 
 function oauthApp(sandbox: ZoomSandbox): UserOAuthApp {
@@ -28,15 +29,6 @@ async function consent(app: UserOAuthApp, state = 'csrf-123') {
   const back = new URL(res.headers.location as string);
   expect(back.origin + back.pathname).toBe(app.redirectUri);
   return { code: back.searchParams.get('code')!, state: back.searchParams.get('state'), verifier };
-}
-
-async function failure(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a failure');
 }
 
 describe('user OAuth against the sandbox', () => {

@@ -8,6 +8,7 @@ import { zoomConnector } from '../src/worker';
 import { ZoomAuthError, ZoomDailyLimitError, ZoomNotFoundError, ZoomRateLimitError, ZoomScopeError, ZoomUnavailableError, ZoomValidationError } from '../src/zoom/errors';
 import { parseRetryAfter } from '../src/zoom/error-mapping';
 import { ZoomSandbox } from '../src/sandbox/server';
+import { failure } from './support/failure';
 import { sandboxConnector } from './support/stack';
 
 /** The Zoom client against the sandbox over real HTTP. */
@@ -26,14 +27,6 @@ describe('ZoomClient against the Zoom sandbox', () => {
     return zoomConnector({ ...sandboxConnector(sandbox), ...overrides }).client;
   }
 
-  async function failure(p: Promise<unknown>): Promise<Error> {
-    try {
-      await p;
-    } catch (err) {
-      return err as Error;
-    }
-    throw new Error('expected the call to fail');
-  }
 
   it('creates a meeting and reads it back with Zoom shapes', async () => {
     const zoom = client();
