@@ -1,7 +1,7 @@
 import axios from 'axios';
 import { sendIncidentEvent, getTimeline } from '../src/client';
 import { IncidentEvent, incidentWorkflowId } from '../src/incident';
-import { bridgeQuery, IncidentIdAttr, TimelineEntry } from '../workflows/definitions';
+import { bridgeQuery, endBridgeSignal, IncidentIdAttr, TimelineEntry } from '../workflows/definitions';
 import { eventually, Stack, startStack, uniqueIncidentId } from './support/stack';
 
 /** End to end: intake client -> Temporal dev server -> real worker -> Zoom sandbox over HTTP. */
@@ -96,6 +96,40 @@ describe('an incident opens a Zoom bridge', () => {
     expect(meeting.settings).toMatchObject({ meeting_invitees: [{ email: 'ana@example.com' }, { email: 'oncall@example.com' }] });
     const timeline = await getTimeline(stack.client, id);
     expect(timeline.find((e) => e.source === 'postmortem' && e.step === 'share')!.summary).toBe(`Postmortem booked: ${meeting.join_url}`);
+  });
+
+  it('ends the bridge at once on the endBridge signal, and the runbook goes on waiting', async () => {
+    const id = uniqueIncidentId();
+    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, created(id));
+    await eventually(async () => bridgeEntry(await getTimeline(stack.client, id)), 'the bridge');
+    const [meeting] = meetingsFor(id);
+    await axios.post(`${stack.sandbox.url}/_sandbox/meetings/${meeting.id}/start`);
+
+    const runbook = stack.client.workflow.getHandle(`${incidentWorkflowId(id)}/incident-bridge`);
+    await runbook.signal(endBridgeSignal);
+    await eventually(() => (stack.sandbox.state.meetings.get(meeting.id)!.status === 'waiting' ? true : undefined), 'the meeting to end');
+    const timeline = await eventually(async () => {
+      const t = await getTimeline(stack.client, id);
+      return t.some((e) => e.summary.endsWith('ended by an operator')) ? t : undefined;
+    }, 'the timeline entry');
+    expect(timeline.filter((e) => e.summary === `Zoom meeting ${meeting.id} ended: ended by an operator`)).toHaveLength(1);
+    expect((await runbook.describe()).status.name).toBe('RUNNING'); // still waiting for resolution
+  });
+
+  it('cancelling a runbook ends the bridge it opened', async () => {
+    const id = uniqueIncidentId();
+    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, created(id));
+    await eventually(async () => bridgeEntry(await getTimeline(stack.client, id)), 'the bridge');
+    const [meeting] = meetingsFor(id);
+    await axios.post(`${stack.sandbox.url}/_sandbox/meetings/${meeting.id}/start`);
+
+    const runbook = stack.client.workflow.getHandle(`${incidentWorkflowId(id)}/incident-bridge`);
+    await runbook.cancel();
+    await expect(runbook.result()).rejects.toThrow();
+    expect((await runbook.describe()).status.name).toBe('CANCELLED');
+    expect(stack.sandbox.state.meetings.get(meeting.id)!.status).toBe('waiting');
+    const summaries = (await getTimeline(stack.client, id)).map((e) => e.summary);
+    expect(summaries).toEqual(expect.arrayContaining([`Zoom meeting ${meeting.id} ended: runbook cancelled`, 'Runbook incident-bridge cancelled']));
   });
 
   it('creates one meeting when the same event is delivered twice, or a second create event arrives', async () => {

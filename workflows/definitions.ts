@@ -66,6 +66,8 @@ export const timelineQuery = defineQuery<TimelineEntry[]>('timeline');
 export const incidentQuery = defineQuery<Incident>('incident');
 /** Runbook workflow: the incident changed (the incident workflow forwards every applied event). */
 export const incidentChangedSignal = defineSignal<[Incident]>('incidentChanged');
+/** Runbook workflow: end the bridge it opened now, for everyone (an operator's call). */
+export const endBridgeSignal = defineSignal('endBridge');
 /** Runbook workflow: the bridge it opened, or null. */
 export const bridgeQuery = defineQuery<MeetingSummary | null>('bridge');
 

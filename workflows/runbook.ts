@@ -1,6 +1,8 @@
 import {
   ActivityFailure,
+  allHandlersFinished,
   ApplicationFailure,
+  CancellationScope,
   condition,
   getExternalWorkflowHandle,
   proxyActivities,
@@ -8,6 +10,7 @@ import {
   setCurrentDetails,
   setHandler,
   sleep,
+  isCancellation,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -19,6 +22,7 @@ import {
   appendTimelineSignal,
   BridgeMeetingIdAttr,
   bridgeQuery,
+  endBridgeSignal,
   Incident,
   incidentChangedSignal,
   MeetingSummary,
@@ -60,6 +64,16 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
   const post = (entry: Omit<TimelineEntry, 'at' | 'source'>) => incidentWorkflow.signal(appendTimelineSignal, { at: nowIso(), source: runbook.name, ...entry });
   const connector = runbook.connector;
   const meetingOf = (stepId: string) => (outputs[stepId] as MeetingSummary).id;
+
+  // The bridge is ended at most once by an operator or a cancellation; ending steps may still run (Zoom: no-op).
+  let bridgeEnded = false;
+  async function endBridge(why: string): Promise<void> {
+    if (!bridge || bridgeEnded) return;
+    bridgeEnded = true;
+    await zoom.endMeeting.executeWithOptions({ summary: `End Zoom meeting ${bridge.id} (${why})` }, [{ connector, meetingId: bridge.id }]);
+    await post({ status: 'ok', summary: `Zoom meeting ${bridge.id} ended: ${why}` });
+  }
+  setHandler(endBridgeSignal, () => endBridge('ended by an operator'));
 
   async function run(step: RunbookStep): Promise<StepResult> {
     const inputs = await renderStepInputs({ stepId: step.id, inputs: step.with, context: { Activity: incident, steps: outputs } });
@@ -114,25 +128,41 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
     }
   }
 
-  for (const step of runbook.steps) {
-    setCurrentDetails(`**${runbook.name}** for incident ${incident.id}: step \`${step.id}\` (${step.action})`);
-    if (step.if && !evaluate(step.if, { ...incident, steps: outputs })) {
-      await post({ step: step.id, status: 'info', summary: `Step ${step.id} skipped: its condition does not hold` });
-      continue;
-    }
-    try {
-      const { output, entry } = await run(step);
-      outputs[step.id] = output;
-      if (entry) await post({ step: step.id, ...entry });
-    } catch (err) {
-      const reason = describeFailure(err);
-      await post({ step: step.id, status: 'failed', summary: `Step ${step.id} failed: ${reason}` });
-      if (step.continueOnError) continue;
-      throw ApplicationFailure.nonRetryable(`Runbook ${runbook.name}, step ${step.id} failed: ${reason}`, 'RunbookStepFailed');
-    }
+  try {
+    await runSteps();
+  } catch (err) {
+    if (!isCancellation(err)) throw err;
+    // Cancelled (e.g. `temporal workflow cancel`): leave nothing open behind.
+    await CancellationScope.nonCancellable(async () => {
+      await endBridge('runbook cancelled');
+      await post({ status: 'info', summary: `Runbook ${runbook.name} cancelled` });
+    });
+    throw err;
   }
+  await condition(allHandlersFinished);
   setCurrentDetails(`**${runbook.name}** for incident ${incident.id}: done`);
   return { runbook: runbook.name, steps: outputs };
+
+  async function runSteps(): Promise<void> {
+    for (const step of runbook.steps) {
+      setCurrentDetails(`**${runbook.name}** for incident ${incident.id}: step \`${step.id}\` (${step.action})`);
+      if (step.if && !evaluate(step.if, { ...incident, steps: outputs })) {
+        await post({ step: step.id, status: 'info', summary: `Step ${step.id} skipped: its condition does not hold` });
+        continue;
+      }
+      try {
+        const { output, entry } = await run(step);
+        outputs[step.id] = output;
+        if (entry) await post({ step: step.id, ...entry });
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        const reason = describeFailure(err);
+        await post({ step: step.id, status: 'failed', summary: `Step ${step.id} failed: ${reason}` });
+        if (step.continueOnError) continue;
+        throw ApplicationFailure.nonRetryable(`Runbook ${runbook.name}, step ${step.id} failed: ${reason}`, 'RunbookStepFailed');
+      }
+    }
+  }
 }
 
 function describeFailure(err: unknown): string {
