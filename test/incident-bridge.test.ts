@@ -23,6 +23,16 @@ describe('an incident opens a Zoom bridge', () => {
     return { eventId: `evt-${id}-resolved`, type: 'incident.resolved', occurredAt: new Date().toISOString(), incident: { id } };
   }
 
+  /** A new incident whose bridge exists and has started in Zoom, with its runbook's handle. */
+  async function openLiveBridge() {
+    const id = uniqueIncidentId();
+    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, created(id));
+    await eventually(async () => bridgeEntry(await getTimeline(stack.client, id)), 'the bridge');
+    const [meeting] = meetingsFor(id);
+    await axios.post(`${stack.sandbox.url}/_sandbox/meetings/${meeting.id}/start`);
+    return { id, meeting, runbook: stack.client.workflow.getHandle(`${incidentWorkflowId(id)}/incident-bridge`) };
+  }
+
   const bridgeEntry = (timeline: TimelineEntry[]) => timeline.find((e) => e.step === 'bridge' && e.status === 'ok');
   const meetingsFor = (id: string) => [...stack.sandbox.state.meetings.values()].filter((m) => String(m.agenda).includes(`Incident ${id}`));
 
@@ -56,17 +66,12 @@ describe('an incident opens a Zoom bridge', () => {
   });
 
   it('ends the live bridge for everyone when the incident is resolved', async () => {
-    const id = uniqueIncidentId();
-    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, created(id));
-    await eventually(async () => bridgeEntry(await getTimeline(stack.client, id)), 'the bridge');
-    const [meeting] = meetingsFor(id);
-    const admin = axios.create({ baseURL: `${stack.sandbox.url}/_sandbox` });
-    await admin.post(`/meetings/${meeting.id}/start`);
-    await admin.post(`/meetings/${meeting.id}/participants`, { name: 'Ana', email: 'ana@example.com' });
+    const { id, meeting, runbook } = await openLiveBridge();
+    await axios.post(`${stack.sandbox.url}/_sandbox/meetings/${meeting.id}/participants`, { name: 'Ana', email: 'ana@example.com' });
     expect(stack.sandbox.state.meetings.get(meeting.id)!.status).toBe('started');
 
     await sendIncidentEvent(stack.client, stack.temporal.taskQueue, resolved(id));
-    await stack.client.workflow.getHandle(`${incidentWorkflowId(id)}/incident-bridge`).result();
+    await runbook.result();
     expect(stack.sandbox.state.meetings.get(meeting.id)!.status).toBe('waiting');
     const instance = stack.sandbox.state.instances.find((i) => i.meetingId === meeting.id)!;
     expect(instance.endTime).toEqual(expect.any(String));
@@ -99,13 +104,7 @@ describe('an incident opens a Zoom bridge', () => {
   });
 
   it('ends the bridge at once on the endBridge signal, and the runbook goes on waiting', async () => {
-    const id = uniqueIncidentId();
-    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, created(id));
-    await eventually(async () => bridgeEntry(await getTimeline(stack.client, id)), 'the bridge');
-    const [meeting] = meetingsFor(id);
-    await axios.post(`${stack.sandbox.url}/_sandbox/meetings/${meeting.id}/start`);
-
-    const runbook = stack.client.workflow.getHandle(`${incidentWorkflowId(id)}/incident-bridge`);
+    const { id, meeting, runbook } = await openLiveBridge();
     await runbook.signal(endBridgeSignal);
     await eventually(() => (stack.sandbox.state.meetings.get(meeting.id)!.status === 'waiting' ? true : undefined), 'the meeting to end');
     const timeline = await eventually(async () => {
@@ -117,13 +116,7 @@ describe('an incident opens a Zoom bridge', () => {
   });
 
   it('cancelling a runbook ends the bridge it opened', async () => {
-    const id = uniqueIncidentId();
-    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, created(id));
-    await eventually(async () => bridgeEntry(await getTimeline(stack.client, id)), 'the bridge');
-    const [meeting] = meetingsFor(id);
-    await axios.post(`${stack.sandbox.url}/_sandbox/meetings/${meeting.id}/start`);
-
-    const runbook = stack.client.workflow.getHandle(`${incidentWorkflowId(id)}/incident-bridge`);
+    const { id, meeting, runbook } = await openLiveBridge();
     await runbook.cancel();
     await expect(runbook.result()).rejects.toThrow();
     expect((await runbook.describe()).status.name).toBe('CANCELLED');

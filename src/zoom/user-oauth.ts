@@ -14,8 +14,6 @@ export interface UserOAuthApp extends OAuthClientCredentials {
   redirectUri: string;
 }
 
-export const ZOOM_AUTHORIZE_URL = 'https://zoom.us/oauth/authorize';
-
 /** Zoom's words for "this consent is gone": only the user can fix it, by authorising again. */
 const REAUTHORIZE_CODES = new Set([4733, 4734, 4735, 4741]);
 
