@@ -20,7 +20,7 @@ TEMPORAL_GO_MODULE="github.com/temporalio/cli/cmd/temporal@v${TEMPORAL_BIN_VERSI
 TEMPORAL_PORT="${TEMPORAL_PORT:-7233}"
 TEMPORAL_UI_PORT="${TEMPORAL_UI_PORT:-8233}"
 ZOOM_SANDBOX_PORT="${ZOOM_SANDBOX_PORT:-9100}"
-SEARCH_ATTRIBUTES=(IncidentId=Keyword Severity=Keyword Runbook=Keyword BridgeMeetingId=Keyword)
+SEARCH_ATTRIBUTES=(IncidentId=Keyword Severity=Keyword Runbook=Keyword BridgeMeetingId=Keyword ZoomMeetingIds=KeywordList)
 
 log() { printf '\033[1;34m[temporal-dev]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31m[temporal-dev]\033[0m %s\n' "$*" >&2; exit 1; }

@@ -7,17 +7,18 @@ import { refreshTokens } from '../src/zoom/user-oauth';
 import { renderValue, TemplateContext, TemplateError } from '../src/templates';
 import { OAuthClientCredentials, TokenProvider } from '../src/zoom/auth';
 import { ZoomClient } from '../src/zoom/client';
-import { isPermanent, ZoomConfigError, ZoomError } from '../src/zoom/errors';
-import { Meeting, MeetingSettings } from '../src/zoom/types';
+import { isPermanent, ZoomConfigError, ZoomDailyLimitError, ZoomError, ZoomNotFoundError } from '../src/zoom/errors';
+import { CreateMeetingRecurrence, Meeting, MeetingSettings } from '../src/zoom/types';
 import { resolveInvitees, runbookMatches } from '../src/runbook';
 import { computeStart, ScheduleError, StartSpec } from '../src/schedule';
+import { HostPool } from '../src/zoom/host-pool';
 
 export interface ZoomConnector {
   name: string;
   client: ZoomClient;
   tokens: TokenProvider;
-  /** Zoom user (id or email) who hosts new meetings. */
-  hostUser: string;
+  /** Zoom users (ids or emails) who host new meetings. */
+  hosts: HostPool;
 }
 
 export interface ActivityDeps {
@@ -45,9 +46,47 @@ export interface CreateMeetingInput {
     waitingRoom?: boolean;
     autoRecording?: 'local' | 'cloud' | 'none';
     muteUponEntry?: boolean;
+    registration?: boolean;
   };
   invitees?: string[];
   alternativeHosts?: string[];
+  /** A recurring meeting (Zoom type 8) from `startTime` on. */
+  recurrence?: { every: 'day' | 'week'; on?: Weekday[] };
+}
+
+export type Weekday = 'sun' | 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat';
+
+export interface ManageParticipantsInput extends MeetingCall {
+  addInvitees?: string[];
+  removeInvitees?: string[];
+  addAlternativeHosts?: string[];
+  removeAlternativeHosts?: string[];
+  registrants?: { email: string; firstName: string; lastName?: string }[];
+}
+
+export interface RecordingSettingsInput extends MeetingCall {
+  share?: 'publicly' | 'internally' | 'none';
+  viewerDownload?: boolean;
+  onDemand?: boolean;
+  requireSignIn?: boolean;
+  autoDelete?: boolean;
+}
+
+/** A meeting's cloud recording as runbooks see it: the share link (never its passcode) and the files. */
+export interface RecordingSummary {
+  ready: boolean;
+  shareUrl?: string;
+  files: { type: string; sizeBytes?: number }[];
+}
+
+/** One person's attendance, from Zoom's past-participants API. */
+export interface AttendanceRecord {
+  name: string;
+  email?: string;
+  joinedAt: string;
+  leftAt?: string;
+  /** Seconds in the meeting. */
+  seconds: number;
 }
 
 /**
@@ -78,22 +117,44 @@ export function createActivities(deps: ActivityDeps) {
       return deps.runbooks.filter((rb) => runbookMatches(rb, input.eventType, input.incident));
     },
 
+    /** A loaded runbook by name, for running it on demand; undefined when there is none. */
+    async findRunbook(input: { name: string }): Promise<RunbookDefinition | undefined> {
+      return deps.runbooks.find((rb) => rb.name === input.name);
+    },
+
     /**
      * Renders a step's inputs (strict Handlebars; a missing variable fails the step for good) and
      * turns invitee roles (owner, responders) into the incident's addresses.
      */
-    async renderStepInputs(input: { stepId: string; inputs: Record<string, unknown>; context: TemplateContext & { Activity: Incident } }): Promise<Record<string, unknown>> {
+    async renderStepInputs(input: {
+      stepId: string;
+      inputs: Record<string, unknown>;
+      context: TemplateContext & { Activity: Incident };
+      /** The workflow's clock (ISO), so "from: now" agrees with workflow time (and time-skipping tests). */
+      now?: string;
+    }): Promise<Record<string, unknown>> {
       try {
         const rendered = renderValue(input.inputs, input.context, `step "${input.stepId}"`);
         const incident = input.context.Activity;
-        if (rendered.invitees !== undefined) rendered.invitees = resolveInvitees(rendered.invitees as Parameters<typeof resolveInvitees>[0], incident);
-        // A scheduled meeting's start, from the incident's times: computed here so history records it.
+        for (const key of ['invitees', 'addInvitees'] as const) {
+          if (rendered[key] !== undefined) rendered[key] = resolveInvitees(rendered[key] as Parameters<typeof resolveInvitees>[0], incident);
+        }
+        // Start times from the incident's times: computed here, so history records the result.
+        const times = { now: input.now ?? new Date(), createdAt: incident.createdAt, resolvedAt: incident.resolvedAt };
+        const startOf = (spec: StartSpec) => computeStart(spec, times).toISOString();
         if (rendered.start !== undefined) {
           const start = rendered.start as StartSpec;
-          rendered.startTime = computeStart(start, { now: new Date(), createdAt: incident.createdAt, resolvedAt: incident.resolvedAt }).toISOString();
+          rendered.startTime = startOf(start);
           rendered.timezone ??= start.timezone;
           delete rendered.start;
         }
+        const recurrence = rendered.recurrence as { at?: StartSpec } | undefined;
+        if (recurrence?.at) {
+          rendered.startTime = startOf(recurrence.at);
+          rendered.timezone ??= recurrence.at.timezone;
+          delete recurrence.at;
+        }
+        if (typeof rendered.at === 'object' && rendered.at) rendered.at = startOf(rendered.at as StartSpec);
         return rendered;
       } catch (err) {
         if (err instanceof TemplateError) throw ApplicationFailure.nonRetryable(err.message, TemplateError.name);
@@ -118,26 +179,112 @@ export function createActivities(deps: ActivityDeps) {
             return summarise(existing, false);
           }
         }
-        const meeting = await zoom.client.createMeeting(zoom.hostUser, {
+        const start = input.startTime ? new Date(input.startTime) : new Date();
+        const request = {
           topic: input.topic,
           // Scheduled (type 2) rather than instant, because Zoom's list API only returns scheduled
           // meetings and the marker lookup needs to find it; joining before the host keeps it a bridge.
-          type: 2,
-          start_time: (input.startTime ? new Date(input.startTime) : new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+          type: input.recurrence ? 8 : 2,
+          start_time: start.toISOString().replace(/\.\d{3}Z$/, 'Z'),
           duration: input.duration ?? 60,
           timezone: input.timezone,
           agenda: [input.agenda, marker].filter(Boolean).join('\n\n'),
           password: input.passcode,
           settings: meetingSettings(input),
-        });
-        return summarise(meeting, true);
+          ...(input.recurrence ? { recurrence: zoomRecurrence(input.recurrence, start, input.timezone) } : {}),
+        } as const;
+        // A host that Zoom says is out of daily budget is skipped for the next one in the pool.
+        for (;;) {
+          const host = await zoom.hosts.pick(zoom.client);
+          try {
+            const meeting = await zoom.client.createMeeting(host, request);
+            zoom.hosts.spend(host);
+            return summarise(meeting, true);
+          } catch (err) {
+            if (!(err instanceof ZoomDailyLimitError) || zoom.hosts.hosts.length === 1) throw err;
+            log.warn('Zoom host is out of daily budget; trying the next one', { host });
+            zoom.hosts.markSpent(host);
+          }
+        }
       });
     },
 
-    async updateMeeting(input: MeetingCall & Partial<Pick<CreateMeetingInput, 'topic' | 'agenda' | 'settings'>>): Promise<void> {
+    async updateMeeting(input: MeetingCall & Partial<Pick<CreateMeetingInput, 'topic' | 'agenda' | 'duration' | 'settings'>>): Promise<void> {
       const zoom = connector(input.connector);
       const settings = input.settings ? zoomSettings(input.settings) : undefined;
-      await callZoom(() => zoom.client.updateMeeting(input.meetingId, { topic: input.topic, agenda: input.agenda, settings }));
+      await callZoom(() => zoom.client.updateMeeting(input.meetingId, { topic: input.topic, agenda: input.agenda, duration: input.duration, settings }));
+    },
+
+    /**
+     * Adds and removes invitees and alternative hosts (read, change, write back: Zoom replaces the
+     * lists it is given) and registers people. Adding someone already there changes nothing.
+     */
+    async manageParticipants(input: ManageParticipantsInput): Promise<{ invitees: string[]; alternativeHosts: string[]; registered: number }> {
+      const zoom = connector(input.connector);
+      return callZoom(async () => {
+        const meeting = await zoom.client.getMeeting(input.meetingId);
+        const settings = (meeting.settings ?? {}) as MeetingSettings;
+        const invitees = edit((settings.meeting_invitees ?? []).map((i) => i.email), input.addInvitees, input.removeInvitees);
+        const alternativeHosts = edit((settings.alternative_hosts ?? '').split(/[;,]/), input.addAlternativeHosts, input.removeAlternativeHosts);
+        if (input.addInvitees || input.removeInvitees || input.addAlternativeHosts || input.removeAlternativeHosts) {
+          await zoom.client.updateMeeting(input.meetingId, {
+            settings: { meeting_invitees: invitees.map((email) => ({ email })), alternative_hosts: alternativeHosts.join(';') },
+          });
+        }
+        for (const r of input.registrants ?? []) {
+          await zoom.client.addRegistrant(input.meetingId, { email: r.email, first_name: r.firstName, last_name: r.lastName });
+        }
+        return { invitees, alternativeHosts, registered: input.registrants?.length ?? 0 };
+      });
+    },
+
+    async updateRecordingSettings(input: RecordingSettingsInput): Promise<void> {
+      const zoom = connector(input.connector);
+      await callZoom(() =>
+        zoom.client.updateRecordingSettings(input.meetingId, {
+          share_recording: input.share,
+          viewer_download: input.viewerDownload,
+          on_demand: input.onDemand,
+          recording_authentication: input.requireSignIn,
+          auto_delete: input.autoDelete,
+        }),
+      );
+    },
+
+    /** The meeting's cloud recording, or `ready: false` while Zoom has none (code 3301). */
+    async getRecording(input: MeetingCall): Promise<RecordingSummary> {
+      const zoom = connector(input.connector);
+      return callZoom(async () => {
+        try {
+          const r = await zoom.client.getRecordings(input.meetingId);
+          const files = r.recording_files.map((f) => ({ type: String(f.file_type ?? 'unknown'), sizeBytes: typeof f.file_size === 'number' ? f.file_size : undefined }));
+          const ready = files.length > 0 && r.recording_files.every((f) => f.status !== 'processing');
+          return { ready, shareUrl: r.share_url, files };
+        } catch (err) {
+          if (err instanceof ZoomNotFoundError) return { ready: false, files: [] };
+          throw err;
+        }
+      });
+    },
+
+    /** Who attended, from Zoom's past-participants API; empty when the meeting was never held. */
+    async getAttendance(input: MeetingCall): Promise<AttendanceRecord[]> {
+      const zoom = connector(input.connector);
+      return callZoom(async () => {
+        try {
+          const participants = await zoom.client.listPastParticipants(input.meetingId);
+          return participants.map((p) => ({
+            name: p.name ?? p.user_email ?? 'unknown',
+            email: p.user_email || undefined,
+            joinedAt: p.join_time ?? '',
+            leftAt: p.leave_time,
+            seconds: p.duration ?? 0,
+          }));
+        } catch (err) {
+          if (err instanceof ZoomNotFoundError) return [];
+          throw err;
+        }
+      });
     },
 
     /** Ends the meeting for everyone; a meeting that is not in progress is left as it is (Zoom: no-op). */
@@ -171,21 +318,51 @@ function meetingSettings(input: CreateMeetingInput): MeetingSettings {
 
 /** Runbook setting names to Zoom's; settings left out stay out (an update changes only those given). */
 function zoomSettings(s: NonNullable<CreateMeetingInput['settings']>): MeetingSettings {
-  return { join_before_host: s.joinBeforeHost, waiting_room: s.waitingRoom, auto_recording: s.autoRecording, mute_upon_entry: s.muteUponEntry };
+  return {
+    join_before_host: s.joinBeforeHost,
+    waiting_room: s.waitingRoom,
+    auto_recording: s.autoRecording,
+    mute_upon_entry: s.muteUponEntry,
+    // Registration: approved automatically (0); Zoom's "no registration" is 2.
+    approval_type: s.registration === undefined ? undefined : s.registration ? 0 : 2,
+  };
+}
+
+const ZOOM_WEEKDAY: Record<Weekday, number> = { sun: 1, mon: 2, tue: 3, wed: 4, thu: 5, fri: 6, sat: 7 };
+/** Zoom's longest fixed-time series: 60 occurrences (two months daily); "while open" ends earlier by deletion. */
+const MAX_OCCURRENCES = 60;
+
+function zoomRecurrence(r: NonNullable<CreateMeetingInput['recurrence']>, start: Date, timezone = 'UTC'): CreateMeetingRecurrence {
+  if (r.every === 'day') return { type: 1, repeat_interval: 1, end_times: MAX_OCCURRENCES };
+  const firstDay = new Intl.DateTimeFormat('en-US', { weekday: 'short', timeZone: timezone }).format(start).toLowerCase().slice(0, 3) as Weekday;
+  const days = (r.on ?? [firstDay]).map((d) => ZOOM_WEEKDAY[d]).sort();
+  return { type: 2, repeat_interval: 1, weekly_days: days.join(','), end_times: MAX_OCCURRENCES };
+}
+
+/** A list of addresses with some added and some removed, each once, in order. */
+function edit(current: string[], add: string[] = [], remove: string[] = []): string[] {
+  const gone = new Set(remove.map((e) => e.toLowerCase()));
+  const seen = new Set<string>();
+  return [...current, ...add]
+    .map((e) => e.trim())
+    .filter((e) => e && !gone.has(e.toLowerCase()) && !seen.has(e.toLowerCase()) && seen.add(e.toLowerCase()));
 }
 
 export function idempotencyMarker(key: string): string {
   return `[zoom-runbooks:${createHash('sha256').update(key).digest('hex').slice(0, 20)}]`;
 }
 
+/** The meeting an earlier attempt created, found by its marker on any host of the pool. */
 async function findByMarker(zoom: ZoomConnector, marker: string): Promise<Meeting | undefined> {
-  let pageToken: string | undefined;
-  do {
-    const page = await zoom.client.listMeetings(zoom.hostUser, { type: 'scheduled', page_size: 300, next_page_token: pageToken });
-    const hit = page.meetings.find((m) => m.agenda?.includes(marker));
-    if (hit) return zoom.client.getMeeting(hit.id);
-    pageToken = page.next_page_token || undefined;
-  } while (pageToken);
+  for (const host of zoom.hosts.hosts) {
+    let pageToken: string | undefined;
+    do {
+      const page = await zoom.client.listMeetings(host, { type: 'scheduled', page_size: 300, next_page_token: pageToken });
+      const hit = page.meetings.find((m) => m.agenda?.includes(marker));
+      if (hit) return zoom.client.getMeeting(hit.id);
+      pageToken = page.next_page_token || undefined;
+    } while (pageToken);
+  }
   return undefined;
 }
 
@@ -193,6 +370,9 @@ async function findByMarker(zoom: ZoomConnector, marker: string): Promise<Meetin
 function summarise(m: Meeting, created: boolean): MeetingSummary {
   return { id: String(m.id), topic: m.topic, joinUrl: m.join_url, hostEmail: m.host_email, startTime: m.start_time, created };
 }
+
+/** Longer than a Zoom step's whole retry budget: a wait this long (a daily limit) fails the step at once. */
+const LONGEST_USEFUL_WAIT_MS = 15 * 60_000;
 
 /** Zoom errors become Temporal failures: typed, with Zoom's requested wait as the retry delay. */
 async function callZoom<T>(fn: () => Promise<T>): Promise<T> {
@@ -203,7 +383,7 @@ async function callZoom<T>(fn: () => Promise<T>): Promise<T> {
     throw ApplicationFailure.create({
       type: err.name,
       message: err.message,
-      nonRetryable: isPermanent(err),
+      nonRetryable: isPermanent(err) || (err.retryAfterMs ?? 0) > LONGEST_USEFUL_WAIT_MS,
       nextRetryDelay: err.retryAfterMs,
       details: [{ status: err.status, code: err.code, trackingId: err.trackingId }],
     });

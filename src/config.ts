@@ -32,6 +32,8 @@ export interface ZoomConnectorConfig {
   clientSecret: string;
   /** Host of new bridges: a Zoom user id or email (Server-to-Server apps cannot use "me"). */
   hostUser: string;
+  /** A host pool: new bridges go to a host that is free and has daily budget left (hostUser is the first). */
+  hostUsers?: string[];
   /** The Zoom account's plan, which sets its per-second rate limits (Pro when unset). */
   plan?: ZoomPlan;
 }
@@ -65,7 +67,9 @@ export function zoomConnectorConfig(env: Env = process.env): ZoomConnectorConfig
   if (auth !== 'account' && auth !== 'user') throw new ConfigError(`ZOOM_AUTH must be "account" (Server-to-Server OAuth) or "user" (user-level OAuth); got "${auth}".`);
   const secret = env.ZOOM_CLIENT_SECRET || (env.ZOOM_CLIENT_SECRET_FILE ? readConfigFile(env.ZOOM_CLIENT_SECRET_FILE, 'ZOOM_CLIENT_SECRET_FILE').toString('utf8').trim() : '');
   // User-level apps act as the authorising user, whom Zoom calls "me".
-  const hostUser = env.ZOOM_HOST_USER || (auth === 'user' ? 'me' : '');
+  // A comma-separated list is a host pool.
+  const hostUsers = (env.ZOOM_HOST_USER ?? '').split(',').map((h) => h.trim()).filter(Boolean);
+  const hostUser = hostUsers[0] || (auth === 'user' ? 'me' : '');
   const missing = [
     auth === 'account' && !env.ZOOM_ACCOUNT_ID && 'ZOOM_ACCOUNT_ID',
     !env.ZOOM_CLIENT_ID && 'ZOOM_CLIENT_ID',
@@ -93,6 +97,7 @@ export function zoomConnectorConfig(env: Env = process.env): ZoomConnectorConfig
     clientId: env.ZOOM_CLIENT_ID!,
     clientSecret: secret,
     hostUser,
+    ...(hostUsers.length > 1 ? { hostUsers } : {}),
   };
 }
 

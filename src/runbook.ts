@@ -45,8 +45,13 @@ const meetingSettings = z
     waitingRoom: z.boolean().optional(),
     autoRecording: z.enum(['none', 'local', 'cloud']).optional(),
     muteUponEntry: z.boolean().optional(),
+    /** People sign up before joining (Zoom registration, approved automatically). */
+    registration: z.boolean().optional(),
   })
   .strict();
+
+const email = template;
+const registrant = z.object({ email, firstName: template, lastName: template.optional() }).strict();
 
 const createMeetingInputs = z
   .object({
@@ -72,19 +77,101 @@ const step = <A extends string, W extends z.ZodTypeAny>(action: A, inputs: W) =>
     })
     .strict();
 
+const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
+const recurrence = z
+  .object({
+    every: z.enum(['day', 'week']),
+    /** Weekly meetings: which days (default: the weekday of the first meeting). */
+    on: z.array(z.enum(WEEKDAYS)).min(1).optional(),
+    at: startSpecSchema,
+  })
+  .strict()
+  .refine((r) => r.every === 'week' || r.on === undefined, { message: '"on" (weekdays) is only for every: week', path: ['on'] });
+
 export const stepSchema = z.discriminatedUnion('action', [
   step('zoom.createMeeting', createMeetingInputs),
-  step('zoom.scheduleMeeting', createMeetingInputs.extend({ start: startSpecSchema })),
-  step('zoom.updateMeeting', z.object({ meeting: stepRef, topic: template.optional(), agenda: template.optional(), settings: meetingSettings.optional() }).strict()),
-  step('zoom.endMeeting', z.object({ meeting: stepRef, graceMinutes: z.number().min(0).max(1440).optional() }).strict()),
+  step(
+    'zoom.scheduleMeeting',
+    createMeetingInputs.extend({
+      start: startSpecSchema,
+      /** When the incident reopens before the meeting: cancel it (default), re-plan it for the next resolution, or keep it. */
+      onReopen: z.enum(['cancel', 'replan', 'keep']).optional(),
+    }),
+  ),
+  step('zoom.recurringMeeting', createMeetingInputs.extend({ recurrence })),
+  step(
+    'zoom.updateMeeting',
+    z.object({ meeting: stepRef, topic: template.optional(), agenda: template.optional(), duration: z.number().int().min(1).max(1440).optional(), settings: meetingSettings.optional() }).strict(),
+  ),
+  step(
+    'zoom.manageParticipants',
+    z
+      .object({
+        meeting: stepRef,
+        addInvitees: invitees.optional(),
+        removeInvitees: z.array(email).max(300).optional(),
+        addAlternativeHosts: z.array(email).max(50).optional(),
+        removeAlternativeHosts: z.array(email).max(50).optional(),
+        registrants: z.array(registrant).max(300).optional(),
+      })
+      .strict()
+      .refine((w) => Object.keys(w).length > 1, 'say what to change: addInvitees, removeInvitees, addAlternativeHosts, removeAlternativeHosts or registrants'),
+  ),
+  step(
+    'zoom.endMeeting',
+    z
+      .object({
+        meeting: stepRef,
+        graceMinutes: z.number().min(0).max(1440).optional(),
+        /** Wait until everyone has left (from Zoom's participant webhooks), at most this long. */
+        whenEmpty: durationSchema.optional(),
+      })
+      .strict(),
+  ),
   step('zoom.deleteMeeting', z.object({ meeting: stepRef }).strict()),
+  step(
+    'zoom.recordingSettings',
+    z
+      .object({
+        meeting: stepRef,
+        share: z.enum(['publicly', 'internally', 'none']).optional(),
+        viewerDownload: z.boolean().optional(),
+        onDemand: z.boolean().optional(),
+        requireSignIn: z.boolean().optional(),
+        autoDelete: z.boolean().optional(),
+      })
+      .strict(),
+  ),
+  step(
+    'zoom.collectRecordings',
+    z
+      .object({
+        meeting: stepRef,
+        /** Give up after this long without a recording (default 24h). */
+        deadline: durationSchema.optional(),
+        /** Ask Zoom this often in case the webhook never comes (default 30m). */
+        pollEvery: durationSchema.optional(),
+      })
+      .strict(),
+  ),
+  step(
+    'zoom.collectAttendance',
+    z
+      .object({
+        meeting: stepRef,
+        /** How long to wait for the meeting to end before reconciling (default 12h). */
+        waitForEnd: durationSchema.optional(),
+      })
+      .strict(),
+  ),
   step('timeline.post', z.object({ message: template }).strict()),
   step('wait.forIncident', z.object({ status: z.union([z.string(), z.array(z.string()).min(1)]), timeout: durationSchema.optional() }).strict()),
   step('wait.duration', z.object({ for: durationSchema }).strict()),
+  step('wait.until', z.object({ at: startSpecSchema }).strict()),
 ]);
 
 /** Actions whose output is a meeting other steps can name with `meeting: <step id>`. */
-const MEETING_ACTIONS = new Set(['zoom.createMeeting', 'zoom.scheduleMeeting']);
+const MEETING_ACTIONS = new Set(['zoom.createMeeting', 'zoom.scheduleMeeting', 'zoom.recurringMeeting']);
 
 export const runbookSchema = z
   .object({

@@ -9,6 +9,7 @@ import { ServerToServerTokenProvider, TokenProvider } from './zoom/auth';
 import { TokenOwner, UserOAuthTokenProvider } from './zoom/user-oauth';
 import { ZoomClient } from './zoom/client';
 import { AccountRateLimiter } from './zoom/rate-limiter';
+import { HostPool } from './zoom/host-pool';
 
 export interface WorkerSetup {
   connection: NativeConnection;
@@ -33,7 +34,7 @@ export function zoomConnector(cfg: ZoomConnectorConfig, owner?: TokenOwner): Zoo
   }
   // One pacer per connector: Zoom's per-second limits are per account, shared by every call we make.
   const pacer = new AccountRateLimiter({ plan: cfg.plan });
-  return { name: cfg.name, hostUser: cfg.hostUser, tokens, client: new ZoomClient({ apiUrl: cfg.apiUrl, tokens, pacer }) };
+  return { name: cfg.name, hosts: new HostPool(cfg.hostUsers ?? [cfg.hostUser]), tokens, client: new ZoomClient({ apiUrl: cfg.apiUrl, tokens, pacer }) };
 }
 
 export function createWorker(setup: WorkerSetup): Promise<Worker> {

@@ -53,7 +53,7 @@ describeWithSpecs('Zoom OpenAPI contract: client requests and sandbox responses'
     specs = new OpenApiSpecs(SPEC_FILES);
     sandbox = new ZoomSandbox();
     await sandbox.start();
-    const { client: zoom, hostUser: host } = zoomConnector(sandboxConnector(sandbox));
+    const { client: zoom, hosts: { hosts: [host] } } = zoomConnector(sandboxConnector(sandbox));
 
     const admin = axios.create({ baseURL: `${sandbox.url}/_sandbox` }); // not Zoom's API: not recorded
     const created = await zoom.createMeeting(host, RICH_MEETING);

@@ -92,7 +92,8 @@ describe('an incident opens a Zoom bridge', () => {
     await sendIncidentEvent(stack.client, stack.temporal.taskQueue, { ...resolved(id), occurredAt: '2026-11-27T15:00:00Z' });
     const postmortem = stack.client.workflow.getHandle(`${incidentWorkflowId(id)}/postmortem`);
     await eventually(() => postmortem.describe(), 'the postmortem runbook to start');
-    await postmortem.result();
+    // The runbook stays to follow its meeting (a reopening cancels it), so wait for the timeline.
+    await eventually(async () => (await getTimeline(stack.client, id)).find((e) => e.source === 'postmortem' && e.step === 'share'), 'the postmortem link');
 
     const postmortems = [...stack.sandbox.state.meetings.values()].filter((m) => String(m.agenda).startsWith(`Postmortem for ${id} (SEV1)`));
     expect(postmortems).toHaveLength(1);

@@ -46,7 +46,7 @@ describe('runbook files', () => {
   });
 
   it.each([
-    ['an unknown action', VALID.replace('action: timeline.post', 'action: slack.post'), 'rb.yaml:12: step "share", action: unknown action; use one of zoom.createMeeting, zoom.scheduleMeeting, zoom.updateMeeting, zoom.endMeeting, zoom.deleteMeeting, timeline.post, wait.forIncident, wait.duration'],
+    ['an unknown action', VALID.replace('action: timeline.post', 'action: slack.post'), 'rb.yaml:12: step "share", action: unknown action; use one of zoom.createMeeting, zoom.scheduleMeeting, zoom.recurringMeeting, zoom.updateMeeting, zoom.manageParticipants, zoom.endMeeting, zoom.deleteMeeting, zoom.recordingSettings, zoom.collectRecordings, zoom.collectAttendance, timeline.post, wait.forIncident, wait.duration, wait.until'],
     ['a missing required input', VALID.replace('      topic: "{{Activity.title}} - Incident Bridge"\n', ''), 'rb.yaml:9: step "bridge", with.topic: is required'],
     ['an unknown input', VALID.replace('      invitees:', '      colour: red\n      invitees:'), 'rb.yaml:9: step "bridge", with: unknown field(s) "colour"'],
     ['a wrong type', VALID.replace('with: { message: "Bridge: {{steps.bridge.joinUrl}}" }', 'with: { message: 42 }'), 'rb.yaml:13: step "share", with.message: Expected string, received number'],

@@ -252,7 +252,7 @@ describe('ZoomClient against the Zoom sandbox', () => {
     await sandbox.start();
     const connector = zoomConnector(sandboxConnector(sandbox));
     const report = await scopeReport(connector);
-    expect(report.host).toEqual({ id: 'sbxHostUser001', email: connector.hostUser });
+    expect(report.host).toEqual({ id: 'sbxHostUser001', email: connector.hosts.hosts[0] });
     const byAction = Object.fromEntries(report.actions.map((a) => [a.action, a]));
     // Classic admin scopes cover the meeting actions...
     expect(byAction['zoom.createMeeting']).toEqual({ action: 'zoom.createMeeting', allowed: true, missing: [] });

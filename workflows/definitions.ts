@@ -14,7 +14,9 @@ export const IncidentIdAttr = defineSearchAttributeKey('IncidentId', SearchAttri
 export const SeverityAttr = defineSearchAttributeKey('Severity', SearchAttributeType.KEYWORD);
 export const RunbookAttr = defineSearchAttributeKey('Runbook', SearchAttributeType.KEYWORD);
 export const BridgeMeetingIdAttr = defineSearchAttributeKey('BridgeMeetingId', SearchAttributeType.KEYWORD);
-export const SEARCH_ATTRIBUTES = [IncidentIdAttr, SeverityAttr, RunbookAttr, BridgeMeetingIdAttr];
+/** Every Zoom meeting a runbook run created: how Zoom's webhooks find the run that owns a meeting. */
+export const ZoomMeetingIdsAttr = defineSearchAttributeKey('ZoomMeetingIds', SearchAttributeType.KEYWORD_LIST);
+export const SEARCH_ATTRIBUTES = [IncidentIdAttr, SeverityAttr, RunbookAttr, BridgeMeetingIdAttr, ZoomMeetingIdsAttr];
 
 export interface TimelineLink {
   label: string;
@@ -30,6 +32,11 @@ export interface TimelineEntry {
   status: 'info' | 'ok' | 'failed';
   summary: string;
   links?: TimelineLink[];
+}
+
+/** What a runbook sends to its incident: a timeline entry, and the bridge when the entry announces one. */
+export interface TimelinePost extends TimelineEntry {
+  bridge?: MeetingSummary;
 }
 
 /** A Zoom meeting as runbooks see it: what may be shared, nothing that lets someone host. */
@@ -54,12 +61,14 @@ export interface RunbookInput {
 export interface RunbookResult {
   runbook: string;
   steps: Record<string, unknown>;
+  /** Why it stopped early, when the cancelRunbook signal stopped it. */
+  cancelled?: string;
 }
 
 /** Incident workflow: deliver an incident event (created, updated, resolved, reopened, closed). */
 export const incidentEventSignal = defineSignal<[IncidentEvent]>('incidentEvent');
 /** Incident workflow: a runbook adds a line to the timeline. */
-export const appendTimelineSignal = defineSignal<[TimelineEntry]>('appendTimeline');
+export const appendTimelineSignal = defineSignal<[TimelinePost]>('appendTimeline');
 /** Incident workflow: the merged timeline, oldest first. */
 export const timelineQuery = defineQuery<TimelineEntry[]>('timeline');
 /** Incident workflow: the incident's current fields. */
@@ -68,8 +77,55 @@ export const incidentQuery = defineQuery<Incident>('incident');
 export const incidentChangedSignal = defineSignal<[Incident]>('incidentChanged');
 /** Runbook workflow: end the bridge it opened now, for everyone (an operator's call). */
 export const endBridgeSignal = defineSignal('endBridge');
-/** Runbook workflow: the bridge it opened, or null. */
+/** Runbook workflow: the bridge it opened, or null. Incident workflow: the latest bridge any runbook opened. */
 export const bridgeQuery = defineQuery<MeetingSummary | null>('bridge');
+/** Runbook workflow: stop now; its cleanup (end the bridge, delete recurring meetings) runs unless `cleanup` is false. */
+export const cancelRunbookSignal = defineSignal<[CancelRunbookRequest?]>('cancelRunbook');
+/** Runbook workflow: invite people to a meeting it created (default: its bridge); returns the meeting's invitees. */
+export const addParticipantsUpdate = defineUpdate<AddParticipantsResult, [AddParticipantsRequest]>('addParticipants');
+/** Incident workflow: run a runbook now against this incident, whatever its trigger says. */
+export const runRunbookUpdate = defineUpdate<RunRunbookResult, [RunRunbookRequest]>('runRunbook');
+/** Runbook workflow: a Zoom webhook about one of its meetings (forwarded by `serve`). */
+export const zoomMeetingEventSignal = defineSignal<[ZoomMeetingEvent]>('zoomMeetingEvent');
+
+export interface CancelRunbookRequest {
+  /** False keeps what the runbook opened (the bridge stays up). Default true. */
+  cleanup?: boolean;
+  reason?: string;
+}
+
+export interface AddParticipantsRequest {
+  emails?: string[];
+  alternativeHosts?: string[];
+  /** The id of the step that created the meeting; default the bridge. */
+  meeting?: string;
+}
+
+export interface AddParticipantsResult {
+  meetingId: string;
+  invitees: string[];
+  alternativeHosts: string[];
+}
+
+export interface RunRunbookRequest {
+  runbook: string;
+}
+
+export interface RunRunbookResult {
+  workflowId: string;
+}
+
+export type ZoomMeetingEventType = 'meeting.started' | 'meeting.ended' | 'meeting.participant_joined' | 'meeting.participant_left' | 'recording.completed';
+
+export interface ZoomMeetingEvent {
+  type: ZoomMeetingEventType;
+  meetingId: string;
+  /** When it happened, as Zoom says (ISO). */
+  at: string;
+  participant?: { id: string; name?: string; email?: string };
+  /** recording.completed: the share link (its passcode is never carried) and the files. */
+  recording?: { shareUrl?: string; files: { type: string; sizeBytes?: number }[] };
+}
 
 /**
  * A user-OAuth connector's tokens as its owner workflow keeps them: sealed (AES-GCM, see

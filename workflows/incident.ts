@@ -1,5 +1,6 @@
 import {
   allHandlersFinished,
+  ApplicationFailure,
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
@@ -15,14 +16,17 @@ import type { Activities } from '../activities';
 import { nowIso } from './clock';
 import {
   appendTimelineSignal,
+  bridgeQuery,
   Incident,
   IncidentEvent,
   incidentChangedSignal,
   incidentEventSignal,
   IncidentIdAttr,
   incidentQuery,
+  MeetingSummary,
   RunbookAttr,
   RunbookDefinition,
+  runRunbookUpdate,
   SeverityAttr,
   TimelineEntry,
   timelineQuery,
@@ -36,6 +40,12 @@ export interface IncidentState {
   timeline: TimelineEntry[];
   /** Runbooks already started for this incident (each runs once per incident). */
   runbooksStarted: string[];
+  /** The newest event applied: an older one arriving later only fills in what is missing. */
+  latest?: { type: IncidentEvent['type']; occurredAt: string };
+  /** The latest bridge a runbook opened. */
+  bridge?: MeetingSummary;
+  /** Runbooks run on demand, by workflow id. */
+  onDemandRuns?: string[];
 }
 
 export interface IncidentWorkflowInput {
@@ -49,7 +59,7 @@ const DEDUP_WINDOW = 5000;
 /** Continue-as-new well before Temporal's history limits (it also suggests when). */
 const MAX_HISTORY_EVENTS = 5000;
 
-const { matchRunbooks } = proxyLocalActivities<Activities>({ startToCloseTimeout: '10 seconds' });
+const { matchRunbooks, findRunbook } = proxyLocalActivities<Activities>({ startToCloseTimeout: '10 seconds' });
 
 /**
  * The one workflow per incident (id `incident-<incident id>`): every event for the incident lands
@@ -66,9 +76,30 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<vo
     seen.add(event.eventId);
     pending.push(event);
   });
-  setHandler(appendTimelineSignal, (entry) => void state.timeline.push(entry));
+  setHandler(appendTimelineSignal, ({ bridge, ...entry }) => {
+    if (bridge) state.bridge = bridge;
+    state.timeline.push(entry);
+  });
   setHandler(timelineQuery, () => state.timeline);
   setHandler(incidentQuery, () => state.incident);
+  setHandler(bridgeQuery, () => state.bridge ?? null);
+  setHandler(
+    runRunbookUpdate,
+    async ({ runbook: name }) => {
+      const runbook = await findRunbook({ name });
+      if (!runbook) throw ApplicationFailure.nonRetryable(`No runbook named "${name}" is loaded on the worker.`, 'UnknownRunbook');
+      const runs = (state.onDemandRuns ??= []);
+      const workflowId = `${runbookWorkflowId(name)}/on-demand-${runs.length + 1}`;
+      runs.push(workflowId);
+      await startRunbook(state, runbook, workflowId);
+      return { workflowId };
+    },
+    {
+      validator: (request) => {
+        if (typeof request?.runbook !== 'string' || !request.runbook) throw new Error('runRunbook needs {"runbook": "<runbook name>"}.');
+      },
+    },
+  );
 
   const historyTooLong = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > MAX_HISTORY_EVENTS;
   for (;;) {
@@ -86,19 +117,33 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<vo
 async function applyEvent(state: IncidentState, event: IncidentEvent): Promise<void> {
   const incident = state.incident;
   const { id: _id, ...fields } = event.incident;
-  Object.assign(incident, fields);
-  if (event.type === 'incident.created') incident.createdAt ??= event.occurredAt;
-  if (event.type === 'incident.resolved') incident.resolvedAt = event.occurredAt;
-  // Lifecycle events set the status unless the event carries its own wording.
-  const lifecycleStatus = LIFECYCLE_STATUS[event.type];
-  if (lifecycleStatus && !event.incident.status) incident.status = lifecycleStatus;
+  // An event older than one already applied (a create that arrives after the resolve) is kept,
+  // but only fills in what is missing: it never takes the incident back to an earlier state.
+  const late = !!state.latest && Date.parse(event.occurredAt) < Date.parse(state.latest.occurredAt);
+  if (late) {
+    for (const [key, value] of Object.entries(fields)) (incident as unknown as Record<string, unknown>)[key] ??= value;
+    if (event.type === 'incident.created') incident.createdAt ??= event.occurredAt;
+    if (event.type === 'incident.resolved') incident.resolvedAt ??= event.occurredAt;
+  } else {
+    Object.assign(incident, fields);
+    if (event.type === 'incident.created') incident.createdAt ??= event.occurredAt;
+    if (event.type === 'incident.resolved') incident.resolvedAt = event.occurredAt;
+    // Lifecycle events set the status unless the event carries its own wording.
+    const lifecycleStatus = LIFECYCLE_STATUS[event.type];
+    if (lifecycleStatus && !event.incident.status) incident.status = lifecycleStatus;
+    state.latest = { type: event.type, occurredAt: event.occurredAt };
+  }
   if (incident.severity) upsertSearchAttributes([{ key: SeverityAttr, value: incident.severity }]);
-  state.timeline.push({ at: nowIso(), source: 'incident', status: 'info', summary: describeEvent(event, incident) });
+  const arrivedLate = late ? ` (arrived after a later event; its details were merged)` : '';
+  state.timeline.push({ at: nowIso(), source: 'incident', status: 'info', summary: describeEvent(event, incident) + arrivedLate });
 
   // Runbooks already running see the change (e.g. a wait for "resolved").
   for (const name of state.runbooksStarted) await forward(runbookWorkflowId(name), incident);
+  for (const id of state.onDemandRuns ?? []) await forward(id, incident);
 
-  const runbooks = await matchRunbooks({ eventType: event.type, incident });
+  // Runbooks are matched as of the incident's latest event, so a late create that brings the
+  // severity can still start the postmortem of an incident already resolved.
+  const runbooks = await matchRunbooks({ eventType: state.latest?.type ?? event.type, incident });
   for (const runbook of runbooks) {
     if (state.runbooksStarted.includes(runbook.name)) continue;
     state.runbooksStarted.push(runbook.name);
@@ -124,12 +169,12 @@ async function forward(workflowId: string, incident: Incident): Promise<void> {
   }
 }
 
-async function startRunbook(state: IncidentState, runbook: RunbookDefinition): Promise<void> {
+async function startRunbook(state: IncidentState, runbook: RunbookDefinition, workflowId = runbookWorkflowId(runbook.name)): Promise<void> {
   const incident = state.incident;
   const parentId = workflowInfo().workflowId;
   try {
     await startChild(runbookWorkflow, {
-      workflowId: runbookWorkflowId(runbook.name),
+      workflowId,
       args: [{ runbook, incident: { ...incident }, incidentWorkflowId: parentId }],
       // Runbooks outlive this run of the incident workflow when it continues-as-new.
       parentClosePolicy: ParentClosePolicy.ABANDON,

@@ -5,23 +5,27 @@ import {
   CancellationScope,
   condition,
   getExternalWorkflowHandle,
+  isCancellation,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   sleep,
-  isCancellation,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
-import type { Activities, CreateMeetingInput } from '../activities';
-import { nowIso } from './clock';
+import { msToNumber } from '@temporalio/common/lib/time';
+import type { Activities, AttendanceRecord, CreateMeetingInput, ManageParticipantsInput, RecordingSummary } from '../activities';
+import { nowIso, nowMs } from './clock';
 import { evaluate } from './conditions';
 import {
+  addParticipantsUpdate,
   appendTimelineSignal,
   BridgeMeetingIdAttr,
   bridgeQuery,
+  cancelRunbookSignal,
   endBridgeSignal,
   Incident,
   incidentChangedSignal,
@@ -29,7 +33,10 @@ import {
   RunbookInput,
   RunbookResult,
   RunbookStep,
-  TimelineEntry,
+  TimelinePost,
+  ZoomMeetingEvent,
+  zoomMeetingEventSignal,
+  ZoomMeetingIdsAttr,
 } from './definitions';
 
 const { renderStepInputs } = proxyLocalActivities<Activities>({
@@ -44,26 +51,73 @@ const zoom = proxyActivities<Activities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
-type StepResult = { output: unknown; entry: Omit<TimelineEntry, 'at' | 'source' | 'step'> | null };
+/** Meetings, participants and recordings, per meeting this run created, as Zoom's webhooks told it. */
+interface MeetingActivity {
+  ended: boolean;
+  /** Participants in the room now, by participant id. */
+  present: Map<string, { name?: string; email?: string }>;
+  /** Every join, as it happened: the attendance when Zoom's report has none. */
+  joins: (AttendanceRecord & { participantId: string })[];
+  recording?: ZoomMeetingEvent['recording'];
+}
+
+type Entry = Omit<TimelinePost, 'at' | 'source' | 'step'>;
+type StepResult = { output: unknown; entry: Entry | null };
+
+/** Patch: meeting ids as a search attribute, reopen and close watchers (runs recorded before it replay without). */
+const MEETING_LIFECYCLE_PATCH = 'meeting-lifecycle-v2';
 
 /**
  * Runs one runbook against one incident: its steps in order, each step's result on the incident
  * timeline. The runbook arrives as a snapshot, so editing runbook files never changes a run; the
- * incident stays current through `incidentChanged` signals.
+ * incident stays current through `incidentChanged` signals and Zoom's webhooks arrive as
+ * `zoomMeetingEvent` signals. Meetings that must follow the incident (a postmortem when it
+ * reopens, a recurring sync when it closes) are watched after the last step, so the run ends
+ * only when nothing is left to look after.
  */
 export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResult> {
   const { runbook } = input;
   const { workflowId, runId } = workflowInfo();
+  const lifecycle = patched(MEETING_LIFECYCLE_PATCH);
   let incident: Incident = input.incident;
+  let reopenings = 0;
+  let closed = false;
   const outputs: Record<string, unknown> = {};
   let bridge: MeetingSummary | null = null;
+  const meetingIds: string[] = [];
+  const activity = new Map<string, MeetingActivity>();
+  const watchers: Promise<void>[] = [];
+  const recurring: MeetingSummary[] = [];
+
   setHandler(bridgeQuery, () => bridge);
-  setHandler(incidentChangedSignal, (latest) => void (incident = latest));
+  setHandler(incidentChangedSignal, (latest) => {
+    if (latest.status === 'reopened' && incident.status !== 'reopened') reopenings++;
+    if (latest.status === 'closed') closed = true;
+    incident = latest;
+  });
+  setHandler(zoomMeetingEventSignal, (event) => {
+    const meeting = activity.get(event.meetingId);
+    if (!meeting) return; // not one of ours
+    if (event.type === 'meeting.ended') meeting.ended = true;
+    if (event.type === 'meeting.started') meeting.ended = false;
+    const who = event.participant;
+    if (event.type === 'meeting.participant_joined' && who) {
+      meeting.present.set(who.id, who);
+      meeting.joins.push({ participantId: who.id, name: who.name ?? who.email ?? who.id, email: who.email, joinedAt: event.at, seconds: 0 });
+    }
+    if (event.type === 'meeting.participant_left' && who) {
+      meeting.present.delete(who.id);
+      const join = [...meeting.joins].reverse().find((j) => j.participantId === who.id && !j.leftAt);
+      if (join) Object.assign(join, { leftAt: event.at, seconds: Math.max(0, (Date.parse(event.at) - Date.parse(join.joinedAt)) / 1000) });
+    }
+    if (event.type === 'recording.completed') meeting.recording = event.recording;
+  });
 
   const incidentWorkflow = getExternalWorkflowHandle(input.incidentWorkflowId);
-  const post = (entry: Omit<TimelineEntry, 'at' | 'source'>) => incidentWorkflow.signal(appendTimelineSignal, { at: nowIso(), source: runbook.name, ...entry });
+  const post = (entry: Omit<TimelinePost, 'at' | 'source'>) => incidentWorkflow.signal(appendTimelineSignal, { at: nowIso(), source: runbook.name, ...entry });
   const connector = runbook.connector;
   const meetingOf = (stepId: string) => (outputs[stepId] as MeetingSummary).id;
+  const render = (step: RunbookStep) => renderStepInputs({ stepId: step.id, inputs: step.with, context: { Activity: incident, steps: outputs }, now: nowIso() });
 
   // The bridge is ended at most once by an operator or a cancellation; ending steps may still run (Zoom: no-op).
   let bridgeEnded = false;
@@ -75,34 +129,106 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
   }
   setHandler(endBridgeSignal, () => endBridge('ended by an operator'));
 
-  async function run(step: RunbookStep): Promise<StepResult> {
-    const inputs = await renderStepInputs({ stepId: step.id, inputs: step.with, context: { Activity: incident, steps: outputs } });
-    switch (step.action) {
-      case 'zoom.createMeeting':
-      case 'zoom.scheduleMeeting': {
-        const request = { ...inputs, connector, idempotencyKey: `${workflowId}/${runId}/${step.id}` } as CreateMeetingInput;
-        const meeting = await zoom.createMeeting.executeWithOptions({ summary: `Create Zoom meeting: ${request.topic}` }, [request]);
-        const links = [{ label: 'Join', url: meeting.joinUrl }];
-        if (step.action === 'zoom.scheduleMeeting') {
-          return { output: meeting, entry: { status: 'ok', summary: `Zoom meeting scheduled: ${meeting.topic} at ${meeting.startTime} (${meeting.id})`, links } };
+  // The cancelRunbook signal stops the steps and the run completes saying so; `temporal workflow
+  // cancel` does the same and the run ends as cancelled.
+  let cleanupOnCancel = true;
+  let cancelledBy: string | undefined;
+  const main = new CancellationScope();
+  setHandler(cancelRunbookSignal, (request) => {
+    cleanupOnCancel = request?.cleanup ?? true;
+    cancelledBy = request?.reason || 'cancelled by an operator';
+    main.cancel();
+  });
+
+  setHandler(
+    addParticipantsUpdate,
+    async (request) => {
+      const meetingId = request.meeting ? meetingOf(request.meeting) : bridge!.id;
+      const change: ManageParticipantsInput = { connector, meetingId, addInvitees: request.emails, addAlternativeHosts: request.alternativeHosts };
+      const result = await zoom.manageParticipants.executeWithOptions({ summary: `Add participants to Zoom meeting ${meetingId}` }, [change]);
+      const added = [...(request.emails ?? []), ...(request.alternativeHosts ?? [])];
+      await post({ status: 'ok', summary: `Added to Zoom meeting ${meetingId} by an operator: ${added.join(', ')}` });
+      return { meetingId, invitees: result.invitees, alternativeHosts: result.alternativeHosts };
+    },
+    {
+      validator: (request) => {
+        const emails = [...(request?.emails ?? []), ...(request?.alternativeHosts ?? [])];
+        if (emails.length === 0) throw new Error('addParticipants needs "emails" or "alternativeHosts" (lists of email addresses).');
+        const bad = emails.filter((e) => typeof e !== 'string' || !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(e));
+        if (bad.length) throw new Error(`addParticipants: not email addresses: ${bad.map((b) => JSON.stringify(b)).join(', ')}`);
+        if (request.meeting !== undefined && !(outputs[request.meeting] as MeetingSummary | undefined)?.id) {
+          throw new Error(`addParticipants: step "${request.meeting}" has not created a meeting in this run.`);
         }
+        if (request.meeting === undefined && !bridge) throw new Error('addParticipants: this run has no bridge yet; name a meeting step with "meeting".');
+      },
+    },
+  );
+
+  /** A new meeting this run owns: remembered, and findable by Zoom's webhooks through the search attribute. */
+  function own(meeting: MeetingSummary): void {
+    if (!activity.has(meeting.id)) activity.set(meeting.id, { ended: false, present: new Map(), joins: [] });
+    if (!lifecycle || meetingIds.includes(meeting.id)) return;
+    meetingIds.push(meeting.id);
+    upsertSearchAttributes([{ key: ZoomMeetingIdsAttr, value: [...meetingIds] }]);
+  }
+
+  async function createMeeting(step: RunbookStep, inputs: Record<string, unknown>, generation = 1): Promise<MeetingSummary> {
+    const key = `${workflowId}/${runId}/${step.id}${generation > 1 ? `/${generation}` : ''}`;
+    const request = { ...inputs, connector, idempotencyKey: key } as CreateMeetingInput;
+    const meeting = await zoom.createMeeting.executeWithOptions({ summary: `Create Zoom meeting: ${request.topic}` }, [request]);
+    own(meeting);
+    return meeting;
+  }
+
+  async function run(step: RunbookStep): Promise<StepResult> {
+    const inputs = await render(step);
+    switch (step.action) {
+      case 'zoom.createMeeting': {
+        const meeting = await createMeeting(step, inputs);
+        const announced: Entry = { status: 'ok', summary: `Zoom meeting ready: ${meeting.topic} (${meeting.id})`, links: [{ label: 'Join', url: meeting.joinUrl }] };
         if (!bridge) {
           bridge = meeting;
           upsertSearchAttributes([{ key: BridgeMeetingIdAttr, value: meeting.id }]);
+          if (lifecycle) announced.bridge = meeting;
         }
-        return { output: meeting, entry: { status: 'ok', summary: `Zoom meeting ready: ${meeting.topic} (${meeting.id})`, links } };
+        return { output: meeting, entry: announced };
+      }
+      case 'zoom.scheduleMeeting': {
+        const meeting = await createMeeting(step, inputs);
+        if (lifecycle && step.with.onReopen !== 'keep') watchers.push(followReopenings(step, meeting));
+        return { output: meeting, entry: { status: 'ok', summary: scheduledSummary(meeting), links: [{ label: 'Join', url: meeting.joinUrl }] } };
+      }
+      case 'zoom.recurringMeeting': {
+        const meeting = await createMeeting(step, inputs);
+        recurring.push(meeting);
+        watchers.push(deleteWhenClosed(meeting));
+        const every = step.with.recurrence.every === 'day' ? 'daily' : 'weekly';
+        return { output: meeting, entry: { status: 'ok', summary: `Recurring Zoom meeting (${every}) from ${meeting.startTime}: ${meeting.topic} (${meeting.id}); deleted when the incident closes`, links: [{ label: 'Join', url: meeting.joinUrl }] } };
       }
       case 'zoom.updateMeeting': {
         const meetingId = meetingOf(step.with.meeting);
-        const { topic, agenda, settings } = inputs as { topic?: string; agenda?: string; settings?: CreateMeetingInput['settings'] };
-        await zoom.updateMeeting.executeWithOptions({ summary: `Update Zoom meeting ${meetingId}` }, [{ connector, meetingId, topic, agenda, settings }]);
+        const { topic, agenda, duration, settings } = inputs as Pick<CreateMeetingInput, 'topic' | 'agenda' | 'duration' | 'settings'>;
+        await zoom.updateMeeting.executeWithOptions({ summary: `Update Zoom meeting ${meetingId}` }, [{ connector, meetingId, topic, agenda, duration, settings }]);
         return { output: { meetingId }, entry: { status: 'ok', summary: `Zoom meeting ${meetingId} updated${topic ? `: ${topic}` : ''}` } };
+      }
+      case 'zoom.manageParticipants': {
+        const meetingId = meetingOf(step.with.meeting);
+        const change = { ...inputs, connector, meetingId } as ManageParticipantsInput;
+        const result = await zoom.manageParticipants.executeWithOptions({ summary: `Manage participants of Zoom meeting ${meetingId}` }, [change]);
+        const parts = [`${result.invitees.length} invited`, `${result.alternativeHosts.length} alternative hosts`, ...(result.registered ? [`${result.registered} registered`] : [])];
+        return { output: { meetingId, ...result }, entry: { status: 'ok', summary: `Participants of Zoom meeting ${meetingId}: ${parts.join(', ')}` } };
       }
       case 'zoom.endMeeting': {
         const meetingId = meetingOf(step.with.meeting);
         const grace = step.with.graceMinutes ?? 0;
         if (grace > 0) await sleep(grace * 60_000, { summary: `Grace period before ending meeting ${meetingId}` });
+        if (step.with.whenEmpty) {
+          const room = activity.get(meetingId)!;
+          await condition(() => room.present.size === 0, step.with.whenEmpty as Duration);
+        }
         await zoom.endMeeting.executeWithOptions({ summary: `End Zoom meeting ${meetingId}` }, [{ connector, meetingId }]);
+        if (bridge?.id === meetingId) bridgeEnded = true;
+        activity.get(meetingId)!.ended = true;
         return { output: { meetingId, endedAt: nowIso() }, entry: { status: 'ok', summary: `Zoom meeting ${meetingId} ended` } };
       }
       case 'zoom.deleteMeeting': {
@@ -110,6 +236,15 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
         await zoom.deleteMeeting.executeWithOptions({ summary: `Delete Zoom meeting ${meetingId}` }, [{ connector, meetingId }]);
         return { output: { meetingId }, entry: { status: 'ok', summary: `Zoom meeting ${meetingId} deleted` } };
       }
+      case 'zoom.recordingSettings': {
+        const meetingId = meetingOf(step.with.meeting);
+        await zoom.updateRecordingSettings.executeWithOptions({ summary: `Recording settings of Zoom meeting ${meetingId}` }, [{ ...inputs, connector, meetingId }]);
+        return { output: { meetingId }, entry: { status: 'ok', summary: `Recording settings of Zoom meeting ${meetingId} updated` } };
+      }
+      case 'zoom.collectRecordings':
+        return collectRecording(meetingOf(step.with.meeting), step.with.deadline ?? '24h', step.with.pollEvery ?? '30m');
+      case 'zoom.collectAttendance':
+        return collectAttendance(meetingOf(step.with.meeting), step.with.waitForEnd ?? '12h');
       case 'timeline.post': {
         const message = String(inputs.message);
         return { output: { message }, entry: { status: 'info', summary: message } };
@@ -125,19 +260,100 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
       case 'wait.duration':
         await sleep(step.with.for as Duration, { summary: `Wait ${step.with.for}` });
         return { output: { waited: step.with.for }, entry: null };
+      case 'wait.until': {
+        const at = String(inputs.at);
+        await sleep(Math.max(0, Date.parse(at) - nowMs()), { summary: `Wait until ${at}` });
+        return { output: { until: at }, entry: null };
+      }
     }
   }
 
+  /**
+   * A scheduled meeting follows the incident until it starts: when the incident reopens first,
+   * the meeting is cancelled, or (onReopen: replan) cancelled and booked again from the next
+   * resolution, as often as that happens.
+   */
+  async function followReopenings(step: Extract<RunbookStep, { action: 'zoom.scheduleMeeting' }>, first: MeetingSummary): Promise<void> {
+    let meeting = first;
+    for (let generation = 2; ; generation++) {
+      const seen = reopenings;
+      const untilStart = Date.parse(meeting.startTime ?? '') - nowMs();
+      if (!(untilStart > 0) || !(await condition(() => reopenings > seen, untilStart))) return; // it started: nothing left to guard
+      await zoom.deleteMeeting.executeWithOptions({ summary: `Cancel Zoom meeting ${meeting.id} (incident reopened)` }, [{ connector, meetingId: meeting.id }]);
+      if (step.with.onReopen !== 'replan') {
+        await post({ step: step.id, status: 'info', summary: `Zoom meeting ${meeting.id} cancelled: the incident was reopened` });
+        return;
+      }
+      await post({ step: step.id, status: 'info', summary: `Zoom meeting ${meeting.id} cancelled: the incident was reopened; it is booked again when the incident is resolved` });
+      await condition(() => incident.status === 'resolved' || incident.status === 'closed');
+      meeting = await createMeeting(step, await render(step), generation);
+      outputs[step.id] = meeting;
+      await post({ step: step.id, status: 'ok', summary: `Re-planned: ${scheduledSummary(meeting)}`, links: [{ label: 'Join', url: meeting.joinUrl }] });
+    }
+  }
+
+  /** A recurring meeting lasts while the incident is open. */
+  async function deleteWhenClosed(meeting: MeetingSummary): Promise<void> {
+    await condition(() => closed);
+    await zoom.deleteMeeting.executeWithOptions({ summary: `Delete recurring Zoom meeting ${meeting.id} (incident closed)` }, [{ connector, meetingId: meeting.id }]);
+    recurring.splice(recurring.indexOf(meeting), 1);
+    await post({ status: 'ok', summary: `Recurring Zoom meeting ${meeting.id} deleted: the incident is closed` });
+  }
+
+  /** Waits for Zoom's recording.completed webhook, asking Zoom every `pollEvery` in case it never comes. */
+  async function collectRecording(meetingId: string, deadline: string, pollEvery: string): Promise<StepResult> {
+    const room = activity.get(meetingId)!;
+    const giveUpAt = nowMs() + msToNumber(deadline as Duration);
+    let recording: RecordingSummary | undefined;
+    while (!recording) {
+      const wait = Math.min(msToNumber(pollEvery as Duration), giveUpAt - nowMs());
+      if (wait > 0 && (await condition(() => !!room.recording, wait))) {
+        recording = { ready: true, ...room.recording! };
+        break;
+      }
+      const polled = await zoom.getRecording.executeWithOptions({ summary: `Look for the recording of Zoom meeting ${meetingId}` }, [{ connector, meetingId }]);
+      if (polled.ready) recording = polled;
+      else if (nowMs() >= giveUpAt) {
+        return { output: { meetingId, found: false }, entry: { status: 'info', summary: `No recording of Zoom meeting ${meetingId} within ${deadline}` } };
+      }
+    }
+    const links = recording.shareUrl ? [{ label: 'Recording', url: recording.shareUrl }] : undefined;
+    const files = recording.files.map((f) => f.type).join(', ');
+    return { output: { meetingId, found: true, ...recording }, entry: { status: 'ok', summary: `Recording of Zoom meeting ${meetingId} is ready (${files})`, links } };
+  }
+
+  /** Once the meeting ends, who attended and for how long, from Zoom's past-participants API. */
+  async function collectAttendance(meetingId: string, waitForEnd: string): Promise<StepResult> {
+    const room = activity.get(meetingId)!;
+    await condition(() => room.ended, waitForEnd as Duration);
+    const reported = await zoom.getAttendance.executeWithOptions({ summary: `Attendance of Zoom meeting ${meetingId}` }, [{ connector, meetingId }]);
+    // Zoom's report is the record; the webhooks' joins stand in when it has none (e.g. not yet processed).
+    const source = reported.length ? 'Zoom report' : 'live webhooks';
+    const people = attendanceByPerson(reported.length ? reported : room.joins.map(({ participantId: _id, ...join }) => join));
+    const summary = people.length
+      ? `Attendance of Zoom meeting ${meetingId} (${source}): ${people.length} people (${people.map((p) => `${p.name} ${Math.round(p.seconds / 60)} min`).join(', ')})`
+      : `Nobody attended Zoom meeting ${meetingId}`;
+    return { output: { meetingId, source, people }, entry: { status: 'ok', summary } };
+  }
+
   try {
-    await runSteps();
+    await main.run(async () => {
+      await runSteps();
+      if (watchers.length) setCurrentDetails(`**${runbook.name}** for incident ${incident.id}: following its meetings until they start or the incident closes`);
+      await Promise.all(watchers);
+    });
   } catch (err) {
     if (!isCancellation(err)) throw err;
-    // Cancelled (e.g. `temporal workflow cancel`): leave nothing open behind.
+    // Cancelled (`temporal workflow cancel` or the cancelRunbook signal): leave nothing open behind.
     await CancellationScope.nonCancellable(async () => {
-      await endBridge('runbook cancelled');
-      await post({ status: 'info', summary: `Runbook ${runbook.name} cancelled` });
+      if (cleanupOnCancel) {
+        await endBridge('runbook cancelled');
+        for (const meeting of [...recurring]) await zoom.deleteMeeting({ connector, meetingId: meeting.id });
+      }
+      await post({ status: 'info', summary: `Runbook ${runbook.name} cancelled${cleanupOnCancel ? '' : ' (its meetings were left as they are)'}` });
     });
-    throw err;
+    if (cancelledBy === undefined) throw err;
+    return { runbook: runbook.name, steps: outputs, cancelled: cancelledBy };
   }
   await condition(allHandlersFinished);
   setCurrentDetails(`**${runbook.name}** for incident ${incident.id}: done`);
@@ -163,6 +379,26 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
       }
     }
   }
+}
+
+function scheduledSummary(meeting: MeetingSummary): string {
+  return `Zoom meeting scheduled: ${meeting.topic} at ${meeting.startTime} (${meeting.id})`;
+}
+
+/** Zoom lists one record per join; people who rejoined are summed. */
+function attendanceByPerson(records: AttendanceRecord[]): AttendanceRecord[] {
+  const people = new Map<string, AttendanceRecord>();
+  for (const r of records) {
+    const key = (r.email ?? r.name).toLowerCase();
+    const p = people.get(key);
+    if (!p) people.set(key, { ...r });
+    else {
+      p.seconds += r.seconds;
+      if (r.joinedAt < p.joinedAt) p.joinedAt = r.joinedAt;
+      if (r.leftAt && (!p.leftAt || r.leftAt > p.leftAt)) p.leftAt = r.leftAt;
+    }
+  }
+  return [...people.values()].sort((a, b) => b.seconds - a.seconds);
 }
 
 function describeFailure(err: unknown): string {

@@ -1,7 +1,7 @@
 import axios, { AxiosInstance, AxiosResponse, Method } from 'axios';
 import { z } from 'zod';
 import { TokenProvider } from './auth';
-import { ZoomError, ZoomUnavailableError } from './errors';
+import { ZoomError, ZoomRateLimitError, ZoomUnavailableError } from './errors';
 import { zoomErrorFromResponse } from './error-mapping';
 import { OPERATIONS, RateCategory, ZoomOperation } from './operations';
 import {
@@ -170,7 +170,8 @@ export class ZoomClient {
         operation: describe(spec.operation),
         scopes: OPERATIONS[spec.operation].scopes,
       });
-      if (res.status === 429 && error.retryAfterMs !== undefined) this.options.pacer?.penalize(category, error.retryAfterMs);
+      // A per-second 429 holds the whole category; a daily one concerns only its host (see host-pool.ts).
+      if (error instanceof ZoomRateLimitError && error.retryAfterMs !== undefined) this.options.pacer?.penalize(category, error.retryAfterMs);
       throw error;
     }
     if (!spec.schema) return undefined as T;

@@ -35,11 +35,11 @@ export interface ScopeReport {
  * Checks a connector: its credentials yield a token, its host user is readable, and which runbook
  * actions the granted scopes allow. Classic and granular scope names both count.
  */
-export async function scopeReport(connector: { client: ZoomClient; tokens: TokenProvider; hostUser: string }, actions = Object.keys(ACTION_OPERATIONS)): Promise<ScopeReport> {
+export async function scopeReport(connector: { client: ZoomClient; tokens: TokenProvider; hosts: { hosts: string[] } }, actions = Object.keys(ACTION_OPERATIONS)): Promise<ScopeReport> {
   const grantedScopes = await connector.tokens.grantedScopes();
   let host: ScopeReport['host'];
   try {
-    const user = await connector.client.getUser(connector.hostUser);
+    const user = await connector.client.getUser(connector.hosts.hosts[0]);
     host = { id: user.id, email: user.email };
   } catch (err) {
     if (!(err instanceof ZoomError)) throw err;

@@ -1,0 +1,77 @@
+import type { Client } from '@temporalio/client';
+import { deliverMeetingEvent, meetingEventFromWebhook } from '../zoom-events';
+import { parseWebhookEvent, SIGNATURE_HEADER, TIMESTAMP_HEADER, URL_VALIDATION_EVENT, urlValidationResponse, verifyWebhook, WebhookParseError } from '../zoom/webhooks';
+import { headerValue, HttpError, readBody, Route, sendJson, ServeLogger } from './http';
+
+export interface ZoomWebhookOptions {
+  client: Client;
+  /** The app's webhook secret token (Zoom Marketplace, Features > Access). */
+  secretToken: string;
+  /** Default /zoom/webhook. */
+  path?: string;
+  /** app_deauthorized: the connector lifecycle takes it from here. */
+  onDeauthorized?: (payload: Record<string, unknown>) => Promise<void>;
+  logger?: ServeLogger;
+}
+
+/** Zoom gives a delivery 3 seconds; we answer well inside that, or with 503 so Zoom retries. */
+const DELIVERY_BUDGET_MS = 2500;
+
+/**
+ * Zoom's webhook endpoint: answers the URL validation challenge, checks `x-zm-signature` on the
+ * raw body of every delivery, and hands meeting events to the runbook workflows that own the
+ * meetings (signals recorded by Temporal before we answer 200, so an acknowledged event is kept).
+ */
+export function zoomWebhookRoutes(options: ZoomWebhookOptions): Route[] {
+  const log = options.logger ?? console;
+  return [
+    {
+      method: 'POST',
+      path: options.path ?? '/zoom/webhook',
+      async handle(req, res) {
+        const rawBody = (await readBody(req)).toString('utf8');
+        const verified = verifyWebhook({
+          secretToken: options.secretToken,
+          rawBody,
+          timestamp: headerValue(req, TIMESTAMP_HEADER),
+          signature: headerValue(req, SIGNATURE_HEADER),
+        });
+        if (!verified.ok) throw new HttpError(401, { error: `Zoom webhook rejected: ${verified.reason}` });
+        let envelope;
+        try {
+          envelope = parseWebhookEvent(rawBody);
+        } catch (err) {
+          if (err instanceof WebhookParseError) throw new HttpError(400, { error: err.message });
+          throw err;
+        }
+        if (envelope.event === URL_VALIDATION_EVENT) {
+          const plainToken = (envelope.payload as { plainToken?: unknown }).plainToken;
+          if (typeof plainToken !== 'string' || !plainToken) throw new HttpError(400, { error: 'endpoint.url_validation needs payload.plainToken' });
+          return sendJson(res, 200, urlValidationResponse(options.secretToken, plainToken));
+        }
+        if (envelope.event === 'app_deauthorized') {
+          await options.onDeauthorized?.(envelope.payload);
+          return sendJson(res, 200, { event: envelope.event });
+        }
+        const event = meetingEventFromWebhook(envelope);
+        if (!event) return sendJson(res, 200, { event: envelope.event, ignored: true });
+        const delivered = await withinBudget(deliverMeetingEvent(options.client, event));
+        if (delivered === undefined) {
+          log.warn(`serve: Zoom ${event.type} for meeting ${event.meetingId} not delivered within ${DELIVERY_BUDGET_MS} ms; Zoom will retry`);
+          throw new HttpError(503, { error: 'Temporal did not record the event in time; retry.' });
+        }
+        sendJson(res, 200, { event: envelope.event, delivered });
+      },
+    },
+  ];
+}
+
+async function withinBudget<T>(work: Promise<T>): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), DELIVERY_BUDGET_MS)));
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,284 @@
+import { createServer, Server } from 'node:http';
+import { AddressInfo } from 'node:net';
+import axios from 'axios';
+import YAML from 'yaml';
+import { getTimeline, sendIncidentEvent } from '../src/client';
+import { IncidentEvent, incidentWorkflowId } from '../src/incident';
+import { loadRunbooks } from '../src/runbook-loader';
+import { Runbook, runbookSchema } from '../src/runbook';
+import { zoomWebhookRoutes } from '../src/serve/zoom-webhook';
+import { StoredMeeting } from '../src/sandbox/zoom-api';
+import {
+  addParticipantsUpdate,
+  bridgeQuery,
+  cancelRunbookSignal,
+  runRunbookUpdate,
+  TimelineEntry,
+  ZoomMeetingIdsAttr,
+} from '../workflows/definitions';
+import { eventually, sandboxConnector, Stack, startStack, uniqueIncidentId } from './support/stack';
+import { join } from 'node:path';
+
+/** Every action and workflow behaviour beyond the basic bridge, end to end on the dev server and the sandbox. */
+
+const examples = loadRunbooks(join(__dirname, '../runbooks')).map((r) => r.runbook);
+const runbook = (yaml: string): Runbook => runbookSchema.parse(YAML.parse(yaml));
+
+function event(id: string, type: IncidentEvent['type'], incident: Partial<IncidentEvent['incident']> = {}, occurredAt = new Date().toISOString()): IncidentEvent {
+  return { eventId: `${id}-${type}-${occurredAt}`, type, occurredAt, incident: { id, ...incident } };
+}
+
+async function timelineWith(stack: Stack, id: string, match: (e: TimelineEntry) => boolean, what: string): Promise<TimelineEntry[]> {
+  return eventually(async () => {
+    const t = await getTimeline(stack.client, id);
+    return t.some(match) ? t : undefined;
+  }, what);
+}
+
+const meetingsWhere = (stack: Stack, match: (m: StoredMeeting) => boolean) => [...stack.sandbox.state.meetings.values()].filter(match);
+const SECRET_TOKEN = 'webhook-secret-for-tests';
+
+describe('the example runbooks', () => {
+  let stack: Stack;
+  let receiver: Server;
+  beforeAll(async () => {
+    stack = await startStack({ runbooks: examples });
+    // Zoom's webhooks reach the workflows through the real endpoint.
+    const [route] = zoomWebhookRoutes({ client: stack.client, secretToken: SECRET_TOKEN });
+    receiver = createServer((req, res) => void Promise.resolve(route.handle(req, res, {})).catch(() => res.writeHead(500).end()));
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/zoom/webhook`;
+    await axios.post(`${stack.sandbox.url}/_sandbox/webhooks`, { url, secretToken: SECRET_TOKEN, validate: true });
+  });
+  afterAll(async () => {
+    await new Promise((r) => receiver?.close(r));
+    await stack?.stop();
+  });
+  const sim = (path: string, body: object = {}) => axios.post(`${stack.sandbox.url}/_sandbox${path}`, body);
+
+  it('recorded-bridge: invites, ends once the room is empty, collects attendance and the recording from webhooks', async () => {
+    const id = uniqueIncidentId();
+    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, event(id, 'incident.created', {
+      title: 'Payments down',
+      severity: 'SEV3',
+      owner: { email: 'ana@example.com' },
+      responders: [{ email: 'bo@example.com' }],
+      fields: { record: true },
+    }));
+    await timelineWith(stack, id, (e) => e.source === 'recorded-bridge' && e.step === 'share', 'the recorded bridge');
+    const [meeting] = meetingsWhere(stack, (m) => String(m.agenda).includes(`Incident ${id}`));
+    expect(meeting.settings).toMatchObject({ auto_recording: 'cloud', meeting_invitees: [{ email: 'ana@example.com' }, { email: 'bo@example.com' }] });
+    // Only the recorded bridge: the plain bridge runbook stays out of it.
+    expect(meetingsWhere(stack, (m) => String(m.agenda).includes(`Incident ${id}`))).toHaveLength(1);
+    const runbookHandle = stack.client.workflow.getHandle(`${incidentWorkflowId(id)}/recorded-bridge`);
+    expect((await runbookHandle.describe()).typedSearchAttributes.get(ZoomMeetingIdsAttr)).toEqual([String(meeting.id)]);
+
+    await sim(`/meetings/${meeting.id}/start`);
+    const ana = (await sim(`/meetings/${meeting.id}/participants`, { name: 'Ana', email: 'ana@example.com' })).data;
+    const bo = (await sim(`/meetings/${meeting.id}/participants`, { name: 'Bo', email: 'bo@example.com' })).data;
+    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, event(id, 'incident.resolved'));
+    await timelineWith(stack, id, (e) => e.summary === 'Incident is resolved', 'the resolution');
+    // People are still talking: the bridge stays up until the room is empty.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(stack.sandbox.state.meetings.get(meeting.id)!.status).toBe('started');
+    await sim(`/meetings/${meeting.id}/participants/${ana.participantId}/leave`);
+    await sim(`/meetings/${meeting.id}/participants/${bo.participantId}/leave`);
+    const afterEnd = await timelineWith(stack, id, (e) => e.step === 'attendance', 'attendance');
+    expect(afterEnd.find((e) => e.step === 'end')!.summary).toBe(`Zoom meeting ${meeting.id} ended`);
+    expect(afterEnd.find((e) => e.step === 'attendance')!.summary).toMatch(new RegExp(`^Attendance of Zoom meeting ${meeting.id} \\(Zoom report\\): 2 people \\((Ana|Bo) \\d+ min, (Ana|Bo) \\d+ min\\)$`));
+
+    await sim(`/meetings/${meeting.id}/recording`);
+    const timeline = await timelineWith(stack, id, (e) => e.step === 'recording-access', 'the recording');
+    const recording = timeline.find((e) => e.step === 'recording')!;
+    const stored = stack.sandbox.state.instances.find((i) => i.meetingId === meeting.id)!.recording!;
+    expect(recording.links).toEqual([{ label: 'Recording', url: stored.share_url }]);
+    expect(recording.summary).toMatch(/^Recording of Zoom meeting \d+ is ready \(.*MP4.*\)$/);
+    expect(stored.settings).toMatchObject({ share_recording: 'internally', viewer_download: false });
+    // The recording's passcode never reaches the timeline.
+    expect(JSON.stringify(timeline)).not.toContain(String(stored.password));
+    await runbookHandle.result();
+  });
+
+  it('incident-sync: a daily recurring meeting while the incident is open, deleted when it closes', async () => {
+    const id = uniqueIncidentId();
+    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, event(id, 'incident.created', { title: 'Disk pressure', severity: 'SEV2', owner: { email: 'ana@example.com' } }));
+    await timelineWith(stack, id, (e) => e.source === 'incident-sync' && e.step === 'share', 'the sync link');
+    const [sync] = meetingsWhere(stack, (m) => String(m.agenda).includes(`Status of incident ${id}`));
+    expect(sync).toMatchObject({ type: 8, recurrence: { type: 1, repeat_interval: 1 }, timezone: 'Europe/Berlin', duration: 30 });
+    // 09:30 in Berlin is 08:30 UTC in winter.
+    expect(sync.start_time).toMatch(/T08:30:00Z$/);
+    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, event(id, 'incident.resolved'));
+    await new Promise((r) => setTimeout(r, 500));
+    expect(stack.sandbox.state.meetings.get(sync.id)!.status).not.toBe('deleted');
+    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, event(id, 'incident.closed'));
+    await stack.client.workflow.getHandle(`${incidentWorkflowId(id)}/incident-sync`).result();
+    expect(stack.sandbox.state.meetings.get(sync.id)?.status ?? 'deleted').toBe('deleted');
+    const timeline = await getTimeline(stack.client, id);
+    expect(timeline.map((e) => e.summary)).toContain(`Recurring Zoom meeting ${sync.id} deleted: the incident is closed`);
+  });
+
+  it('postmortem: a reopening cancels the booked meeting, and the next resolution books it again', async () => {
+    const id = uniqueIncidentId();
+    const people = { title: 'Queue backlog', severity: 'SEV2' };
+    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, event(id, 'incident.created', people, '2026-11-26T08:00:00Z'));
+    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, event(id, 'incident.resolved', {}, '2026-11-27T15:00:00Z'));
+    await timelineWith(stack, id, (e) => e.source === 'postmortem' && e.step === 'share', 'the postmortem');
+    const postmortems = () => meetingsWhere(stack, (m) => String(m.agenda).startsWith(`Postmortem for ${id}`));
+    const [first] = postmortems();
+    expect(first.start_time).toBe('2026-11-30T09:00:00Z');
+
+    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, event(id, 'incident.reopened', {}, '2026-11-28T09:00:00Z'));
+    await timelineWith(stack, id, (e) => e.summary.startsWith(`Zoom meeting ${first.id} cancelled: the incident was reopened`), 'the cancellation');
+    expect(stack.sandbox.state.meetings.get(first.id)?.status ?? 'deleted').toBe('deleted');
+
+    // Resolved again on Monday: the postmortem moves to Tuesday 10:00 Berlin.
+    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, event(id, 'incident.resolved', {}, '2026-11-30T11:00:00Z'));
+    const timeline = await timelineWith(stack, id, (e) => e.summary.startsWith('Re-planned:'), 'the new booking');
+    const live = postmortems().filter((m) => m.status !== 'deleted');
+    expect(live).toHaveLength(1);
+    expect(live[0].start_time).toBe('2026-12-01T09:00:00Z');
+    expect(timeline.find((e) => e.summary.startsWith('Re-planned:'))!.links).toEqual([{ label: 'Join', url: live[0].join_url }]);
+  });
+
+  it('keeps a resolve that arrives before the create, and matches runbooks as of the latest state', async () => {
+    const id = uniqueIncidentId();
+    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, event(id, 'incident.resolved', {}, '2026-11-27T15:00:00Z'));
+    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, event(id, 'incident.created', { title: 'Late create', severity: 'SEV1' }, '2026-11-27T14:00:00Z'));
+    const timeline = await timelineWith(stack, id, (e) => e.source === 'postmortem' && e.step === 'share', 'the postmortem');
+    const incident = await stack.client.workflow.getHandle(incidentWorkflowId(id)).query<{ status: string; resolvedAt: string; createdAt: string; severity: string }>('incident');
+    expect(incident).toMatchObject({ status: 'resolved', severity: 'SEV1', createdAt: '2026-11-27T14:00:00Z', resolvedAt: '2026-11-27T15:00:00Z' });
+    expect(timeline.map((e) => e.summary)).toContain(`Incident ${id} created: Late create (SEV1) (arrived after a later event; its details were merged)`);
+    // The incident is already resolved: no bridge and no daily sync are opened for it.
+    expect(timeline.filter((e) => e.source === 'incident-bridge' || e.source === 'incident-sync')).toEqual([]);
+  });
+});
+
+describe('operator calls and connector behaviour', () => {
+  let stack: Stack;
+  const bridgeOnly = runbook(`
+name: bridge-only
+trigger: { on: [incident.created] }
+steps:
+  - { id: bridge, action: zoom.createMeeting, with: { topic: "{{Activity.title}}", agenda: "Incident {{Activity.id}}" } }
+  - { id: resolved, action: wait.forIncident, with: { status: resolved } }
+`);
+  const note = runbook(`
+name: note
+trigger: { on: [incident.reopened] }
+steps:
+  - { id: say, action: timeline.post, with: { message: "Checklist for {{Activity.id}}: {{Activity.title}}" } }
+`);
+  const recordingPoll = (deadline: string) =>
+    runbook(`
+name: recording-poll-${deadline}
+trigger: { on: [incident.created], when: { fields.poll: ${deadline} } }
+steps:
+  - { id: bridge, action: zoom.createMeeting, with: { topic: "{{Activity.title}}", agenda: "Poll {{Activity.id}}" } }
+  - { id: recording, action: zoom.collectRecordings, with: { meeting: bridge, pollEvery: 1s, deadline: ${deadline} } }
+`);
+  beforeAll(async () => {
+    stack = await startStack({
+      runbooks: [bridgeOnly, note, recordingPoll('1m'), recordingPoll('3s')],
+    });
+  });
+  afterAll(async () => stack?.stop());
+
+  async function bridgeFor(id: string, fields?: Record<string, unknown>, on = stack) {
+    await sendIncidentEvent(on.client, on.temporal.taskQueue, event(id, 'incident.created', { title: `Bridge ${id}`, fields }));
+    const runbookName = fields?.poll ? `recording-poll-${fields.poll}` : 'bridge-only';
+    const handle = on.client.workflow.getHandle(`${incidentWorkflowId(id)}/${runbookName}`);
+    const isBridge = (e: TimelineEntry) => e.source === runbookName && e.step === 'bridge';
+    const bridge = (await timelineWith(on, id, isBridge, 'the bridge')).find(isBridge)!;
+    const meetingId = bridge.summary.match(/\((\d+)\)$/)![1];
+    return { handle, meeting: on.sandbox.state.meetings.get(Number(meetingId))! };
+  }
+
+  describe('with a host pool of two and a daily budget of 2 meetings per host', () => {
+    let pooled: Stack;
+    beforeAll(async () => {
+      pooled = await startStack({
+        runbooks: [bridgeOnly],
+        sandbox: { rateLimits: { hostDailyLimit: 2 } },
+        connectors: (sandbox) => [{ ...sandboxConnector(sandbox), hostUsers: [sandbox.state.users[0].email, sandbox.state.users[1].email] }],
+      });
+    });
+    afterAll(async () => pooled?.stop());
+
+    it('host pool: a new bridge goes to a host without a live meeting and with daily budget left', async () => {
+      const [h1, h2] = pooled.sandbox.state.users;
+      const a = await bridgeFor(uniqueIncidentId(), undefined, pooled);
+      const b = await bridgeFor(uniqueIncidentId(), undefined, pooled);
+      expect([a.meeting.host_id, b.meeting.host_id]).toEqual([h1.id, h2.id]);
+      await axios.post(`${pooled.sandbox.url}/_sandbox/meetings/${a.meeting.id}/start`);
+      // h1 is on a call: the next bridge goes to h2 even though it is h1's turn.
+      const c = await bridgeFor(uniqueIncidentId(), undefined, pooled);
+      expect(c.meeting.host_id).toBe(h2.id);
+      // h2 has spent its budget (2 a day here): Zoom says so, and the bridge goes to h1 after all.
+      const d = await bridgeFor(uniqueIncidentId(), undefined, pooled);
+      expect(d.meeting.host_id).toBe(h1.id);
+      const bridges = [a, b, c, d].map((x) => x.meeting.id);
+      expect(new Set(bridges).size).toBe(4);
+      // Every host spent: the step fails at once with what to do, instead of retrying until midnight.
+      const e = uniqueIncidentId();
+      await sendIncidentEvent(pooled.client, pooled.temporal.taskQueue, event(e, 'incident.created', { title: 'Fifth' }));
+      const failed = await timelineWith(pooled, e, (x) => x.step === 'bridge', 'the failure');
+      expect(failed.find((x) => x.step === 'bridge')!.summary).toMatch(/^Step bridge failed: Every host of this connector \(2\) is out of Zoom's daily meeting create\/update budget\. Hint: add hosts to ZOOM_HOST_USER/);
+    });
+  });
+
+  it('addParticipants update invites people to the bridge; bad addresses are refused with a clear error', async () => {
+    const id = uniqueIncidentId();
+    const { handle, meeting } = await bridgeFor(id);
+    const result = await handle.executeUpdate(addParticipantsUpdate, { args: [{ emails: ['cy@example.com', 'dee@example.com'] }] });
+    expect(result).toEqual({ meetingId: String(meeting.id), invitees: ['cy@example.com', 'dee@example.com'], alternativeHosts: [] });
+    expect(stack.sandbox.state.meetings.get(meeting.id)!.settings).toMatchObject({ meeting_invitees: [{ email: 'cy@example.com' }, { email: 'dee@example.com' }] });
+    await expect(handle.executeUpdate(addParticipantsUpdate, { args: [{ emails: ['not-an-email'] }] })).rejects.toMatchObject({
+      cause: { message: 'addParticipants: not email addresses: "not-an-email"' },
+    });
+    const timeline = await timelineWith(stack, id, (e) => e.summary.startsWith('Added to Zoom meeting'), 'the timeline entry');
+    expect(timeline.filter((e) => e.summary.startsWith('Added to Zoom meeting'))).toHaveLength(1);
+  });
+
+  it('cancelRunbook with cleanup false leaves the bridge running; the bridge query on the incident names it', async () => {
+    const id = uniqueIncidentId();
+    const { handle, meeting } = await bridgeFor(id);
+    await axios.post(`${stack.sandbox.url}/_sandbox/meetings/${meeting.id}/start`);
+    expect(await stack.client.workflow.getHandle(incidentWorkflowId(id)).query(bridgeQuery)).toMatchObject({ id: String(meeting.id) });
+    await handle.signal(cancelRunbookSignal, { cleanup: false, reason: 'handled by phone' });
+    expect(await handle.result()).toMatchObject({ runbook: 'bridge-only', cancelled: 'handled by phone' });
+    expect(stack.sandbox.state.meetings.get(meeting.id)!.status).toBe('started');
+    const timeline = await getTimeline(stack.client, id);
+    expect(timeline.map((e) => e.summary)).toContain('Runbook bridge-only cancelled (its meetings were left as they are)');
+  });
+
+  it('runRunbook runs a runbook on demand against an existing incident, and names an unknown one', async () => {
+    const id = uniqueIncidentId();
+    await bridgeFor(id);
+    const incident = stack.client.workflow.getHandle(incidentWorkflowId(id));
+    const { workflowId } = await incident.executeUpdate(runRunbookUpdate, { args: [{ runbook: 'note' }] });
+    expect(workflowId).toBe(`${incidentWorkflowId(id)}/note/on-demand-1`);
+    await stack.client.workflow.getHandle(workflowId).result();
+    expect((await getTimeline(stack.client, id)).map((e) => e.summary)).toContain(`Checklist for ${id}: Bridge ${id}`);
+    await expect(incident.executeUpdate(runRunbookUpdate, { args: [{ runbook: 'nope' }] })).rejects.toMatchObject({
+      cause: { message: 'No runbook named "nope" is loaded on the worker.' },
+    });
+  });
+
+  it('collectRecordings polls Zoom when no webhook comes, and gives up at its deadline', async () => {
+    const found = uniqueIncidentId();
+    const { handle, meeting } = await bridgeFor(found, { poll: '1m' });
+    await axios.post(`${stack.sandbox.url}/_sandbox/meetings/${meeting.id}/start`);
+    await axios.post(`${stack.sandbox.url}/_sandbox/meetings/${meeting.id}/end`);
+    await axios.post(`${stack.sandbox.url}/_sandbox/meetings/${meeting.id}/recording`);
+    await handle.result();
+    const entry = (await getTimeline(stack.client, found)).find((e) => e.step === 'recording')!;
+    expect(entry.summary).toMatch(/is ready/);
+    expect(entry.links![0].url).toBe(stack.sandbox.state.instances.find((i) => i.meetingId === meeting.id)!.recording!.share_url);
+
+    const missing = uniqueIncidentId();
+    const late = await bridgeFor(missing, { poll: '3s' });
+    await late.handle.result();
+    const timeline = await getTimeline(stack.client, missing);
+    expect(timeline.find((e) => e.step === 'recording')!.summary).toBe(`No recording of Zoom meeting ${late.meeting.id} within 3s`);
+  });
+});
