@@ -1,3 +1,4 @@
+import { KeyRing, keyRingFromEnv } from './codec';
 import { readFileSync } from 'node:fs';
 import { ZOOM_API_URL, ZOOM_TOKEN_URL } from './zoom/client';
 import { RATE_PLANS, ZoomPlan } from './zoom/rate-limiter';
@@ -18,6 +19,8 @@ export interface TemporalConfig {
   taskQueue: string;
   apiKey?: string;
   tls?: { serverNameOverride?: string; serverRootCACertificate?: Buffer; clientCertPair?: { crt: Buffer; key: Buffer } };
+  /** Payload encryption keys (ZR_PAYLOAD_KEYS): workflow inputs, results and failures are encrypted in history. */
+  payloadKeys?: KeyRing;
 }
 
 export interface ZoomConnectorConfig {
@@ -51,6 +54,7 @@ export function temporalConfig(env: Env = process.env): TemporalConfig {
     namespace: env.TEMPORAL_NAMESPACE || 'default',
     taskQueue: env.ZR_TASK_QUEUE || DEFAULT_TASK_QUEUE,
     apiKey: env.TEMPORAL_API_KEY || undefined,
+    payloadKeys: keyRingFromEnv(env),
     tls: wantsTls
       ? {
           serverNameOverride: env.TEMPORAL_TLS_SERVER_NAME || undefined,

@@ -1,5 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
+import type { DataConverter } from '@temporalio/common';
+import { createDataConverter } from './codec';
 import { TemporalConfig } from './config';
 
 /** Connection options shared by the client and the worker: address, TLS and API key. */
@@ -15,7 +17,12 @@ function unreachable(cfg: TemporalConfig) {
 
 export async function connectClient(cfg: TemporalConfig): Promise<Client> {
   const connection = await Connection.connect({ ...connectionOptions(cfg), connectTimeout: '5s' }).catch(unreachable(cfg));
-  return new Client({ connection, namespace: cfg.namespace });
+  return new Client({ connection, namespace: cfg.namespace, dataConverter: dataConverter(cfg) });
+}
+
+/** Encrypting payloads when keys are configured: the client, the worker and the CLI agree on it. */
+export function dataConverter(cfg: TemporalConfig): DataConverter | undefined {
+  return cfg.payloadKeys && createDataConverter(cfg.payloadKeys);
 }
 
 export function connectWorker(cfg: TemporalConfig): Promise<NativeConnection> {

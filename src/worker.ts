@@ -4,6 +4,7 @@ import type { RunbookDefinition } from '../workflows/definitions';
 import { Client } from '@temporalio/client';
 import { ConfigError, TemporalConfig, ZoomConnectorConfig } from './config';
 import { WorkflowTokenOwner } from './connectors';
+import { dataConverter } from './temporal';
 import { SecretBox } from './secrets';
 import { ServerToServerTokenProvider, TokenProvider } from './zoom/auth';
 import { TokenOwner, UserOAuthTokenProvider } from './zoom/user-oauth';
@@ -51,6 +52,7 @@ export function createWorker(setup: WorkerSetup): Promise<Worker> {
     connection: setup.connection,
     namespace: setup.temporal.namespace,
     taskQueue: setup.temporal.taskQueue,
+    dataConverter: dataConverter(setup.temporal),
     activities,
     ...(setup.workflowBundle ? { workflowBundle: setup.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
   });

@@ -7,6 +7,7 @@ import { Connection } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { SEARCH_ATTRIBUTES } from '../workflows/definitions';
 import { temporalCliPath } from './support/temporal-cli';
+import { failureConverterPath } from '../src/codec';
 
 /**
  * Starts one real Temporal dev server for the whole test run and bundles the workflows once.
@@ -27,7 +28,8 @@ export default async function globalSetup(): Promise<void> {
   process.env.ZR_TEST_TEMPORAL_ADDRESS = address;
   process.env.ZR_TEST_TEMPORAL_CLI = temporalCliPath();
 
-  const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: quietLogger });
+  // With the failure converter that encrypts failure messages too (src/codec.ts), as the worker bundles it.
+  const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), failureConverterPath: failureConverterPath(), logger: quietLogger });
   const bundlePath = join(dir, 'workflow-bundle.js');
   writeFileSync(bundlePath, bundle.code);
   process.env.ZR_TEST_WORKFLOW_BUNDLE = bundlePath;

@@ -81,7 +81,8 @@ describe('a user-OAuth connector owned by its connector workflow', () => {
   let stack: Stack;
   beforeAll(async () => {
     // Rate limits off: two processes each pace on their own, and this test is about tokens.
-    stack = await startStack({ sandbox: { rateLimits: false }, connectors: (sandbox) => [sandboxUserConnector(sandbox)] });
+    // Plain history (no payload codec), so the test sees that tokens are sealed even without it.
+    stack = await startStack({ encrypt: false, sandbox: { rateLimits: false }, connectors: (sandbox) => [sandboxUserConnector(sandbox)] });
   });
   afterAll(async () => stack?.stop());
 

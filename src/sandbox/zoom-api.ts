@@ -104,14 +104,15 @@ const LOCAL_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z)?$/;
 export function zoomRoutes(state: SandboxState, hooks: ZoomApiHooks): Route[] {
   return [
     route('POST', '/v2/users/:userId/meetings', (req) => {
-      const host = findUser(state, req.params.userId, () => requireToken(state, req, 'createMeeting'));
+      const token = requireToken(state, req, 'createMeeting');
+      const host = findUser(state, userRef(req.params.userId, token));
       rateLimit(state, req, 'createMeeting', host.id);
       const meeting = createMeeting(state, host, req.json());
       return { status: 201, body: pick(meeting, CREATE_RESPONSE_FIELDS) };
     }),
     route('GET', '/v2/users/:userId/meetings', (req) => {
-      requireToken(state, req, 'listMeetings');
-      const host = findUser(state, req.params.userId);
+      const token = requireToken(state, req, 'listMeetings');
+      const host = findUser(state, userRef(req.params.userId, token));
       return { status: 200, body: listMeetings(state, host, req.query) };
     }),
     route('GET', '/v2/meetings/:meetingId', (req) => {
@@ -199,7 +200,7 @@ export function zoomRoutes(state: SandboxState, hooks: ZoomApiHooks): Route[] {
     }),
     route('GET', '/v2/users/:userId', (req) => {
       const token = requireToken(state, req, 'getUser');
-      const user = findUser(state, req.params.userId === 'me' && token.userId ? token.userId : req.params.userId);
+      const user = findUser(state, userRef(req.params.userId, token));
       return { status: 200, body: { ...user, display_name: `${user.first_name} ${user.last_name}`, type: 2, status: 'active', account_id: state.credentials.accountId, timezone: 'UTC', group_ids: state.groups.filter((g) => g.memberIds.includes(user.id)).map((g) => g.id) } };
     }),
     route('GET', '/v2/groups', (req) => {
@@ -248,8 +249,12 @@ function rateLimit(state: SandboxState, req: SandboxRequest, operation: ZoomOper
 }
 
 /** `authorize` runs first when given: Zoom checks the token before it looks the user up. */
-function findUser(state: SandboxState, userId: string, authorize?: () => void): SandboxUser {
-  authorize?.();
+/** "me" is the user a user-level token acts for (Zoom accepts it wherever a user id goes). */
+function userRef(userId: string, token: { userId?: string }): string {
+  return userId === 'me' && token.userId ? token.userId : userId;
+}
+
+function findUser(state: SandboxState, userId: string): SandboxUser {
   const user = state.users.find((u) => u.id === userId || u.email.toLowerCase() === userId.toLowerCase());
   if (!user) throw new ZoomHttpError(404, 1001, `User ${userId} not exist or not belong to this account.`);
   return user;

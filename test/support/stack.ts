@@ -8,6 +8,7 @@ import { createWorker } from '../../src/worker';
 import { loadRunbooks } from '../../src/runbook-loader';
 import { join } from 'node:path';
 import { SecretBox } from '../../src/secrets';
+import { dataConverter } from '../../src/temporal';
 
 /** The real parts a test runs against: the Zoom sandbox over HTTP, the dev server, a real worker. */
 export interface Stack {
@@ -47,7 +48,13 @@ export function sandboxUserConnector(sandbox: ZoomSandbox, name = 'default'): Zo
 }
 
 export async function startStack(
-  options: { runbooks?: RunbookDefinition[]; sandbox?: SandboxOptions; connectors?: (sandbox: ZoomSandbox) => ZoomConnectorConfig[] } = {},
+  options: {
+    runbooks?: RunbookDefinition[];
+    sandbox?: SandboxOptions;
+    connectors?: (sandbox: ZoomSandbox) => ZoomConnectorConfig[];
+    /** Encrypt payloads with a random key (the default, as in production); false keeps history plain JSON. */
+    encrypt?: boolean;
+  } = {},
 ): Promise<Stack> {
   if (!runtimeInstalled) {
     runtimeInstalled = true;
@@ -56,9 +63,10 @@ export async function startStack(
   const address = testTemporalAddress();
   const sandbox = new ZoomSandbox(options.sandbox);
   await sandbox.start();
-  const temporal: TemporalConfig = { address, namespace: 'default', taskQueue: `test-${randomUUID()}` };
+  const payloadKeys = options.encrypt === false ? undefined : { current: { id: 'test', key: randomBytes(32) } };
+  const temporal: TemporalConfig = { address, namespace: 'default', taskQueue: `test-${randomUUID()}`, payloadKeys };
   const nativeConnection = await NativeConnection.connect({ address });
-  const client = new Client({ connection: await Connection.connect({ address }) });
+  const client = new Client({ connection: await Connection.connect({ address }), dataConverter: dataConverter(temporal) });
   const secretsKey = randomBytes(32).toString('base64');
   const secrets = SecretBox.fromKey(secretsKey);
   const worker = await createWorker({
