@@ -14,12 +14,25 @@ const load = (file: string) => JSON.parse(readFileSync(join(FIXTURES, file), 'ut
 const replay = (history: unknown, workflowId: string) =>
   Worker.runReplayHistory({ workflowBundle: { codePath: process.env.ZR_TEST_WORKFLOW_BUNDLE! }, replayName: 'replay-test' }, history, workflowId);
 
-/** The workflow id the history was recorded under (workflows read it, e.g. for child ids). */
-const workflowIdOf = (file: string) => (file.startsWith('runbook-') ? `incident-INC-REPLAY-1/${file.slice('runbook-'.length, -'.json'.length)}` : 'incident-INC-REPLAY-1');
+/** The workflow id the history was recorded under (workflows read it, e.g. for child ids), from its input. */
+function workflowIdOf(file: string): string {
+  const started = load(file).events[0].workflowExecutionStartedEventAttributes;
+  const input = JSON.parse(Buffer.from(started.input.payloads[0].data, 'base64').toString('utf8'));
+  return input.incidentWorkflowId ? `${input.incidentWorkflowId}/${input.runbook.name}` : `incident-${input.incidentId}`;
+}
 
 describe('replay of recorded histories', () => {
   it('has fixtures for the incident workflow and each example runbook', () => {
-    expect(fixtures).toEqual(['incident-workflow.json', 'runbook-incident-bridge.json', 'runbook-postmortem.json']);
+    // Recorded before and after the meeting-lifecycle patch (test/support/record-histories.ts records the latter).
+    expect(fixtures).toEqual([
+      'incident-workflow-v2.json',
+      'incident-workflow.json',
+      'runbook-incident-bridge.json',
+      'runbook-incident-sync.json',
+      'runbook-postmortem-replan.json',
+      'runbook-postmortem.json',
+      'runbook-recorded-bridge.json',
+    ]);
   });
 
   it.each(fixtures)('%s replays without non-determinism', async (file) => {

@@ -1,0 +1,87 @@
+/**
+ * Records the replay fixtures of the current workflow code: one incident (INC-REPLAY-2) that goes
+ * through every example runbook — recorded bridge with webhooks, attendance and recording, daily
+ * sync, postmortem re-planned after a reopening — exported with `temporal workflow show -o json`.
+ *
+ *   npx tsx test/support/record-histories.ts
+ *
+ * Record only for new workflow code paths; a change that breaks an existing fixture needs patched().
+ */
+import { execFileSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import axios from 'axios';
+import globalSetup from '../global-setup';
+import globalTeardown from '../global-teardown';
+import { getTimeline, sendIncidentEvent } from '../../src/client';
+import { IncidentEvent, incidentWorkflowId } from '../../src/incident';
+import { loadRunbooks } from '../../src/runbook-loader';
+import { zoomWebhookRoutes } from '../../src/serve/zoom-webhook';
+import { addParticipantsUpdate, TimelineEntry } from '../../workflows/definitions';
+import { eventually, startStack } from './stack';
+
+const ID = 'INC-REPLAY-2';
+const OUT = join(__dirname, '../fixtures/histories');
+
+async function main(): Promise<void> {
+  await globalSetup();
+  const stack = await startStack({ runbooks: loadRunbooks(join(__dirname, '../../runbooks')).map((r) => r.runbook), encrypt: false });
+  const [route] = zoomWebhookRoutes({ client: stack.client, secretToken: 'record-histories' });
+  const receiver = createServer((req, res) => void Promise.resolve(route.handle(req, res, {})).catch(() => res.writeHead(500).end()));
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  const sim = (path: string, body: object = {}) => axios.post(`${stack.sandbox.url}/_sandbox${path}`, body);
+  await sim('/webhooks', { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/zoom/webhook`, secretToken: 'record-histories' });
+
+  let n = 0;
+  const send = (type: IncidentEvent['type'], incident: Partial<IncidentEvent['incident']> = {}) =>
+    sendIncidentEvent(stack.client, stack.temporal.taskQueue, { eventId: `replay-2-${++n}`, type, occurredAt: new Date().toISOString(), incident: { id: ID, ...incident } });
+  const until = (what: string, match: (e: TimelineEntry) => boolean) =>
+    eventually(async () => ((await getTimeline(stack.client, ID)).some(match) ? true : undefined), what, 60_000);
+  const runbook = (name: string) => stack.client.workflow.getHandle(`${incidentWorkflowId(ID)}/${name}`);
+
+  try {
+    await send('incident.created', { title: 'Replay fixture', severity: 'SEV2', owner: { email: 'ana@example.com' }, responders: [{ email: 'bo@example.com' }], fields: { record: true } });
+    await until('the recorded bridge', (e) => e.source === 'recorded-bridge' && e.step === 'share');
+    await until('the daily sync', (e) => e.source === 'incident-sync' && e.step === 'share');
+    const bridge = (await runbook('recorded-bridge').query<{ id: string }>('bridge')).id;
+    await runbook('recorded-bridge').executeUpdate(addParticipantsUpdate, { args: [{ emails: ['cy@example.com'] }] });
+    await sim(`/meetings/${bridge}/start`);
+    const ana = (await sim(`/meetings/${bridge}/participants`, { name: 'Ana', email: 'ana@example.com' })).data.participantId;
+
+    await send('incident.resolved');
+    await until('the postmortem', (e) => e.source === 'postmortem' && e.step === 'share');
+    await sim(`/meetings/${bridge}/participants/${ana}/leave`);
+    await until('attendance', (e) => e.step === 'attendance');
+    await sim(`/meetings/${bridge}/recording`);
+    await runbook('recorded-bridge').result();
+
+    await send('incident.reopened');
+    await until('the postmortem to be cancelled', (e) => e.source === 'postmortem' && e.summary.includes('cancelled'));
+    await send('incident.resolved');
+    await until('the postmortem to be re-planned', (e) => e.summary.startsWith('Re-planned:'));
+    await send('incident.closed');
+    await runbook('incident-sync').result();
+
+    const cli = process.env.ZR_TEST_TEMPORAL_CLI!;
+    const show = (workflowId: string, file: string) => {
+      const json = execFileSync(cli, ['workflow', 'show', '--workflow-id', workflowId, '--address', process.env.ZR_TEST_TEMPORAL_ADDRESS!, '-o', 'json'], { maxBuffer: 64 << 20 });
+      writeFileSync(join(OUT, file), json);
+      console.log(`recorded ${workflowId} -> ${file}`);
+    };
+    show(incidentWorkflowId(ID), 'incident-workflow-v2.json');
+    show(`${incidentWorkflowId(ID)}/recorded-bridge`, 'runbook-recorded-bridge.json');
+    show(`${incidentWorkflowId(ID)}/incident-sync`, 'runbook-incident-sync.json');
+    show(`${incidentWorkflowId(ID)}/postmortem`, 'runbook-postmortem-replan.json');
+  } finally {
+    receiver.close();
+    await stack.stop();
+    await globalTeardown();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
