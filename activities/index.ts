@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { activityInfo, ApplicationFailure, log } from '@temporalio/activity';
 import type { Incident, IncidentEventType, MeetingSummary, RunbookDefinition, SealedTokenSet } from '../workflows/definitions';
-import { sealTokens } from '../src/connectors';
+import { ConnectorGate, sealTokens } from '../src/connectors';
 import { SecretBox } from '../src/secrets';
 import { refreshTokens } from '../src/zoom/user-oauth';
 import { renderValue, TemplateContext, TemplateError } from '../src/templates';
@@ -27,6 +27,8 @@ export interface ActivityDeps {
   /** User-OAuth apps by connector name, for the connector workflow's refreshes. */
   oauthApps?: Map<string, OAuthClientCredentials>;
   secrets?: SecretBox;
+  /** Refuses calls through connectors whose Zoom app was uninstalled. */
+  gate?: ConnectorGate;
 }
 
 export interface CreateMeetingInput {
@@ -94,9 +96,12 @@ export interface AttendanceRecord {
  * process shares one token cache per connector.
  */
 export function createActivities(deps: ActivityDeps) {
-  function connector(name = 'default'): ZoomConnector {
+  /** The connector a call goes through, unless it is unknown here or disabled (its app was uninstalled). */
+  async function connector(name = 'default'): Promise<ZoomConnector> {
     const c = deps.connectors.get(name);
     if (!c) throw ApplicationFailure.nonRetryable(`Zoom connector "${name}" is not configured on this worker.`, ZoomConfigError.name);
+    const gate = deps.gate;
+    if (gate) await callZoom(() => gate.assertEnabled(name));
     return c;
   }
 
@@ -169,7 +174,7 @@ export function createActivities(deps: ActivityDeps) {
      * covers a worker killed mid-call and a response lost after Zoom created the meeting.
      */
     async createMeeting(input: CreateMeetingInput): Promise<MeetingSummary> {
-      const zoom = connector(input.connector);
+      const zoom = await connector(input.connector);
       const marker = idempotencyMarker(input.idempotencyKey);
       return callZoom(async () => {
         if (activityInfo().attempt > 1) {
@@ -210,7 +215,7 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     async updateMeeting(input: MeetingCall & Partial<Pick<CreateMeetingInput, 'topic' | 'agenda' | 'duration' | 'settings'>>): Promise<void> {
-      const zoom = connector(input.connector);
+      const zoom = await connector(input.connector);
       const settings = input.settings ? zoomSettings(input.settings) : undefined;
       await callZoom(() => zoom.client.updateMeeting(input.meetingId, { topic: input.topic, agenda: input.agenda, duration: input.duration, settings }));
     },
@@ -220,7 +225,7 @@ export function createActivities(deps: ActivityDeps) {
      * lists it is given) and registers people. Adding someone already there changes nothing.
      */
     async manageParticipants(input: ManageParticipantsInput): Promise<{ invitees: string[]; alternativeHosts: string[]; registered: number }> {
-      const zoom = connector(input.connector);
+      const zoom = await connector(input.connector);
       return callZoom(async () => {
         const meeting = await zoom.client.getMeeting(input.meetingId);
         const settings = (meeting.settings ?? {}) as MeetingSettings;
@@ -239,7 +244,7 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     async updateRecordingSettings(input: RecordingSettingsInput): Promise<void> {
-      const zoom = connector(input.connector);
+      const zoom = await connector(input.connector);
       await callZoom(() =>
         zoom.client.updateRecordingSettings(input.meetingId, {
           share_recording: input.share,
@@ -253,7 +258,7 @@ export function createActivities(deps: ActivityDeps) {
 
     /** The meeting's cloud recording, or `ready: false` while Zoom has none (code 3301). */
     async getRecording(input: MeetingCall): Promise<RecordingSummary> {
-      const zoom = connector(input.connector);
+      const zoom = await connector(input.connector);
       return callZoom(async () => {
         try {
           const r = await zoom.client.getRecordings(input.meetingId);
@@ -269,7 +274,7 @@ export function createActivities(deps: ActivityDeps) {
 
     /** Who attended, from Zoom's past-participants API; empty when the meeting was never held. */
     async getAttendance(input: MeetingCall): Promise<AttendanceRecord[]> {
-      const zoom = connector(input.connector);
+      const zoom = await connector(input.connector);
       return callZoom(async () => {
         try {
           const participants = await zoom.client.listPastParticipants(input.meetingId);
@@ -289,12 +294,12 @@ export function createActivities(deps: ActivityDeps) {
 
     /** Ends the meeting for everyone; a meeting that is not in progress is left as it is (Zoom: no-op). */
     async endMeeting(input: MeetingCall): Promise<void> {
-      const zoom = connector(input.connector);
+      const zoom = await connector(input.connector);
       await callZoom(() => zoom.client.endMeeting(input.meetingId));
     },
 
     async deleteMeeting(input: MeetingCall): Promise<void> {
-      const zoom = connector(input.connector);
+      const zoom = await connector(input.connector);
       await callZoom(() => zoom.client.deleteMeeting(input.meetingId));
     },
   };

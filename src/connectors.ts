@@ -1,9 +1,16 @@
 import { Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { zoomConnectorWorkflow } from '../workflows/connector';
-import { accessTokenUpdate, connectorWorkflowId, installTokensSignal, SealedTokenSet } from '../workflows/definitions';
+import {
+  accessTokenUpdate,
+  appDeauthorizedSignal,
+  connectorDisabledMessage,
+  connectorWorkflowId,
+  installTokensSignal,
+  SealedTokenSet,
+} from '../workflows/definitions';
 import { SecretBox } from './secrets';
 import { GrantedTokens } from './zoom/auth';
-import { ZoomAuthError, ZoomReauthorizationError, ZoomUnavailableError } from './zoom/errors';
+import { ZoomAuthError, ZoomConnectorDisabledError, ZoomReauthorizationError, ZoomUnavailableError } from './zoom/errors';
 import { OwnedAccessToken, TokenOwner, tokenFingerprint } from './zoom/user-oauth';
 
 /** Seals freshly granted tokens for the connector workflow (which must never see them in clear). */
@@ -48,10 +55,70 @@ export class WorkflowTokenOwner implements TokenOwner {
       if (err instanceof WorkflowUpdateFailedError) {
         const cause = err.cause as { type?: string; message?: string } | undefined;
         const message = cause?.message ?? err.message;
+        if (cause?.type === 'ZoomConnectorDisabledError') throw new ZoomConnectorDisabledError(message);
         if (cause?.type === 'ZoomReauthorizationError') throw new ZoomReauthorizationError(message);
         if (cause?.type === 'ZoomAuthError') throw new ZoomAuthError(message);
         throw new ZoomUnavailableError(message);
       }
+      throw err;
+    }
+  }
+}
+
+/**
+ * Zoom's app_deauthorized: the connector workflow (started if the connector had none, as
+ * Server-to-Server connectors do) deletes its tokens and refuses every call from now on.
+ */
+export async function deauthorizeConnector(client: Client, taskQueue: string, connector: string, at = new Date().toISOString()): Promise<void> {
+  await client.workflow.signalWithStart<typeof zoomConnectorWorkflow, [{ at: string }]>('zoomConnectorWorkflow', {
+    workflowId: connectorWorkflowId(connector),
+    taskQueue,
+    args: [{ connector }],
+    signal: appDeauthorizedSignal,
+    signalArgs: [{ at }],
+    staticSummary: `Zoom connector **${connector}**`,
+  });
+}
+
+/**
+ * Whether a connector may call Zoom, as its connector workflow's memo says; asked at most every
+ * `ttlMs` per connector and process, so an uninstall stops every worker within that time.
+ */
+export class ConnectorGate {
+  private readonly known = new Map<string, { disabled?: string; until: number; pending?: Promise<string | undefined> }>();
+
+  constructor(
+    private readonly client: Client,
+    private readonly ttlMs = 2000,
+  ) {}
+
+  async assertEnabled(connector: string): Promise<void> {
+    if (await this.disabled(connector)) throw new ZoomConnectorDisabledError(`${connectorDisabledMessage(connector)}.`, { hint: 'install the Zoom app again to restore it.' });
+  }
+
+  private async disabled(connector: string): Promise<string | undefined> {
+    const entry = this.known.get(connector);
+    if (entry && entry.until > Date.now()) return entry.disabled;
+    if (entry?.pending) return entry.pending;
+    const pending = this.ask(connector).then((disabled) => {
+      this.known.set(connector, { disabled, until: Date.now() + this.ttlMs });
+      return disabled;
+    });
+    this.known.set(connector, { ...(entry ?? { until: 0 }), pending });
+    try {
+      return await pending;
+    } catch (err) {
+      this.known.delete(connector);
+      throw err;
+    }
+  }
+
+  private async ask(connector: string): Promise<string | undefined> {
+    try {
+      const { memo } = await this.client.workflow.getHandle(connectorWorkflowId(connector)).describe();
+      return typeof memo?.disabled === 'string' ? memo.disabled : undefined;
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return undefined; // never uninstalled
       throw err;
     }
   }

@@ -3,7 +3,7 @@ import { createActivities, ZoomConnector } from '../activities';
 import type { RunbookDefinition } from '../workflows/definitions';
 import { Client } from '@temporalio/client';
 import { ConfigError, TemporalConfig, ZoomConnectorConfig } from './config';
-import { WorkflowTokenOwner } from './connectors';
+import { ConnectorGate, WorkflowTokenOwner } from './connectors';
 import { dataConverter } from './temporal';
 import { SecretBox } from './secrets';
 import { ServerToServerTokenProvider, TokenProvider } from './zoom/auth';
@@ -47,6 +47,7 @@ export function createWorker(setup: WorkerSetup): Promise<Worker> {
     runbooks: setup.runbooks,
     oauthApps: new Map(userConnectors.map((c) => [c.name, { tokenUrl: c.tokenUrl, clientId: c.clientId, clientSecret: c.clientSecret }])),
     secrets: setup.secrets,
+    gate: setup.client && new ConnectorGate(setup.client),
   });
   return Worker.create({
     connection: setup.connection,

@@ -44,7 +44,7 @@ describe('the example runbooks', () => {
   beforeAll(async () => {
     stack = await startStack({ runbooks: examples });
     // Zoom's webhooks reach the workflows through the real endpoint.
-    const [route] = zoomWebhookRoutes({ client: stack.client, secretToken: SECRET_TOKEN });
+    const [route] = zoomWebhookRoutes({ client: stack.client, secretToken: SECRET_TOKEN, taskQueue: stack.temporal.taskQueue, connectors: [sandboxConnector(stack.sandbox)] });
     receiver = createServer((req, res) => void Promise.resolve(route.handle(req, res, {})).catch(() => res.writeHead(500).end()));
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/zoom/webhook`;
@@ -280,5 +280,61 @@ steps:
     await late.handle.result();
     const timeline = await getTimeline(stack.client, missing);
     expect(timeline.find((e) => e.step === 'recording')!.summary).toBe(`No recording of Zoom meeting ${late.meeting.id} within 3s`);
+  });
+});
+
+describe('an uninstalled Zoom app (app_deauthorized)', () => {
+  let stack: Stack;
+  let receiver: Server;
+  // A connector of its own: disabling it must not touch other tests on the shared dev server.
+  const name = `deauth-${Math.random().toString(36).slice(2, 8)}`;
+  const bridge = runbook(`
+name: bridge-${name}
+connector: ${name}
+trigger: { on: [incident.created] }
+steps:
+  - { id: bridge, action: zoom.createMeeting, with: { topic: "{{Activity.title}}" } }
+  - { id: resolved, action: wait.forIncident, with: { status: resolved } }
+  - { id: end, action: zoom.endMeeting, with: { meeting: bridge } }
+`);
+  beforeAll(async () => {
+    stack = await startStack({ runbooks: [bridge], connectors: (sandbox) => [sandboxConnector(sandbox, name)] });
+    const [route] = zoomWebhookRoutes({ client: stack.client, secretToken: SECRET_TOKEN, taskQueue: stack.temporal.taskQueue, connectors: [sandboxConnector(stack.sandbox, name)] });
+    receiver = createServer((req, res) => void Promise.resolve(route.handle(req, res, {})).catch(() => res.writeHead(500).end()));
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/zoom/webhook`;
+    await axios.post(`${stack.sandbox.url}/_sandbox/webhooks`, { url, secretToken: SECRET_TOKEN });
+  });
+  afterAll(async () => {
+    await new Promise((r) => receiver?.close(r));
+    await stack?.stop();
+  });
+  const open = (id: string) => sendIncidentEvent(stack.client, stack.temporal.taskQueue, event(id, 'incident.created', { title: `Outage ${id}` }));
+  const stepEntry = (id: string, step: string) => timelineWith(stack, id, (e) => e.step === step, `step ${step}`).then((t) => t.find((e) => e.step === step)!);
+  const disabledMessage = `Zoom connector ${name} is disabled (app uninstalled)`;
+
+  it('disables the connector at once: running runbooks and new runs fail their Zoom steps saying so; enabling restores it', async () => {
+    const running = uniqueIncidentId();
+    await open(running);
+    expect((await stepEntry(running, 'bridge')).status).toBe('ok');
+
+    await axios.post(`${stack.sandbox.url}/_sandbox/deauthorize`);
+    const connector = stack.client.workflow.getHandle(`zoom-connector-${name}`);
+    expect((await connector.query<{ disabled?: string; authorised: boolean }>('connectorStatus'))).toMatchObject({ authorised: false, disabled: expect.stringMatching(/^app uninstalled at /) });
+    await new Promise((r) => setTimeout(r, 2100)); // workers re-read the connector's state every 2 s
+
+    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, event(running, 'incident.resolved'));
+    expect((await stepEntry(running, 'end')).summary).toContain(`Step end failed: ${disabledMessage}`);
+    const fresh = uniqueIncidentId();
+    await open(fresh);
+    const failed = await stepEntry(fresh, 'bridge');
+    expect(failed).toMatchObject({ status: 'failed', summary: expect.stringContaining(disabledMessage) });
+    expect(meetingsWhere(stack, (m) => m.topic === `Outage ${fresh}`)).toHaveLength(0);
+
+    await connector.signal('enable');
+    await new Promise((r) => setTimeout(r, 2100));
+    const restored = uniqueIncidentId();
+    await open(restored);
+    expect((await stepEntry(restored, 'bridge')).status).toBe('ok');
   });
 });

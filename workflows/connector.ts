@@ -1,7 +1,15 @@
-import { allHandlersFinished, ApplicationFailure, condition, continueAsNew, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, ApplicationFailure, condition, continueAsNew, proxyActivities, setHandler, upsertMemo, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { nowMs } from './clock';
-import { accessTokenUpdate, connectorStatusQuery, installTokensSignal, SealedTokenSet } from './definitions';
+import {
+  accessTokenUpdate,
+  appDeauthorizedSignal,
+  connectorDisabledMessage,
+  connectorStatusQuery,
+  enableConnectorSignal,
+  installTokensSignal,
+  SealedTokenSet,
+} from './definitions';
 
 export interface ConnectorWorkflowInput {
   connector: string;
@@ -9,6 +17,7 @@ export interface ConnectorWorkflowInput {
   tokens?: SealedTokenSet;
   refreshes?: number;
   needsReauthorization?: string;
+  disabled?: string;
 }
 
 /** Refresh this long before expiry, so callers always get a token with time left on it. */
@@ -31,6 +40,7 @@ export async function zoomConnectorWorkflow(input: ConnectorWorkflowInput): Prom
   let tokens = input.tokens;
   let refreshes = input.refreshes ?? 0;
   let needsReauthorization = input.needsReauthorization;
+  let disabled = input.disabled;
   let refreshing: Promise<void> | undefined;
 
   async function refresh(): Promise<void> {
@@ -44,13 +54,28 @@ export async function zoomConnectorWorkflow(input: ConnectorWorkflowInput): Prom
     }
   }
 
+  // The memo says whether the connector is disabled, so workers can check with a describe
+  // (answered by the server) instead of a query (which needs this workflow's worker).
+  function setDisabled(why: string | undefined): void {
+    if (why === disabled) return;
+    disabled = why;
+    upsertMemo({ disabled: why ?? null });
+  }
   setHandler(installTokensSignal, (fresh) => {
     tokens = fresh;
     needsReauthorization = undefined;
+    setDisabled(undefined);
   });
-  setHandler(connectorStatusQuery, () => ({ connector, authorised: !!tokens && !needsReauthorization, expiresAt: tokens?.expiresAt, refreshes, needsReauthorization }));
+  // Uninstalling the app deletes the tokens here at once (they live nowhere else durably).
+  setHandler(appDeauthorizedSignal, ({ at }) => {
+    tokens = undefined;
+    setDisabled(`app uninstalled at ${at}`);
+  });
+  setHandler(enableConnectorSignal, () => setDisabled(undefined));
+  setHandler(connectorStatusQuery, () => ({ connector, authorised: !!tokens && !needsReauthorization && !disabled, expiresAt: tokens?.expiresAt, refreshes, needsReauthorization, disabled }));
   setHandler(accessTokenUpdate, async ({ staleFingerprint }) => {
     const refuse = () => {
+      if (disabled) throw ApplicationFailure.nonRetryable(connectorDisabledMessage(connector), 'ZoomConnectorDisabledError');
       if (needsReauthorization) throw ApplicationFailure.nonRetryable(`Zoom connector ${connector} needs re-authorising: ${needsReauthorization}`, 'ZoomReauthorizationError');
       if (!tokens) throw ApplicationFailure.nonRetryable(`Zoom connector ${connector} is not authorised yet: install the Zoom app for it.`, 'ZoomAuthError');
     };
@@ -71,5 +96,5 @@ export async function zoomConnectorWorkflow(input: ConnectorWorkflowInput): Prom
 
   await condition(() => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > 2000);
   await condition(allHandlersFinished);
-  await continueAsNew<typeof zoomConnectorWorkflow>({ connector, tokens, refreshes, needsReauthorization });
+  await continueAsNew<typeof zoomConnectorWorkflow>({ connector, tokens, refreshes, needsReauthorization, disabled });
 }

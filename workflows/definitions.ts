@@ -149,6 +149,12 @@ export interface ConnectorStatus {
   refreshes: number;
   /** Why the connector needs re-authorising, when it does. */
   needsReauthorization?: string;
+  /** Set when the Zoom app was uninstalled: why and when. Its tokens are gone. */
+  disabled?: string;
+}
+
+export function connectorDisabledMessage(connector: string): string {
+  return `Zoom connector ${connector} is disabled (app uninstalled)`;
 }
 
 export function connectorWorkflowId(connector: string): string {
@@ -157,6 +163,10 @@ export function connectorWorkflowId(connector: string): string {
 
 /** Connector workflow: store tokens from a fresh authorisation (the OAuth callback sends this). */
 export const installTokensSignal = defineSignal<[SealedTokenSet]>('installTokens');
+/** Connector workflow: the Zoom app was uninstalled: delete the tokens and refuse every call until re-authorised. */
+export const appDeauthorizedSignal = defineSignal<[{ at: string }]>('appDeauthorized');
+/** Connector workflow: the app is installed again (Server-to-Server apps; user-OAuth apps re-authorise through installTokens). */
+export const enableConnectorSignal = defineSignal('enable');
 /** Connector workflow: a valid access token; `staleFingerprint` names one Zoom just rejected. */
 export const accessTokenUpdate = defineUpdate<SealedAccessToken, [{ staleFingerprint?: string }]>('accessToken');
 /** Connector workflow: whether it is authorised, token expiry, refresh count. */

@@ -1,4 +1,6 @@
 import type { Client } from '@temporalio/client';
+import type { ZoomConnectorConfig } from '../config';
+import { deauthorizeConnector } from '../connectors';
 import { deliverMeetingEvent, meetingEventFromWebhook } from '../zoom-events';
 import { parseWebhookEvent, SIGNATURE_HEADER, TIMESTAMP_HEADER, URL_VALIDATION_EVENT, urlValidationResponse, verifyWebhook, WebhookParseError } from '../zoom/webhooks';
 import { headerValue, HttpError, readBody, Route, sendJson, ServeLogger } from './http';
@@ -9,8 +11,10 @@ export interface ZoomWebhookOptions {
   secretToken: string;
   /** Default /zoom/webhook. */
   path?: string;
-  /** app_deauthorized: the connector lifecycle takes it from here. */
-  onDeauthorized?: (payload: Record<string, unknown>) => Promise<void>;
+  /** The task queue of the workers (app_deauthorized starts the connector workflow if need be). */
+  taskQueue: string;
+  /** The connectors an app_deauthorized may concern, matched by the app's client id. */
+  connectors: Pick<ZoomConnectorConfig, 'name' | 'clientId'>[];
   logger?: ServeLogger;
 }
 
@@ -50,8 +54,12 @@ export function zoomWebhookRoutes(options: ZoomWebhookOptions): Route[] {
           return sendJson(res, 200, urlValidationResponse(options.secretToken, plainToken));
         }
         if (envelope.event === 'app_deauthorized') {
-          await options.onDeauthorized?.(envelope.payload);
-          return sendJson(res, 200, { event: envelope.event });
+          const payload = envelope.payload as { client_id?: unknown; deauthorization_time?: unknown };
+          const affected = options.connectors.filter((c) => c.clientId === payload.client_id);
+          const at = typeof payload.deauthorization_time === 'string' ? payload.deauthorization_time : new Date().toISOString();
+          for (const c of affected) await deauthorizeConnector(options.client, options.taskQueue, c.name, at);
+          if (affected.length) log.warn(`serve: Zoom app uninstalled: connector(s) ${affected.map((c) => c.name).join(', ')} disabled`);
+          return sendJson(res, 200, { event: envelope.event, disabled: affected.map((c) => c.name) });
         }
         const event = meetingEventFromWebhook(envelope);
         if (!event) return sendJson(res, 200, { event: envelope.event, ignored: true });

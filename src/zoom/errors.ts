@@ -31,6 +31,8 @@ export class ZoomError extends Error {
 export class ZoomAuthError extends ZoomError {}
 /** A user-OAuth connector's consent is gone (revoked, superseded, expired); only re-authorising fixes it. */
 export class ZoomReauthorizationError extends ZoomAuthError {}
+/** The Zoom app was uninstalled (app_deauthorized): nothing runs on the connector until it is authorised again. */
+export class ZoomConnectorDisabledError extends ZoomAuthError {}
 /** The token lacks a scope the call needs (code 4711 / 4700 "does not contain scopes"). */
 export class ZoomScopeError extends ZoomError {}
 /** User, meeting or recording does not exist (404; codes 1001, 3001, 3301). */

@@ -28,7 +28,7 @@ const OUT = join(__dirname, '../fixtures/histories');
 async function main(): Promise<void> {
   await globalSetup();
   const stack = await startStack({ runbooks: loadRunbooks(join(__dirname, '../../runbooks')).map((r) => r.runbook), encrypt: false });
-  const [route] = zoomWebhookRoutes({ client: stack.client, secretToken: 'record-histories' });
+  const [route] = zoomWebhookRoutes({ client: stack.client, secretToken: 'record-histories', taskQueue: stack.temporal.taskQueue, connectors: [] });
   const receiver = createServer((req, res) => void Promise.resolve(route.handle(req, res, {})).catch(() => res.writeHead(500).end()));
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
   const sim = (path: string, body: object = {}) => axios.post(`${stack.sandbox.url}/_sandbox${path}`, body);
