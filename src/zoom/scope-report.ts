@@ -10,11 +10,11 @@ export const ACTION_OPERATIONS: Record<string, ZoomOperation[]> = {
   'zoom.recurringMeeting': ['createMeeting', 'listMeetings', 'getMeeting', 'deleteMeeting'],
   'zoom.updateMeeting': ['updateMeeting', 'getMeeting'],
   'zoom.manageParticipants': ['updateMeeting', 'getMeeting', 'addRegistrant'],
-  'zoom.endMeeting': ['endMeeting', 'getMeeting'],
+  'zoom.endMeeting': ['endMeeting'],
   'zoom.deleteMeeting': ['deleteMeeting'],
   'zoom.collectRecordings': ['getRecordings'],
   'zoom.recordingSettings': ['updateRecordingSettings'],
-  'zoom.collectAttendance': ['getPastMeeting', 'listPastParticipants'],
+  'zoom.collectAttendance': ['listPastParticipants'],
 };
 
 export interface ActionScopeCheck {
