@@ -89,7 +89,13 @@ const recurrence = z
   .refine((r) => r.every === 'week' || r.on === undefined, { message: '"on" (weekdays) is only for every: week', path: ['on'] });
 
 export const stepSchema = z.discriminatedUnion('action', [
-  step('zoom.createMeeting', createMeetingInputs),
+  step(
+    'zoom.createMeeting',
+    createMeetingInputs.extend({
+      /** Re-render the topic when the incident changes (title, severity…) until it is resolved or the meeting ends. */
+      followIncident: z.boolean().optional(),
+    }),
+  ),
   step(
     'zoom.scheduleMeeting',
     createMeetingInputs.extend({

@@ -65,6 +65,18 @@ describe('an incident opens a Zoom bridge', () => {
     expect(description.typedSearchAttributes.get(IncidentIdAttr)).toBe(id);
   });
 
+  it('renames the bridge when the incident gets a new title', async () => {
+    const id = uniqueIncidentId();
+    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, created(id));
+    await eventually(async () => bridgeEntry(await getTimeline(stack.client, id)), 'the bridge');
+    const [meeting] = meetingsFor(id);
+    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, { eventId: `evt-${id}-title`, type: 'incident.updated', occurredAt: new Date().toISOString(), incident: { id, title: 'Checkout down in eu-west' } });
+    await eventually(async () => (await getTimeline(stack.client, id)).find((e) => e.summary === `Zoom meeting ${meeting.id} renamed: Checkout down in eu-west - Incident Bridge`), 'the rename');
+    expect(stack.sandbox.state.meetings.get(meeting.id)!.topic).toBe('Checkout down in eu-west - Incident Bridge');
+    // The agenda keeps its exactly-once marker.
+    expect(String(stack.sandbox.state.meetings.get(meeting.id)!.agenda)).toMatch(/\[zoom-runbooks:[0-9a-f]{20}\]/);
+  });
+
   it('ends the live bridge for everyone when the incident is resolved', async () => {
     const { id, meeting, runbook } = await openLiveBridge();
     await axios.post(`${stack.sandbox.url}/_sandbox/meetings/${meeting.id}/participants`, { name: 'Ana', email: 'ana@example.com' });

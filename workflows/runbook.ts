@@ -81,12 +81,19 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
   const lifecycle = patched(MEETING_LIFECYCLE_PATCH);
   let incident: Incident = input.incident;
   let reopenings = 0;
+  let incidentChanges = 0;
   let closed = false;
   const outputs: Record<string, unknown> = {};
   let bridge: MeetingSummary | null = null;
   const meetingIds: string[] = [];
   const activity = new Map<string, MeetingActivity>();
   const watchers: Promise<void>[] = [];
+  // Watchers are awaited after the last step; until then a rejection (a cancellation) must not
+  // count as unhandled, which would fail the workflow task.
+  const watch = (watcher: Promise<void>) => {
+    watcher.catch(() => undefined);
+    watchers.push(watcher);
+  };
   const recurring: MeetingSummary[] = [];
 
   setHandler(bridgeQuery, () => bridge);
@@ -94,6 +101,7 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
     if (latest.status === 'reopened' && incident.status !== 'reopened') reopenings++;
     if (latest.status === 'closed') closed = true;
     incident = latest;
+    incidentChanges++;
   });
   setHandler(zoomMeetingEventSignal, (event) => {
     const meeting = activity.get(event.meetingId);
@@ -185,6 +193,7 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
     switch (step.action) {
       case 'zoom.createMeeting': {
         const meeting = await createMeeting(step, inputs);
+        if (lifecycle && step.with.followIncident) watch(followIncident(step, meeting));
         const announced: Entry = { status: 'ok', summary: `Zoom meeting ready: ${meeting.topic} (${meeting.id})`, links: [{ label: 'Join', url: meeting.joinUrl }] };
         if (!bridge) {
           bridge = meeting;
@@ -195,13 +204,13 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
       }
       case 'zoom.scheduleMeeting': {
         const meeting = await createMeeting(step, inputs);
-        if (lifecycle && step.with.onReopen !== 'keep') watchers.push(followReopenings(step, meeting));
+        if (lifecycle && step.with.onReopen !== 'keep') watch(followReopenings(step, meeting));
         return { output: meeting, entry: { status: 'ok', summary: scheduledSummary(meeting), links: [{ label: 'Join', url: meeting.joinUrl }] } };
       }
       case 'zoom.recurringMeeting': {
         const meeting = await createMeeting(step, inputs);
         recurring.push(meeting);
-        watchers.push(deleteWhenClosed(meeting));
+        watch(deleteWhenClosed(meeting));
         const every = step.with.recurrence.every === 'day' ? 'daily' : 'weekly';
         return { output: meeting, entry: { status: 'ok', summary: `Recurring Zoom meeting (${every}) from ${meeting.startTime}: ${meeting.topic} (${meeting.id}); deleted when the incident closes`, links: [{ label: 'Join', url: meeting.joinUrl }] } };
       }
@@ -289,6 +298,24 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
       meeting = await createMeeting(step, await render(step), generation);
       outputs[step.id] = meeting;
       await post({ step: step.id, status: 'ok', summary: `Re-planned: ${scheduledSummary(meeting)}`, links: [{ label: 'Join', url: meeting.joinUrl }] });
+    }
+  }
+
+  /** The meeting's topic follows the incident (a new title, a new severity) until it is resolved or the meeting ends. */
+  async function followIncident(step: RunbookStep, meeting: MeetingSummary): Promise<void> {
+    const room = activity.get(meeting.id)!;
+    const over = () => room.ended || ['resolved', 'closed'].includes(incident.status ?? '');
+    let topic = meeting.topic;
+    for (;;) {
+      const seen = incidentChanges;
+      await condition(() => incidentChanges > seen || over());
+      if (over()) return;
+      const rendered = String((await render(step)).topic);
+      if (rendered === topic) continue;
+      // The agenda keeps its exactly-once marker: only the topic changes.
+      await zoom.updateMeeting.executeWithOptions({ summary: `Rename Zoom meeting ${meeting.id}: ${rendered}` }, [{ connector, meetingId: meeting.id, topic: rendered }]);
+      topic = rendered;
+      await post({ step: step.id, status: 'ok', summary: `Zoom meeting ${meeting.id} renamed: ${topic}` });
     }
   }
 
