@@ -20,6 +20,7 @@ TEMPORAL_GO_MODULE="github.com/temporalio/cli/cmd/temporal@v${TEMPORAL_BIN_VERSI
 TEMPORAL_PORT="${TEMPORAL_PORT:-7233}"
 TEMPORAL_UI_PORT="${TEMPORAL_UI_PORT:-8233}"
 ZOOM_SANDBOX_PORT="${ZOOM_SANDBOX_PORT:-9100}"
+ZR_SERVE_PORT="${ZR_SERVE_PORT:-9180}"
 SEARCH_ATTRIBUTES=(IncidentId=Keyword Severity=Keyword Runbook=Keyword BridgeMeetingId=Keyword ZoomMeetingIds=KeywordList)
 
 log() { printf '\033[1;34m[temporal-dev]\033[0m %s\n' "$*" >&2; }
@@ -118,10 +119,18 @@ run_stack() {
   ensure_node_modules
   local cli; cli="$(find_temporal_cli)"
   local port
-  for port in "$TEMPORAL_PORT" "$TEMPORAL_UI_PORT" "$ZOOM_SANDBOX_PORT"; do
-    port_in_use "$port" && die "port $port is in use (another stack running?). Set TEMPORAL_PORT, TEMPORAL_UI_PORT or ZOOM_SANDBOX_PORT."
+  for port in "$TEMPORAL_PORT" "$TEMPORAL_UI_PORT" "$ZOOM_SANDBOX_PORT" "$ZR_SERVE_PORT"; do
+    port_in_use "$port" && die "port $port is in use (another stack running?). Set TEMPORAL_PORT, TEMPORAL_UI_PORT, ZOOM_SANDBOX_PORT or ZR_SERVE_PORT."
   done
   mkdir -p "$STATE"
+  # Payloads are encrypted in history, in development too: a local key, kept with the dev database
+  # (histories in .temporal/dev.sqlite cannot be read without it). CLI commands find it there.
+  local keys="$STATE/payload-keys"
+  if [ -z "${ZR_PAYLOAD_KEYS:-}" ] && [ ! -s "$keys" ]; then
+    log "creating a local payload encryption key in $keys"
+    (umask 077; node -e 'console.log("dev" + Date.now() + ":" + require("crypto").randomBytes(32).toString("base64"))' > "$keys")
+  fi
+  export ZR_PAYLOAD_KEYS="${ZR_PAYLOAD_KEYS:-$(cat "$keys")}"
   PIDS=()
   trap 'stop_stack' EXIT
   trap 'exit 130' INT TERM
@@ -129,7 +138,9 @@ run_stack() {
   local sa_flags=() sa
   for sa in "${SEARCH_ATTRIBUTES[@]}"; do sa_flags+=(--search-attribute "$sa"); done
   log "starting the Temporal dev server ($("$cli" --version)); data in $STATE/dev.sqlite"
+  # The Web UI decodes payloads through the codec server that `serve` hosts.
   setsid "$cli" server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT" \
+    --ui-codec-endpoint "http://127.0.0.1:$ZR_SERVE_PORT/codec" \
     --db-filename "$STATE/dev.sqlite" --log-level warn "${sa_flags[@]}" >"$STATE/temporal.log" 2>&1 &
   PIDS+=($!)
   wait_for_temporal "$cli" "127.0.0.1:$TEMPORAL_PORT" || die "the Temporal dev server did not start; see $STATE/temporal.log"
@@ -151,12 +162,24 @@ run_stack() {
   setsid "$zr" worker > >(sed -u 's/^/[worker] /') 2>&1 &
   PIDS+=($!)
 
+  # serve: incident intake (no auth on loopback in development), Zoom webhooks from the sandbox, codec.
+  export ZR_INTAKE_INSECURE=1 ZOOM_WEBHOOK_SECRET_TOKEN=sandbox-webhook-secret ZR_CODEC_ORIGINS="http://localhost:$TEMPORAL_UI_PORT,http://127.0.0.1:$TEMPORAL_UI_PORT"
+  log "starting serve on port $ZR_SERVE_PORT"
+  setsid "$zr" serve --port "$ZR_SERVE_PORT" > >(sed -u 's/^/[serve] /') 2>&1 &
+  PIDS+=($!)
+  for i in $(seq 1 60); do port_in_use "$ZR_SERVE_PORT" && break; sleep 0.25; done
+  port_in_use "$ZR_SERVE_PORT" || die "serve did not start; see its output above"
+  curl -fsS -X POST "http://127.0.0.1:$ZOOM_SANDBOX_PORT/_sandbox/webhooks" -H 'content-type: application/json' \
+    -d "{\"url\":\"http://127.0.0.1:$ZR_SERVE_PORT/zoom/webhook\",\"secretToken\":\"$ZOOM_WEBHOOK_SECRET_TOKEN\",\"validate\":true}" >/dev/null \
+    || die "could not subscribe serve to the sandbox's webhooks"
+
   cat <<EOF
 
   zoom-runbooks is running.
     Temporal Web UI   http://localhost:$TEMPORAL_UI_PORT
     Temporal gRPC     127.0.0.1:$TEMPORAL_PORT
     Zoom sandbox      http://127.0.0.1:$ZOOM_SANDBOX_PORT   (meetings: /_sandbox/meetings)
+    serve             http://127.0.0.1:$ZR_SERVE_PORT   (POST /v1/events, Zoom webhooks, codec for the Web UI)
 
   Fire a sample incident (in another terminal${TEMPORAL_PORT_NOTE:-}):
     bin/zoom-runbooks incident send runbooks/events/INC-4211-created.json

@@ -1,5 +1,6 @@
 import { KeyRing, keyRingFromEnv } from './codec';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ZOOM_API_URL, ZOOM_TOKEN_URL } from './zoom/client';
 import { RATE_PLANS, ZoomPlan } from './zoom/rate-limiter';
 
@@ -54,7 +55,7 @@ export function temporalConfig(env: Env = process.env): TemporalConfig {
     namespace: env.TEMPORAL_NAMESPACE || 'default',
     taskQueue: env.ZR_TASK_QUEUE || DEFAULT_TASK_QUEUE,
     apiKey: env.TEMPORAL_API_KEY || undefined,
-    payloadKeys: keyRingFromEnv(env),
+    payloadKeys: payloadKeys(env),
     tls: wantsTls
       ? {
           serverNameOverride: env.TEMPORAL_TLS_SERVER_NAME || undefined,
@@ -63,6 +64,18 @@ export function temporalConfig(env: Env = process.env): TemporalConfig {
         }
       : undefined,
   };
+}
+
+/**
+ * Payload keys: ZR_PAYLOAD_KEYS, else the file ZR_PAYLOAD_KEYS_FILE names, else the dev key
+ * temporal-dev.sh keeps in .temporal/payload-keys (so CLI commands in another terminal read the
+ * dev stack's payloads). An empty ZR_PAYLOAD_KEYS_FILE turns the file lookup off.
+ */
+function payloadKeys(env: Env): KeyRing | undefined {
+  if (env.ZR_PAYLOAD_KEYS) return keyRingFromEnv(env);
+  const file = env.ZR_PAYLOAD_KEYS_FILE ?? join(__dirname, '..', '.temporal', 'payload-keys');
+  const fromFile = file && existsSync(file) ? readConfigFile(file, 'ZR_PAYLOAD_KEYS_FILE').toString('utf8').trim() : '';
+  return keyRingFromEnv(fromFile ? { ...env, ZR_PAYLOAD_KEYS: fromFile } : env);
 }
 
 /** The default Zoom connector, from ZOOM_* variables. Every missing one is named at once. */

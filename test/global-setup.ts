@@ -27,6 +27,8 @@ export default async function globalSetup(): Promise<void> {
   await waitForServer(address, () => (server.exitCode !== null ? `the dev server exited (${server.exitCode}): ${stderr}` : undefined));
   process.env.ZR_TEST_TEMPORAL_ADDRESS = address;
   process.env.ZR_TEST_TEMPORAL_CLI = temporalCliPath();
+  // Tests choose their own payload keys: never the dev stack's key file (.temporal/payload-keys).
+  process.env.ZR_PAYLOAD_KEYS_FILE = '';
 
   // With the failure converter that encrypts failure messages too (src/codec.ts), as the worker bundles it.
   const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), failureConverterPath: failureConverterPath(), logger: quietLogger });
