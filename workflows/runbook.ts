@@ -6,6 +6,8 @@ import {
   condition,
   getExternalWorkflowHandle,
   isCancellation,
+  log,
+  metricMeter,
   patched,
   proxyActivities,
   proxyLocalActivities,
@@ -63,6 +65,10 @@ interface MeetingActivity {
 
 type Entry = Omit<TimelinePost, 'at' | 'source' | 'step'>;
 type StepResult = { output: unknown; entry: Entry | null };
+
+// Replay-safe metrics (not emitted while replaying): bridges and how long after the incident they were ready.
+const bridgesOpened = metricMeter.createCounter('zoom_runbooks_bridges_opened', 'bridges', 'Bridges opened by runbooks');
+const timeToBridge = metricMeter.createHistogram('zoom_runbooks_time_to_bridge', 'float', 's', 'From the incident being created to its bridge being ready');
 
 /** Patch: meeting ids as a search attribute, reopen and close watchers (runs recorded before it replay without). */
 const MEETING_LIFECYCLE_PATCH = 'meeting-lifecycle-v2';
@@ -198,6 +204,8 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
         if (!bridge) {
           bridge = meeting;
           upsertSearchAttributes([{ key: BridgeMeetingIdAttr, value: meeting.id }]);
+          bridgesOpened.add(1, { runbook: runbook.name });
+          if (incident.createdAt) timeToBridge.record(Math.max(0, nowMs() - Date.parse(incident.createdAt)) / 1000, { runbook: runbook.name });
           if (lifecycle) announced.bridge = meeting;
         }
         return { output: meeting, entry: announced };
@@ -393,13 +401,16 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
         await post({ step: step.id, status: 'info', summary: `Step ${step.id} skipped: its condition does not hold` });
         continue;
       }
+      const where = { incidentId: incident.id, runbook: runbook.name, step: step.id, action: step.action };
       try {
         const { output, entry } = await run(step);
         outputs[step.id] = output;
+        log.info(`Step ${step.id} done`, { ...where, status: entry?.status ?? 'ok' });
         if (entry) await post({ step: step.id, ...entry });
       } catch (err) {
         if (isCancellation(err)) throw err;
         const reason = describeFailure(err);
+        log.warn(`Step ${step.id} failed: ${reason}`, where);
         await post({ step: step.id, status: 'failed', summary: `Step ${step.id} failed: ${reason}` });
         if (step.continueOnError) continue;
         throw ApplicationFailure.nonRetryable(`Runbook ${runbook.name}, step ${step.id} failed: ${reason}`, 'RunbookStepFailed');
