@@ -77,6 +77,19 @@ describe('an incident opens a Zoom bridge', () => {
     expect(String(stack.sandbox.state.meetings.get(meeting.id)!.agenda)).toMatch(/\[zoom-runbooks:[0-9a-f]{20}\]/);
   });
 
+  it('says on the timeline when Zoom refuses the rename, and the runbook goes on', async () => {
+    const id = uniqueIncidentId();
+    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, created(id));
+    await eventually(async () => bridgeEntry(await getTimeline(stack.client, id)), 'the bridge');
+    const [meeting] = meetingsFor(id);
+    await axios.post(`${stack.sandbox.url}/_sandbox/faults`, { method: 'PATCH', path: `^/v2/meetings/${meeting.id}$`, status: 400, code: 300, message: 'Invalid topic.' });
+    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, { eventId: `evt-${id}-title`, type: 'incident.updated', occurredAt: new Date().toISOString(), incident: { id, title: 'Renamed' } });
+    const failed = await eventually(async () => (await getTimeline(stack.client, id)).find((e) => e.status === 'failed'), 'the failure');
+    expect(failed).toMatchObject({ step: 'bridge', summary: expect.stringMatching(new RegExp(`^Following the incident for meeting ${meeting.id} failed: .*Invalid topic`)) });
+    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, resolved(id));
+    expect(await stack.client.workflow.getHandle(`${incidentWorkflowId(id)}/incident-bridge`).result()).toMatchObject({ runbook: 'incident-bridge' });
+  });
+
   it('ends the live bridge for everyone when the incident is resolved', async () => {
     const { id, meeting, runbook } = await openLiveBridge();
     await axios.post(`${stack.sandbox.url}/_sandbox/meetings/${meeting.id}/participants`, { name: 'Ana', email: 'ana@example.com' });

@@ -94,11 +94,16 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
   const meetingIds: string[] = [];
   const activity = new Map<string, MeetingActivity>();
   const watchers: Promise<void>[] = [];
-  // Watchers are awaited after the last step; until then a rejection (a cancellation) must not
-  // count as unhandled, which would fail the workflow task.
-  const watch = (watcher: Promise<void>) => {
-    watcher.catch(() => undefined);
-    watchers.push(watcher);
+  // Watchers run beside the later steps and are awaited after the last one. A watcher that fails
+  // (say Zoom refuses a rename) says so on the timeline and leaves the runbook going; a
+  // cancellation is left to the main scope (and must not count as an unhandled rejection).
+  const watch = (what: string, stepId: string, watcher: Promise<void>) => {
+    const guarded = watcher.catch(async (err) => {
+      if (isCancellation(err)) throw err;
+      await post({ step: stepId, status: 'failed', summary: `${what} failed: ${describeFailure(err)}` });
+    });
+    guarded.catch(() => undefined);
+    watchers.push(guarded);
   };
   const recurring: MeetingSummary[] = [];
 
@@ -199,7 +204,7 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
     switch (step.action) {
       case 'zoom.createMeeting': {
         const meeting = await createMeeting(step, inputs);
-        if (lifecycle && step.with.followIncident) watch(followIncident(step, meeting));
+        if (lifecycle && step.with.followIncident) watch(`Following the incident for meeting ${meeting.id}`, step.id, followIncident(step, meeting));
         const announced: Entry = { status: 'ok', summary: `Zoom meeting ready: ${meeting.topic} (${meeting.id})`, links: [{ label: 'Join', url: meeting.joinUrl }] };
         if (!bridge) {
           bridge = meeting;
@@ -212,13 +217,13 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
       }
       case 'zoom.scheduleMeeting': {
         const meeting = await createMeeting(step, inputs);
-        if (lifecycle && step.with.onReopen !== 'keep') watch(followReopenings(step, meeting));
+        if (lifecycle && step.with.onReopen !== 'keep') watch(`Following reopenings for meeting ${meeting.id}`, step.id, followReopenings(step, meeting));
         return { output: meeting, entry: { status: 'ok', summary: scheduledSummary(meeting), links: [{ label: 'Join', url: meeting.joinUrl }] } };
       }
       case 'zoom.recurringMeeting': {
         const meeting = await createMeeting(step, inputs);
         recurring.push(meeting);
-        watch(deleteWhenClosed(meeting));
+        watch(`Deleting recurring meeting ${meeting.id}`, step.id, deleteWhenClosed(meeting));
         const every = step.with.recurrence.every === 'day' ? 'daily' : 'weekly';
         return { output: meeting, entry: { status: 'ok', summary: `Recurring Zoom meeting (${every}) from ${meeting.startTime}: ${meeting.topic} (${meeting.id}); deleted when the incident closes`, links: [{ label: 'Join', url: meeting.joinUrl }] } };
       }
