@@ -17,7 +17,8 @@ export async function sendIncidentEvent(client: Client, taskQueue: string, event
     signal: incidentEventSignal,
     signalArgs: [event],
     typedSearchAttributes: [{ key: IncidentIdAttr, value: incident.id }, ...(incident.severity ? [{ key: SeverityAttr, value: incident.severity }] : [])],
-    staticSummary: `Incident **${incident.id}**`,
+    // Set when the first event starts the workflow: later events do not change it.
+    staticSummary: `Incident **${incident.id}**${incident.title ? `: ${incident.title}` : ''}${incident.severity ? ` (${incident.severity})` : ''}`,
   });
   return { workflowId, runId: handle.signaledRunId };
 }

@@ -6,6 +6,7 @@ import {
   getExternalWorkflowHandle,
   ParentClosePolicy,
   proxyLocalActivities,
+  setCurrentDetails,
   setHandler,
   startChild,
   upsertSearchAttributes,
@@ -77,8 +78,11 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<vo
     pending.push(event);
   });
   setHandler(appendTimelineSignal, ({ bridge, ...entry }) => {
-    if (bridge) state.bridge = bridge;
     state.timeline.push(entry);
+    if (bridge) {
+      state.bridge = bridge;
+      describeIncident(state);
+    }
   });
   setHandler(timelineQuery, () => state.timeline);
   setHandler(incidentQuery, () => state.incident);
@@ -149,6 +153,21 @@ async function applyEvent(state: IncidentState, event: IncidentEvent): Promise<v
     state.runbooksStarted.push(runbook.name);
     await startRunbook(state, runbook);
   }
+  describeIncident(state);
+}
+
+/** What the Web UI shows as the incident's current details. */
+function describeIncident(state: IncidentState): void {
+  const { incident } = state;
+  const runbooks = [...state.runbooksStarted, ...(state.onDemandRuns ?? []).map((id) => id.split('/').slice(1).join('/'))];
+  setCurrentDetails(
+    [
+      `**${incident.id}**${incident.title ? `: ${incident.title}` : ''}${incident.severity ? ` (${incident.severity})` : ''}`,
+      `Status: ${incident.status ?? 'open'}`,
+      `Runbooks: ${runbooks.length ? runbooks.join(', ') : 'none'}`,
+      ...(state.bridge ? [`Bridge: [${state.bridge.id}](${state.bridge.joinUrl})`] : []),
+    ].join('\n\n'),
+  );
 }
 
 const LIFECYCLE_STATUS: Partial<Record<IncidentEvent['type'], string>> = {
