@@ -138,7 +138,11 @@ function parsePayloads(text: string): Payload[] {
   } catch {
     throw new HttpError(400, 'The body is not JSON.');
   }
-  const payloads = (body as { payloads?: unknown } | null)?.payloads;
+  if (!body || typeof body !== 'object' || Array.isArray(body) || Object.keys(body).some((k) => k !== 'payloads')) {
+    throw new HttpError(400, 'The body must be {"payloads": [...]}.');
+  }
+  // Proto3 JSON leaves an empty list out: the temporal CLI posts {} for a query without input.
+  const payloads = (body as { payloads?: unknown }).payloads ?? [];
   if (!Array.isArray(payloads)) throw new HttpError(400, 'The body must be {"payloads": [...]}.');
   return payloads.map((p: unknown, i) => {
     const { metadata = {}, data = '' } = (p ?? {}) as { metadata?: unknown; data?: unknown };

@@ -83,15 +83,6 @@ export function zoomMetrics(meter: MetricMeter): ZoomCallObserver {
   };
 }
 
-/** Maps an HTTP status (or none: the call never got an answer) to an outcome label. */
-export function outcomeOf(status: number | undefined): ZoomCallOutcome {
-  if (status === undefined) return 'network_error';
-  if (status === 429) return 'rate_limited';
-  if (status >= 500) return 'server_error';
-  if (status >= 400) return 'client_error';
-  return 'ok';
-}
-
 export interface HealthServer {
   url: string;
   server: Server;

@@ -1,6 +1,7 @@
 import axios, { AxiosInstance } from 'axios';
 import { ZoomAuthError, ZoomUnavailableError } from './errors';
 import { zoomErrorFromResponse } from './error-mapping';
+import { redactSecrets } from './redact';
 
 /** Where a Zoom client gets its bearer token. */
 export interface TokenProvider {
@@ -18,6 +19,8 @@ export interface ServerToServerCredentials {
   clientSecret: string;
   /** Zoom's token endpoint, e.g. https://zoom.us/oauth/token */
   tokenUrl: string;
+  /** Called before each token request (metrics). */
+  onTokenRequest?: () => void;
 }
 
 interface CachedToken {
@@ -67,6 +70,7 @@ export class ServerToServerTokenProvider implements TokenProvider {
 
   private async fetchToken(): Promise<CachedToken> {
     const { accountId, clientId, clientSecret, tokenUrl } = this.creds;
+    this.creds.onTokenRequest?.();
     const granted = await requestTokens(
       this.http,
       { tokenUrl, clientId, clientSecret },
@@ -96,6 +100,9 @@ export interface GrantedTokens {
  * becomes ZoomAuthError with `refusedHint`; outages and 429s keep their retryable types.
  */
 export async function requestTokens(http: AxiosInstance, creds: OAuthClientCredentials, params: Record<string, string>, refusedHint: string): Promise<GrantedTokens> {
+  // Never repeated in an error, whatever the answer echoes: the client secret (also as Basic
+  // credentials) and the grant's secrets (refresh token, authorization code, PKCE verifier).
+  const secrets = [creds.clientSecret, Buffer.from(`${creds.clientId}:${creds.clientSecret}`).toString('base64'), params.refresh_token, params.code, params.code_verifier];
   let res;
   try {
     res = await http.post(creds.tokenUrl, new URLSearchParams(params).toString(), {
@@ -104,10 +111,10 @@ export async function requestTokens(http: AxiosInstance, creds: OAuthClientCrede
       validateStatus: () => true,
     });
   } catch (err) {
-    throw new ZoomUnavailableError(`Zoom token request to ${creds.tokenUrl} failed: ${axiosReason(err)}`);
+    throw new ZoomUnavailableError(`Zoom token request to ${creds.tokenUrl} failed: ${redactSecrets(axiosReason(err), secrets)}`);
   }
   if (res.status !== 200) {
-    const error = zoomErrorFromResponse({ status: res.status, body: res.data, headers: res.headers as Record<string, string>, operation: 'token request' });
+    const error = zoomErrorFromResponse({ status: res.status, body: res.data, headers: res.headers as Record<string, string>, operation: 'token request', secrets });
     if (res.status < 500 && res.status !== 429) {
       throw new ZoomAuthError(error.message.replace(/ Hint: .*$/, ''), { status: error.status, code: error.code, trackingId: error.trackingId, hint: refusedHint });
     }

@@ -4,6 +4,7 @@ import { TokenProvider } from './auth';
 import { ZoomError, ZoomRateLimitError, ZoomUnavailableError } from './errors';
 import { zoomErrorFromResponse } from './error-mapping';
 import { OPERATIONS, RateCategory, ZoomOperation } from './operations';
+import { redactSecrets, secretValuesIn } from './redact';
 import {
   CreateMeetingRequest,
   groupListSchema,
@@ -35,6 +36,8 @@ export interface ZoomClientOptions {
   tokens: TokenProvider;
   pacer?: CallPacer;
   timeoutMs?: number;
+  /** Told about every HTTP call: operation, outcome, seconds (metrics). */
+  observer?: { call(operation: string, outcome: 'ok' | 'client_error' | 'rate_limited' | 'server_error' | 'network_error', seconds: number): void };
 }
 
 interface RequestSpec<T> {
@@ -155,12 +158,15 @@ export class ZoomClient {
   private async request<T>(spec: RequestSpec<T>): Promise<T> {
     const { category } = OPERATIONS[spec.operation];
     let token = await this.options.tokens.getToken();
-    let res = await this.send(spec, token, category);
+    // What an answer must never repeat into an error: the tokens sent and the body's passcodes.
+    const secrets = [token, ...secretValuesIn(spec.body)];
+    let res = await this.send(spec, token, category, secrets);
     // Zoom answers code 124 for an expired or revoked token: get a fresh one and try once more.
     if (isInvalidToken(res)) {
       this.options.tokens.invalidate(token);
       token = await this.options.tokens.getToken();
-      res = await this.send(spec, token, category);
+      secrets.push(token);
+      res = await this.send(spec, token, category, secrets);
     }
     if (res.status < 200 || res.status >= 300) {
       const error = zoomErrorFromResponse({
@@ -169,6 +175,7 @@ export class ZoomClient {
         headers: res.headers as Record<string, string>,
         operation: describe(spec.operation),
         scopes: OPERATIONS[spec.operation].scopes,
+        secrets,
       });
       // A per-second 429 holds the whole category; a daily one concerns only its host (see host-pool.ts).
       if (error instanceof ZoomRateLimitError && error.retryAfterMs !== undefined) this.options.pacer?.penalize(category, error.retryAfterMs);
@@ -186,23 +193,36 @@ export class ZoomClient {
     return parsed.data;
   }
 
-  private async send(spec: RequestSpec<unknown>, token: string, category: RateCategory): Promise<AxiosResponse> {
+  private async send(spec: RequestSpec<unknown>, token: string, category: RateCategory, secrets: readonly string[]): Promise<AxiosResponse> {
     await this.options.pacer?.acquire(category);
+    const started = performance.now();
+    const observe = (status?: number) => this.options.observer?.call(spec.operation, outcomeOf(status), (performance.now() - started) / 1000);
     try {
-      return await this.http.request({
+      const res = await this.http.request({
         method: spec.method,
         url: spec.path,
         data: spec.body,
         params: spec.query,
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       });
+      observe(res.status);
+      return res;
     } catch (err) {
+      observe();
       // Axios errors carry the request config, Authorization header included: never rethrow them.
       const reason = axios.isAxiosError(err) ? (err.code ?? 'network error') : 'network error';
-      const detail = err instanceof Error ? err.message.replace(/Bearer \S+/g, 'Bearer [redacted]') : 'unknown';
+      const detail = err instanceof Error ? redactSecrets(err.message, secrets) : 'unknown';
       throw new ZoomUnavailableError(`Zoom ${describe(spec.operation)} failed: ${reason} (${detail})`);
     }
   }
+}
+
+function outcomeOf(status: number | undefined) {
+  if (status === undefined) return 'network_error';
+  if (status === 429) return 'rate_limited';
+  if (status >= 500) return 'server_error';
+  if (status >= 400) return 'client_error';
+  return 'ok';
 }
 
 function isInvalidToken(res: AxiosResponse): boolean {

@@ -1,0 +1,95 @@
+import { Client, WorkflowFailedError, WorkflowHandle, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { getTimeline, IncidentNotFoundError } from '../client';
+import { incidentWorkflowId } from '../incident';
+import { loadRunbooks } from '../runbook-loader';
+import { bridgeQuery, cancelRunbookSignal, endBridgeSignal, RunbookResult, runRunbookUpdate } from '../../workflows/definitions';
+import { connect } from './runtime';
+import { CliError, progress, runbooksDir, sleep } from './shared';
+
+/** How long `meeting end` waits to see the bridge ended before leaving it to the runbook. */
+const END_WAIT_MS = 30_000;
+
+export function validateRunbooks(dir?: string): void {
+  for (const { file, runbook } of loadRunbooks(runbooksDir(dir))) console.log(`ok  ${file}: ${runbook.name} (${runbook.steps.length} steps)`);
+}
+
+export function listRunbooks(dir?: string): void {
+  for (const { runbook } of loadRunbooks(runbooksDir(dir))) {
+    const when = runbook.trigger.when ? ` when ${JSON.stringify(runbook.trigger.when)}` : '';
+    console.log(`${runbook.name}  on ${runbook.trigger.on.join(', ')}${when}\n  ${runbook.steps.map((st) => `${st.id} (${st.action})`).join(' -> ')}`);
+  }
+}
+
+export async function runRunbook(name: string, opts: { incident: string }): Promise<void> {
+  const { client } = await connect();
+  const workflowId = incidentWorkflowId(opts.incident);
+  progress(`asking ${workflowId} to run runbook ${name} (waiting for a worker to start it)…`);
+  try {
+    const result = await client.workflow.getHandle(workflowId).executeUpdate(runRunbookUpdate, { args: [{ runbook: name }] });
+    console.log(`Runbook ${name} started for incident ${opts.incident}: workflow ${result.workflowId}`);
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new IncidentNotFoundError(opts.incident);
+    // The workflow's own words ("No runbook named …"), decoded by the client.
+    if (err instanceof WorkflowUpdateFailedError) throw new CliError((err.cause as Error | undefined)?.message ?? err.message);
+    throw err;
+  }
+}
+
+/** The runbook's workflow, checked to exist so a typo gets a clear answer. */
+async function runbookHandle(client: Client, incident: string, runbook: string): Promise<WorkflowHandle> {
+  const handle = client.workflow.getHandle(`${incidentWorkflowId(incident)}/${runbook}`);
+  try {
+    await handle.describe();
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+    await getTimeline(client, incident); // IncidentNotFoundError when the incident itself is unknown
+    throw new CliError(`Incident ${incident} has no runbook ${runbook} (no workflow ${handle.workflowId}).`);
+  }
+  return handle;
+}
+
+/** Signals a runbook; a finished one cannot take signals any more, which deserves plain words. */
+async function signalRunbook(handle: WorkflowHandle, send: () => Promise<void>): Promise<void> {
+  try {
+    await send();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new CliError(`${handle.workflowId} is no longer running.`);
+    throw err;
+  }
+}
+
+export async function cancelRunbook(name: string, opts: { incident: string; keepMeetings?: boolean; reason?: string; wait: boolean }): Promise<void> {
+  const { client } = await connect();
+  const handle = await runbookHandle(client, opts.incident, name);
+  await signalRunbook(handle, () => handle.signal(cancelRunbookSignal, { cleanup: !opts.keepMeetings, reason: opts.reason }));
+  const what = opts.keepMeetings ? 'its meetings are left as they are' : 'it ends its bridge first';
+  if (!opts.wait) return void console.log(`Cancel requested for ${handle.workflowId}; ${what}.`);
+  progress(`cancel recorded; waiting for ${handle.workflowId} to stop (${what})…`);
+  try {
+    const result = (await handle.result()) as RunbookResult;
+    console.log(`Runbook ${name} for incident ${opts.incident} stopped: ${result.cancelled ?? 'it had already finished its steps'}.`);
+  } catch (err) {
+    if (err instanceof WorkflowFailedError) throw new CliError(`Runbook ${name} for incident ${opts.incident} failed: ${err.cause?.message ?? err.message}`);
+    throw err;
+  }
+}
+
+export async function endMeeting(incident: string, opts: { runbook: string; wait: boolean }): Promise<void> {
+  const { client } = await connect();
+  const handle = await runbookHandle(client, incident, opts.runbook);
+  const bridge = await handle.query(bridgeQuery);
+  if (!bridge) throw new CliError(`Runbook ${opts.runbook} of incident ${incident} has not opened a bridge.`);
+  await signalRunbook(handle, () => handle.signal(endBridgeSignal));
+  if (!opts.wait) return void console.log(`End requested for Zoom meeting ${bridge.id} (${bridge.topic}).`);
+  // The runbook notes the end on the timeline once Zoom has confirmed it.
+  progress(`waiting for Zoom to end meeting ${bridge.id}…`);
+  // Timeline entries name the runbook without an on-demand run's suffix ("postmortem/on-demand-1").
+  const source = opts.runbook.split('/')[0];
+  const ended = (entries: { source: string; summary: string }[]) => entries.some((e) => e.source === source && e.summary.startsWith(`Zoom meeting ${bridge.id} ended`));
+  const deadline = Date.now() + END_WAIT_MS;
+  while (Date.now() < deadline) {
+    if (ended(await getTimeline(client, incident))) return void console.log(`Zoom meeting ${bridge.id} (${bridge.topic}) ended; runbook ${opts.runbook} goes on.`);
+    await sleep(500);
+  }
+  throw new CliError(`The end of Zoom meeting ${bridge.id} is recorded, but Zoom has not confirmed it within ${END_WAIT_MS / 1000} s; the runbook keeps trying (see the timeline).`);
+}
