@@ -4,9 +4,16 @@ import Handlebars from 'handlebars';
  * Runbook inputs are Handlebars templates rendered in strict mode: a variable that does not exist
  * is an error naming it and the input, never an empty string. Output is not HTML-escaped (it goes
  * to Zoom and the timeline, not a web page). Each render uses an isolated Handlebars environment
- * with only the built-in helpers, and prototype access stays off (Handlebars' default).
+ * with only the built-in helpers minus `log` (templates have no side effects), no partials, and
+ * prototype access off (Handlebars' default). The context is copied onto objects without a
+ * prototype, so `{{constructor}}`, `{{__proto__}}` or `{{toString}}` are undefined variables
+ * (errors) rather than inherited members rendered as "".
  */
 const hbs = Handlebars.create();
+hbs.unregisterHelper('log');
+const COMPILE_OPTIONS = { strict: true, noEscape: true, knownHelpersOnly: true, knownHelpers: { log: false } } as const;
+/** Deeper context values are passed as they are (a runbook never reaches that far). */
+const MAX_CONTEXT_DEPTH = 64;
 
 export class TemplateError extends Error {
   constructor(message: string) {
@@ -31,18 +38,37 @@ export function renderString(template: string, context: TemplateContext, where: 
   if (!template.includes('{{')) return template;
   let compiled: HandlebarsTemplateDelegate;
   try {
-    compiled = hbs.compile(template, { strict: true, noEscape: true, knownHelpersOnly: true });
-    return compiled(context);
+    compiled = hbs.compile(template, COMPILE_OPTIONS);
+    return compiled(ownPropertiesOnly(context));
   } catch (err) {
     throw new TemplateError(`${where}: ${explain(template, (err as Error).message)}`);
   }
+}
+
+/**
+ * A copy of `value` whose objects have no prototype, so only own properties resolve. They still
+ * read as "[object Object]" in text (Handlebars' messages, `{{fields}}`), through a symbol key no
+ * template path can name.
+ */
+function ownPropertiesOnly(value: unknown, depth = 0): unknown {
+  if (!value || typeof value !== 'object' || depth > MAX_CONTEXT_DEPTH) return value;
+  if (Array.isArray(value)) return value.map((v) => ownPropertiesOnly(v, depth + 1));
+  // fromEntries defines `__proto__` as an own key like any other; the prototype goes afterwards.
+  const copy = Object.setPrototypeOf(Object.fromEntries(Object.entries(value).map(([k, v]) => [k, ownPropertiesOnly(v, depth + 1)])), null) as object;
+  return Object.defineProperty(copy, Symbol.toPrimitive, { value: () => '[object Object]' });
 }
 
 /** Handlebars says `"titl" not defined in [object Object] - 1:11`; name the whole path instead. */
 function explain(template: string, message: string): string {
   const missing = /"([^"]+)" not defined/.exec(message);
   if (!missing) return `invalid template "${template}": ${message.split('\n')[0]}`;
-  const full = pathsIn(template).find((p) => p === missing[1] || p.endsWith(`.${missing[1]}`)) ?? missing[1];
+  let paths: string[] = [];
+  try {
+    paths = pathsIn(template);
+  } catch {
+    // A template nested too deep to walk: name the variable alone.
+  }
+  const full = paths.find((p) => p === missing[1] || p.endsWith(`.${missing[1]}`)) ?? missing[1];
   return `template variable "${full}" is not defined (template "${template}")`;
 }
 

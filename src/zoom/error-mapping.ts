@@ -8,6 +8,7 @@ import {
   ZoomUnavailableError,
   ZoomValidationError,
 } from './errors';
+import { redactSecrets } from './redact';
 
 export interface ZoomErrorResponse {
   status: number;
@@ -17,15 +18,22 @@ export interface ZoomErrorResponse {
   operation: string;
   /** Scopes that would allow the operation, classic and granular; named in scope hints. */
   scopes?: readonly string[];
+  /** Values sent with the request (token, client secret, passcodes…): never repeated if the answer echoes them. */
+  secrets?: readonly (string | undefined)[];
   now?: Date;
 }
 
 const SCOPES_IN_MESSAGE = /does not contain scopes:\s*\[([^\]]*)\]/i;
 const DAILY_USER_LIMIT = /daily rate limit|maximum daily/i;
 
-/** Turns a non-2xx Zoom answer into the typed error an operator can act on. */
+/**
+ * Turns a non-2xx Zoom answer into the typed error an operator can act on. Zoom's text is kept,
+ * scrubbed of secrets (an answer that echoes the request must not carry its credentials onward).
+ */
 export function zoomErrorFromResponse(res: ZoomErrorResponse): ZoomError {
-  const { code, message } = readBody(res.body);
+  const body = readBody(res.body);
+  const code = body.code;
+  const message = redactSecrets(body.message, res.secrets);
   const trackingId = res.headers['x-zm-trackingid'];
   const base = { status: res.status, code, trackingId };
   const what = `Zoom ${res.operation} failed: HTTP ${res.status}${code !== undefined ? ` code ${code}` : ''}: ${message}`;

@@ -188,6 +188,7 @@ export function parseWebhookEvent(rawBody: string): WebhookEnvelope {
   if (isObject(payload.object) && typeof payload.object.id === 'number') {
     payload.object = { ...payload.object, id: String(payload.object.id) };
   }
+  checkMeetingEventShape(body.event, payload);
   const envelope: WebhookEnvelope = { event: body.event, payload };
   const eventTs = eventTimeMs(body.event_ts) ?? eventTimeMs(payload.event_ts);
   if (eventTs !== undefined) envelope.event_ts = eventTs;
@@ -195,14 +196,46 @@ export function parseWebhookEvent(rawBody: string): WebhookEnvelope {
   return envelope;
 }
 
+/** The events runbooks receive (src/zoom-events.ts), and the fields of each that are read. */
+const MEETING_EVENTS = new Set(['meeting.started', 'meeting.ended', 'meeting.participant_joined', 'meeting.participant_left', 'recording.completed']);
+const MEETING_ID = /^\d{1,20}$/;
+
+/**
+ * Even a signed body is checked for the few fields that are read from it, so a malformed one is
+ * a WebhookParseError (400: Zoom does not retry it) rather than a crash (500, retried). Messages
+ * name the field, never its value.
+ */
+function checkMeetingEventShape(event: string, payload: Record<string, unknown>): void {
+  if (!MEETING_EVENTS.has(event)) return;
+  const bad = (field: string, what: string) => new WebhookParseError(`Webhook "${event}": payload.${field} must be ${what}.`);
+  const object = payload.object;
+  if (!isObject(object)) throw bad('object', 'an object');
+  if (typeof object.id !== 'string' || !MEETING_ID.test(object.id)) throw bad('object.id', 'a Zoom meeting id');
+  const optionalString = (from: Record<string, unknown>, prefix: string, keys: string[]) => {
+    for (const key of keys) if (from[key] !== undefined && typeof from[key] !== 'string') throw bad(`${prefix}${key}`, 'a string');
+  };
+  optionalString(object, 'object.', ['start_time', 'end_time', 'share_url']);
+  if (event === 'meeting.participant_joined' || event === 'meeting.participant_left') {
+    if (!isObject(object.participant)) throw bad('object.participant', 'an object');
+    optionalString(object.participant, 'object.participant.', ['user_id', 'participant_uuid', 'user_name', 'email', 'join_time', 'leave_time']);
+  }
+  if (event === 'recording.completed' && object.recording_files !== undefined) {
+    if (!Array.isArray(object.recording_files) || !object.recording_files.every(isObject)) throw bad('object.recording_files', 'a list of objects');
+  }
+}
+
 /** Narrows a parsed envelope to one event's payload type. */
 export function isWebhookEvent<E extends keyof WebhookPayloads>(envelope: WebhookEnvelope, event: E): envelope is WebhookEnvelope<WebhookPayloads[E] & Record<string, unknown>> & { event: E } {
   return envelope.event === event;
 }
 
+/** The largest time a Date holds (±100,000,000 days from 1970): beyond it, `new Date(ms)` is invalid. */
+const MAX_DATE_MS = 8.64e15;
+
 /** Numeric milliseconds, or Zoom's "YYYY-MM-DD HH:mm:ss" string, which we read as UTC (no zone is given). */
 function eventTimeMs(value: unknown): number | undefined {
-  if (typeof value === 'number' && Number.isFinite(value)) return value;
+  // Only a time a Date can hold: readers turn it into an ISO string, which throws for 1e300.
+  if (typeof value === 'number' && Number.isFinite(value) && Math.abs(value) <= MAX_DATE_MS) return value;
   if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}$/.test(value)) {
     const ms = Date.parse(`${value.replace(' ', 'T')}Z`);
     return Number.isNaN(ms) ? undefined : ms;
