@@ -6,6 +6,7 @@ import { loadRunbooks } from '../runbook-loader';
 import { ZoomSandbox } from '../sandbox/server';
 import { createServeApp, intakeAuthFromEnv, IntakeAuthenticator, Route, serveListenFromEnv, startServe } from '../serve';
 import { zoomWebhookRoutes } from '../serve/zoom-webhook';
+import { CALLBACK_PATH, oauthInstallRoutes } from '../serve/oauth-install';
 import { SecretBox } from '../secrets';
 import { connectClient, connectWorker } from '../temporal';
 import type { Worker } from '@temporalio/worker';
@@ -68,6 +69,19 @@ export async function runServe(opts: { port?: number; host?: string }): Promise<
     // An app_deauthorized names the app by client id; serve needs no other Zoom credentials.
     const connectors = env.ZOOM_CLIENT_ID ? [{ name: 'default', clientId: env.ZOOM_CLIENT_ID }] : [];
     routes.push(...zoomWebhookRoutes({ client, secretToken: env.ZOOM_WEBHOOK_SECRET_TOKEN, taskQueue: temporal.taskQueue, connectors }));
+  }
+  // The browser install flow of a user-OAuth app, when serve has a public address for its callback.
+  if (env.ZR_PUBLIC_URL && env.ZOOM_AUTH === 'user') {
+    routes.push(
+      ...oauthInstallRoutes({
+        client,
+        taskQueue: temporal.taskQueue,
+        secrets: SecretBox.fromEnv(),
+        connector: zoomConnectorConfig(),
+        redirectUri: new URL(CALLBACK_PATH, env.ZR_PUBLIC_URL).toString(),
+        authorizeUrl: env.ZOOM_AUTHORIZE_URL || undefined,
+      }),
+    );
   }
   const ring = temporal.payloadKeys;
   if (ring) {
