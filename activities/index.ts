@@ -186,7 +186,7 @@ export function createActivities(deps: ActivityDeps) {
         }
         const start = input.startTime ? new Date(input.startTime) : new Date();
         const request = {
-          topic: input.topic,
+          topic: zoomTopic(input.topic),
           // Scheduled (type 2) rather than instant, because Zoom's list API only returns scheduled
           // meetings and the marker lookup needs to find it; joining before the host keeps it a bridge.
           type: input.recurrence ? 8 : 2,
@@ -217,7 +217,8 @@ export function createActivities(deps: ActivityDeps) {
     async updateMeeting(input: MeetingCall & Partial<Pick<CreateMeetingInput, 'topic' | 'agenda' | 'duration' | 'settings'>>): Promise<void> {
       const zoom = await connector(input.connector);
       const settings = input.settings ? zoomSettings(input.settings) : undefined;
-      await callZoom(() => zoom.client.updateMeeting(input.meetingId, { topic: input.topic, agenda: input.agenda, duration: input.duration, settings }));
+      const topic = input.topic === undefined ? undefined : zoomTopic(input.topic);
+      await callZoom(() => zoom.client.updateMeeting(input.meetingId, { topic, agenda: input.agenda, duration: input.duration, settings }));
     },
 
     /**
@@ -351,6 +352,11 @@ function edit(current: string[], add: string[] = [], remove: string[] = []): str
   return [...current, ...add]
     .map((e) => e.trim())
     .filter((e) => e && !gone.has(e.toLowerCase()) && !seen.has(e.toLowerCase()) && seen.add(e.toLowerCase()));
+}
+
+/** Zoom takes topics of up to 200 characters; a longer title is cut, not a failed bridge. */
+function zoomTopic(topic: string): string {
+  return topic.length <= 200 ? topic : `${topic.slice(0, 199)}…`;
 }
 
 export function idempotencyMarker(key: string): string {

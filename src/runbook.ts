@@ -9,12 +9,16 @@ import { startSpecSchema } from './schedule';
  * Handlebars template (see templates.ts); the schema checks shapes, the loader adds file and line.
  */
 
+/** A group holding a quantifier, itself quantified: (a+)+, (a*)*, (x|y+){2,}. */
+const NESTED_QUANTIFIER = /\([^()]*[+*}][^()]*\)\s*[+*{]/;
+
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 const matcher = z
   .object({ equals: scalar.optional(), in: z.array(scalar).optional(), notIn: z.array(scalar).optional(), exists: z.boolean().optional(), matches: z.string().optional() })
   .strict()
   .refine((m) => Object.keys(m).length > 0, 'a matcher needs one of: equals, in, notIn, exists, matches')
-  .refine((m) => m.matches === undefined || isRegExp(m.matches), 'matches must be a valid regular expression');
+  .refine((m) => m.matches === undefined || isRegExp(m.matches), 'matches must be a valid regular expression')
+  .refine((m) => m.matches === undefined || !NESTED_QUANTIFIER.test(m.matches), 'matches must not repeat a repeated group, such as (a+)+: such patterns can take exponential time');
 
 export const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
   z.union([

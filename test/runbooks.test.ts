@@ -53,6 +53,11 @@ describe('runbook files', () => {
     ['a duplicate step id', VALID.replace('id: share', 'id: bridge').replace('{{steps.bridge.joinUrl}}', 'x'), 'rb.yaml:11: step "bridge", id: step id "bridge" is used twice'],
     ['a reference to a later step', VALID.replace('{{steps.bridge.joinUrl}}', '{{steps.postmortem.joinUrl}}'), 'rb.yaml:13: step "share", with: {{steps.postmortem…}} refers to no earlier step'],
     ['an unknown event type', VALID.replace('on: [incident.created]', 'on: [incident.exploded]'), expect.stringMatching(/^rb\.yaml:3: trigger\.on\.0: Invalid enum value/)],
+    [
+      'a pattern that can take exponential time',
+      VALID.replace('{ in: [SEV1, SEV2] }', '{ matches: "(a+)+$" }'),
+      ['rb.yaml:4: trigger.when.severity: matches must not repeat a repeated group, such as (a+)+: such patterns can take exponential time'],
+    ],
     ['a bad condition', VALID.replace('{ in: [SEV1, SEV2] }', '{ among: [SEV1] }'), ['rb.yaml:4: trigger.when.severity: unknown field(s) "among"', 'rb.yaml:4: trigger.when.severity: a matcher needs one of: equals, in, notIn, exists, matches']],
     ['a bad name', VALID.replace('name: sev1-bridge', 'name: SEV1 Bridge'), 'rb.yaml:1: name: lower-case letters, digits and "-"'],
     ['broken YAML', 'name: x\nsteps: [\n', expect.stringMatching(/^rb\.yaml:\d+: /)],

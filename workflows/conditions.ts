@@ -28,6 +28,8 @@ export function evaluate(condition: Condition, subject: Record<string, unknown>)
   return Object.entries(condition).every(([path, expected]) => matches(valueAt(subject, path), expected as Scalar | Matcher));
 }
 
+const MATCH_LIMIT = 1000;
+
 function matches(actual: unknown, expected: Scalar | Matcher): boolean {
   if (!isObject(expected)) return actual === expected;
   const m = expected as Matcher;
@@ -35,7 +37,8 @@ function matches(actual: unknown, expected: Scalar | Matcher): boolean {
   if (m.equals !== undefined && actual !== m.equals) return false;
   if (m.in !== undefined && !m.in.includes(actual as Scalar)) return false;
   if (m.notIn !== undefined && m.notIn.includes(actual as Scalar)) return false;
-  if (m.matches !== undefined && !(typeof actual === 'string' && new RegExp(m.matches).test(actual))) return false;
+  // Only the first 1000 characters are matched: a bound on what a costly pattern can do to a worker.
+  if (m.matches !== undefined && !(typeof actual === 'string' && new RegExp(m.matches).test(actual.slice(0, MATCH_LIMIT)))) return false;
   return true;
 }
 

@@ -67,7 +67,9 @@ export function createServeApp(options: ServeAppOptions): ServeApp {
 }
 
 async function dispatch(routes: CompiledRoute[], req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+  // The request target is a path; "//host/…" would parse as a URL with a host, so it matches nothing.
+  const target = req.url ?? '/';
+  const path = target.startsWith('/') && !target.startsWith('//') ? new URL(target, 'http://localhost').pathname : '';
   const allowed = new Set<string>();
   for (const { route, pattern } of routes) {
     const match = pattern.exec(path);
