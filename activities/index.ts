@@ -49,6 +49,7 @@ export interface CreateMeetingInput {
     autoRecording?: 'local' | 'cloud' | 'none';
     muteUponEntry?: boolean;
     registration?: boolean;
+    breakoutRooms?: { name: string; participants?: string[] }[];
   };
   invitees?: string[];
   alternativeHosts?: string[];
@@ -331,6 +332,7 @@ function zoomSettings(s: NonNullable<CreateMeetingInput['settings']>): MeetingSe
     mute_upon_entry: s.muteUponEntry,
     // Registration: approved automatically (0); Zoom's "no registration" is 2.
     approval_type: s.registration === undefined ? undefined : s.registration ? 0 : 2,
+    breakout_room: s.breakoutRooms && { enable: true, rooms: s.breakoutRooms.map((r) => ({ name: r.name, participants: r.participants })) },
   };
 }
 

@@ -51,6 +51,11 @@ const meetingSettings = z
     muteUponEntry: z.boolean().optional(),
     /** People sign up before joining (Zoom registration, approved automatically). */
     registration: z.boolean().optional(),
+    /** Breakout rooms, each with the emails pre-assigned to it. */
+    breakoutRooms: z
+      .array(z.object({ name: z.string().min(1).max(100), participants: z.array(z.string().max(320)).max(200).optional() }).strict())
+      .max(50)
+      .optional(),
   })
   .strict();
 

@@ -337,7 +337,8 @@ describe('zoom-runbooks CLI', () => {
 
   it('serve takes incident events over HTTP with the bearer token, and stops on SIGTERM', async () => {
     const token = 'intake-token-for-cli-tests';
-    const serve = spawnCli(['serve', '--port', '0'], { ...env, ZR_INTAKE_TOKEN: token, ZOOM_WEBHOOK_SECRET_TOKEN: 'webhook-secret-for-cli' });
+    const metricsPort = 20000 + Math.floor(Math.random() * 20000);
+    const serve = spawnCli(['serve', '--port', '0'], { ...env, ZR_INTAKE_TOKEN: token, ZOOM_WEBHOOK_SECRET_TOKEN: 'webhook-secret-for-cli', ZR_METRICS_ADDRESS: `127.0.0.1:${metricsPort}` });
     const url = await eventually(() => /Serving on (http:\/\/\S+)/.exec(serve.out.stdout)?.[1], 'serve to listen');
     await eventually(() => (serve.out.stdout.includes('/zoom/webhook') ? true : undefined), 'the route list');
     expect(serve.out.stdout).toContain(`POST    ${url}/v1/events`);
@@ -353,6 +354,14 @@ describe('zoom-runbooks CLI', () => {
     expect(accepted.status).toBe(202);
     expect(accepted.data).toMatchObject({ workflowId: `incident-${id}` });
     await eventually(async () => ((await getTimeline(stack.client, id)).some((e) => e.step === 'share') ? true : undefined), 'the bridge');
+    expect((await axios.get(`${url}/readyz`)).data).toEqual({ ready: true });
+    // serve's own metrics: answers by route and status (an accepted event, a rejected one).
+    const metrics = await eventually(async () => {
+      const text = (await axios.get(`http://127.0.0.1:${metricsPort}/metrics`)).data as string;
+      return text.includes('status="401"') ? text : undefined;
+    }, 'serve metrics');
+    expect(metrics).toMatch(/zoom_runbooks_serve_responses_total\{[^}]*route="\/v1\/events"[^}]*status="202"[^}]*\} 1/);
+    expect(metrics).toMatch(/zoom_runbooks_serve_responses_total\{[^}]*route="\/v1\/events"[^}]*status="401"[^}]*\} 1/);
 
     serve.child.kill('SIGTERM');
     expect(await serve.exited).toBe(0);

@@ -67,7 +67,11 @@ describe('the example runbooks', () => {
     }));
     await timelineWith(stack, id, (e) => e.source === 'recorded-bridge' && e.step === 'share', 'the recorded bridge');
     const [meeting] = meetingsWhere(stack, (m) => String(m.agenda).includes(`Incident ${id}`));
-    expect(meeting.settings).toMatchObject({ auto_recording: 'cloud', meeting_invitees: [{ email: 'ana@example.com' }, { email: 'bo@example.com' }] });
+    expect(meeting.settings).toMatchObject({
+      auto_recording: 'cloud',
+      meeting_invitees: [{ email: 'ana@example.com' }, { email: 'bo@example.com' }],
+      breakout_room: { enable: true, rooms: [{ name: 'Mitigation' }, { name: 'Communications' }] },
+    });
     // Only the recorded bridge: the plain bridge runbook stays out of it.
     expect(meetingsWhere(stack, (m) => String(m.agenda).includes(`Incident ${id}`))).toHaveLength(1);
     const runbookHandle = stack.client.workflow.getHandle(`${incidentWorkflowId(id)}/recorded-bridge`);

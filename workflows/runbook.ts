@@ -216,8 +216,10 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
         return { output: meeting, entry: announced };
       }
       case 'zoom.scheduleMeeting': {
+        // Counted before the create: a reopening that arrives while Zoom creates the meeting counts too.
+        const reopeningsBefore = reopenings;
         const meeting = await createMeeting(step, inputs);
-        if (lifecycle && step.with.onReopen !== 'keep') watch(`Following reopenings for meeting ${meeting.id}`, step.id, followReopenings(step, meeting));
+        if (lifecycle && step.with.onReopen !== 'keep') watch(`Following reopenings for meeting ${meeting.id}`, step.id, followReopenings(step, meeting, reopeningsBefore));
         return { output: meeting, entry: { status: 'ok', summary: scheduledSummary(meeting), links: [{ label: 'Join', url: meeting.joinUrl }] } };
       }
       case 'zoom.recurringMeeting': {
@@ -295,10 +297,10 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
    * the meeting is cancelled, or (onReopen: replan) cancelled and booked again from the next
    * resolution, as often as that happens.
    */
-  async function followReopenings(step: Extract<RunbookStep, { action: 'zoom.scheduleMeeting' }>, first: MeetingSummary): Promise<void> {
+  async function followReopenings(step: Extract<RunbookStep, { action: 'zoom.scheduleMeeting' }>, first: MeetingSummary, reopeningsBefore: number): Promise<void> {
     let meeting = first;
+    let seen = reopeningsBefore;
     for (let generation = 2; ; generation++) {
-      const seen = reopenings;
       const untilStart = Date.parse(meeting.startTime ?? '') - nowMs();
       if (!(untilStart > 0) || !(await condition(() => reopenings > seen, untilStart))) return; // it started: nothing left to guard
       await zoom.deleteMeeting.executeWithOptions({ summary: `Cancel Zoom meeting ${meeting.id} (incident reopened)` }, [{ connector, meetingId: meeting.id }]);
@@ -308,6 +310,7 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
       }
       await post({ step: step.id, status: 'info', summary: `Zoom meeting ${meeting.id} cancelled: the incident was reopened; it is booked again when the incident is resolved` });
       await condition(() => incident.status === 'resolved' || incident.status === 'closed');
+      seen = reopenings;
       meeting = await createMeeting(step, await render(step), generation);
       outputs[step.id] = meeting;
       await post({ step: step.id, status: 'ok', summary: `Re-planned: ${scheduledSummary(meeting)}`, links: [{ label: 'Join', url: meeting.joinUrl }] });

@@ -90,7 +90,10 @@ export async function runServe(opts: { port?: number; host?: string }): Promise<
     const origins = env.ZR_CODEC_ORIGINS?.split(',').map((o) => o.trim()).filter(Boolean);
     routes.push(...codecRoutes({ ring, token: env.ZR_CODEC_TOKEN || undefined, origins: origins?.length ? origins : undefined }));
   }
-  const options = { client, taskQueue: temporal.taskQueue, auth, routes };
+  // serve's own metrics (answers by route and status) on ZR_METRICS_ADDRESS, through a Temporal runtime.
+  const observability = observabilityFromEnv();
+  const meter = observability.metricsAddress ? installRuntime(observability).metricMeter : undefined;
+  const options = { client, taskQueue: temporal.taskQueue, auth, routes, meter };
   const port = opts.port ?? listen.port;
   const host = opts.host ?? listen.host;
   const server = await startServe({ ...options, port, host }).catch((err: NodeJS.ErrnoException) => {

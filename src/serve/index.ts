@@ -1,5 +1,6 @@
 import { createServer, IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
+import type { MetricMeter } from '@temporalio/common';
 import { ConfigError } from '../config';
 import { IntakeAuthenticator } from './auth';
 import { HttpError, Route, RouteParams, sendJson } from './http';
@@ -18,6 +19,8 @@ export const DEFAULT_SERVE_HOST = '127.0.0.1';
 export interface ServeAppOptions extends IntakeOptions {
   /** More routes (Zoom webhooks, codec…), matched after the intake's. */
   routes?: Route[];
+  /** Counts every answer by route and status (events accepted, rejected by reason, webhook deliveries). */
+  meter?: MetricMeter;
 }
 
 export interface ServeOptions extends ServeAppOptions {
@@ -50,12 +53,26 @@ export function createServeApp(options: ServeAppOptions): ServeApp {
   const log = options.logger ?? console;
   const routes = [
     { method: 'GET', path: '/healthz', handle: (_req: IncomingMessage, res: ServerResponse) => sendJson(res, 200, { ok: true }) },
+    // Ready when Temporal answers: an event accepted now can be recorded.
+    {
+      method: 'GET',
+      path: '/readyz',
+      handle: async (_req: IncomingMessage, res: ServerResponse) => {
+        const ready = await withTimeout(options.client.connection.workflowService.getSystemInfo({}), 2000).then(
+          () => true,
+          () => false,
+        );
+        sendJson(res, ready ? 200 : 503, { ready });
+      },
+    },
     ...intakeRoutes({ ...options, logger: log }),
     ...(options.routes ?? []),
   ];
   const compiled: CompiledRoute[] = routes.map((route) => ({ route, pattern: compilePath(route.path) }));
 
+  const answers = options.meter?.createCounter('zoom_runbooks_serve_responses', 'responses', 'serve answers by route and status');
   const handler: RequestListener = (req, res) => {
+    if (answers) res.once('finish', () => answers.add(1, { method: req.method ?? '', route: routeOf(compiled, req), status: String(res.statusCode) }));
     void dispatch(compiled, req, res).catch((err: unknown) => {
       if (err instanceof HttpError) return sendJson(res, err.status, err.body, err.headers);
       // A bug or a dropped connection: say nothing about it to the caller.
@@ -64,6 +81,18 @@ export function createServeApp(options: ServeAppOptions): ServeApp {
     });
   };
   return { routes, handler };
+}
+
+/** The route pattern a request matched (a metric label with few values), or "unmatched". */
+function routeOf(routes: CompiledRoute[], req: IncomingMessage): string {
+  const path = (req.url ?? '').split('?')[0];
+  const hit = routes.find((r) => r.pattern.test(path));
+  return hit ? String(hit.route.path) : 'unmatched';
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([work, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error('timed out')), ms)))]).finally(() => clearTimeout(timer));
 }
 
 async function dispatch(routes: CompiledRoute[], req: IncomingMessage, res: ServerResponse): Promise<void> {
