@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { activityInfo, ApplicationFailure, log } from '@temporalio/activity';
+import { activityInfo, ApplicationFailure, heartbeat, log } from '@temporalio/activity';
 import type { Incident, IncidentEventType, MeetingSummary, RunbookDefinition, SealedTokenSet } from '../workflows/definitions';
 import { ConnectorGate, sealTokens } from '../src/connectors';
 import { SecretBox } from '../src/secrets';
@@ -179,7 +179,9 @@ export function createActivities(deps: ActivityDeps) {
       const marker = idempotencyMarker(input.idempotencyKey);
       return callZoom(async () => {
         if (activityInfo().attempt > 1) {
-          const existing = await findByMarker(zoom, marker);
+          // An earlier attempt recorded which host it asked (heartbeat details): look there only.
+          const asked = (activityInfo().heartbeatDetails as { host?: string } | undefined)?.host;
+          const existing = await findByMarker(zoom, marker, asked ? [asked] : zoom.hosts.hosts);
           if (existing) {
             log.info('Found the meeting an earlier attempt created', { meetingId: existing.id });
             return summarise(existing, false);
@@ -202,6 +204,7 @@ export function createActivities(deps: ActivityDeps) {
         // A host that Zoom says is out of daily budget is skipped for the next one in the pool.
         for (;;) {
           const host = await zoom.hosts.pick(zoom.client);
+          heartbeat({ host });
           try {
             const meeting = await zoom.client.createMeeting(host, request);
             zoom.hosts.spend(host);
@@ -365,9 +368,9 @@ export function idempotencyMarker(key: string): string {
   return `[zoom-runbooks:${createHash('sha256').update(key).digest('hex').slice(0, 20)}]`;
 }
 
-/** The meeting an earlier attempt created, found by its marker on any host of the pool. */
-async function findByMarker(zoom: ZoomConnector, marker: string): Promise<Meeting | undefined> {
-  for (const host of zoom.hosts.hosts) {
+/** The meeting an earlier attempt created, found by its marker on the given hosts. */
+async function findByMarker(zoom: ZoomConnector, marker: string, hosts: string[]): Promise<Meeting | undefined> {
+  for (const host of hosts) {
     let pageToken: string | undefined;
     do {
       const page = await zoom.client.listMeetings(host, { type: 'scheduled', page_size: 300, next_page_token: pageToken });

@@ -3,6 +3,8 @@ import { ZoomDailyLimitError } from './errors';
 
 /** Zoom lets one user create or update at most 100 meetings a day (UTC). */
 export const HOST_DAILY_BUDGET = 100;
+/** How long a host's live-or-not answer is reused. */
+const LIVE_TTL_MS = 10_000;
 
 /**
  * The users a connector may host new bridges with. A new bridge goes to a host that is not
@@ -13,6 +15,7 @@ export const HOST_DAILY_BUDGET = 100;
 export class HostPool {
   private readonly used = new Map<string, { day: string; count: number }>();
   private readonly spentUntil = new Map<string, number>();
+  private readonly liveness = new Map<string, { live: boolean; until: number }>();
   private next = 0;
 
   constructor(
@@ -33,16 +36,27 @@ export class HostPool {
       });
     }
     if (this.hosts.length === 1) return available[0];
-    for (const host of available) {
-      const live = await client.listMeetings(host, { type: 'live', page_size: 30 });
-      if (live.meetings.length === 0) return host;
-    }
+    for (const host of available) if (!(await this.isLive(client, host))) return host;
     // Everyone is on a call: the host with budget next in turn takes one more.
     return available[0];
   }
 
+  /**
+   * Whether the host is on a live meeting, as Zoom said at most LIVE_TTL_MS ago: list calls share
+   * the create calls' rate limit, so a burst of bridges must not ask for every host every time.
+   */
+  private async isLive(client: ZoomClient, host: string): Promise<boolean> {
+    const known = this.liveness.get(host);
+    if (known && known.until > this.now()) return known.live;
+    const live = (await client.listMeetings(host, { type: 'live', page_size: 30 })).meetings.length > 0;
+    this.liveness.set(host, { live, until: this.now() + LIVE_TTL_MS });
+    return live;
+  }
+
   /** Counts a create or update against the host's budget for today. */
   spend(host: string): void {
+    // Its new meeting may go live any moment: ask Zoom again next time.
+    this.liveness.delete(host);
     const day = utcDay(this.now());
     const u = this.used.get(host);
     this.used.set(host, u && u.day === day ? { day, count: u.count + 1 } : { day, count: 1 });
