@@ -146,12 +146,16 @@ describe('the example runbooks', () => {
 
   it('keeps a resolve that arrives before the create, and matches runbooks as of the latest state', async () => {
     const id = uniqueIncidentId();
-    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, event(id, 'incident.resolved', {}, '2026-11-27T15:00:00Z'));
+    // The resolve already says SEV1 (the postmortem's trigger), but the title comes with the create.
+    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, event(id, 'incident.resolved', { severity: 'SEV1' }, '2026-11-27T15:00:00Z'));
+    await new Promise((r) => setTimeout(r, 1000));
     await sendIncidentEvent(stack.client, stack.temporal.taskQueue, event(id, 'incident.created', { title: 'Late create', severity: 'SEV1' }, '2026-11-27T14:00:00Z'));
     const timeline = await timelineWith(stack, id, (e) => e.source === 'postmortem' && e.step === 'share', 'the postmortem');
     const incident = await stack.client.workflow.getHandle(incidentWorkflowId(id)).query<{ status: string; resolvedAt: string; createdAt: string; severity: string }>('incident');
     expect(incident).toMatchObject({ status: 'resolved', severity: 'SEV1', createdAt: '2026-11-27T14:00:00Z', resolvedAt: '2026-11-27T15:00:00Z' });
     expect(timeline.map((e) => e.summary)).toContain(`Incident ${id} created: Late create (SEV1) (arrived after a later event; its details were merged)`);
+    // The postmortem waited for the create, so its topic has the title.
+    expect(meetingsWhere(stack, (m) => String(m.agenda).startsWith(`Postmortem for ${id}`)).map((m) => m.topic)).toEqual(['Postmortem: Late create']);
     // The incident is already resolved: no bridge and no daily sync are opened for it.
     expect(timeline.filter((e) => e.source === 'incident-bridge' || e.source === 'incident-sync')).toEqual([]);
   });

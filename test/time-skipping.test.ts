@@ -120,6 +120,17 @@ describe('long waits on the time-skipping test server', () => {
     expect(summaries).toContain('Step remind skipped: its condition does not hold');
   });
 
+  it('runs the runbooks of an incident whose create never comes, a minute after its first event', async () => {
+    const id = uniqueIncidentId();
+    const resolvedAt = await env.currentTimeMs();
+    await send(id, 'incident.resolved', resolvedAt, { title: 'Only resolved', severity: 'SEV2' });
+    const runbook = env.client.workflow.getHandle(`${incidentWorkflowId(id)}/postmortem-3d`);
+    await env.sleep('30 seconds');
+    await expect(runbook.describe()).rejects.toThrow(); // still waiting for the create
+    await env.sleep('1 minute');
+    await eventually(() => runbook.describe(), 'the postmortem to start');
+  });
+
   it('collects a recording that arrives 2 hours after the meeting ends, polling Zoom every 30 minutes meanwhile', async () => {
     const id = uniqueIncidentId();
     const start = await env.currentTimeMs();

@@ -14,7 +14,7 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities';
-import { nowIso } from './clock';
+import { nowIso, nowMs } from './clock';
 import {
   appendTimelineSignal,
   bridgeQuery,
@@ -47,6 +47,8 @@ export interface IncidentState {
   bridge?: MeetingSummary;
   /** Runbooks run on demand, by workflow id. */
   onDemandRuns?: string[];
+  /** Set while events came before the incident's create: runbooks wait for it (CREATE_GRACE_MS at most). */
+  awaitingCreateSince?: string;
 }
 
 export interface IncidentWorkflowInput {
@@ -57,6 +59,8 @@ export interface IncidentWorkflowInput {
 
 /** How many event ids to remember for deduplication across continue-as-new. */
 const DEDUP_WINDOW = 5000;
+/** How long runbooks wait for a create that events for the incident arrived before. */
+const CREATE_GRACE_MS = 60_000;
 /** Continue-as-new well before Temporal's history limits (it also suggests when). */
 const MAX_HISTORY_EVENTS = 5000;
 
@@ -106,8 +110,18 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<vo
   );
 
   const historyTooLong = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > MAX_HISTORY_EVENTS;
+  const woken = () => pending.length > 0 || historyTooLong();
   for (;;) {
-    await condition(() => pending.length > 0 || historyTooLong());
+    if (state.awaitingCreateSince) {
+      const left = Date.parse(state.awaitingCreateSince) + CREATE_GRACE_MS - nowMs();
+      if (!(await condition(woken, Math.max(left, 1)))) {
+        // The create never came: run what the incident's latest state triggers, with what is known.
+        state.awaitingCreateSince = undefined;
+        await startMatchingRunbooks(state);
+      }
+    } else {
+      await condition(woken);
+    }
     while (pending.length > 0) await applyEvent(state, pending.shift()!);
     if (historyTooLong()) {
       await condition(allHandlersFinished);
@@ -145,9 +159,24 @@ async function applyEvent(state: IncidentState, event: IncidentEvent): Promise<v
   for (const name of state.runbooksStarted) await forward(runbookWorkflowId(name), incident);
   for (const id of state.onDemandRuns ?? []) await forward(id, incident);
 
-  // Runbooks are matched as of the incident's latest event, so a late create that brings the
-  // severity can still start the postmortem of an incident already resolved.
-  const runbooks = await matchRunbooks({ eventType: state.latest?.type ?? event.type, incident });
+  // Deliveries reorder: until the create has been seen (a minute at most), runbooks wait for the
+  // title, severity and people it brings.
+  if (!incident.createdAt && event.type !== 'incident.created') {
+    state.awaitingCreateSince ??= nowIso();
+    describeIncident(state);
+    return;
+  }
+  state.awaitingCreateSince = undefined;
+  await startMatchingRunbooks(state);
+}
+
+/**
+ * Starts the runbooks the incident's latest event triggers, each once. Matched as of the latest
+ * event, so a late create that brings the severity can still start the postmortem of an incident
+ * already resolved.
+ */
+async function startMatchingRunbooks(state: IncidentState): Promise<void> {
+  const runbooks = await matchRunbooks({ eventType: state.latest!.type, incident: state.incident });
   for (const runbook of runbooks) {
     if (state.runbooksStarted.includes(runbook.name)) continue;
     state.runbooksStarted.push(runbook.name);
