@@ -179,9 +179,11 @@ export function createActivities(deps: ActivityDeps) {
       const marker = idempotencyMarker(input.idempotencyKey);
       return callZoom(async () => {
         if (activityInfo().attempt > 1) {
-          // An earlier attempt recorded which host it asked (heartbeat details): look there only.
+          // An earlier attempt recorded which host it asked (heartbeat details): look there first.
+          // Only first: heartbeats are throttled, so a later attempt's host may not have been recorded.
           const asked = (activityInfo().heartbeatDetails as { host?: string } | undefined)?.host;
-          const existing = await findByMarker(zoom, marker, asked ? [asked] : zoom.hosts.hosts);
+          const hosts = asked ? [asked, ...zoom.hosts.hosts.filter((h) => h !== asked)] : zoom.hosts.hosts;
+          const existing = await findByMarker(zoom, marker, hosts);
           if (existing) {
             log.info('Found the meeting an earlier attempt created', { meetingId: existing.id });
             return summarise(existing, false);
