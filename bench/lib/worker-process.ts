@@ -1,0 +1,130 @@
+/**
+ * The benchmark's worker, in a process of its own (as in production), so its memory and CPU are
+ * measured apart from the load generator, the intake and the Zoom sandbox. Started by
+ * worker-handle.ts with its spec in ZR_BENCH_WORKER; reports samples over IPC.
+ */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { getHeapStatistics } from 'node:v8';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { createActivities } from '../../activities';
+import type { TemporalConfig } from '../../src/config';
+import { loadRunbooks } from '../../src/runbook-loader';
+import { dataConverter } from '../../src/temporal';
+import { createWorker, zoomConnector } from '../../src/worker';
+import type { HostPool } from '../../src/zoom/host-pool';
+import type { WorkerSpec, WorkerMessage, WorkerSample } from './worker-handle';
+
+async function main(): Promise<void> {
+  const spec = JSON.parse(process.env.ZR_BENCH_WORKER ?? '') as WorkerSpec;
+  const send = (m: WorkerMessage) => process.send?.(m);
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const connection = await NativeConnection.connect({ address: spec.address });
+  const temporal: TemporalConfig = {
+    address: spec.address,
+    namespace: 'default',
+    taskQueue: spec.taskQueue,
+    payloadKeys: spec.payloadKey ? { current: { id: 'bench', key: Buffer.from(spec.payloadKey, 'base64') } } : undefined,
+  };
+  const runbooks = loadRunbooks(spec.runbooksDir).map((r) => r.runbook);
+  const workflowBundle = { codePath: spec.bundlePath };
+  let worker: Worker;
+  if (spec.preset.useCreateWorker && spec.hostPool === 'shipped') {
+    worker = await createWorker({ connection, temporal, connectors: [spec.connector], runbooks, workflowBundle });
+  } else {
+    // The same worker createWorker builds (activities, connector, data converter, bundle), plus tuning options.
+    const connector = zoomConnector(spec.connector);
+    if (spec.hostPool === 'unmetered') connector.hosts = unmeteredPool(connector.hosts.hosts);
+    const activities = createActivities({ connectors: new Map([[connector.name, connector]]), runbooks, oauthApps: new Map() });
+    worker = await Worker.create({
+      connection,
+      namespace: temporal.namespace,
+      taskQueue: temporal.taskQueue,
+      dataConverter: dataConverter(temporal),
+      activities,
+      workflowBundle,
+      ...spec.preset.options,
+    });
+  }
+
+  const o = worker.options;
+  send({
+    type: 'ready',
+    pid: process.pid,
+    effective: {
+      maxCachedWorkflows: o.maxCachedWorkflows,
+      workflowTaskPollerBehavior: o.workflowTaskPollerBehavior,
+      activityTaskPollerBehavior: o.activityTaskPollerBehavior,
+      tuner: o.tuner,
+      maxTaskQueueActivitiesPerSecond: o.maxTaskQueueActivitiesPerSecond,
+      maxActivitiesPerSecond: o.maxActivitiesPerSecond,
+      heapLimitMb: Math.round(getHeapStatistics().heap_size_limit / 2 ** 20),
+    },
+  });
+
+  const lag = monitorEventLoopDelay({ resolution: 10 });
+  lag.enable();
+  const sample = (): WorkerSample => {
+    const m = process.memoryUsage();
+    const cpu = process.cpuUsage();
+    const status = worker.getStatus();
+    const s: WorkerSample = {
+      t: Date.now(),
+      rss: m.rss,
+      heapUsed: m.heapUsed,
+      heapTotal: m.heapTotal,
+      external: m.external,
+      arrayBuffers: m.arrayBuffers,
+      cpuMs: (cpu.user + cpu.system) / 1000,
+      cachedWorkflows: status.numCachedWorkflows,
+      inFlightActivities: status.numInFlightActivities,
+      eventLoopP99Ms: lag.percentile(99) / 1e6,
+      eventLoopMaxMs: lag.max / 1e6,
+    };
+    lag.reset();
+    return s;
+  };
+  const timer = setInterval(() => send({ type: 'sample', sample: sample() }), spec.sampleMs);
+
+  process.on('message', (m: { type: string }) => {
+    if (m?.type === 'gc' && global.gc) {
+      global.gc();
+      send({ type: 'sample', sample: sample() });
+    }
+    if (m?.type === 'shutdown') worker.shutdown();
+  });
+  process.on('disconnect', () => {
+    if (worker.getState() === 'RUNNING') worker.shutdown();
+  });
+
+  try {
+    await worker.run();
+  } finally {
+    clearInterval(timer);
+    send({ type: 'sample', sample: sample() });
+    await connection.close();
+  }
+}
+
+/**
+ * DIAGNOSTIC ONLY (never the default): a host pool that rotates hosts without asking Zoom which
+ * host is live (the shipped HostPool lists each candidate's live meetings, a Medium call per bridge)
+ * and without a per-process daily budget. Used to show what that one call costs at Zoom's limit.
+ */
+function unmeteredPool(hosts: string[]): HostPool {
+  let next = 0;
+  return {
+    hosts,
+    pick: async () => hosts[next++ % hosts.length],
+    spend: () => undefined,
+    markSpent: () => undefined,
+  } as unknown as HostPool;
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.send?.({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) } satisfies WorkerMessage);
+    console.error(err);
+    process.exit(1);
+  },
+);
