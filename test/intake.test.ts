@@ -2,7 +2,6 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
@@ -14,6 +13,7 @@ import { intakeAuthFromEnv, IntakeAuthenticator, signIntakeRead, signIntakeReque
 import { RunningServe, serveListenFromEnv, startServe } from '../src/serve';
 import { SEARCH_ATTRIBUTES, TimelineEntry } from '../workflows/definitions';
 import { eventually, Stack, startStack, uniqueIncidentId } from './support/stack';
+import { freePort } from './support/ports';
 
 const SECRET = `zr-secret-${randomBytes(16).toString('hex')}`;
 const TOKEN = `zr-token-${randomBytes(16).toString('hex')}`;
@@ -535,13 +535,3 @@ async function kill(server: ChildProcess, signal: NodeJS.Signals): Promise<void>
   await exited;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}

@@ -1,6 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import axios from 'axios';
 import { Client, Connection } from '@temporalio/client';
@@ -8,6 +7,7 @@ import { getTimeline, sendIncidentEvent } from '../src/client';
 import { ZoomSandbox } from '../src/sandbox/server';
 import { dataConverter } from '../src/temporal';
 import { eventually, testTemporalAddress, uniqueIncidentId } from './support/stack';
+import { freePort } from './support/ports';
 
 /**
  * The worker as operators run it (`zoom-runbooks worker`, its own process): Prometheus metrics
@@ -89,13 +89,3 @@ describe('worker metrics, health and logs', () => {
   });
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}

@@ -1,6 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -11,6 +10,7 @@ import { IncidentEvent, incidentWorkflowId, parseIncidentEvent } from '../src/in
 import { SEARCH_ATTRIBUTES } from '../workflows/definitions';
 import { ensureChromium, launchChromium } from './support/browser';
 import { eventually, Stack, startStack } from './support/stack';
+import { freePort } from './support/ports';
 
 /**
  * The Temporal Web UI in a real browser (Debian's Chromium through playwright-core), after the
@@ -311,13 +311,3 @@ async function startDevServerWithUi(codecEndpoint: string): Promise<DevServerWit
   return { address, uiUrl, stop };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
