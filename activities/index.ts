@@ -7,7 +7,7 @@ import { refreshTokens } from '../src/zoom/user-oauth';
 import { renderValue, TemplateContext, TemplateError } from '../src/templates';
 import { OAuthClientCredentials, TokenProvider } from '../src/zoom/auth';
 import { ZoomClient } from '../src/zoom/client';
-import { isPermanent, ZoomConfigError, ZoomDailyLimitError, ZoomError, ZoomNotFoundError } from '../src/zoom/errors';
+import { isPermanent, ZoomConfigError, ZoomDailyLimitError, ZoomError, ZoomNotFoundError, ZoomUnavailableError } from '../src/zoom/errors';
 import { CreateMeetingRecurrence, Meeting, MeetingSettings } from '../src/zoom/types';
 import { resolveInvitees, runbookMatches } from '../src/runbook';
 import { computeStart, ScheduleError, StartSpec } from '../src/schedule';
@@ -178,11 +178,11 @@ export function createActivities(deps: ActivityDeps) {
       const zoom = await connector(input.connector);
       const marker = idempotencyMarker(input.idempotencyKey);
       return callZoom(async () => {
+        // Earlier attempts recorded the hosts they asked (heartbeat details): look there first, then
+        // everywhere else, since a heartbeat may not have reached Temporal before its worker died.
+        const asked = (activityInfo().heartbeatDetails as { hosts?: string[] } | undefined)?.hosts ?? [];
         if (activityInfo().attempt > 1) {
-          // An earlier attempt recorded which host it asked (heartbeat details): look there first.
-          // Only first: heartbeats are throttled, so a later attempt's host may not have been recorded.
-          const asked = (activityInfo().heartbeatDetails as { host?: string } | undefined)?.host;
-          const hosts = asked ? [asked, ...zoom.hosts.hosts.filter((h) => h !== asked)] : zoom.hosts.hosts;
+          const hosts = [...asked, ...zoom.hosts.hosts.filter((h) => !asked.includes(h))];
           const existing = await findByMarker(zoom, marker, hosts);
           if (existing) {
             log.info('Found the meeting an earlier attempt created', { meetingId: existing.id });
@@ -206,7 +206,8 @@ export function createActivities(deps: ActivityDeps) {
         // A host that Zoom says is out of daily budget is skipped for the next one in the pool.
         for (;;) {
           const host = await zoom.hosts.pick(zoom.client);
-          heartbeat({ host });
+          if (!asked.includes(host)) asked.push(host);
+          heartbeat({ hosts: asked });
           try {
             const meeting = await zoom.client.createMeeting(host, request);
             zoom.hosts.spend(host);
@@ -375,13 +376,28 @@ async function findByMarker(zoom: ZoomConnector, marker: string, hosts: string[]
   for (const host of hosts) {
     let pageToken: string | undefined;
     do {
-      const page = await zoom.client.listMeetings(host, { type: 'scheduled', page_size: 300, next_page_token: pageToken });
+      const page = await retryingReads(() => zoom.client.listMeetings(host, { type: 'scheduled', page_size: 300, next_page_token: pageToken }));
       const hit = page.meetings.find((m) => m.agenda?.includes(marker));
       if (hit) return zoom.client.getMeeting(hit.id);
       pageToken = page.next_page_token || undefined;
     } while (pageToken);
   }
   return undefined;
+}
+
+/**
+ * A lookup reads many pages and hosts; one 5xx among them should not cost the whole attempt
+ * (and its backoff), so a read that failed for a passing reason is asked again twice at once.
+ */
+async function retryingReads<T>(read: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await read();
+    } catch (err) {
+      if (attempt === 3 || !(err instanceof ZoomUnavailableError)) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+    }
+  }
 }
 
 /** Only what may be shared: never start_url (it lets anyone host) nor the passcode. */

@@ -28,3 +28,20 @@ export function dataConverter(cfg: TemporalConfig): DataConverter | undefined {
 export function connectWorker(cfg: TemporalConfig): Promise<NativeConnection> {
   return NativeConnection.connect(connectionOptions(cfg)).catch(unreachable(cfg));
 }
+
+/**
+ * A long-running process started before Temporal (or while it restarts) waits for it rather than
+ * exiting: it tries again every two seconds for up to `waitMs`, then fails with the last reason.
+ */
+export async function untilReachable<T>(connect: () => Promise<T>, waitMs: number, onRetry: (reason: string) => void): Promise<T> {
+  const giveUpAt = Date.now() + waitMs;
+  for (;;) {
+    try {
+      return await connect();
+    } catch (err) {
+      if (Date.now() >= giveUpAt) throw err;
+      onRetry((err as Error).message);
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+    }
+  }
+}

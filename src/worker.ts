@@ -1,5 +1,6 @@
 import { NativeConnection, Worker, WorkerOptions } from '@temporalio/worker';
 import { createActivities, ZoomConnector } from '../activities';
+import { attemptSignal } from '../activities/attempt';
 import type { RunbookDefinition } from '../workflows/definitions';
 import { Client } from '@temporalio/client';
 import { ConfigError, TemporalConfig, ZoomConnectorConfig } from './config';
@@ -44,7 +45,7 @@ export function zoomConnector(cfg: ZoomConnectorConfig, owner?: TokenOwner, obse
   }
   // One pacer per connector: Zoom's per-second limits are per account, shared by every call we make.
   const pacer = new AccountRateLimiter({ plan: cfg.plan });
-  return { name: cfg.name, hosts: new HostPool(cfg.hostUsers ?? [cfg.hostUser]), tokens, client: new ZoomClient({ apiUrl: cfg.apiUrl, tokens, pacer, observer }) };
+  return { name: cfg.name, hosts: new HostPool(cfg.hostUsers ?? [cfg.hostUser]), tokens, client: new ZoomClient({ apiUrl: cfg.apiUrl, tokens, pacer, observer, signal: attemptSignal }) };
 }
 
 export function createWorker(setup: WorkerSetup): Promise<Worker> {

@@ -145,6 +145,19 @@ describe('zoom-runbooks CLI', () => {
     expect(run.stderr).not.toMatch(STACK_TRACE);
   });
 
+  it('keeps trying to reach Temporal for ZR_TEMPORAL_WAIT seconds when starting a worker, then exits 1 with the reason', async () => {
+    const zoomEnv = { ZOOM_ACCOUNT_ID: 'acct', ZOOM_CLIENT_ID: 'id', ZOOM_CLIENT_SECRET: 'secret', ZOOM_HOST_USER: 'host@example.com' };
+    const run = await cli(['worker'], { ...env, ...zoomEnv, TEMPORAL_ADDRESS: '127.0.0.1:1', ZR_TEMPORAL_WAIT: '6' });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/Cannot reach Temporal at 127\.0\.0\.1:1.*Trying again for up to 6 s/);
+    expect(run.stderr.trim().split('\n').pop()).toContain('Cannot reach Temporal at 127.0.0.1:1');
+    expect(run.stderr).not.toMatch(STACK_TRACE);
+
+    const bad = await cli(['worker'], { ...env, ...zoomEnv, ZR_TEMPORAL_WAIT: 'soon' });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('ZR_TEMPORAL_WAIT must be a number of seconds; got "soon"');
+  });
+
   it('says clearly when an incident is unknown or Temporal is unreachable', async () => {
     const unknown = await cli(['timeline', 'INC-does-not-exist'], env);
     expect(unknown.code).toBe(1);

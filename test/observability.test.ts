@@ -18,6 +18,7 @@ describe('worker metrics, health and logs', () => {
   let worker: ChildProcess;
   let client: Client;
   let output = '';
+  let stdout = '';
   let metricsUrl: string;
   let healthUrl: string;
   const taskQueue = `observability-${randomUUID()}`;
@@ -47,7 +48,10 @@ describe('worker metrics, health and logs', () => {
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    worker.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+    worker.stdout!.on('data', (d: Buffer) => {
+      output += d.toString();
+      stdout += d.toString();
+    });
     worker.stderr!.on('data', (d: Buffer) => (output += d.toString()));
     const config = { address: testTemporalAddress(), namespace: 'default', taskQueue, payloadKeys: { current: { id: 'obs', key: Buffer.from(keys.split(':')[1], 'base64') } } };
     client = new Client({ connection: await Connection.connect({ address: config.address }), dataConverter: dataConverter(config) });
@@ -77,8 +81,12 @@ describe('worker metrics, health and logs', () => {
     expect(metrics).toMatch(/zoom_runbooks_time_to_bridge_bucket\{/);
     expect(metrics).toMatch(/^temporal_workflow_completed_total|^temporal_activity_execution_latency|^temporal_worker_task_slots_available/m);
 
-    const lines = output.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
-    const step = lines.find((l) => l.msg === 'Step bridge done');
+    // Complete lines of stdout only: a chunk may end mid-line, and stderr has the CLI's progress.
+    const jsonLines = () => stdout.split('\n').slice(0, -1).filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const step = await eventually(async () => jsonLines().find((l) => l.msg === 'Step bridge done'), "the step's log line").catch((err: Error) => {
+      throw new Error(`${err.message}; the worker wrote:\n${output.slice(-4000)}`);
+    });
+    const lines = jsonLines();
     expect(step).toMatchObject({ level: 'INFO', incidentId: id, runbook: 'incident-bridge', step: 'bridge', action: 'zoom.createMeeting', status: 'ok' });
     expect(typeof step!.time).toBe('string');
     // Activity lines carry the workflow id, which names the incident and runbook.

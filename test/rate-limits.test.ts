@@ -106,6 +106,28 @@ describe('AccountRateLimiter', () => {
     expect(order).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
   });
 
+  it('lets an aborted caller leave the line at once, without taking a slot from those behind it', async () => {
+    const clock = new VirtualClock();
+    const limiter = new AccountRateLimiter({ limits: { Heavy: 1 }, safetyMarginMs: 0, now: clock.now, sleep: clock.sleep });
+    const times: Record<string, number | string> = {};
+    const abort = new AbortController();
+    const first = limiter.acquire('Heavy').then(() => (times.first = clock.now()));
+    const quitter = limiter.acquire('Heavy', abort.signal).then(
+      () => (times.quitter = clock.now()),
+      (err: Error) => (times.quitter = `${err.message} at ${clock.now()}`),
+    );
+    const last = limiter.acquire('Heavy').then(() => (times.last = clock.now()));
+    abort.abort(new Error('out of time'));
+    await clock.run();
+    await Promise.all([first, quitter, last]);
+    // The quitter is gone before the second window: the last caller takes that window's slot.
+    expect(times).toEqual({ first: 0, quitter: 'out of time at 0', last: RATE_WINDOW_MS });
+
+    const gone = new AbortController();
+    gone.abort(new Error('cancelled'));
+    await expect(limiter.acquire('Heavy', gone.signal)).rejects.toThrow('cancelled');
+  });
+
   it('keeps categories independent', async () => {
     const clock = new VirtualClock();
     const limiter = new AccountRateLimiter({ limits: { Light: 1, Medium: 1 }, now: clock.now, sleep: clock.sleep });

@@ -4,6 +4,7 @@ import axios from 'axios';
 import { scopeReport } from '../src/zoom/scope-report';
 import { verifyWebhook } from '../src/zoom/webhooks';
 import { meetingPathId, ZoomClient } from '../src/zoom/client';
+import { AccountRateLimiter } from '../src/zoom/rate-limiter';
 import { zoomConnector } from '../src/worker';
 import { ZoomAuthError, ZoomDailyLimitError, ZoomNotFoundError, ZoomRateLimitError, ZoomScopeError, ZoomUnavailableError, ZoomValidationError } from '../src/zoom/errors';
 import { parseRetryAfter } from '../src/zoom/error-mapping';
@@ -134,6 +135,26 @@ describe('ZoomClient against the Zoom sandbox', () => {
     const dropped = await failure(zoom.listMeetings(host));
     expect(dropped).toBeInstanceOf(ZoomUnavailableError);
     expect(dropped.message).not.toMatch(/sbx\./); // no bearer token in the message
+  });
+
+  it('stops at the caller abort signal: a queued call is never sent, a call in flight is abandoned', async () => {
+    const abort = new AbortController();
+    const { tokens } = zoomConnector(sandboxConnector(sandbox));
+    const paced = new ZoomClient({ apiUrl: sandboxConnector(sandbox).apiUrl, tokens, pacer: new AccountRateLimiter(), signal: () => abort.signal });
+    sandbox.addFault({ method: 'POST', delayMs: 2_000 });
+    const inFlight = failure(paced.createMeeting(host, { topic: 'slow' }));
+    await new Promise((r) => setTimeout(r, 200));
+    abort.abort(new Error('out of time'));
+    const err = await inFlight;
+    expect(err).toBeInstanceOf(ZoomUnavailableError);
+    expect(err.message).toBe('Zoom create meeting abandoned: the caller was cancelled or ran out of time');
+
+    const before = sandbox.state.meetings.size;
+    const queued = await failure(paced.createMeeting(host, { topic: 'never sent' }));
+    expect(queued.message).toBe('Zoom create meeting abandoned: the caller was cancelled or ran out of time');
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect([...sandbox.state.meetings.values()].map((m) => m.topic)).not.toContain('never sent');
+    expect(sandbox.state.meetings.size).toBeLessThanOrEqual(before + 1);
   });
 
   /** A meeting that was held: started, two people attended, ended (what the simulation API does). */

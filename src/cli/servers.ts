@@ -8,7 +8,7 @@ import { createServeApp, intakeAuthFromEnv, IntakeAuthenticator, Route, serveLis
 import { zoomWebhookRoutes } from '../serve/zoom-webhook';
 import { CALLBACK_PATH, oauthInstallRoutes } from '../serve/oauth-install';
 import { SecretBox } from '../secrets';
-import { connectClient, connectWorker } from '../temporal';
+import { connectClient, connectWorker, untilReachable } from '../temporal';
 import type { Worker } from '@temporalio/worker';
 import { createWorker } from '../worker';
 import { connect } from './runtime';
@@ -26,8 +26,11 @@ export async function runWorker(): Promise<void> {
   const runtime = installRuntime(observability);
   progress(`connecting to Temporal at ${temporal.address} (namespace ${temporal.namespace})…`);
   // The client also tells the worker when a connector's Zoom app was uninstalled.
-  const client = await connectClient(temporal);
-  const connection = await connectWorker(temporal);
+  const waitS = process.env.ZR_TEMPORAL_WAIT ? Number(process.env.ZR_TEMPORAL_WAIT) : 60;
+  if (!(Number.isFinite(waitS) && waitS >= 0)) throw new ConfigError(`ZR_TEMPORAL_WAIT must be a number of seconds; got "${process.env.ZR_TEMPORAL_WAIT}".`);
+  const retrying = (reason: string) => progress(`${reason} Trying again for up to ${waitS} s…`);
+  const client = await untilReachable(() => connectClient(temporal), waitS * 1000, retrying);
+  const connection = await untilReachable(() => connectWorker(temporal), waitS * 1000, retrying);
   let worker: Worker | undefined;
   // Alive from now on; ready while the pollers run (the worker is RUNNING), not while it bundles or drains.
   const health = healthPort === undefined ? undefined : await startHealthServer({ port: healthPort, host: process.env.ZR_HEALTH_HOST, ready: () => worker?.getState() === 'RUNNING' });

@@ -27,7 +27,7 @@ export const ZOOM_TOKEN_URL = 'https://zoom.us/oauth/token';
 
 /** Paces calls below the account's per-second limits (see rate-limiter.ts). */
 export interface CallPacer {
-  acquire(category: RateCategory): Promise<void>;
+  acquire(category: RateCategory, signal?: AbortSignal): Promise<void>;
   penalize(category: RateCategory, retryAfterMs: number): void;
 }
 
@@ -36,6 +36,8 @@ export interface ZoomClientOptions {
   tokens: TokenProvider;
   pacer?: CallPacer;
   timeoutMs?: number;
+  /** The current call's abort signal, if any (the worker gives the running activity attempt's): no call waits or runs past it. */
+  signal?: () => AbortSignal | undefined;
   /** Told about every HTTP call: operation, outcome, seconds (metrics). */
   observer?: { call(operation: string, outcome: 'ok' | 'client_error' | 'rate_limited' | 'server_error' | 'network_error', seconds: number): void };
 }
@@ -194,7 +196,14 @@ export class ZoomClient {
   }
 
   private async send(spec: RequestSpec<unknown>, token: string, category: RateCategory, secrets: readonly string[]): Promise<AxiosResponse> {
-    await this.options.pacer?.acquire(category);
+    const signal = this.options.signal?.();
+    const abandoned = () => new ZoomUnavailableError(`Zoom ${describe(spec.operation)} abandoned: the caller was cancelled or ran out of time`);
+    try {
+      await this.options.pacer?.acquire(category, signal);
+    } catch (err) {
+      if (signal?.aborted) throw abandoned();
+      throw err;
+    }
     const started = performance.now();
     const observe = (status?: number) => this.options.observer?.call(spec.operation, outcomeOf(status), (performance.now() - started) / 1000);
     try {
@@ -204,11 +213,13 @@ export class ZoomClient {
         data: spec.body,
         params: spec.query,
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        signal,
       });
       observe(res.status);
       return res;
     } catch (err) {
       observe();
+      if (signal?.aborted) throw abandoned();
       // Axios errors carry the request config, Authorization header included: never rethrow them.
       const reason = axios.isAxiosError(err) ? (err.code ?? 'network error') : 'network error';
       const detail = err instanceof Error ? redactSecrets(err.message, secrets) : 'unknown';

@@ -94,12 +94,15 @@ export class AccountRateLimiter {
     this.sleep = opts.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
   }
 
-  /** Resolves when a call of this category may be sent; callers are served in the order they asked. */
-  acquire(category: RateCategory): Promise<void> {
-    const turn = this.queueTail[category].then(() => this.waitForSlot(category));
-    // A failed wait (a throwing sleep) must not stall everyone queued behind it.
+  /**
+   * Resolves when a call of this category may be sent; callers are served in the order they asked.
+   * An aborted caller leaves the line at once (rejecting) and takes no slot.
+   */
+  acquire(category: RateCategory, signal?: AbortSignal): Promise<void> {
+    const turn = this.queueTail[category].then(() => this.waitForSlot(category, signal));
+    // A failed wait (a throwing sleep, an aborted caller) must not stall everyone queued behind it.
     this.queueTail[category] = turn.catch(() => undefined);
-    return turn;
+    return signal ? rejectOnAbort(turn, signal) : turn;
   }
 
   /** Zoom answered 429 anyway: hold every later call of this category until now + retryAfterMs. */
@@ -108,10 +111,11 @@ export class AccountRateLimiter {
     this.blockedUntil[category] = Math.max(this.blockedUntil[category], this.now() + retryAfterMs);
   }
 
-  private async waitForSlot(category: RateCategory): Promise<void> {
+  private async waitForSlot(category: RateCategory, signal?: AbortSignal): Promise<void> {
     const released = this.released[category];
     const limit = this.limits[category];
     for (;;) {
+      signal?.throwIfAborted();
       const now = this.now();
       // The call `limit` releases back must be at least one window old before another may go.
       const windowFreeAt = released.length < limit ? -Infinity : released[released.length - limit] + this.windowMs;
@@ -126,4 +130,13 @@ export class AccountRateLimiter {
       await this.sleep(readyAt - now);
     }
   }
+}
+
+function rejectOnAbort(turn: Promise<void>, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    turn.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
