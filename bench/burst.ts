@@ -3,7 +3,7 @@
  * limits (Medium, which covers create meeting, 20/s). Time until the last bridge exists, divided by
  * the floor Zoom's limit allows (1,000 / 20 = 50 s); 429s; token requests; duplicates; failures.
  *
- *   npx tsx bench/burst.ts [--incidents 1000] [--window-ms 1000] [--hosts 11] [--worker recommended] [--host-pool shipped]
+ *   npx tsx bench/burst.ts [--incidents 1000] [--window-ms 1000] [--hosts 11] [--worker shipped] [--host-pool shipped]
  */
 import { cpus, loadavg } from 'node:os';
 import { Client } from '@temporalio/client';
@@ -34,7 +34,7 @@ export interface BurstOptions {
   bundle: BundleVariant;
 }
 
-export const BURST_DEFAULTS: BurstOptions = { incidents: 1000, windowMs: 1000, hosts: 11, worker: 'recommended', hostPool: 'shipped', timeoutS: 540, key: 'burst', latencyMs: 0, lostResponses: 0, bundle: 'shipped' };
+export const BURST_DEFAULTS: BurstOptions = { incidents: 1000, windowMs: 1000, hosts: 11, worker: 'shipped', hostPool: 'shipped', timeoutS: 540, key: 'burst', latencyMs: 0, lostResponses: 0, bundle: 'shipped' };
 
 export interface BurstResult {
   options: BurstOptions;

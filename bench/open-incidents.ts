@@ -4,7 +4,7 @@
  * follow-up after). Reports the worker's RSS and heap, the dev server's disk, and, after resolving
  * every incident, the time until every follow-up is scheduled against Zoom's floor (N / 20 s).
  *
- *   npx tsx bench/open-incidents.ts [--incidents 10000] [--concurrency 24] [--worker recommended] [--budget-s 570]
+ *   npx tsx bench/open-incidents.ts [--incidents 10000] [--concurrency 24] [--worker shipped] [--budget-s 570]
  */
 import { loadavg } from 'node:os';
 import { RATE_PLANS } from '../src/zoom/rate-limiter';
@@ -31,7 +31,7 @@ export interface OpenIncidentsOptions {
   bundle: BundleVariant;
 }
 
-export const OPEN_INCIDENTS_DEFAULTS: OpenIncidentsOptions = { incidents: 10_000, concurrency: 24, worker: 'recommended', budgetS: 570, hostPool: 'shipped', key: 'openIncidents', bundle: 'shipped' };
+export const OPEN_INCIDENTS_DEFAULTS: OpenIncidentsOptions = { incidents: 10_000, concurrency: 24, worker: 'shipped', budgetS: 570, hostPool: 'shipped', key: 'openIncidents', bundle: 'shipped' };
 
 export async function runOpenIncidents(o: OpenIncidentsOptions = OPEN_INCIDENTS_DEFAULTS) {
   const started = Date.now();

@@ -16,7 +16,7 @@ import { OPEN_INCIDENTS_DEFAULTS, runOpenIncidents } from './open-incidents';
 import { runTimeToBridge, TIME_TO_BRIDGE_DEFAULTS } from './time-to-bridge';
 import { runTuning, TUNING_DEFAULTS } from './tuning';
 
-const ALL = ['time-to-bridge', 'burst', 'burst-diagnostics', 'open-incidents', 'open-diagnostics', 'baseline'];
+const ALL = ['time-to-bridge', 'burst', 'open-incidents', 'baseline'];
 const EXTRA = ['tuning', 'baseline-lossy'];
 /**
  * Open incidents in the full run: 10,000 do not fit in 10 minutes on a 2-core machine (see
@@ -27,7 +27,7 @@ const RUN_ALL_OPEN_INCIDENTS = 1000;
 runMain(module, async () => {
   const a = options('Runs every benchmark (bench/README.md).', {
     only: ALL.join(','),
-    worker: 'recommended',
+    worker: 'shipped',
     'open-incidents': String(RUN_ALL_OPEN_INCIDENTS),
     'wait-quiet': '0',
   });
@@ -51,10 +51,7 @@ runMain(module, async () => {
   let ours: BurstResult | undefined;
   await timed('time-to-bridge', () => runTimeToBridge({ ...TIME_TO_BRIDGE_DEFAULTS, worker: a.worker }));
   await timed('burst', async () => (ours = await runBurst({ ...BURST_DEFAULTS, worker: a.worker })));
-  // Diagnostics behind the engine findings (bench/README.md): the same runs with the failure converter split out of the bundle.
-  await timed('burst-diagnostics', () => runBurst({ ...BURST_DEFAULTS, worker: a.worker, bundle: 'split', key: 'burstSplitBundle' }));
   await timed('open-incidents', () => runOpenIncidents({ ...OPEN_INCIDENTS_DEFAULTS, worker: a.worker, incidents: int(a['open-incidents'], 'open-incidents') }));
-  await timed('open-diagnostics', () => runOpenIncidents({ ...OPEN_INCIDENTS_DEFAULTS, worker: a.worker, incidents: int(a['open-incidents'], 'open-incidents'), bundle: 'split', key: 'openIncidentsSplitBundle' }));
   await timed('baseline', () => runBaseline(BASELINE_DEFAULTS, ours));
   // Lost responses (Zoom created the meeting, the caller never heard): where duplicates come from. Ours on a smaller burst.
   await timed('baseline-lossy', async () => {

@@ -1,7 +1,7 @@
 /**
- * Worker tuning: the evidence behind the `recommended` preset (bench/lib/worker-tuning.ts).
+ * Worker tuning: the evidence behind the shipped worker options (src/config.ts workerTuning).
  *
- *  A. What one incident costs the worker, by workflow bundle (shipped / preload / split):
+ *  A. What one incident costs the worker, by workflow bundle (shipped / preload):
  *     CPU per incident and RSS per cached workflow, opening incidents whose runbooks wait.
  *  B. Worker presets on a reduced burst (bridges within one second, Pro limits): time to the
  *     last bridge against the floor, bridge latency, workflow tasks that ran late or timed out.
@@ -10,7 +10,7 @@
  *   npx tsx bench/tuning.ts [--sections A,B,C] [--burst 200] [--presets shipped,narrow-slots,...] [--open 200]
  */
 import { int, options, runMain } from './lib/cli';
-import { printTable, progress, writeResult } from './lib/report';
+import { printTable, progress, readResult, writeResult } from './lib/report';
 import { BUNDLE_VARIANTS, bundleVariant } from './lib/stack';
 import { BurstResult, runBurst } from './burst';
 import { runOpenIncidents } from './open-incidents';
@@ -28,22 +28,32 @@ export interface TuningOptions {
 export const TUNING_DEFAULTS: TuningOptions = {
   sections: ['A', 'B', 'C'],
   burst: 200,
-  presets: ['shipped', 'wide-slots', 'wf-20', 'autoscaling', 'auto-10', 'threads-2', 'tq-rate-18', 'recommended'],
+  presets: ['shipped', 'sdk-defaults', 'wide-slots', 'wf-20', 'auto-10', 'threads-2', 'tq-rate-18'],
   open: 200,
-  cachePresets: ['cache-50', 'recommended'],
+  cachePresets: ['cache-50', 'shipped', 'cache-1000'],
   bundles: BUNDLE_VARIANTS,
 };
 
 export async function runTuning(o: TuningOptions = TUNING_DEFAULTS) {
   const started = Date.now();
-  const out: Record<string, unknown> = { options: o };
+  // Rows of earlier runs are kept (a preset run again replaces its row), and the file is written
+  // after every run, so an interrupted run loses nothing.
+  const previous = readResult<Record<string, unknown>>('tuning') ?? {};
+  const out: Record<string, unknown> = { ...previous, options: o };
+  const save = () => writeResult('tuning', { ...out, seconds: Math.round((Date.now() - started) / 1000) });
+  const merge = <T extends Record<string, unknown>>(key: string, by: string, row: T) => {
+    const rows = ((out[key] as T[] | undefined) ?? []).filter((r) => r[by] !== row[by]);
+    out[key] = [...rows, row];
+    save();
+  };
+  delete out.measuredAt;
+  delete out.machine;
 
   if (o.sections.includes('A')) {
-    const rows = [];
     for (const bundle of o.bundles.map(bundleVariant)) {
       progress(`tuning A: bundle ${bundle}`);
       const r = await runOpenIncidents({ incidents: o.open, concurrency: 8, worker: 'shipped', budgetS: 300, hostPool: 'shipped', key: '', bundle });
-      rows.push({
+      merge('bundles', 'bundle', {
         bundle,
         openS: r.open.allOpenS,
         openWorkerCpuMs: r.open.workerCpuMsPerIncident,
@@ -59,16 +69,13 @@ export async function runTuning(o: TuningOptions = TUNING_DEFAULTS) {
         otherCores: r.contention.open.otherCores,
       });
     }
-    out.bundles = rows;
   }
 
   if (o.sections.includes('B')) {
-    const results: BurstResult[] = [];
     for (const name of o.presets) {
       progress(`tuning B: burst of ${o.burst} with worker preset ${name}`);
-      results.push(await runBurst({ incidents: o.burst, windowMs: 1000, hosts: Math.ceil(o.burst / 100) + 1, worker: name, hostPool: 'shipped', timeoutS: 300, key: '', latencyMs: 0, lostResponses: 0, bundle: 'shipped' }));
-    }
-    out.presets = results.map((r) => ({
+      const r: BurstResult = await runBurst({ incidents: o.burst, windowMs: 1000, hosts: Math.ceil(o.burst / 100) + 1, worker: name, hostPool: 'shipped', timeoutS: 300, key: '', latencyMs: 0, lostResponses: 0, bundle: 'shipped' });
+      merge('presets', 'preset', {
       preset: r.worker.preset,
       options: r.worker.options,
       lastBridgeS: r.lastBridgeS,
@@ -83,15 +90,18 @@ export async function runTuning(o: TuningOptions = TUNING_DEFAULTS) {
       slowTasks: r.workerWarnings.slowWorkflowTasks,
       lostTasks: r.workerWarnings.retriedWorkflowTasks + r.workerWarnings.lostWorkflowTasks,
       otherCores: r.contention.otherCores,
-    }));
+      benchCpuMsPerIncident: r.benchCpuMsPerIncident,
+      bundle: r.bundle,
+      burst: o.burst,
+      });
+    }
   }
 
   if (o.sections.includes('C')) {
-    const rows = [];
     for (const name of o.cachePresets) {
       progress(`tuning C: ${o.open * 2} open incidents with worker preset ${name}`);
       const r = await runOpenIncidents({ incidents: o.open * 2, concurrency: 8, worker: name, budgetS: 400, hostPool: 'shipped', key: '', bundle: 'shipped' });
-      rows.push({
+      merge('cache', 'preset', {
         preset: name,
         options: describeOptions(preset(name)),
         openS: r.open.allOpenS,
@@ -106,11 +116,10 @@ export async function runTuning(o: TuningOptions = TUNING_DEFAULTS) {
         otherCores: r.contention.resolve.otherCores,
       });
     }
-    out.cache = rows;
   }
 
   printSummary(out);
-  writeResult('tuning', { ...out, seconds: Math.round((Date.now() - started) / 1000) });
+  save();
   return out;
 }
 
@@ -123,12 +132,12 @@ function printSummary(out: Record<string, unknown>): void {
       A.map((r) => [r.bundle, r.openS, r.openWorkerCpuMs, r.openServerCpuMs, r.rssPerCachedMb, r.cached, r.openRssAfterGcMb, r.followUpWorkerCpuMs, r.followUpServerCpuMs, r.slowTasks, r.lostTasks, r.otherCores]),
     );
   }
-  const B = out.presets as { preset: string; ratioToFloor?: number; lastBridgeS?: number; bridgeAfter202: { p50?: number; p99?: number }; intake202: { p99?: number }; failed: number; duplicates: number; zoom429: number; workerCpuS?: number; workerPeakRssMb?: number; slowTasks: number; lostTasks: number; otherCores?: number }[] | undefined;
+  const B = out.presets as { preset: string; ratioToFloor?: number; lastBridgeS?: number; bridgeAfter202: { p50?: number; p99?: number }; intake202: { p99?: number }; failed: number; duplicates: number; zoom429: number; workerCpuS?: number; workerPeakRssMb?: number; benchCpuMsPerIncident?: number; slowTasks: number; lostTasks: number; otherCores?: number }[] | undefined;
   if (B) {
     printTable(
       'Tuning B: worker presets on a burst (bundle shipped)',
-      ['preset', 'last bridge s', 'ratio', '202->bridge p50 ms', 'p99 ms', 'POST->202 p99', 'failed', 'dup', '429', 'worker CPU s', 'peak RSS MB', 'tasks >5s', 'timed out', 'other cores'],
-      B.map((r) => [r.preset, r.lastBridgeS, r.ratioToFloor, r.bridgeAfter202.p50, r.bridgeAfter202.p99, r.intake202.p99, r.failed, r.duplicates, r.zoom429, r.workerCpuS, r.workerPeakRssMb, r.slowTasks, r.lostTasks, r.otherCores]),
+      ['preset', 'last bridge s', 'ratio', '202->bridge p50 ms', 'p99 ms', 'POST->202 p99', 'failed', 'dup', '429', 'worker CPU s', 'bench CPU ms/incident', 'peak RSS MB', 'tasks >5s', 'timed out', 'other cores'],
+      B.map((r) => [r.preset, r.lastBridgeS, r.ratioToFloor, r.bridgeAfter202.p50, r.bridgeAfter202.p99, r.intake202.p99, r.failed, r.duplicates, r.zoom429, r.workerCpuS, r.benchCpuMsPerIncident, r.workerPeakRssMb, r.slowTasks, r.lostTasks, r.otherCores]),
     );
   }
   const C = out.cache as Record<string, number | string | undefined>[] | undefined;

@@ -1,5 +1,5 @@
 import type { webcrypto } from 'node:crypto';
-import { DataConverter, DefaultFailureConverter, Payload, PayloadCodec } from '@temporalio/common';
+import { DataConverter, Payload, PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 
 /**
@@ -7,10 +7,9 @@ import { temporal } from '@temporalio/proto';
  * queries, updates, and failure messages and stack traces) with AES-256-GCM, so the server and
  * anyone reading its history see only ciphertext.
  *
- * This module is also the data converter's `failureConverterPath`, so it is bundled into the
- * workflow sandbox, where Node built-ins and most of `src/` are off limits: it therefore uses the
- * Web Crypto global (at call time only) and imports nothing from the project. Its key errors are
- * `PayloadKeyError`, not `ConfigError`, for the same reason (config.ts reads files and pulls in axios).
+ * Failure messages reach the codec through the failure converter (failure-converter.ts), which
+ * the workflow bundle carries. This module uses the Web Crypto global and imports nothing from the
+ * project, so the codec server and the CLI load it without the worker's configuration.
  */
 
 export const ENCRYPTED_ENCODING = 'binary/encrypted';
@@ -42,9 +41,6 @@ export class PayloadKeyError extends Error {
     this.name = 'PayloadKeyError';
   }
 }
-
-/** Failure messages and stack traces go into an encoded payload, so the codec encrypts them too. */
-export const failureConverter = new DefaultFailureConverter({ encodeCommonAttributes: true });
 
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder();
@@ -123,9 +119,9 @@ export function createDataConverter(ring: KeyRing): DataConverter {
   return { payloadCodecs: [new EncryptionCodec(ring)], failureConverterPath: failureConverterPath() };
 }
 
-/** This file, which exports `failureConverter`. A function, so the workflow bundle never evaluates `__filename`. */
+/** The module that exports `failureConverter` (see failure-converter.ts). */
 export function failureConverterPath(): string {
-  return __filename;
+  return require.resolve('./failure-converter');
 }
 
 type Env = Record<string, string | undefined>;

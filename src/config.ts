@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ZOOM_API_URL, ZOOM_TOKEN_URL } from './zoom/client';
 import { RATE_PLANS, ZoomPlan } from './zoom/rate-limiter';
+import type { WorkerOptions } from '@temporalio/worker';
 
 /** A configuration problem the operator must fix; the CLI prints it without a stack trace. */
 export class ConfigError extends Error {
@@ -124,4 +125,48 @@ function readConfigFile(path: string, variable: string): Buffer {
   } catch (err) {
     throw new ConfigError(`${variable} points to ${path}, which cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
+}
+
+/**
+ * The worker's capacity, set explicitly rather than left to SDK defaults (README, "Worker tuning",
+ * has the benchmark figures behind each default). Pollers are set through the poller behaviours:
+ * SDK 1.24 ignores `maxConcurrent*TaskPolls`.
+ */
+export type WorkerTuning = Pick<
+  WorkerOptions,
+  | 'maxConcurrentWorkflowTaskExecutions'
+  | 'maxConcurrentActivityTaskExecutions'
+  | 'maxConcurrentLocalActivityExecutions'
+  | 'workflowTaskPollerBehavior'
+  | 'activityTaskPollerBehavior'
+  | 'maxCachedWorkflows'
+  // Across every worker of the task queue (the server enforces it): Zoom's limits are per account.
+  | 'maxTaskQueueActivitiesPerSecond'
+  | 'workflowThreadPoolSize'
+>;
+
+export const WORKER_TUNING_DEFAULTS = { workflowSlots: 10, activitySlots: 25, pollers: 4, cachedWorkflows: 250 };
+
+/** From ZR_WORKFLOW_SLOTS, ZR_ACTIVITY_SLOTS, ZR_POLLERS, ZR_CACHED_WORKFLOWS and ZR_ACTIVITIES_PER_SECOND. */
+export function workerTuning(env: Env = process.env): WorkerTuning {
+  const whole = (name: string, fallback: number | undefined, min: number): number | undefined => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min) throw new ConfigError(`${name} must be a whole number of at least ${min}; got "${raw}".`);
+    return n;
+  };
+  const d = WORKER_TUNING_DEFAULTS;
+  const pollers = whole('ZR_POLLERS', d.pollers, 2)!;
+  const perSecond = env.ZR_ACTIVITIES_PER_SECOND;
+  if (perSecond && !(Number(perSecond) > 0)) throw new ConfigError(`ZR_ACTIVITIES_PER_SECOND must be a positive number; got "${perSecond}".`);
+  return {
+    maxConcurrentWorkflowTaskExecutions: whole('ZR_WORKFLOW_SLOTS', d.workflowSlots, 2)!,
+    maxConcurrentActivityTaskExecutions: whole('ZR_ACTIVITY_SLOTS', d.activitySlots, 1)!,
+    maxConcurrentLocalActivityExecutions: 20,
+    workflowTaskPollerBehavior: { type: 'simple-maximum', maximum: pollers },
+    activityTaskPollerBehavior: { type: 'simple-maximum', maximum: pollers },
+    maxCachedWorkflows: whole('ZR_CACHED_WORKFLOWS', d.cachedWorkflows, 0)!,
+    ...(perSecond ? { maxTaskQueueActivitiesPerSecond: Number(perSecond) } : {}),
+  };
 }

@@ -3,7 +3,7 @@ import { createActivities, ZoomConnector } from '../activities';
 import { attemptSignal } from '../activities/attempt';
 import type { RunbookDefinition } from '../workflows/definitions';
 import { Client } from '@temporalio/client';
-import { ConfigError, TemporalConfig, ZoomConnectorConfig } from './config';
+import { ConfigError, TemporalConfig, workerTuning, WorkerTuning, ZoomConnectorConfig } from './config';
 import { ConnectorGate, WorkflowTokenOwner } from './connectors';
 import { dataConverter } from './temporal';
 import { SecretBox } from './secrets';
@@ -26,6 +26,8 @@ export interface WorkerSetup {
   zoomObserver?: ZoomCallObserver;
   /** A prebuilt bundle (tests, production); else workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /** Slots, pollers, cache; the defaults of `workerTuning()` unless given. */
+  tuning?: WorkerTuning;
 }
 
 /** A connector's Zoom client; user-OAuth connectors get their tokens from `owner`. */
@@ -66,5 +68,7 @@ export function createWorker(setup: WorkerSetup): Promise<Worker> {
     dataConverter: dataConverter(setup.temporal),
     activities,
     ...(setup.workflowBundle ? { workflowBundle: setup.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
+    ...workerTuning({}),
+    ...setup.tuning,
   });
 }

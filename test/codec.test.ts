@@ -6,9 +6,9 @@ import { Client, Connection } from '@temporalio/client';
 import { ApplicationFailure, defaultPayloadConverter, Payload } from '@temporalio/common';
 import { loadDataConverter } from '@temporalio/common/lib/internal-non-workflow';
 import { temporal } from '@temporalio/proto';
-import { bundleWorkflowCode } from '@temporalio/worker';
+import { buildWorkflowBundle } from '../src/workflow-bundle';
 import { sendIncidentEvent } from '../src/client';
-import { createDataConverter, EncryptionCodec, failureConverterPath, generateKey, KeyRing, keyRingFromEnv, PayloadKeyError } from '../src/codec';
+import { createDataConverter, EncryptionCodec, generateKey, KeyRing, keyRingFromEnv, PayloadKeyError } from '../src/codec';
 import { startCodecServer } from '../src/codec-server';
 import { IncidentEvent } from '../src/incident';
 import { testTemporalAddress, uniqueIncidentId } from './support/stack';
@@ -123,13 +123,12 @@ describe('EncryptionCodec', () => {
     expect(loaded.failureConverter.failureToError({ ...failure, encodedAttributes: opened }, loaded.payloadConverter).message).toBe(TITLE);
   });
 
-  it('can be bundled into workflow code as the failure converter (no Node built-ins)', async () => {
-    const bundle = await bundleWorkflowCode({
-      workflowsPath: require.resolve('../workflows'),
-      failureConverterPath: failureConverterPath(),
-      logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error },
-    });
-    expect(bundle.code).toContain('encodeCommonAttributes: true');
+  it('bundles its failure converter into the workflow code, without the protobuf definitions every workflow would evaluate', async () => {
+    const code = await buildWorkflowBundle();
+    expect(code).toContain('encodeCommonAttributes: true');
+    // @temporalio/proto's generated code (its decoders and every history event type) stays out.
+    expect(code).not.toContain('decodeDelimited');
+    expect(code).not.toContain('WorkflowExecutionContinuedAsNewEventAttributes');
   });
 });
 

@@ -3,10 +3,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import { SEARCH_ATTRIBUTES } from '../workflows/definitions';
 import { temporalCliPath } from './support/temporal-cli';
-import { failureConverterPath } from '../src/codec';
+import { buildWorkflowBundle } from '../src/workflow-bundle';
 import { freePort } from './support/ports';
 
 /**
@@ -30,10 +29,8 @@ export default async function globalSetup(): Promise<void> {
   // Tests choose their own payload keys: never the dev stack's key file (.temporal/payload-keys).
   process.env.ZR_PAYLOAD_KEYS_FILE = '';
 
-  // With the failure converter that encrypts failure messages too (src/codec.ts), as the worker bundles it.
-  const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), failureConverterPath: failureConverterPath(), logger: quietLogger });
   const bundlePath = join(dir, 'workflow-bundle.js');
-  writeFileSync(bundlePath, bundle.code);
+  writeFileSync(bundlePath, await buildWorkflowBundle());
   process.env.ZR_TEST_WORKFLOW_BUNDLE = bundlePath;
 }
 
@@ -53,6 +50,3 @@ async function waitForServer(address: string, failed: () => string | undefined):
     }
   }
 }
-
-
-const quietLogger = { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error };

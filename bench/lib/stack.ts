@@ -32,13 +32,11 @@ export const PLAIN_PAYLOADS = process.env.ZR_BENCH_PAYLOADS === 'plain';
 
 /**
  * How the workflow bundle is built:
- * - `shipped`: as test/global-setup.ts and createWorker build it: failureConverterPath = src/codec.ts;
- * - `preload`: the same plus `preloadModules: ['@temporalio/proto']` (evaluated once per V8 context, not per workflow);
- * - `split`: failureConverterPath = bench/lib/failure-converter.ts, the same converter without @temporalio/proto.
- * `preload` and `split` are diagnostics for an engine change (bench/README.md); every benchmark defaults to `shipped`.
+ * - `shipped`: as test/global-setup.ts and createWorker build it: failureConverterPath = src/failure-converter.ts;
+ * - `preload`: the same plus `preloadModules: ['@temporalio/proto']` (a diagnostic: evaluated once per V8 context).
  */
-export type BundleVariant = 'shipped' | 'preload' | 'split';
-export const BUNDLE_VARIANTS: BundleVariant[] = ['shipped', 'preload', 'split'];
+export type BundleVariant = 'shipped' | 'preload';
+export const BUNDLE_VARIANTS: BundleVariant[] = ['shipped', 'preload'];
 
 const bundles = new Map<BundleVariant, Promise<string>>();
 
@@ -54,7 +52,7 @@ export function workflowBundle(variant: BundleVariant = 'shipped'): Promise<stri
   if (!path) {
     path = (async () => {
       const started = Date.now();
-      const converter = PLAIN_PAYLOADS ? undefined : variant === 'split' ? require.resolve('./failure-converter') : failureConverterPath();
+      const converter = PLAIN_PAYLOADS ? undefined : failureConverterPath();
       const bundle = await bundleWorkflowCode({
         workflowsPath: require.resolve('../../workflows'),
         failureConverterPath: converter,

@@ -7,7 +7,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
-import type { TemporalConfig } from '../../src/config';
+import { TemporalConfig, workerTuning } from '../../src/config';
 import { loadRunbooks } from '../../src/runbook-loader';
 import { dataConverter } from '../../src/temporal';
 import { createWorker, zoomConnector } from '../../src/worker';
@@ -28,12 +28,12 @@ async function main(): Promise<void> {
   const runbooks = loadRunbooks(spec.runbooksDir).map((r) => r.runbook);
   const workflowBundle = { codePath: spec.bundlePath };
   let worker: Worker;
-  if (spec.preset.useCreateWorker && spec.hostPool === 'shipped') {
-    worker = await createWorker({ connection, temporal, connectors: [spec.connector], runbooks, workflowBundle });
+  if (spec.hostPool === 'shipped') {
+    worker = await createWorker({ connection, temporal, connectors: [spec.connector], runbooks, workflowBundle, tuning: spec.preset.options });
   } else {
-    // The same worker createWorker builds (activities, connector, data converter, bundle), plus tuning options.
+    // DIAGNOSTIC: the same worker createWorker builds, with the unmetered host pool below.
     const connector = zoomConnector(spec.connector);
-    if (spec.hostPool === 'unmetered') connector.hosts = unmeteredPool(connector.hosts.hosts);
+    connector.hosts = unmeteredPool(connector.hosts.hosts);
     const activities = createActivities({ connectors: new Map([[connector.name, connector]]), runbooks, oauthApps: new Map() });
     worker = await Worker.create({
       connection,
@@ -42,6 +42,7 @@ async function main(): Promise<void> {
       dataConverter: dataConverter(temporal),
       activities,
       workflowBundle,
+      ...workerTuning({}),
       ...spec.preset.options,
     });
   }

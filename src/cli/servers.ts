@@ -1,4 +1,5 @@
-import { ConfigError, temporalConfig, zoomConnectorConfig } from '../config';
+import { existsSync } from 'node:fs';
+import { ConfigError, temporalConfig, workerTuning, zoomConnectorConfig } from '../config';
 import { codecRoutes } from '../codec-server';
 import { installRuntime, observabilityFromEnv, startHealthServer, zoomMetrics } from '../observability';
 import { payloadKeysRequired, PayloadKeyError } from '../codec';
@@ -23,6 +24,10 @@ export async function runWorker(): Promise<void> {
   const observability = observabilityFromEnv();
   const healthPort = process.env.ZR_HEALTH_PORT ? Number(process.env.ZR_HEALTH_PORT) : undefined;
   if (healthPort !== undefined && !(Number.isInteger(healthPort) && healthPort >= 0 && healthPort < 65536)) throw new ConfigError(`ZR_HEALTH_PORT must be a port number; got "${process.env.ZR_HEALTH_PORT}".`);
+  const tuning = workerTuning();
+  // A bundle built ahead (`npm run bundle`): a restarted worker polls in a second instead of bundling again.
+  const workflowBundle = process.env.ZR_WORKFLOW_BUNDLE ? { codePath: process.env.ZR_WORKFLOW_BUNDLE } : undefined;
+  if (workflowBundle && !existsSync(workflowBundle.codePath)) throw new ConfigError(`ZR_WORKFLOW_BUNDLE names a file that does not exist: ${workflowBundle.codePath}. Build it with: npm run bundle`);
   const runtime = installRuntime(observability);
   progress(`connecting to Temporal at ${temporal.address} (namespace ${temporal.namespace})…`);
   // The client also tells the worker when a connector's Zoom app was uninstalled.
@@ -35,7 +40,7 @@ export async function runWorker(): Promise<void> {
   // Alive from now on; ready while the pollers run (the worker is RUNNING), not while it bundles or drains.
   const health = healthPort === undefined ? undefined : await startHealthServer({ port: healthPort, host: process.env.ZR_HEALTH_HOST, ready: () => worker?.getState() === 'RUNNING' });
   try {
-    worker = await createWorker({ connection, temporal, connectors: [zoom], client, secrets, runbooks, zoomObserver: zoomMetrics(runtime.metricMeter) });
+    worker = await createWorker({ connection, temporal, connectors: [zoom], client, secrets, runbooks, zoomObserver: zoomMetrics(runtime.metricMeter), tuning, workflowBundle });
     console.log(
       `Worker polling task queue "${temporal.taskQueue}" on ${temporal.address} (namespace ${temporal.namespace}); Zoom API ${zoom.apiUrl}; runbooks: ${runbooks.map((r) => r.name).join(', ')}` +
         (observability.metricsAddress ? `; metrics http://${observability.metricsAddress}/metrics` : '') +
