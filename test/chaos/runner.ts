@@ -11,6 +11,7 @@ import type { SandboxUser } from '../../src/sandbox/zoom-api';
 import type { StartSpec } from '../../src/schedule';
 import { SecretBox } from '../../src/secrets';
 import { startServe } from '../../src/serve';
+import { buildWorkflowBundle } from '../../src/workflow-bundle';
 import { authorizationUrl, exchangeCode, pkcePair, UserOAuthApp } from '../../src/zoom/user-oauth';
 import { connectorStatusQuery, connectorWorkflowId } from '../../workflows/definitions';
 import { temporalCliPath } from '../support/temporal-cli';
@@ -213,8 +214,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       intakeLog.end();
     });
 
-    // --- Worker processes.
+    // --- Worker processes, with a workflow bundle built ahead as production runs them: a restarted worker polls at once.
+    const bundlePath = join(dir, 'workflow-bundle.js');
+    writeFileSync(bundlePath, await buildWorkflowBundle());
     const env: Record<string, string> = {
+      ZR_WORKFLOW_BUNDLE: bundlePath,
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '',
       TEMPORAL_ADDRESS: server.address,

@@ -1,0 +1,37 @@
+import { ConfigError, WORKER_TUNING_DEFAULTS, workerTuning } from '../src/config';
+
+describe('workerTuning', () => {
+  it('sets slots, pollers and cache explicitly, from the shipped defaults', () => {
+    const d = WORKER_TUNING_DEFAULTS;
+    expect(workerTuning({})).toEqual({
+      maxConcurrentWorkflowTaskExecutions: d.workflowSlots,
+      maxConcurrentActivityTaskExecutions: d.activitySlots,
+      maxConcurrentLocalActivityExecutions: 20,
+      workflowTaskPollerBehavior: { type: 'simple-maximum', maximum: d.pollers },
+      activityTaskPollerBehavior: { type: 'simple-maximum', maximum: d.pollers },
+      maxCachedWorkflows: d.cachedWorkflows,
+    });
+  });
+
+  it('takes each from the environment', () => {
+    const t = workerTuning({ ZR_WORKFLOW_SLOTS: '20', ZR_ACTIVITY_SLOTS: '50', ZR_POLLERS: '6', ZR_CACHED_WORKFLOWS: '0', ZR_ACTIVITIES_PER_SECOND: '18.5' });
+    expect(t).toMatchObject({
+      maxConcurrentWorkflowTaskExecutions: 20,
+      maxConcurrentActivityTaskExecutions: 50,
+      workflowTaskPollerBehavior: { maximum: 6 },
+      activityTaskPollerBehavior: { maximum: 6 },
+      maxCachedWorkflows: 0,
+      maxTaskQueueActivitiesPerSecond: 18.5,
+    });
+  });
+
+  it.each([
+    [{ ZR_WORKFLOW_SLOTS: '1' }, 'ZR_WORKFLOW_SLOTS must be a whole number of at least 2; got "1".'],
+    [{ ZR_ACTIVITY_SLOTS: 'many' }, 'ZR_ACTIVITY_SLOTS must be a whole number of at least 1; got "many".'],
+    [{ ZR_POLLERS: '2.5' }, 'ZR_POLLERS must be a whole number of at least 2; got "2.5".'],
+    [{ ZR_CACHED_WORKFLOWS: '-1' }, 'ZR_CACHED_WORKFLOWS must be a whole number of at least 0; got "-1".'],
+    [{ ZR_ACTIVITIES_PER_SECOND: '0' }, 'ZR_ACTIVITIES_PER_SECOND must be a positive number; got "0".'],
+  ])('refuses %j, naming the variable', (env, message) => {
+    expect(() => workerTuning(env)).toThrow(new ConfigError(message));
+  });
+});
