@@ -157,6 +157,14 @@ describe('ZoomClient against the Zoom sandbox', () => {
     expect(sandbox.state.meetings.size).toBeLessThanOrEqual(before + 1);
   });
 
+  it('gives up waiting for an access token that does not come, so the caller frees its slot', async () => {
+    const stuck = { getToken: () => new Promise<string>(() => undefined), invalidate: () => undefined, grantedScopes: async () => [] };
+    const zoom = new ZoomClient({ apiUrl: sandboxConnector(sandbox).apiUrl, tokens: stuck, tokenWaitMs: 300 });
+    const err = await failure(zoom.getMeeting(1));
+    expect(err).toBeInstanceOf(ZoomUnavailableError);
+    expect(err.message).toBe('No Zoom access token within 0.3 s (a token refresh is slow or failing); the call is tried again later');
+  });
+
   /** A meeting that was held: started, two people attended, ended (what the simulation API does). */
   function hold(meetingId: number, uuid: string, people = 2) {
     const start = new Date(Date.now() - 30 * 60_000).toISOString();

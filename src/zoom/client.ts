@@ -4,6 +4,7 @@ import { TokenProvider } from './auth';
 import { ZoomError, ZoomRateLimitError, ZoomUnavailableError } from './errors';
 import { zoomErrorFromResponse } from './error-mapping';
 import { OPERATIONS, RateCategory, ZoomOperation } from './operations';
+import { waitAtMost } from './wait';
 import { redactSecrets, secretValuesIn } from './redact';
 import {
   CreateMeetingRequest,
@@ -36,6 +37,8 @@ export interface ZoomClientOptions {
   tokens: TokenProvider;
   pacer?: CallPacer;
   timeoutMs?: number;
+  /** How long a call waits for an access token (default 10 s). */
+  tokenWaitMs?: number;
   /** The current call's abort signal, if any (the worker gives the running activity attempt's): no call waits or runs past it. */
   signal?: () => AbortSignal | undefined;
   /** Told about every HTTP call: operation, outcome, seconds (metrics). */
@@ -159,14 +162,14 @@ export class ZoomClient {
 
   private async request<T>(spec: RequestSpec<T>): Promise<T> {
     const { category } = OPERATIONS[spec.operation];
-    let token = await this.options.tokens.getToken();
+    let token = await this.token(spec.operation);
     // What an answer must never repeat into an error: the tokens sent and the body's passcodes.
     const secrets = [token, ...secretValuesIn(spec.body)];
     let res = await this.send(spec, token, category, secrets);
     // Zoom answers code 124 for an expired or revoked token: get a fresh one and try once more.
     if (isInvalidToken(res)) {
       this.options.tokens.invalidate(token);
-      token = await this.options.tokens.getToken();
+      token = await this.token(spec.operation);
       secrets.push(token);
       res = await this.send(spec, token, category, secrets);
     }
@@ -195,13 +198,24 @@ export class ZoomClient {
     return parsed.data;
   }
 
+  /**
+   * An access token, waited for a bounded time: a token that does not come is a refresh in
+   * trouble, and a caller that waits on holds its activity slot, which the refresh may need.
+   */
+  private token(operation: ZoomOperation): Promise<string> {
+    const ms = this.options.tokenWaitMs ?? 10_000;
+    const signal = this.options.signal?.();
+    const fail = () =>
+      signal?.aborted ? abandoned(operation) : new ZoomUnavailableError(`No Zoom access token within ${ms / 1000} s (a token refresh is slow or failing); the call is tried again later`);
+    return waitAtMost(this.options.tokens.getToken(), signal, ms, fail);
+  }
+
   private async send(spec: RequestSpec<unknown>, token: string, category: RateCategory, secrets: readonly string[]): Promise<AxiosResponse> {
     const signal = this.options.signal?.();
-    const abandoned = () => new ZoomUnavailableError(`Zoom ${describe(spec.operation)} abandoned: the caller was cancelled or ran out of time`);
     try {
       await this.options.pacer?.acquire(category, signal);
     } catch (err) {
-      if (signal?.aborted) throw abandoned();
+      if (signal?.aborted) throw abandoned(spec.operation);
       throw err;
     }
     const started = performance.now();
@@ -219,7 +233,7 @@ export class ZoomClient {
       return res;
     } catch (err) {
       observe();
-      if (signal?.aborted) throw abandoned();
+      if (signal?.aborted) throw abandoned(spec.operation);
       // Axios errors carry the request config, Authorization header included: never rethrow them.
       const reason = axios.isAxiosError(err) ? (err.code ?? 'network error') : 'network error';
       const detail = err instanceof Error ? redactSecrets(err.message, secrets) : 'unknown';
@@ -239,6 +253,10 @@ function outcomeOf(status: number | undefined) {
 function isInvalidToken(res: AxiosResponse): boolean {
   const body = res.data as { code?: unknown } | undefined;
   return (res.status === 401 || res.status === 400) && body?.code === 124;
+}
+
+function abandoned(operation: ZoomOperation): ZoomUnavailableError {
+  return new ZoomUnavailableError(`Zoom ${describe(operation)} abandoned: the caller was cancelled or ran out of time`);
 }
 
 /** "createMeeting" -> "create meeting", for messages. */

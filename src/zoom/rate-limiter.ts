@@ -1,4 +1,5 @@
 import { RateCategory } from './operations';
+import { waitAtMost } from './wait';
 
 /**
  * Client-side pacing for Zoom's per-second, per-account rate limits (shared/reference/zoom-api.md §5),
@@ -102,7 +103,7 @@ export class AccountRateLimiter {
     const turn = this.queueTail[category].then(() => this.waitForSlot(category, signal));
     // A failed wait (a throwing sleep, an aborted caller) must not stall everyone queued behind it.
     this.queueTail[category] = turn.catch(() => undefined);
-    return signal ? rejectOnAbort(turn, signal) : turn;
+    return waitAtMost(turn, signal);
   }
 
   /** Zoom answered 429 anyway: hold every later call of this category until now + retryAfterMs. */
@@ -130,13 +131,4 @@ export class AccountRateLimiter {
       await this.sleep(readyAt - now);
     }
   }
-}
-
-function rejectOnAbort(turn: Promise<void>, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    turn.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
 }
