@@ -1,4 +1,4 @@
-import { allHandlersFinished, ApplicationFailure, condition, continueAsNew, proxyActivities, setHandler, upsertMemo, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, ApplicationFailure, condition, continueAsNew, patched, proxyActivities, proxyLocalActivities, setHandler, upsertMemo, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { nowMs } from './clock';
 import {
@@ -23,11 +23,15 @@ export interface ConnectorWorkflowInput {
 /** Refresh this long before expiry, so callers always get a token with time left on it. */
 const REFRESH_BEFORE_EXPIRY_MS = 5 * 60_000;
 
-const { refreshUserToken } = proxyActivities<Activities>({
+const refreshOptions = {
   startToCloseTimeout: '30 seconds',
   scheduleToCloseTimeout: '5 minutes',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 6 },
-});
+} as const;
+/** Runs where this workflow runs, on local-activity slots: Zoom calls waiting for the new token hold the activity slots. */
+const { refreshUserToken: refreshLocally } = proxyLocalActivities<Activities>(refreshOptions);
+/** Runs before the `refresh-as-local-activity` patch. */
+const { refreshUserToken } = proxyActivities<Activities>(refreshOptions);
 
 /**
  * The single durable owner of a user-OAuth connector's tokens (id `zoom-connector-<name>`). Zoom
@@ -45,11 +49,13 @@ export async function zoomConnectorWorkflow(input: ConnectorWorkflowInput): Prom
 
   async function refresh(): Promise<void> {
     try {
-      tokens = await refreshUserToken({ connector, sealedRefreshToken: tokens!.sealedRefreshToken });
+      const request = { connector, sealedRefreshToken: tokens!.sealedRefreshToken };
+      tokens = patched('refresh-as-local-activity') ? await refreshLocally(request) : await refreshUserToken(request);
       refreshes++;
     } catch (err) {
-      const type = (err as { cause?: { type?: string } }).cause?.type;
-      if (type === 'ZoomReauthorizationError') needsReauthorization = (err as { cause: Error }).cause.message;
+      // An activity's failure is the cause of an ActivityFailure; a local activity's comes as is.
+      const failure = ((err as { cause?: unknown }).cause ?? err) as { type?: string; message: string };
+      if (failure.type === 'ZoomReauthorizationError') needsReauthorization = failure.message;
       throw err;
     }
   }
