@@ -3,7 +3,8 @@ import { Context } from '@temporalio/activity';
 /**
  * Temporal times an attempt out on the server; the worker is not told until it heartbeats, so a
  * timed-out attempt would otherwise go on calling Zoom (queued behind the pacer, say) and create a
- * meeting after its retry looked for one. Zoom calls stop at the attempt's end instead.
+ * meeting after its retry looked for one. Zoom calls stop at the attempt's end instead, this much
+ * before it (or a tenth of a short start-to-close).
  */
 const END_MARGIN_MS = 3_000;
 
@@ -26,7 +27,8 @@ export function attemptSignal(): AbortSignal | undefined {
     const { startToCloseTimeoutMs, scheduledTimestampMs, scheduleToCloseTimeoutMs } = ctx.info;
     const ends = [Date.now() + startToCloseTimeoutMs];
     if (scheduleToCloseTimeoutMs > 0) ends.push(scheduledTimestampMs + scheduleToCloseTimeoutMs);
-    const left = Math.max(0, Math.min(...ends) - Date.now() - END_MARGIN_MS);
+    const margin = Math.min(END_MARGIN_MS, startToCloseTimeoutMs / 10);
+    const left = Math.max(0, Math.min(...ends) - Date.now() - margin);
     const outOfTime = AbortSignal.timeout(left);
     signal = AbortSignal.any([ctx.cancellationSignal, outOfTime]);
     signals.set(ctx, signal);

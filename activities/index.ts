@@ -12,6 +12,7 @@ import { CreateMeetingRecurrence, Meeting, MeetingSettings } from '../src/zoom/t
 import { resolveInvitees, runbookMatches } from '../src/runbook';
 import { computeStart, ScheduleError, StartSpec } from '../src/schedule';
 import { HostPool } from '../src/zoom/host-pool';
+import { attemptSignal } from './attempt';
 
 export interface ZoomConnector {
   name: string;
@@ -178,12 +179,13 @@ export function createActivities(deps: ActivityDeps) {
       const zoom = await connector(input.connector);
       const marker = idempotencyMarker(input.idempotencyKey);
       return callZoom(async () => {
-        // Earlier attempts recorded the hosts they asked (heartbeat details): look there first, then
-        // everywhere else, since a heartbeat may not have reached Temporal before its worker died.
+        // Earlier attempts recorded the hosts they asked in their heartbeats: a retry looks there
+        // (every host when none was recorded). Looking on every host each time would cost a call
+        // per host per retry, which under Zoom's limits makes retries time out and retry again. A
+        // create whose heartbeat died with its worker is removed later (removeLateDuplicates).
         const asked = (activityInfo().heartbeatDetails as { hosts?: string[] } | undefined)?.hosts ?? [];
         if (activityInfo().attempt > 1) {
-          const hosts = [...asked, ...zoom.hosts.hosts.filter((h) => !asked.includes(h))];
-          const existing = await findByMarker(zoom, marker, hosts);
+          const existing = await findByMarker(zoom, marker, asked.length ? asked : zoom.hosts.hosts);
           if (existing) {
             log.info('Found the meeting an earlier attempt created', { meetingId: existing.id });
             return summarise(existing, false);
@@ -310,6 +312,28 @@ export function createActivities(deps: ActivityDeps) {
       const zoom = await connector(input.connector);
       await callZoom(() => zoom.client.deleteMeeting(input.meetingId));
     },
+
+    /**
+     * Deletes the meetings that carry this idempotency key's marker other than `keep`: creates
+     * that timed-out attempts sent and that reached Zoom after the attempt that won had looked.
+     */
+    async removeLateDuplicates(input: { connector?: string; idempotencyKey: string; keep: string }): Promise<string[]> {
+      const zoom = await connector(input.connector);
+      const marker = idempotencyMarker(input.idempotencyKey);
+      return callZoom(async () => {
+        const removed: string[] = [];
+        for (const host of zoom.hosts.hosts) {
+          for (const meeting of await withMarker(zoom, marker, host)) {
+            if (String(meeting.id) === input.keep) continue;
+            await zoom.client.deleteMeeting(meeting.id).catch((err: unknown) => {
+              if (!(err instanceof ZoomNotFoundError)) throw err;
+            });
+            removed.push(String(meeting.id));
+          }
+        }
+        return removed;
+      });
+    },
   };
 }
 
@@ -374,15 +398,22 @@ export function idempotencyMarker(key: string): string {
 /** The meeting an earlier attempt created, found by its marker on the given hosts. */
 async function findByMarker(zoom: ZoomConnector, marker: string, hosts: string[]): Promise<Meeting | undefined> {
   for (const host of hosts) {
-    let pageToken: string | undefined;
-    do {
-      const page = await retryingReads(() => zoom.client.listMeetings(host, { type: 'scheduled', page_size: 300, next_page_token: pageToken }));
-      const hit = page.meetings.find((m) => m.agenda?.includes(marker));
-      if (hit) return zoom.client.getMeeting(hit.id);
-      pageToken = page.next_page_token || undefined;
-    } while (pageToken);
+    const [hit] = await withMarker(zoom, marker, host);
+    if (hit) return zoom.client.getMeeting(hit.id);
   }
   return undefined;
+}
+
+/** A host's scheduled meetings that carry the marker. */
+async function withMarker(zoom: ZoomConnector, marker: string, host: string): Promise<{ id: number | string }[]> {
+  const found: { id: number | string }[] = [];
+  let pageToken: string | undefined;
+  do {
+    const page = await retryingReads(() => zoom.client.listMeetings(host, { type: 'scheduled', page_size: 300, next_page_token: pageToken }));
+    found.push(...page.meetings.filter((m) => m.agenda?.includes(marker)));
+    pageToken = page.next_page_token || undefined;
+  } while (pageToken);
+  return found;
 }
 
 /**
@@ -394,7 +425,7 @@ async function retryingReads<T>(read: () => Promise<T>): Promise<T> {
     try {
       return await read();
     } catch (err) {
-      if (attempt === 3 || !(err instanceof ZoomUnavailableError)) throw err;
+      if (attempt === 3 || !(err instanceof ZoomUnavailableError) || attemptSignal()?.aborted) throw err;
       await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
     }
   }
@@ -402,7 +433,8 @@ async function retryingReads<T>(read: () => Promise<T>): Promise<T> {
 
 /** Only what may be shared: never start_url (it lets anyone host) nor the passcode. */
 function summarise(m: Meeting, created: boolean): MeetingSummary {
-  return { id: String(m.id), topic: m.topic, joinUrl: m.join_url, hostEmail: m.host_email, startTime: m.start_time, created };
+  const retried = activityInfo().attempt > 1;
+  return { id: String(m.id), topic: m.topic, joinUrl: m.join_url, hostEmail: m.host_email, startTime: m.start_time, created, ...(retried ? { retried } : {}) };
 }
 
 /** Longer than a Zoom step's whole retry budget: a wait this long (a daily limit) fails the step at once. */

@@ -538,7 +538,9 @@ describe('Zoom errors are sanitised before they are thrown or logged', () => {
     const provider = tokens();
     handler = (r, res) => json(res, 401, { code: 124, message: `Invalid access token: ${r.headers.authorization}` });
     const err = await sanitised(() => new ZoomClient({ apiUrl: `${url}/v2`, tokens: provider }).getUser());
-    expect(err).toBeInstanceOf(ZoomAuthError);
+    // The fresh token refused too is a race with whoever revoked it: retryable, not an auth failure.
+    expect(err).toBeInstanceOf(ZoomUnavailableError);
+    expect(err.message).toBe('Zoom get user refused a freshly issued access token too (code 124); the call is tried again later');
     expect(provider.invalidated).toEqual([TOKEN]);
     handler = (r, res) => json(res, 401, { message: `Unauthorized ${r.headers.authorization}` });
     expect(await sanitised(() => create(zoom()))).toBeInstanceOf(ZoomAuthError);

@@ -48,6 +48,8 @@ export interface MeetingSummary {
   startTime?: string;
   /** False when an earlier attempt had already created it (found by its idempotency marker). */
   created: boolean;
+  /** Earlier attempts ran: a create one of them sent may still land in Zoom after this one. */
+  retried?: boolean;
 }
 
 export type { Runbook as RunbookDefinition, RunbookStep, StepAction } from '../src/runbook';

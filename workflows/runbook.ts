@@ -72,6 +72,13 @@ const timeToBridge = metricMeter.createHistogram('zoom_runbooks_time_to_bridge',
 
 /** Patch: meeting ids as a search attribute, reopen and close watchers (runs recorded before it replay without). */
 const MEETING_LIFECYCLE_PATCH = 'meeting-lifecycle-v2';
+/** Patch: after a retried create, look again for meetings that timed-out attempts created late. */
+const LATE_DUPLICATES_PATCH = 'remove-late-duplicates';
+/**
+ * How long a create that a timed-out attempt sent may still reach Zoom: the client gives up at
+ * 30 s; the rest is room for requests held in proxies and queues on the way.
+ */
+const LATE_CREATE_WINDOW = '2 minutes';
 
 /**
  * Runs one runbook against one incident: its steps in order, each step's result on the incident
@@ -196,7 +203,15 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
     const request = { ...inputs, connector, idempotencyKey: key } as CreateMeetingInput;
     const meeting = await zoom.createMeeting.executeWithOptions({ summary: `Create Zoom meeting: ${request.topic}` }, [request]);
     own(meeting);
+    if (meeting.retried && patched(LATE_DUPLICATES_PATCH)) watch('Duplicate check', step.id, removeLateDuplicates(step.id, key, meeting));
     return meeting;
+  }
+
+  /** Once no create of an earlier attempt can still land, the meetings with this step's marker but `meeting` are removed. */
+  async function removeLateDuplicates(stepId: string, idempotencyKey: string, meeting: MeetingSummary): Promise<void> {
+    await sleep(LATE_CREATE_WINDOW, { summary: `Wait for late creates of meeting ${meeting.id}` });
+    const removed = await zoom.removeLateDuplicates.executeWithOptions({ summary: `Remove late duplicates of meeting ${meeting.id}` }, [{ connector, idempotencyKey, keep: meeting.id }]);
+    if (removed.length) await post({ step: stepId, status: 'info', summary: `Removed ${removed.length} duplicate Zoom meeting(s) that a timed-out attempt created late: ${removed.join(', ')}` });
   }
 
   async function run(step: RunbookStep): Promise<StepResult> {

@@ -172,6 +172,9 @@ export class ZoomClient {
       token = await this.token(spec.operation);
       secrets.push(token);
       res = await this.send(spec, token, category, secrets);
+      // A token revoked again at once is a race with whoever expired it, not bad credentials (those
+      // fail the token request itself): let the caller try again later.
+      if (isInvalidToken(res)) throw new ZoomUnavailableError(`Zoom ${describe(spec.operation)} refused a freshly issued access token too (code 124); the call is tried again later`, { status: res.status, code: 124 });
     }
     if (res.status < 200 || res.status >= 300) {
       const error = zoomErrorFromResponse({
