@@ -1,6 +1,6 @@
 /**
  * The chaos suite, CI version: the same runner as `npx tsx test/chaos/run.ts --incidents 300`,
- * with 30 incidents and shorter waits. Its own dev server, sandbox, intake and two worker
+ * with 30 incidents and shorter waits (settling waits out the two minutes after a retried create). Its own dev server, sandbox, intake and two worker
  * processes (see test/chaos/README.md). Every figure is asserted; the whole table and the
  * evidence of anything off are printed. ZR_CHAOS_SEED=<n> repeats a run.
  */
@@ -20,8 +20,8 @@ describe(`chaos suite (${INCIDENTS} incidents)`, () => {
         arrivalWindowS: 30,
         dwellS: [2, 8],
         bridgeWaitS: 60,
-        settleTimeoutS: 150,
-        quietS: 70,
+        settleTimeoutS: 300,
+        quietS: 150,
         log: (line) => process.stderr.write(`${line}\n`),
       }),
     );

@@ -84,7 +84,7 @@ export function chaosOptions(incidents: number, overrides: Partial<ChaosOptions>
     faultRates: DEFAULT_FAULT_RATES,
     everyFaultKind: true,
     settleTimeoutS: 240 + 3 * incidents,
-    quietS: 75,
+    quietS: 150,
     bridgeWaitS: 120,
     keepDir: false,
     log: (line) => console.log(line),
