@@ -514,6 +514,8 @@ export async function verify(ctx: CheckContext): Promise<Verification> {
       noBridgeByDesign,
       followUpsExpected: pmExpected,
       duplicatesSent,
+      // Creates of timed-out attempts that reached Zoom after their retry looked, removed by the runbooks.
+      lateDuplicatesRemoved: [...timelines.values()].flat().reduce((n, e) => n + Number(/^Removed (\d+) duplicate Zoom meeting/.exec(e.summary)?.[1] ?? 0), 0),
     },
   };
 }

@@ -31,7 +31,7 @@ export function formatReport(r: ChaosReport, maxProblems = 40): string {
   );
   const calls = r.figures.zoomCallsPerCreate as { creates: number; lists: number; listsPerCreate: number };
   const attempts = (h as unknown as { createAttempts: number[] }).createAttempts ?? [];
-  out.push(`Create attempts until success: ${describeAttempts(attempts)}; Zoom list-meetings calls per create call: ${calls.listsPerCreate} (${calls.lists} lists, ${calls.creates} creates)`);
+  out.push(`Create attempts until success: ${describeAttempts(attempts)}; Zoom list-meetings calls per create call: ${calls.listsPerCreate} (${calls.lists} lists, ${calls.creates} creates); late duplicates removed by the runbooks: ${String(r.figures.lateDuplicatesRemoved ?? 0)}`);
   out.push(`Result: ${r.ok ? 'every figure as expected' : `${r.rows.filter((x) => !x.ok).length} figure(s) off`}`);
   if (r.problems.length) {
     out.push('');
@@ -85,7 +85,7 @@ ${md(r.rows.map((row) => [row.check, row.expected, row.actual, row.ok ? 'ok' : '
 
 - Time to bridge under chaos (intake 202 to the meeting in Zoom): p50 ${ttb.p50} ms, p95 ${ttb.p95} ms, max ${ttb.max} ms (n=${ttb.n}).
 - Retries seen in history: ${h.retryAttempts} failed attempts before a later one (${Object.entries(h.lastFailureTypes).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}); ${h.activityTimeouts} activity timeouts; ${h.workflowTaskTimeouts} workflow tasks timed out on killed workers.
-- Create attempts until success: ${describeAttempts((h as unknown as { createAttempts: number[] }).createAttempts ?? [])}; Zoom list-meetings calls per create call: ${(r.figures.zoomCallsPerCreate as { listsPerCreate: number }).listsPerCreate}.
+- Create attempts until success: ${describeAttempts((h as unknown as { createAttempts: number[] }).createAttempts ?? [])}; Zoom list-meetings calls per create call: ${(r.figures.zoomCallsPerCreate as { listsPerCreate: number }).listsPerCreate}; late duplicates removed by the runbooks: ${String(r.figures.lateDuplicatesRemoved ?? 0)}.
 - Creates recovered by the idempotency-marker lookup (a retry found the meeting an earlier attempt made): ${h.createsRecoveredByMarker} of ${h.createsCompleted}.
 ${
   r.problems.length
