@@ -145,7 +145,7 @@ export type WorkerTuning = Pick<
   | 'workflowThreadPoolSize'
 >;
 
-export const WORKER_TUNING_DEFAULTS = { workflowSlots: 10, activitySlots: 25, pollers: 4, cachedWorkflows: 250 };
+export const WORKER_TUNING_DEFAULTS = { workflowSlots: 10, activitySlots: 25, pollers: 4, cachedWorkflows: 100 };
 
 /** From ZR_WORKFLOW_SLOTS, ZR_ACTIVITY_SLOTS, ZR_POLLERS, ZR_CACHED_WORKFLOWS and ZR_ACTIVITIES_PER_SECOND. */
 export function workerTuning(env: Env = process.env): WorkerTuning {
