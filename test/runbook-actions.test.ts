@@ -227,10 +227,14 @@ steps:
       const bridges = [a, b, c, d].map((x) => x.meeting.id);
       expect(new Set(bridges).size).toBe(4);
       // Every host spent: the step fails at once with what to do, instead of retrying until midnight.
-      const e = uniqueIncidentId();
-      await sendIncidentEvent(pooled.client, pooled.temporal.taskQueue, event(e, 'incident.created', { title: 'Fifth' }));
-      const failed = await timelineWith(pooled, e, (x) => x.step === 'bridge', 'the failure');
-      expect(failed.find((x) => x.step === 'bridge')!.summary).toMatch(/^Step bridge failed: Every host of this connector \(2\) is out of Zoom's daily meeting create\/update budget\. Hint: add hosts to ZOOM_HOST_USER/);
+      // (Within 15 minutes of midnight UTC it waits for the budget's reset instead, by design.)
+      const toMidnightMs = 86_400_000 - (Date.now() % 86_400_000);
+      if (toMidnightMs > 16 * 60_000) {
+        const e = uniqueIncidentId();
+        await sendIncidentEvent(pooled.client, pooled.temporal.taskQueue, event(e, 'incident.created', { title: 'Fifth' }));
+        const failed = await timelineWith(pooled, e, (x) => x.step === 'bridge', 'the failure');
+        expect(failed.find((x) => x.step === 'bridge')!.summary).toMatch(/^Step bridge failed: Every host of this connector \(2\) is out of Zoom's daily meeting create\/update budget\. Hint: add hosts to ZOOM_HOST_USER/);
+      }
     });
   });
 
