@@ -19,7 +19,8 @@ import { Problem, Row, unsettled, verify } from './checks';
 import { Driver, IncidentRun } from './driver';
 import { HistoryReader } from './history';
 import { IncidentPlan, makePlan, PlanOptions } from './plan';
-import { DevServer, freePort, WorkerExit, WorkerProcess } from './processes';
+import { freePort } from '../support/ports';
+import { DevServer, WorkerExit, WorkerProcess } from './processes';
 import { Random } from './random';
 import { DEFAULT_FAULT_RATES, FAULT_LABELS, FaultKind, FaultRates, ZoomFaultProxy } from './zoom-faults';
 
