@@ -175,7 +175,8 @@ function decodedPayloads(historyJson: string): string {
 // ---------------------------------------------------------------------------------------------
 // 1. The example runbooks, end to end, on plain history.
 
-const SEARCH_TIMEOUT_MS = 45_000;
+// Generous: a step may wait out a retry backoff (up to a minute) after the token expiry and the faults.
+const SEARCH_TIMEOUT_MS = 120_000;
 const examples = loadRunbooks(join(__dirname, '../runbooks')).map((r) => r.runbook);
 const USER_CONNECTOR = `uo-${randomBytes(3).toString('hex')}`;
 const userBridge: Runbook = runbookSchema.parse(
@@ -277,18 +278,17 @@ describe('secret hygiene: the example runbooks on plain history', () => {
     const ana = (await sim(`/meetings/${bridgeA}/participants`, { name: 'Ana', email: 'ana@example.com' })).data as { participantId: string };
 
     // Every token expires: the next calls get Zoom's 124, S2S fetches a new token, the user
-    // connector's owner workflow spends its refresh token for a new pair. The first of those token
-    // requests fails, echoing the client credentials (armed before the expiry, so one surely meets it).
-    const { clientId, clientSecret } = sandbox.state.credentials;
-    const basic = Buffer.from(`${clientId}:${clientSecret}`).toString('base64');
-    sandbox.addFault({ method: 'POST', path: '^/oauth/token$', status: 500, message: `upstream echo: Authorization: Basic ${basic}; body: grant_type=account_credentials&client_secret=${clientSecret}` });
+    // connector's owner workflow spends its refresh token for a new pair.
     await sim('/tokens/expire');
     const refreshesBefore = sandbox.state.oauth.refreshRequests;
 
-    // C: Zoom misbehaves. A create fails once with a 500 echoing an Authorization header; the end
-    // fails for good with a 401.
+    // C: Zoom misbehaves. Its token endpoint fails once echoing the client credentials; a create
+    // fails once with a 500 echoing an Authorization header; the end fails for good with a 401.
     const c = uniqueIncidentId('HYG-C');
+    const { clientId, clientSecret } = sandbox.state.credentials;
+    const basic = Buffer.from(`${clientId}:${clientSecret}`).toString('base64');
     const staleToken = [...sandbox.state.tokens.keys()].pop()!;
+    sandbox.addFault({ method: 'POST', path: '^/oauth/token$', status: 500, message: `upstream echo: Authorization: Basic ${basic}; body: grant_type=account_credentials&client_secret=${clientSecret}` });
     sandbox.addFault({ method: 'POST', path: '^/v2/users/[^/]+/meetings$', status: 500, message: `proxy error for POST with {"authorization":"Bearer ${staleToken}"}` });
     await send(c, 'incident.created', { title: 'Flaky Zoom', severity: 'SEV4' });
     const bridgeC = await meetingOf(c, 'incident-bridge');
@@ -385,7 +385,7 @@ describe('secret hygiene: the example runbooks on plain history', () => {
     expect(decodedAll).toMatch(/\/j\/\d+\?pwd=/);
     expect(logText).toMatch(/Activity failed/);
     // The token endpoint's echo was met (a lookup's quick re-read may absorb it before any log line).
-    expect(sandbox.requests.some((r) => r.path === '/oauth/token' && r.status === 500)).toBe(true);
+    expect(stack.sandbox.requests.some((r) => r.path === '/oauth/token' && r.status === 500)).toBe(true);
 
     // Restore the console so the figures reach the reporter.
     stopConsoleCapture();
