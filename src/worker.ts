@@ -1,7 +1,7 @@
-import { NativeConnection, Worker, WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, State, Worker, WorkerOptions } from '@temporalio/worker';
 import { createActivities, ZoomConnector } from '../activities';
 import { attemptSignal } from '../activities/attempt';
-import type { RunbookDefinition } from '../workflows/definitions';
+import { RunbookDefinition, zoomTaskQueue } from '../workflows/definitions';
 import { Client } from '@temporalio/client';
 import { ConfigError, TemporalConfig, workerTuning, WorkerTuning, ZoomConnectorConfig } from './config';
 import { ConnectorGate, WorkflowTokenOwner } from './connectors';
@@ -28,6 +28,8 @@ export interface WorkerSetup {
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Slots, pollers, cache; the defaults of `workerTuning()` unless given. */
   tuning?: WorkerTuning;
+  /** Zoom clients built by the caller instead of from `connectors` (benchmark diagnostics). */
+  zoomConnectors?: Map<string, ZoomConnector>;
 }
 
 /** A connector's Zoom client; user-OAuth connectors get their tokens from `owner`. */
@@ -50,25 +52,61 @@ export function zoomConnector(cfg: ZoomConnectorConfig, owner?: TokenOwner, obse
   return { name: cfg.name, hosts: new HostPool(cfg.hostUsers ?? [cfg.hostUser]), tokens, client: new ZoomClient({ apiUrl: cfg.apiUrl, tokens, pacer, observer, signal: attemptSignal }) };
 }
 
-export function createWorker(setup: WorkerSetup): Promise<Worker> {
+/**
+ * The worker of one process: workflows (and their local activities) on the task queue, Zoom
+ * activities on the queue beside it (`zoomTaskQueue`). Apart, a burst of Zoom calls never holds
+ * the slots workflow tasks need, and `maxTaskQueueActivitiesPerSecond` caps Zoom calls for every
+ * worker process at once. They run and stop together.
+ */
+export class RunbooksWorker {
+  constructor(
+    readonly workflows: Worker,
+    readonly zoom: Worker,
+  ) {}
+
+  /** Until shutdown; if either stops or fails, the other is shut down too, and the first failure is thrown. */
+  async run(): Promise<void> {
+    const results = await Promise.allSettled([this.workflows, this.zoom].map((w) => w.run().finally(() => this.shutdown())));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  shutdown(): void {
+    for (const w of [this.workflows, this.zoom]) if (w.getState() === 'RUNNING') w.shutdown();
+  }
+
+  /** RUNNING while both poll; else the state of the one that is not. */
+  getState(): State {
+    return [this.workflows, this.zoom].map((w) => w.getState()).find((s) => s !== 'RUNNING') ?? 'RUNNING';
+  }
+}
+
+export async function createWorker(setup: WorkerSetup): Promise<RunbooksWorker> {
   const userConnectors = setup.connectors.filter((c) => c.auth === 'user');
   if (userConnectors.length && (!setup.client || !setup.secrets)) throw new ConfigError('User-OAuth Zoom connectors need a Temporal client and ZR_SECRETS_KEY.');
   const owner = (name: string) => (setup.client && setup.secrets ? new WorkflowTokenOwner(setup.client, name, setup.secrets) : undefined);
   const activities = createActivities({
-    connectors: new Map(setup.connectors.map((c) => [c.name, zoomConnector(c, owner(c.name), setup.zoomObserver)])),
+    connectors: setup.zoomConnectors ?? new Map(setup.connectors.map((c) => [c.name, zoomConnector(c, owner(c.name), setup.zoomObserver)])),
     runbooks: setup.runbooks,
     oauthApps: new Map(userConnectors.map((c) => [c.name, { tokenUrl: c.tokenUrl, clientId: c.clientId, clientSecret: c.clientSecret }])),
     secrets: setup.secrets,
     gate: setup.client && new ConnectorGate(setup.client),
   });
-  return Worker.create({
-    connection: setup.connection,
-    namespace: setup.temporal.namespace,
+  const tuning = { ...workerTuning({}), ...setup.tuning };
+  const common = { connection: setup.connection, namespace: setup.temporal.namespace, dataConverter: dataConverter(setup.temporal), activities };
+  // Every activity on both queues: runs started before the Zoom queue call Zoom through their own.
+  const workflows = await Worker.create({
+    ...common,
     taskQueue: setup.temporal.taskQueue,
-    dataConverter: dataConverter(setup.temporal),
-    activities,
     ...(setup.workflowBundle ? { workflowBundle: setup.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
-    ...workerTuning({}),
-    ...setup.tuning,
+    ...tuning,
   });
+  const zoom = await Worker.create({
+    ...common,
+    taskQueue: zoomTaskQueue(setup.temporal.taskQueue),
+    maxConcurrentActivityTaskExecutions: tuning.maxConcurrentActivityTaskExecutions,
+    activityTaskPollerBehavior: tuning.activityTaskPollerBehavior,
+    maxTaskQueueActivitiesPerSecond: tuning.maxTaskQueueActivitiesPerSecond,
+  });
+  return new RunbooksWorker(workflows, zoom);
 }

@@ -23,16 +23,33 @@ function workflowIdOf(file: string): string {
 
 describe('replay of recorded histories', () => {
   it('has fixtures for the incident workflow and each example runbook', () => {
-    // Recorded before and after the meeting-lifecycle patch (test/support/record-histories.ts records the latter).
+    // Recorded before the meeting-lifecycle patch, after it (v2), and after the Zoom task queue (v3; test/support/record-histories.ts).
     expect(fixtures).toEqual([
       'incident-workflow-v2.json',
+      'incident-workflow-v3.json',
       'incident-workflow.json',
       'runbook-incident-bridge.json',
+      'runbook-incident-sync-v3.json',
       'runbook-incident-sync.json',
+      'runbook-postmortem-replan-v3.json',
       'runbook-postmortem-replan.json',
       'runbook-postmortem.json',
+      'runbook-recorded-bridge-v3.json',
       'runbook-recorded-bridge.json',
     ]);
+  });
+
+  it('has runs from before the Zoom task queue (Zoom on the workflow queue) and after it (every Zoom call on <queue>-zoom)', () => {
+    const queues = (file: string) => {
+      const events: { eventType: string; activityTaskScheduledEventAttributes?: { taskQueue: { name: string } } }[] = load(file).events;
+      const scheduled = events.filter((e) => e.eventType === 'EVENT_TYPE_ACTIVITY_TASK_SCHEDULED').map((e) => e.activityTaskScheduledEventAttributes!.taskQueue.name);
+      const own: string = load(file).events[0].workflowExecutionStartedEventAttributes.taskQueue.name;
+      return { own, scheduled: [...new Set(scheduled)] };
+    };
+    const before = queues('runbook-recorded-bridge.json');
+    expect(before.scheduled).toEqual([before.own]);
+    const after = queues('runbook-recorded-bridge-v3.json');
+    expect(after.scheduled).toEqual([`${after.own}-zoom`]);
   });
 
   it.each(fixtures)('%s replays without non-determinism', async (file) => {

@@ -21,6 +21,7 @@ import { ZoomAuthError, ZoomReauthorizationError, ZoomUnavailableError, ZoomVali
 import { authorizationUrl, exchangeCode, pkcePair, refreshTokens, UserOAuthApp } from '../src/zoom/user-oauth';
 import { TimelineEntry } from '../workflows/definitions';
 import { failure } from './support/failure';
+import { whereItStands } from './support/diagnose';
 import { eventually, sandboxConnector, sandboxUserConnector, Stack, startStack, testTemporalAddress, uniqueIncidentId } from './support/stack';
 
 /**
@@ -238,7 +239,9 @@ describe('secret hygiene: the example runbooks on plain history', () => {
     eventually(async () => {
       const t = await getTimeline(stack.client, id);
       return t.some(match) ? t : undefined;
-    }, `${id}: ${what}`, SEARCH_TIMEOUT_MS);
+    }, `${id}: ${what}`, SEARCH_TIMEOUT_MS).catch(async (err: Error) => {
+      throw new Error(`${err.message}\n${await whereItStands(stack.client, id)}`);
+    });
   const meetingOf = async (id: string, source: string, step = 'bridge') => {
     const entry = (await until(id, `${source}/${step}`, (e) => e.source === source && e.step === step)).find((e) => e.source === source && e.step === step)!;
     expect(entry.status).toBe('ok');

@@ -18,6 +18,11 @@ export const BridgeMeetingIdAttr = defineSearchAttributeKey('BridgeMeetingId', S
 export const ZoomMeetingIdsAttr = defineSearchAttributeKey('ZoomMeetingIds', SearchAttributeType.KEYWORD_LIST);
 export const SEARCH_ATTRIBUTES = [IncidentIdAttr, SeverityAttr, RunbookAttr, BridgeMeetingIdAttr, ZoomMeetingIdsAttr];
 
+/** The task queue of the Zoom activities, beside the workflows' own (`<task queue>-zoom`). */
+export function zoomTaskQueue(taskQueue: string): string {
+  return `${taskQueue}-zoom`;
+}
+
 export interface TimelineLink {
   label: string;
   url: string;

@@ -17,7 +17,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Duration } from '@temporalio/common';
+import type { ActivityOptions, Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
 import type { Activities, AttendanceRecord, CreateMeetingInput, ManageParticipantsInput, RecordingSummary } from '../activities';
 import { nowIso, nowMs } from './clock';
@@ -39,6 +39,7 @@ import {
   ZoomMeetingEvent,
   zoomMeetingEventSignal,
   ZoomMeetingIdsAttr,
+  zoomTaskQueue,
 } from './definitions';
 
 const { renderStepInputs } = proxyLocalActivities<Activities>({
@@ -47,11 +48,14 @@ const { renderStepInputs } = proxyLocalActivities<Activities>({
 });
 
 /** Zoom calls: one attempt may take 30 s; retries back off up to a minute, for 15 minutes in all. */
-const zoom = proxyActivities<Activities>({
+const ZOOM_CALLS: ActivityOptions = {
   startToCloseTimeout: '30 seconds',
   scheduleToCloseTimeout: '15 minutes',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
-});
+};
+
+/** Runs started before this patch call Zoom through the workflow's own task queue. */
+const ZOOM_TASK_QUEUE_PATCH = 'zoom-task-queue';
 
 /** Meetings, participants and recordings, per meeting this run created, as Zoom's webhooks told it. */
 interface MeetingActivity {
@@ -92,6 +96,9 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
   const { runbook } = input;
   const { workflowId, runId } = workflowInfo();
   const lifecycle = patched(MEETING_LIFECYCLE_PATCH);
+  // Zoom calls have a task queue of their own, so they never wait behind workflow tasks for a slot
+  // and the server can cap them for every worker at once (ZR_ZOOM_ACTIVITIES_PER_SECOND).
+  const zoom = proxyActivities<Activities>(patched(ZOOM_TASK_QUEUE_PATCH) ? { ...ZOOM_CALLS, taskQueue: zoomTaskQueue(workflowInfo().taskQueue) } : ZOOM_CALLS);
   let incident: Incident = input.incident;
   let reopenings = 0;
   let incidentChanges = 0;

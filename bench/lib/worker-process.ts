@@ -5,11 +5,9 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { createActivities } from '../../activities';
-import { TemporalConfig, workerTuning } from '../../src/config';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { TemporalConfig } from '../../src/config';
 import { loadRunbooks } from '../../src/runbook-loader';
-import { dataConverter } from '../../src/temporal';
 import { createWorker, zoomConnector } from '../../src/worker';
 import type { HostPool } from '../../src/zoom/host-pool';
 import type { WorkerSpec, WorkerMessage, WorkerSample } from './worker-handle';
@@ -27,27 +25,10 @@ async function main(): Promise<void> {
   };
   const runbooks = loadRunbooks(spec.runbooksDir).map((r) => r.runbook);
   const workflowBundle = { codePath: spec.bundlePath };
-  let worker: Worker;
-  if (spec.hostPool === 'shipped') {
-    worker = await createWorker({ connection, temporal, connectors: [spec.connector], runbooks, workflowBundle, tuning: spec.preset.options });
-  } else {
-    // DIAGNOSTIC: the same worker createWorker builds, with the unmetered host pool below.
-    const connector = zoomConnector(spec.connector);
-    connector.hosts = unmeteredPool(connector.hosts.hosts);
-    const activities = createActivities({ connectors: new Map([[connector.name, connector]]), runbooks, oauthApps: new Map() });
-    worker = await Worker.create({
-      connection,
-      namespace: temporal.namespace,
-      taskQueue: temporal.taskQueue,
-      dataConverter: dataConverter(temporal),
-      activities,
-      workflowBundle,
-      ...workerTuning({}),
-      ...spec.preset.options,
-    });
-  }
-
-  const o = worker.options;
+  // DIAGNOSTIC (hostPool 'unmetered'): the same worker, with the unmetered host pool below.
+  const zoomConnectors = spec.hostPool === 'shipped' ? undefined : new Map([[spec.connector.name, { ...zoomConnector(spec.connector), hosts: unmeteredPool(spec.connector.hostUsers ?? [spec.connector.hostUser]) }]]);
+  const worker = await createWorker({ connection, temporal, connectors: [spec.connector], runbooks, workflowBundle, tuning: spec.preset.options, zoomConnectors });
+  const o = worker.workflows.options;
   send({
     type: 'ready',
     pid: process.pid,
@@ -56,7 +37,7 @@ async function main(): Promise<void> {
       workflowTaskPollerBehavior: o.workflowTaskPollerBehavior,
       activityTaskPollerBehavior: o.activityTaskPollerBehavior,
       tuner: o.tuner,
-      maxTaskQueueActivitiesPerSecond: o.maxTaskQueueActivitiesPerSecond,
+      maxTaskQueueActivitiesPerSecond: worker.zoom.options.maxTaskQueueActivitiesPerSecond,
       maxActivitiesPerSecond: o.maxActivitiesPerSecond,
       heapLimitMb: Math.round(getHeapStatistics().heap_size_limit / 2 ** 20),
     },
@@ -67,7 +48,7 @@ async function main(): Promise<void> {
   const sample = (): WorkerSample => {
     const m = process.memoryUsage();
     const cpu = process.cpuUsage();
-    const status = worker.getStatus();
+    const [status, zoomStatus] = [worker.workflows.getStatus(), worker.zoom.getStatus()];
     const s: WorkerSample = {
       t: Date.now(),
       rss: m.rss,
@@ -77,7 +58,7 @@ async function main(): Promise<void> {
       arrayBuffers: m.arrayBuffers,
       cpuMs: (cpu.user + cpu.system) / 1000,
       cachedWorkflows: status.numCachedWorkflows,
-      inFlightActivities: status.numInFlightActivities,
+      inFlightActivities: status.numInFlightActivities + zoomStatus.numInFlightActivities,
       eventLoopP99Ms: lag.percentile(99) / 1e6,
       eventLoopMaxMs: lag.max / 1e6,
     };

@@ -10,8 +10,8 @@ import { zoomWebhookRoutes } from '../serve/zoom-webhook';
 import { CALLBACK_PATH, oauthInstallRoutes } from '../serve/oauth-install';
 import { SecretBox } from '../secrets';
 import { connectClient, connectWorker, untilReachable } from '../temporal';
-import type { Worker } from '@temporalio/worker';
-import { createWorker } from '../worker';
+import { createWorker, RunbooksWorker } from '../worker';
+import { zoomTaskQueue } from '../../workflows/definitions';
 import { connect } from './runtime';
 import { CliError, progress, runbooksDir, untilStopped } from './shared';
 
@@ -36,13 +36,13 @@ export async function runWorker(): Promise<void> {
   const retrying = (reason: string) => progress(`${reason} Trying again for up to ${waitS} s…`);
   const client = await untilReachable(() => connectClient(temporal), waitS * 1000, retrying);
   const connection = await untilReachable(() => connectWorker(temporal), waitS * 1000, retrying);
-  let worker: Worker | undefined;
+  let worker: RunbooksWorker | undefined;
   // Alive from now on; ready while the pollers run (the worker is RUNNING), not while it bundles or drains.
   const health = healthPort === undefined ? undefined : await startHealthServer({ port: healthPort, host: process.env.ZR_HEALTH_HOST, ready: () => worker?.getState() === 'RUNNING' });
   try {
     worker = await createWorker({ connection, temporal, connectors: [zoom], client, secrets, runbooks, zoomObserver: zoomMetrics(runtime.metricMeter), tuning, workflowBundle });
     console.log(
-      `Worker polling task queue "${temporal.taskQueue}" on ${temporal.address} (namespace ${temporal.namespace}); Zoom API ${zoom.apiUrl}; runbooks: ${runbooks.map((r) => r.name).join(', ')}` +
+      `Worker polling task queue "${temporal.taskQueue}" (Zoom calls on "${zoomTaskQueue(temporal.taskQueue)}") on ${temporal.address} (namespace ${temporal.namespace}); Zoom API ${zoom.apiUrl}; runbooks: ${runbooks.map((r) => r.name).join(', ')}` +
         (observability.metricsAddress ? `; metrics http://${observability.metricsAddress}/metrics` : '') +
         (health ? `; health ${health.url}/readyz` : ''),
     );

@@ -1,5 +1,5 @@
 /**
- * Records the replay fixtures of the current workflow code: one incident (INC-REPLAY-2) that goes
+ * Records the replay fixtures of the current workflow code: one incident (INC-REPLAY-<version>) that goes
  * through every example runbook — recorded bridge with webhooks, attendance and recording, daily
  * sync, postmortem re-planned after a reopening — exported with `temporal workflow show -o json`.
  *
@@ -22,7 +22,9 @@ import { zoomWebhookRoutes } from '../../src/serve/zoom-webhook';
 import { addParticipantsUpdate, TimelineEntry } from '../../workflows/definitions';
 import { eventually, startStack } from './stack';
 
-const ID = 'INC-REPLAY-2';
+/** The workflow code's generation: v2 added the meeting lifecycle, v3 the Zoom task queue. */
+const VERSION = 'v3';
+const ID = `INC-REPLAY-${VERSION}`;
 const OUT = join(__dirname, '../fixtures/histories');
 
 async function main(): Promise<void> {
@@ -36,7 +38,7 @@ async function main(): Promise<void> {
 
   let n = 0;
   const send = (type: IncidentEvent['type'], incident: Partial<IncidentEvent['incident']> = {}) =>
-    sendIncidentEvent(stack.client, stack.temporal.taskQueue, { eventId: `replay-2-${++n}`, type, occurredAt: new Date().toISOString(), incident: { id: ID, ...incident } });
+    sendIncidentEvent(stack.client, stack.temporal.taskQueue, { eventId: `replay-${VERSION}-${++n}`, type, occurredAt: new Date().toISOString(), incident: { id: ID, ...incident } });
   const until = (what: string, match: (e: TimelineEntry) => boolean) =>
     eventually(async () => ((await getTimeline(stack.client, ID)).some(match) ? true : undefined), what, 60_000);
   const runbook = (name: string) => stack.client.workflow.getHandle(`${incidentWorkflowId(ID)}/${name}`);
@@ -70,10 +72,11 @@ async function main(): Promise<void> {
       writeFileSync(join(OUT, file), json);
       console.log(`recorded ${workflowId} -> ${file}`);
     };
-    show(incidentWorkflowId(ID), 'incident-workflow-v2.json');
-    show(`${incidentWorkflowId(ID)}/recorded-bridge`, 'runbook-recorded-bridge.json');
-    show(`${incidentWorkflowId(ID)}/incident-sync`, 'runbook-incident-sync.json');
-    show(`${incidentWorkflowId(ID)}/postmortem`, 'runbook-postmortem-replan.json');
+    // Beside the fixtures of earlier code (kept: running workflows of that code must replay too).
+    show(incidentWorkflowId(ID), `incident-workflow-${VERSION}.json`);
+    show(`${incidentWorkflowId(ID)}/recorded-bridge`, `runbook-recorded-bridge-${VERSION}.json`);
+    show(`${incidentWorkflowId(ID)}/incident-sync`, `runbook-incident-sync-${VERSION}.json`);
+    show(`${incidentWorkflowId(ID)}/postmortem`, `runbook-postmortem-replan-${VERSION}.json`);
   } finally {
     receiver.close();
     await stack.stop();

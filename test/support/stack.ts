@@ -1,10 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import type { RunbookDefinition } from '../../workflows/definitions';
 import { TemporalConfig, ZoomConnectorConfig } from '../../src/config';
 import { SandboxOptions, ZoomSandbox } from '../../src/sandbox/server';
-import { createWorker } from '../../src/worker';
+import { createWorker, RunbooksWorker } from '../../src/worker';
 import { loadRunbooks } from '../../src/runbook-loader';
 import { join } from 'node:path';
 import { SecretBox } from '../../src/secrets';
@@ -18,7 +18,7 @@ export interface Stack {
   secrets: SecretBox;
   secretsKey: string;
   temporal: TemporalConfig;
-  worker: Worker;
+  worker: RunbooksWorker;
   stop(): Promise<void>;
 }
 
