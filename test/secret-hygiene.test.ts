@@ -240,7 +240,8 @@ describe('secret hygiene: the example runbooks on plain history', () => {
       const t = await getTimeline(stack.client, id);
       return t.some(match) ? t : undefined;
     }, `${id}: ${what}`, SEARCH_TIMEOUT_MS).catch(async (err: Error) => {
-      throw new Error(`${err.message}\n${await whereItStands(stack.client, id)}`);
+      const deliveries = stack.sandbox.webhooks.deliveries.map((d) => `  ${d.sentAt} ${d.event} ${d.status ?? '-'} ${d.error ?? ''}`);
+      throw new Error(`${err.message}\n${await whereItStands(stack.client, id)}\nwebhook deliveries:\n${deliveries.join('\n')}`);
     });
   const meetingOf = async (id: string, source: string, step = 'bridge') => {
     const entry = (await until(id, `${source}/${step}`, (e) => e.source === source && e.step === step)).find((e) => e.source === source && e.step === step)!;
@@ -272,6 +273,8 @@ describe('secret hygiene: the example runbooks on plain history', () => {
     const b = uniqueIncidentId('HYG-B');
     await send(b, 'incident.created', { title: 'Search slow', severity: 'SEV3', fields: { userOauth: true } });
     const bridgeA = await meetingOf(a, 'recorded-bridge');
+    // Started once its link is shared, as people would: the invitations go out before that.
+    await until(a, 'the recorded bridge link', (e) => e.source === 'recorded-bridge' && e.step === 'share');
     await until(a, 'the daily sync', (e) => e.source === 'incident-sync' && e.step === 'share');
     await meetingOf(b, 'incident-bridge');
     const userMeeting = await meetingOf(b, 'user-bridge');
