@@ -103,6 +103,21 @@ describe('the example runbooks', () => {
     await runbookHandle.result();
   });
 
+  it('recorded-bridge: invitations Zoom refuses (the host started the bridge first) go on the timeline, and the bridge is still ended and its attendance taken', async () => {
+    const id = uniqueIncidentId();
+    stack.sandbox.addFault({ method: 'PATCH', path: '^/v2/meetings/\\d+$', status: 400, code: 3000, message: 'You cannot update or delete meetings that have started using this method.' });
+    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, event(id, 'incident.created', { title: 'Started early', owner: { email: 'ana@example.com' }, fields: { record: true } }));
+    const shared = await timelineWith(stack, id, (e) => e.source === 'recorded-bridge' && e.step === 'share', 'the recorded bridge');
+    expect(shared.find((e) => e.step === 'invite')).toMatchObject({ status: 'failed', summary: expect.stringContaining('code 3000: You cannot update or delete meetings that have started') });
+    const [meeting] = meetingsWhere(stack, (m) => String(m.agenda).includes(`Incident ${id}`));
+    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, event(id, 'incident.resolved'));
+    const timeline = await timelineWith(stack, id, (e) => e.source === 'recorded-bridge' && e.step === 'attendance', 'attendance');
+    expect(timeline.find((e) => e.step === 'end')!.summary).toBe(`Zoom meeting ${meeting.id} ended`);
+    const endCall = stack.sandbox.requests.find((r) => r.method === 'PUT' && r.path === `/v2/meetings/${meeting.id}/status`);
+    expect(endCall).toMatchObject({ status: 204, body: { action: 'end' } });
+    await stack.client.workflow.getHandle(`${incidentWorkflowId(id)}/recorded-bridge`).signal(cancelRunbookSignal, { reason: 'test over' });
+  });
+
   it('incident-sync: a daily recurring meeting while the incident is open, deleted when it closes', async () => {
     const id = uniqueIncidentId();
     await sendIncidentEvent(stack.client, stack.temporal.taskQueue, event(id, 'incident.created', { title: 'Disk pressure', severity: 'SEV2', owner: { email: 'ana@example.com' } }));
