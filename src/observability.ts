@@ -1,7 +1,7 @@
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import type { MetricMeter } from '@temporalio/common';
-import { DefaultLogger, LogEntry, LogLevel, makeTelemetryFilterString, Runtime } from '@temporalio/worker';
+import { DefaultLogger, LogEntry, LogLevel, LogMetadata, makeTelemetryFilterString, Runtime } from '@temporalio/worker';
 
 /**
  * One place for what operators watch: the Temporal runtime (its metrics exporter and the logger
@@ -33,13 +33,22 @@ export function jsonLogLine(entry: LogEntry): string {
   return JSON.stringify({ time: new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString(), level: entry.level, msg: entry.message, component: sdkComponent, ...meta });
 }
 
+/** The Zoom task queue's worker has no workflows by design: the SDK's warning about that is not news. */
+const BY_DESIGN = 'No workflows registered, not polling for workflow tasks';
+
+class RuntimeLogger extends DefaultLogger {
+  override log(level: LogLevel, message: string, meta?: LogMetadata): void {
+    super.log(message === BY_DESIGN ? 'DEBUG' : level, message, meta);
+  }
+}
+
 /** Installs the process's Temporal runtime once; later calls return the installed one. */
 export function installRuntime(options: ObservabilityOptions = {}): Runtime {
   const level = options.logLevel ?? 'INFO';
   const logger =
     options.logFormat === 'text'
-      ? new DefaultLogger(level)
-      : new DefaultLogger(level, (entry) => {
+      ? new RuntimeLogger(level)
+      : new RuntimeLogger(level, (entry) => {
           process.stdout.write(`${jsonLogLine(entry)}\n`);
         });
   try {

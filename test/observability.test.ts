@@ -93,6 +93,8 @@ describe('worker metrics, health and logs', () => {
     expect(lines.some((l) => l.activityType === 'createMeeting' && String(l.workflowId).includes(id))).toBe(lines.some((l) => l.activityType === 'createMeeting'));
     // No secret of the sandbox in the output.
     expect(output).not.toContain(sandbox.state.credentials.clientSecret);
+    // The Zoom queue's worker has no workflows by design; the SDK's warning about it stays below INFO.
+    expect(output).not.toContain('No workflows registered');
     for (const token of sandbox.state.tokens.keys()) expect(output).not.toContain(token);
   });
 });
