@@ -206,8 +206,9 @@ export function createActivities(deps: ActivityDeps) {
           ...(input.recurrence ? { recurrence: zoomRecurrence(input.recurrence, start, input.timezone) } : {}),
         } as const;
         // A host that Zoom says is out of daily budget is skipped for the next one in the pool.
+        const startsNow = start.getTime() <= Date.now() + STARTS_NOW_MS;
         for (;;) {
-          const host = await zoom.hosts.pick(zoom.client);
+          const host = await zoom.hosts.pick(zoom.client, startsNow);
           if (!asked.includes(host)) asked.push(host);
           heartbeat({ hosts: asked });
           try {
@@ -390,6 +391,9 @@ function edit(current: string[], add: string[] = [], remove: string[] = []): str
 function zoomTopic(topic: string): string {
   return topic.length <= 200 ? topic : `${topic.slice(0, 199)}…`;
 }
+
+/** A meeting that starts within this is a bridge: its host should not be on another call. */
+const STARTS_NOW_MS = 5 * 60_000;
 
 export function idempotencyMarker(key: string): string {
   return `[zoom-runbooks:${createHash('sha256').update(key).digest('hex').slice(0, 20)}]`;

@@ -7,7 +7,7 @@ export const HOST_DAILY_BUDGET = 100;
 const LIVE_TTL_MS = 10_000;
 
 /**
- * The users a connector may host new bridges with. A new bridge goes to a host that is not
+ * The users a connector may host new meetings with. A new bridge goes to a host that is not
  * hosting a live meeting and has daily create/update budget left. The budget is counted here per
  * worker process and corrected by Zoom itself: a daily-limit answer marks the host spent until
  * the next UTC midnight, whichever process hit it.
@@ -25,8 +25,12 @@ export class HostPool {
     if (hosts.length === 0) throw new Error('A host pool needs at least one Zoom user.');
   }
 
-  /** A host for a new bridge; throws ZoomDailyLimitError when every host has spent its budget. */
-  async pick(client: ZoomClient): Promise<string> {
+  /**
+   * A host for a new meeting; throws ZoomDailyLimitError when every host has spent its budget.
+   * Only a meeting that starts now needs a host who is not on a call: Zoom books later meetings
+   * whatever the host is doing, so those skip the live check (a Medium call, like the create).
+   */
+  async pick(client: ZoomClient, startsNow = true): Promise<string> {
     const available = this.rotation().filter((h) => this.hasBudget(h));
     if (available.length === 0) {
       const midnight = nextUtcMidnight(this.now());
@@ -35,7 +39,7 @@ export class HostPool {
         retryAfterMs: midnight - this.now(),
       });
     }
-    if (this.hosts.length === 1) return available[0];
+    if (this.hosts.length === 1 || !startsNow) return available[0];
     for (const host of available) if (!(await this.isLive(client, host))) return host;
     // Everyone is on a call: the host with budget next in turn takes one more.
     return available[0];
