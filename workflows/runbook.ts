@@ -97,7 +97,7 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
   const { workflowId, runId } = workflowInfo();
   const lifecycle = patched(MEETING_LIFECYCLE_PATCH);
   // Zoom calls have a task queue of their own, so they never wait behind workflow tasks for a slot
-  // and the server can cap them for every worker at once (ZR_ZOOM_ACTIVITIES_PER_SECOND).
+  // and the server can cap them for every worker at once (ZR_ACTIVITIES_PER_SECOND).
   const zoom = proxyActivities<Activities>(patched(ZOOM_TASK_QUEUE_PATCH) ? { ...ZOOM_CALLS, taskQueue: zoomTaskQueue(workflowInfo().taskQueue) } : ZOOM_CALLS);
   let incident: Incident = input.incident;
   let reopenings = 0;

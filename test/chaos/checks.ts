@@ -146,8 +146,8 @@ function sameInstant(a: string | undefined, b: string | undefined): boolean {
 }
 
 /**
- * How many expectations Zoom's state does not meet yet, plus bridge runbooks still running for
- * resolved incidents: the run has settled when this reaches 0.
+ * How many expectations Zoom's state does not meet yet, plus runbooks still running that should
+ * have finished: the run has settled when this reaches 0.
  */
 export async function unsettled(ctx: Pick<CheckContext, 'runs' | 'sandbox' | 'client' | 'taskQueue' | 'postmortemStart' | 'creates'>): Promise<{ count: number; what: string[] }> {
   const victims = permanentVictims(ctx.creates);
