@@ -9,8 +9,8 @@ import Handlebars from 'handlebars';
  * prototype, so `{{constructor}}`, `{{__proto__}}` or `{{toString}}` are undefined variables
  * (errors) rather than inherited members rendered as "".
  */
-const hbs = Handlebars.create();
-hbs.unregisterHelper('log');
+const engine = Handlebars.create();
+engine.unregisterHelper('log');
 const COMPILE_OPTIONS = { strict: true, noEscape: true, knownHelpersOnly: true, knownHelpers: { log: false } } as const;
 /** Deeper context values are passed as they are (a runbook never reaches that far). */
 const MAX_CONTEXT_DEPTH = 64;
@@ -38,11 +38,48 @@ export function renderString(template: string, context: TemplateContext, where: 
   if (!template.includes('{{')) return template;
   let compiled: HandlebarsTemplateDelegate;
   try {
-    compiled = hbs.compile(template, COMPILE_OPTIONS);
+    compiled = engine.compile(lenientHelperParams(engine.parse(template)), COMPILE_OPTIONS);
     return compiled(ownPropertiesOnly(context));
   } catch (err) {
     throw new TemplateError(`${where}: ${explain(template, (err as Error).message)}`);
   }
+}
+
+type Node = hbs.AST.Node & Record<string, unknown>;
+
+/**
+ * Strict mode stops at a missing object inside a helper's argument (`{{#if Activity.owner.email}}`
+ * with no owner: "Cannot read properties of undefined"), where the helper would have said no. Such
+ * paths become `lookup` chains, which yield undefined instead; `{{Activity.owner.email}}` on its
+ * own is still an error naming the variable.
+ */
+function lenientHelperParams(program: hbs.AST.Program): hbs.AST.Program {
+  const lenient = (param: Node): Node => {
+    const path = param as unknown as hbs.AST.PathExpression;
+    if (param.type !== 'PathExpression' || path.data || path.depth > 0 || path.parts.length < 2) return visit(param);
+    const first: hbs.AST.PathExpression = { ...path, parts: [path.parts[0]], original: path.parts[0] };
+    return path.parts.slice(1).reduce<Node>(
+      (obj: Node, part: string) =>
+        ({
+          type: 'SubExpression',
+          path: { ...path, parts: ['lookup'], original: 'lookup' },
+          params: [obj, { type: 'StringLiteral', value: part, original: part, loc: path.loc }],
+          hash: { type: 'Hash', pairs: [], loc: path.loc },
+          loc: path.loc,
+        }) as unknown as Node,
+      first as unknown as Node,
+    );
+  };
+  const visit = (node: Node): Node => {
+    for (const [key, value] of Object.entries(node)) {
+      if (key === 'params' && Array.isArray(value)) node[key] = (value as Node[]).map(lenient);
+      else if (key === 'pairs' && Array.isArray(value)) for (const pair of value as Node[]) pair.value = lenient(pair.value as Node);
+      else if (Array.isArray(value)) value.forEach((v) => v && typeof v === 'object' && visit(v as Node));
+      else if (value && typeof value === 'object' && key !== 'loc') visit(value as Node);
+    }
+    return node;
+  };
+  return visit(program as unknown as Node) as unknown as hbs.AST.Program;
 }
 
 /**
@@ -83,6 +120,6 @@ function pathsIn(template: string): string[] {
       else if (v && typeof v === 'object') visit(v);
     }
   };
-  visit(hbs.parse(template));
+  visit(engine.parse(template));
   return found;
 }

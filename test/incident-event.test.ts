@@ -68,6 +68,14 @@ describe('templates', () => {
     expect(() => renderValue({ m: ['{{steps.postmortem.joinUrl}}'] }, context, 'with')).toThrow(/with\.m\[0\]: template variable "steps\.postmortem\.joinUrl" is not defined/);
   });
 
+  it('lets #if and #unless test a path whose parent is missing (false), while a bare missing path stays an error', () => {
+    expect(renderString('{{#if Activity.owner.email}}mail {{Activity.owner.email}}{{else}}no owner{{/if}}', context, 't')).toBe('no owner');
+    expect(renderString('{{#unless steps.postmortem.joinUrl}}not booked{{/unless}}', context, 't')).toBe('not booked');
+    expect(renderString('{{#if Activity.fields.region}}{{Activity.fields.region}}{{/if}}', context, 't')).toBe('eu');
+    expect(renderString('{{#if Activity.constructor.name}}leak{{else}}none{{/if}}', context, 't')).toBe('none');
+    expect(() => renderString('{{Activity.owner.email}}', context, 't')).toThrow('template variable "Activity.owner.email" is not defined');
+  });
+
   it('refuses prototype access and unknown helpers', () => {
     expect(() => renderString('{{Activity.constructor.name}}', context, 't')).toThrow(TemplateError);
     expect(() => renderString('{{lookup (readFile "/etc/passwd") 0}}', context, 't')).toThrow(TemplateError);
