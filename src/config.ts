@@ -2,7 +2,7 @@ import { KeyRing, keyRingFromEnv } from './codec';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ZOOM_API_URL, ZOOM_TOKEN_URL } from './zoom/client';
-import { RATE_PLANS, ZoomPlan } from './zoom/rate-limiter';
+import { DEFAULT_PLAN, RATE_PLANS, ZoomPlan } from './zoom/rate-limiter';
 import type { WorkerOptions } from '@temporalio/worker';
 
 /** A configuration problem the operator must fix; the CLI prints it without a stack trace. */
@@ -147,7 +147,18 @@ export type WorkerTuning = Pick<
 
 export const WORKER_TUNING_DEFAULTS = { workflowSlots: 10, activitySlots: 25, pollers: 4, cachedWorkflows: 100 };
 
-/** From ZR_WORKFLOW_SLOTS, ZR_ACTIVITY_SLOTS, ZR_POLLERS, ZR_CACHED_WORKFLOWS and ZR_ACTIVITIES_PER_SECOND. */
+/**
+ * The Zoom queue's cap when ZR_ACTIVITIES_PER_SECOND is unset: the plan's Medium limit less 10%
+ * (Pro: 18). Zoom activities then wait on the server rather than in the worker's pacer, across
+ * every worker process: a 200-incident burst finished in 27.2 s and 28.0 s with it, 32.6 s and
+ * 29.6 s without, on less worker CPU (bench/README.md, tuning).
+ */
+function zoomQueueRate(plan: string | undefined): number {
+  const limits = RATE_PLANS[(plan || DEFAULT_PLAN) as ZoomPlan] ?? RATE_PLANS[DEFAULT_PLAN];
+  return Math.max(1, Math.floor(limits.Medium * 0.9));
+}
+
+/** From ZR_WORKFLOW_SLOTS, ZR_ACTIVITY_SLOTS, ZR_POLLERS, ZR_CACHED_WORKFLOWS, ZR_ACTIVITIES_PER_SECOND and ZOOM_PLAN. */
 export function workerTuning(env: Env = process.env): WorkerTuning {
   const whole = (name: string, fallback: number | undefined, min: number): number | undefined => {
     const raw = env[name];
@@ -159,7 +170,7 @@ export function workerTuning(env: Env = process.env): WorkerTuning {
   const d = WORKER_TUNING_DEFAULTS;
   const pollers = whole('ZR_POLLERS', d.pollers, 2)!;
   const perSecond = env.ZR_ACTIVITIES_PER_SECOND;
-  if (perSecond && !(Number(perSecond) > 0)) throw new ConfigError(`ZR_ACTIVITIES_PER_SECOND must be a positive number; got "${perSecond}".`);
+  if (perSecond && perSecond !== 'off' && !(Number(perSecond) > 0)) throw new ConfigError(`ZR_ACTIVITIES_PER_SECOND must be a positive number or "off"; got "${perSecond}".`);
   return {
     maxConcurrentWorkflowTaskExecutions: whole('ZR_WORKFLOW_SLOTS', d.workflowSlots, 2)!,
     maxConcurrentActivityTaskExecutions: whole('ZR_ACTIVITY_SLOTS', d.activitySlots, 1)!,
@@ -167,6 +178,6 @@ export function workerTuning(env: Env = process.env): WorkerTuning {
     workflowTaskPollerBehavior: { type: 'simple-maximum', maximum: pollers },
     activityTaskPollerBehavior: { type: 'simple-maximum', maximum: pollers },
     maxCachedWorkflows: whole('ZR_CACHED_WORKFLOWS', d.cachedWorkflows, 0)!,
-    ...(perSecond ? { maxTaskQueueActivitiesPerSecond: Number(perSecond) } : {}),
+    ...(perSecond === 'off' ? {} : { maxTaskQueueActivitiesPerSecond: perSecond ? Number(perSecond) : zoomQueueRate(env.ZOOM_PLAN) }),
   };
 }

@@ -10,7 +10,14 @@ describe('workerTuning', () => {
       workflowTaskPollerBehavior: { type: 'simple-maximum', maximum: d.pollers },
       activityTaskPollerBehavior: { type: 'simple-maximum', maximum: d.pollers },
       maxCachedWorkflows: d.cachedWorkflows,
+      maxTaskQueueActivitiesPerSecond: 18, // Pro's Medium limit (20) less 10%
     });
+  });
+
+  it('caps the Zoom queue below the plan\'s Medium limit unless told otherwise', () => {
+    expect(workerTuning({ ZOOM_PLAN: 'business' }).maxTaskQueueActivitiesPerSecond).toBe(54);
+    expect(workerTuning({ ZOOM_PLAN: 'free' }).maxTaskQueueActivitiesPerSecond).toBe(1);
+    expect(workerTuning({ ZR_ACTIVITIES_PER_SECOND: 'off' })).not.toHaveProperty('maxTaskQueueActivitiesPerSecond');
   });
 
   it('takes each from the environment', () => {
@@ -30,7 +37,7 @@ describe('workerTuning', () => {
     [{ ZR_ACTIVITY_SLOTS: 'many' }, 'ZR_ACTIVITY_SLOTS must be a whole number of at least 1; got "many".'],
     [{ ZR_POLLERS: '2.5' }, 'ZR_POLLERS must be a whole number of at least 2; got "2.5".'],
     [{ ZR_CACHED_WORKFLOWS: '-1' }, 'ZR_CACHED_WORKFLOWS must be a whole number of at least 0; got "-1".'],
-    [{ ZR_ACTIVITIES_PER_SECOND: '0' }, 'ZR_ACTIVITIES_PER_SECOND must be a positive number; got "0".'],
+    [{ ZR_ACTIVITIES_PER_SECOND: '0' }, 'ZR_ACTIVITIES_PER_SECOND must be a positive number or "off"; got "0".'],
   ])('refuses %j, naming the variable', (env, message) => {
     expect(() => workerTuning(env)).toThrow(new ConfigError(message));
   });
