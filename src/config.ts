@@ -2,7 +2,7 @@ import { KeyRing, keyRingFromEnv } from './codec';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ZOOM_API_URL, ZOOM_TOKEN_URL } from './zoom/client';
-import { DEFAULT_PLAN, RATE_PLANS, ZoomPlan } from './zoom/rate-limiter';
+import { RATE_PLANS, resolveRateLimits, ZoomPlan } from './zoom/rate-limiter';
 import type { WorkerOptions } from '@temporalio/worker';
 
 /** A configuration problem the operator must fix; the CLI prints it without a stack trace. */
@@ -154,8 +154,7 @@ export const WORKER_TUNING_DEFAULTS = { workflowSlots: 10, activitySlots: 25, po
  * 29.6 s without, on less worker CPU (bench/README.md, tuning).
  */
 function zoomQueueRate(plan: string | undefined): number {
-  const limits = RATE_PLANS[(plan || DEFAULT_PLAN) as ZoomPlan] ?? RATE_PLANS[DEFAULT_PLAN];
-  return Math.max(1, Math.floor(limits.Medium * 0.9));
+  return Math.max(1, Math.floor(resolveRateLimits((plan || undefined) as ZoomPlan | undefined).Medium * 0.9));
 }
 
 /** From ZR_WORKFLOW_SLOTS, ZR_ACTIVITY_SLOTS, ZR_POLLERS, ZR_CACHED_WORKFLOWS, ZR_ACTIVITIES_PER_SECOND and ZOOM_PLAN. */

@@ -115,7 +115,6 @@ export async function startDevServer(): Promise<DevServer> {
   return server;
 }
 
-
 /** CPU seconds (user + system) a process has used so far, from /proc (Linux); undefined elsewhere. */
 export function processCpuSeconds(pid: number): number | undefined {
   try {

@@ -13,7 +13,6 @@ import { SEARCH_ATTRIBUTES } from '../../workflows/definitions';
 
 const PROJECT = join(__dirname, '..', '..');
 
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
