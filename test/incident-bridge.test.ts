@@ -5,6 +5,7 @@ import { sendIncidentEvent, getTimeline } from '../src/client';
 import { IncidentEvent, incidentWorkflowId } from '../src/incident';
 import { bridgeQuery, endBridgeSignal, IncidentIdAttr, TimelineEntry } from '../workflows/definitions';
 import { eventually, Stack, startStack, uniqueIncidentId } from './support/stack';
+import { hoursFromNow, latestWeekdayAt, wallClock } from './support/times';
 
 /** End to end: intake client -> Temporal dev server -> real worker -> Zoom sandbox over HTTP. */
 describe('an incident opens a Zoom bridge', () => {
@@ -115,12 +116,14 @@ describe('an incident opens a Zoom bridge', () => {
 
   it('books the postmortem for the next business day at 10:00 Berlin, inviting owner and responders', async () => {
     const id = uniqueIncidentId();
+    // Opened and resolved on the latest Friday (whatever today is): the postmortem is on the Monday after.
+    const friday = latestWeekdayAt(5, 15);
     await sendIncidentEvent(stack.client, stack.temporal.taskQueue, {
       ...created(id),
+      occurredAt: hoursFromNow(-7, friday.getTime()),
       incident: { ...created(id).incident, owner: { email: 'ana@example.com' }, responders: [{ email: 'oncall@example.com' }, { email: 'ana@example.com' }] },
     });
-    // Resolved on a Friday afternoon: the postmortem is on Monday.
-    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, { ...resolved(id), occurredAt: '2026-11-27T15:00:00Z' });
+    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, { ...resolved(id), occurredAt: friday.toISOString() });
     const postmortem = stack.client.workflow.getHandle(`${incidentWorkflowId(id)}/postmortem`);
     await eventually(() => postmortem.describe(), 'the postmortem runbook to start');
     // The runbook stays to follow its meeting (a reopening cancels it), so wait for the timeline.
@@ -129,7 +132,11 @@ describe('an incident opens a Zoom bridge', () => {
     const postmortems = [...stack.sandbox.state.meetings.values()].filter((m) => String(m.agenda).startsWith(`Postmortem for ${id} (SEV1)`));
     expect(postmortems).toHaveLength(1);
     const [meeting] = postmortems;
-    expect(meeting).toMatchObject({ topic: 'Postmortem: Checkout latency > 5s in eu-west', type: 2, start_time: '2026-11-30T09:00:00Z', timezone: 'Europe/Berlin', duration: 45 });
+    expect(meeting).toMatchObject({ topic: 'Postmortem: Checkout latency > 5s in eu-west', type: 2, timezone: 'Europe/Berlin', duration: 45 });
+    expect(wallClock(meeting.start_time!, 'Europe/Berlin')).toBe('Monday 10:00');
+    const daysAfter = (Date.parse(meeting.start_time!) - friday.getTime()) / 86_400_000;
+    expect(daysAfter).toBeGreaterThan(2);
+    expect(daysAfter).toBeLessThan(3);
     expect(meeting.settings).toMatchObject({ meeting_invitees: [{ email: 'ana@example.com' }, { email: 'oncall@example.com' }] });
     const timeline = await getTimeline(stack.client, id);
     expect(timeline.find((e) => e.source === 'postmortem' && e.step === 'share')!.summary).toBe(`Postmortem booked: ${meeting.join_url}`);

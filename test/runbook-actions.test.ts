@@ -18,6 +18,11 @@ import {
 } from '../workflows/definitions';
 import { eventually, sandboxConnector, Stack, startStack, uniqueIncidentId } from './support/stack';
 import { join } from 'node:path';
+import { computeStart } from '../src/schedule';
+import { hoursFromNow, wallClock } from './support/times';
+
+/** Zoom's form of a time: seconds, no fraction. */
+const zoomTime = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 /** Every action and workflow behaviour beyond the basic bridge, end to end on the dev server and the sandbox. */
 
@@ -139,35 +144,42 @@ describe('the example runbooks', () => {
   it('postmortem: a reopening cancels the booked meeting, and the next resolution books it again', async () => {
     const id = uniqueIncidentId();
     const people = { title: 'Queue backlog', severity: 'SEV2' };
-    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, event(id, 'incident.created', people, '2026-11-26T08:00:00Z'));
-    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, event(id, 'incident.resolved', {}, '2026-11-27T15:00:00Z'));
+    // Every time relative to now, so the booking (the next business day at 10:00) is always ahead.
+    const spec = { from: 'resolvedAt', offset: '1 business day', at: '10:00', timezone: 'Europe/Berlin' } as const;
+    const firstResolve = hoursFromNow(-3);
+    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, event(id, 'incident.created', people, hoursFromNow(-4)));
+    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, event(id, 'incident.resolved', {}, firstResolve));
     await timelineWith(stack, id, (e) => e.source === 'postmortem' && e.step === 'share', 'the postmortem');
     const postmortems = () => meetingsWhere(stack, (m) => String(m.agenda).startsWith(`Postmortem for ${id}`));
     const [first] = postmortems();
-    expect(first.start_time).toBe('2026-11-30T09:00:00Z');
+    expect(first.start_time).toBe(zoomTime(computeStart(spec, { now: firstResolve, resolvedAt: firstResolve })));
 
-    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, event(id, 'incident.reopened', {}, '2026-11-28T09:00:00Z'));
+    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, event(id, 'incident.reopened', {}, hoursFromNow(-2)));
     await timelineWith(stack, id, (e) => e.summary.startsWith(`Zoom meeting ${first.id} cancelled: the incident was reopened`), 'the cancellation');
     expect(stack.sandbox.state.meetings.get(first.id)?.status ?? 'deleted').toBe('deleted');
 
-    // Resolved again on Monday: the postmortem moves to Tuesday 10:00 Berlin.
-    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, event(id, 'incident.resolved', {}, '2026-11-30T11:00:00Z'));
+    // Resolved again: the postmortem is booked from the new resolution.
+    const secondResolve = hoursFromNow(-1);
+    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, event(id, 'incident.resolved', {}, secondResolve));
     const timeline = await timelineWith(stack, id, (e) => e.summary.startsWith('Re-planned:'), 'the new booking');
     const live = postmortems().filter((m) => m.status !== 'deleted');
     expect(live).toHaveLength(1);
-    expect(live[0].start_time).toBe('2026-12-01T09:00:00Z');
+    expect(live[0].id).not.toBe(first.id);
+    expect(live[0].start_time).toBe(zoomTime(computeStart(spec, { now: secondResolve, resolvedAt: secondResolve })));
+    expect(wallClock(live[0].start_time!, 'Europe/Berlin')).toMatch(/^(Monday|Tuesday|Wednesday|Thursday|Friday) 10:00$/);
     expect(timeline.find((e) => e.summary.startsWith('Re-planned:'))!.links).toEqual([{ label: 'Join', url: live[0].join_url }]);
   });
 
   it('keeps a resolve that arrives before the create, and matches runbooks as of the latest state', async () => {
     const id = uniqueIncidentId();
     // The resolve already says SEV1 (the postmortem's trigger), but the title comes with the create.
-    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, event(id, 'incident.resolved', { severity: 'SEV1' }, '2026-11-27T15:00:00Z'));
+    const [createdAt, resolvedAt] = [hoursFromNow(-2), hoursFromNow(-1)];
+    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, event(id, 'incident.resolved', { severity: 'SEV1' }, resolvedAt));
     await new Promise((r) => setTimeout(r, 1000));
-    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, event(id, 'incident.created', { title: 'Late create', severity: 'SEV1' }, '2026-11-27T14:00:00Z'));
+    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, event(id, 'incident.created', { title: 'Late create', severity: 'SEV1' }, createdAt));
     const timeline = await timelineWith(stack, id, (e) => e.source === 'postmortem' && e.step === 'share', 'the postmortem');
     const incident = await stack.client.workflow.getHandle(incidentWorkflowId(id)).query<{ status: string; resolvedAt: string; createdAt: string; severity: string }>('incident');
-    expect(incident).toMatchObject({ status: 'resolved', severity: 'SEV1', createdAt: '2026-11-27T14:00:00Z', resolvedAt: '2026-11-27T15:00:00Z' });
+    expect(incident).toMatchObject({ status: 'resolved', severity: 'SEV1', createdAt, resolvedAt });
     expect(timeline.map((e) => e.summary)).toContain(`Incident ${id} created: Late create (SEV1) (arrived after a later event; its details were merged)`);
     // The postmortem waited for the create, so its topic has the title.
     expect(meetingsWhere(stack, (m) => String(m.agenda).startsWith(`Postmortem for ${id}`)).map((m) => m.topic)).toEqual(['Postmortem: Late create']);
