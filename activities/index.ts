@@ -7,12 +7,28 @@ import { refreshTokens } from '../src/zoom/user-oauth';
 import { renderValue, TemplateContext, TemplateError } from '../src/templates';
 import { OAuthClientCredentials, TokenProvider } from '../src/zoom/auth';
 import { ZoomClient } from '../src/zoom/client';
-import { isPermanent, ZoomConfigError, ZoomDailyLimitError, ZoomError, ZoomNotFoundError, ZoomUnavailableError } from '../src/zoom/errors';
+import {
+  isMeetingGone,
+  isPermanent,
+  MEETING_IN_PROGRESS,
+  ZoomConfigError,
+  ZoomDailyLimitError,
+  ZoomError,
+  ZoomMeetingGoneError,
+  ZoomNotFoundError,
+  ZoomUnavailableError,
+  ZoomValidationError,
+} from '../src/zoom/errors';
+import { agendaWithMarker, checkedPasscode, FieldCuts, fittedRegistrant, ZOOM_LIMITS } from '../src/zoom/limits';
+import { collectPages } from '../src/zoom/paging';
 import { CreateMeetingRecurrence, Meeting, MeetingSettings } from '../src/zoom/types';
 import { resolveInvitees, runbookMatches } from '../src/runbook';
 import { computeStart, ScheduleError, StartSpec } from '../src/schedule';
 import { HostPool } from '../src/zoom/host-pool';
 import { attemptSignal } from './attempt';
+import { createMeetingEventActivities } from './meeting-events';
+import { DEFAULT_INCIDENT_POLICY, IncidentPolicy } from '../src/config';
+import type { Client } from '@temporalio/client';
 
 export interface ZoomConnector {
   name: string;
@@ -30,6 +46,11 @@ export interface ActivityDeps {
   secrets?: SecretBox;
   /** Refuses calls through connectors whose Zoom app was uninstalled. */
   gate?: ConnectorGate;
+  incidentPolicy?: IncidentPolicy;
+  /** For the meeting mailboxes' fallback to the ZoomMeetingIds search attribute. */
+  client?: Client;
+  /** Records that a run follows a meeting (its mailbox forwards Zoom's webhooks there); the worker's client does it. */
+  claimMeeting?: (meetingId: string, owner: string) => Promise<void>;
 }
 
 export interface CreateMeetingInput {
@@ -93,6 +114,22 @@ export interface AttendanceRecord {
   seconds: number;
 }
 
+/** What createMeeting returns: the summary, plus which fields were cut to Zoom's limits (for the timeline). */
+export type CreatedMeeting = MeetingSummary & FieldsCut;
+
+/** Fields cut to fit Zoom's limits, as "agenda (2500 → 1963 characters)"; absent when nothing was cut. */
+export interface FieldsCut {
+  cut?: string[];
+}
+
+/**
+ * What ending or deleting a meeting did. `alreadyGone`: Zoom no longer has the meeting (404/3001),
+ * typically because an earlier attempt's delete went through and only its answer was lost.
+ */
+export interface MeetingRemoval {
+  alreadyGone?: true;
+}
+
 /**
  * Activities, built once per worker around shared Zoom clients, so every activity in the
  * process shares one token cache per connector.
@@ -105,6 +142,16 @@ export function createActivities(deps: ActivityDeps) {
     const gate = deps.gate;
     if (gate) await callZoom(() => gate.assertEnabled(name));
     return c;
+  }
+
+  /**
+   * Claims the meeting's mailbox for the run that asked for it, before the create answers: Zoom's
+   * webhooks sent before this answer reaches the run are held there, not lost (docs/lifecycle.md).
+   */
+  async function claimed<T extends { id: string }>(meeting: T): Promise<T> {
+    const owner = activityInfo().workflowExecution?.workflowId;
+    if (owner) await deps.claimMeeting?.(meeting.id, owner);
+    return meeting;
   }
 
   return {
@@ -123,6 +170,15 @@ export function createActivities(deps: ActivityDeps) {
     async matchRunbooks(input: { eventType: IncidentEventType; incident: Incident }): Promise<RunbookDefinition[]> {
       return deps.runbooks.filter((rb) => runbookMatches(rb, input.eventType, input.incident));
     },
+
+    /** How long after its resolution an incident from `source` closes by itself (ZR_CLOSE_AFTER_RESOLVE), or null. */
+    async incidentPolicy(input: { source?: unknown }): Promise<{ closeAfterResolveMs: number | null }> {
+      const { closeAfterResolveMs, autoCloseSources } = deps.incidentPolicy ?? DEFAULT_INCIDENT_POLICY;
+      const applies = autoCloseSources.includes('*') || (typeof input.source === 'string' && autoCloseSources.includes(input.source));
+      return { closeAfterResolveMs: applies ? closeAfterResolveMs : null };
+    },
+
+    ...createMeetingEventActivities(deps.client),
 
     /** A loaded runbook by name, for running it on demand; undefined when there is none. */
     async findRunbook(input: { name: string }): Promise<RunbookDefinition | undefined> {
@@ -175,10 +231,27 @@ export function createActivities(deps: ActivityDeps) {
      * the agenda carries a marker; a retry first looks for a meeting with that marker, which
      * covers a worker killed mid-call and a response lost after Zoom created the meeting.
      */
-    async createMeeting(input: CreateMeetingInput): Promise<MeetingSummary> {
+    async createMeeting(input: CreateMeetingInput): Promise<CreatedMeeting> {
       const zoom = await connector(input.connector);
       const marker = idempotencyMarker(input.idempotencyKey);
       return callZoom(async () => {
+        // Built before Zoom is asked anything: a passcode Zoom would refuse fails the step at once,
+        // and a retry that finds the earlier attempt's meeting reports the same cuts.
+        const cuts = new FieldCuts();
+        const start = input.startTime ? new Date(input.startTime) : new Date();
+        const request = {
+          topic: cuts.fit('topic', input.topic, ZOOM_LIMITS.topic),
+          // Scheduled (type 2) rather than instant, because Zoom's list API only returns scheduled
+          // meetings and the marker lookup needs to find it; joining before the host keeps it a bridge.
+          type: input.recurrence ? 8 : 2,
+          start_time: start.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+          duration: input.duration ?? 60,
+          timezone: input.timezone,
+          agenda: agendaWithMarker(input.agenda, marker, cuts),
+          password: checkedPasscode(input.passcode),
+          settings: meetingSettings(input),
+          ...(input.recurrence ? { recurrence: zoomRecurrence(input.recurrence, start, input.timezone) } : {}),
+        } as const;
         // Earlier attempts recorded the hosts they asked in their heartbeats: a retry looks there
         // (every host when none was recorded). Looking on every host each time would cost a call
         // per host per retry, which under Zoom's limits makes retries time out and retry again. A
@@ -188,23 +261,9 @@ export function createActivities(deps: ActivityDeps) {
           const existing = await findByMarker(zoom, marker, asked.length ? asked : zoom.hosts.hosts);
           if (existing) {
             log.info('Found the meeting an earlier attempt created', { meetingId: existing.id });
-            return summarise(existing, false);
+            return claimed({ ...summarise(existing, false), ...cuts.cut });
           }
         }
-        const start = input.startTime ? new Date(input.startTime) : new Date();
-        const request = {
-          topic: zoomTopic(input.topic),
-          // Scheduled (type 2) rather than instant, because Zoom's list API only returns scheduled
-          // meetings and the marker lookup needs to find it; joining before the host keeps it a bridge.
-          type: input.recurrence ? 8 : 2,
-          start_time: start.toISOString().replace(/\.\d{3}Z$/, 'Z'),
-          duration: input.duration ?? 60,
-          timezone: input.timezone,
-          agenda: [input.agenda, marker].filter(Boolean).join('\n\n'),
-          password: input.passcode,
-          settings: meetingSettings(input),
-          ...(input.recurrence ? { recurrence: zoomRecurrence(input.recurrence, start, input.timezone) } : {}),
-        } as const;
         // A host that Zoom says is out of daily budget is skipped for the next one in the pool.
         const startsNow = start.getTime() <= Date.now() + STARTS_NOW_MS;
         for (;;) {
@@ -214,7 +273,8 @@ export function createActivities(deps: ActivityDeps) {
           try {
             const meeting = await zoom.client.createMeeting(host, request);
             zoom.hosts.spend(host);
-            return summarise(meeting, true);
+            if (cuts.notes.length) log.warn('Cut meeting fields to fit the limits Zoom documents', { meetingId: meeting.id, cut: cuts.notes });
+            return claimed({ ...summarise(meeting, true), ...cuts.cut });
           } catch (err) {
             if (!(err instanceof ZoomDailyLimitError) || zoom.hosts.hosts.length === 1) throw err;
             log.warn('Zoom host is out of daily budget; trying the next one', { host });
@@ -224,46 +284,72 @@ export function createActivities(deps: ActivityDeps) {
       });
     },
 
-    async updateMeeting(input: MeetingCall & Partial<Pick<CreateMeetingInput, 'topic' | 'agenda' | 'duration' | 'settings'>>): Promise<void> {
+    /**
+     * Changes the fields given (a PATCH: sending it again changes nothing more, so retries are safe).
+     * Topic and agenda are fitted to Zoom's limits; a meeting that no longer exists fails for good.
+     */
+    async updateMeeting(input: MeetingCall & Partial<Pick<CreateMeetingInput, 'topic' | 'agenda' | 'duration' | 'settings'>>): Promise<FieldsCut> {
       const zoom = await connector(input.connector);
       const settings = input.settings ? zoomSettings(input.settings) : undefined;
-      const topic = input.topic === undefined ? undefined : zoomTopic(input.topic);
-      await callZoom(() => zoom.client.updateMeeting(input.meetingId, { topic, agenda: input.agenda, duration: input.duration, settings }));
+      return callZoom(() =>
+        onMeeting(input.meetingId, 'update it', async () => {
+          const cuts = new FieldCuts();
+          const topic = input.topic === undefined ? undefined : cuts.fit('topic', input.topic, ZOOM_LIMITS.topic);
+          // Zoom replaces the whole agenda: the marker the meeting was created with is carried over,
+          // so the lookups by marker (a retried create, removeByMarker) still find it.
+          const agenda =
+            input.agenda === undefined ? undefined : agendaWithMarker(input.agenda, markerIn((await zoom.client.getMeeting(input.meetingId)).agenda), cuts);
+          await zoom.client.updateMeeting(input.meetingId, { topic, agenda, duration: input.duration, settings });
+          return cuts.cut;
+        }),
+      );
     },
 
     /**
      * Adds and removes invitees and alternative hosts (read, change, write back: Zoom replaces the
-     * lists it is given) and registers people. Adding someone already there changes nothing.
+     * lists it is given) and registers people. Adding someone already there changes nothing, so a
+     * retry after a lost answer is safe; a meeting that no longer exists fails for good.
      */
-    async manageParticipants(input: ManageParticipantsInput): Promise<{ invitees: string[]; alternativeHosts: string[]; registered: number }> {
+    async manageParticipants(input: ManageParticipantsInput): Promise<{ invitees: string[]; alternativeHosts: string[]; registered: number } & FieldsCut> {
       const zoom = await connector(input.connector);
-      return callZoom(async () => {
-        const meeting = await zoom.client.getMeeting(input.meetingId);
-        const settings = (meeting.settings ?? {}) as MeetingSettings;
-        const invitees = edit((settings.meeting_invitees ?? []).map((i) => i.email), input.addInvitees, input.removeInvitees);
-        const alternativeHosts = edit((settings.alternative_hosts ?? '').split(/[;,]/), input.addAlternativeHosts, input.removeAlternativeHosts);
-        if (input.addInvitees || input.removeInvitees || input.addAlternativeHosts || input.removeAlternativeHosts) {
-          await zoom.client.updateMeeting(input.meetingId, {
-            settings: { meeting_invitees: invitees.map((email) => ({ email })), alternative_hosts: alternativeHosts.join(';') },
-          });
-        }
-        for (const r of input.registrants ?? []) {
-          await zoom.client.addRegistrant(input.meetingId, { email: r.email, first_name: r.firstName, last_name: r.lastName });
-        }
-        return { invitees, alternativeHosts, registered: input.registrants?.length ?? 0 };
-      });
+      return callZoom(() =>
+        onMeeting(input.meetingId, 'change its participants', async () => {
+          // Every registrant is checked before anything changes: a refused one leaves the meeting as it was.
+          const cuts = new FieldCuts();
+          const registrants = (input.registrants ?? []).map((r) => fittedRegistrant({ email: r.email, first_name: r.firstName, last_name: r.lastName }, cuts));
+          const meeting = await zoom.client.getMeeting(input.meetingId);
+          const settings = (meeting.settings ?? {}) as MeetingSettings;
+          const invitees = edit((settings.meeting_invitees ?? []).map((i) => i.email), input.addInvitees, input.removeInvitees);
+          const alternativeHosts = edit((settings.alternative_hosts ?? '').split(/[;,]/), input.addAlternativeHosts, input.removeAlternativeHosts);
+          if (input.addInvitees || input.removeInvitees || input.addAlternativeHosts || input.removeAlternativeHosts) {
+            await zoom.client.updateMeeting(input.meetingId, {
+              settings: { meeting_invitees: invitees.map((email) => ({ email })), alternative_hosts: alternativeHosts.join(';') },
+            });
+          }
+          for (const r of registrants) {
+            await zoom.client.addRegistrant(input.meetingId, r).catch((err: unknown) => {
+              // A retry registers again the people an earlier attempt registered.
+              if (!isAlreadyRegistered(err)) throw err;
+            });
+          }
+          return { invitees, alternativeHosts, registered: registrants.length, ...cuts.cut };
+        }),
+      );
     },
 
     async updateRecordingSettings(input: RecordingSettingsInput): Promise<void> {
       const zoom = await connector(input.connector);
+      // A PATCH: a retry sets the same values again. Zoom's 3301 (no recording yet) stays as it is.
       await callZoom(() =>
-        zoom.client.updateRecordingSettings(input.meetingId, {
-          share_recording: input.share,
-          viewer_download: input.viewerDownload,
-          on_demand: input.onDemand,
-          recording_authentication: input.requireSignIn,
-          auto_delete: input.autoDelete,
-        }),
+        onMeeting(input.meetingId, 'update its recording settings', () =>
+          zoom.client.updateRecordingSettings(input.meetingId, {
+            share_recording: input.share,
+            viewer_download: input.viewerDownload,
+            on_demand: input.onDemand,
+            recording_authentication: input.requireSignIn,
+            auto_delete: input.autoDelete,
+          }),
+        ),
       );
     },
 
@@ -303,37 +389,45 @@ export function createActivities(deps: ActivityDeps) {
       });
     },
 
-    /** Ends the meeting for everyone; a meeting that is not in progress is left as it is (Zoom: no-op). */
-    async endMeeting(input: MeetingCall): Promise<void> {
+    /**
+     * Ends the meeting for everyone. Safe to repeat: Zoom answers 204 for a meeting that is not in
+     * progress (nothing to end), and a meeting already deleted (404/3001) has nobody in it either.
+     */
+    async endMeeting(input: MeetingCall): Promise<MeetingRemoval> {
       const zoom = await connector(input.connector);
-      await callZoom(() => zoom.client.endMeeting(input.meetingId));
+      return callZoom(() => goneIsDone(input.meetingId, 'end', () => zoom.client.endMeeting(input.meetingId)));
     },
 
-    async deleteMeeting(input: MeetingCall): Promise<void> {
+    /**
+     * Deletes the meeting. Safe to repeat: when a worker dies right after Zoom's 204 the retry gets
+     * 404/3001, which means the delete it wanted already happened (`alreadyGone`).
+     */
+    async deleteMeeting(input: MeetingCall): Promise<MeetingRemoval> {
       const zoom = await connector(input.connector);
-      await callZoom(() => zoom.client.deleteMeeting(input.meetingId));
+      return callZoom(() => goneIsDone(input.meetingId, 'delete', () => zoom.client.deleteMeeting(input.meetingId)));
     },
 
     /**
      * Deletes the meetings that carry this idempotency key's marker other than `keep`: creates
      * that timed-out attempts sent and that reached Zoom after the attempt that won had looked.
+     * Returns the ids removed.
      */
-    async removeLateDuplicates(input: { connector?: string; idempotencyKey: string; keep: string }): Promise<string[]> {
+    async removeLateDuplicates(input: { connector?: string; idempotencyKey: string; keep?: string }): Promise<string[]> {
       const zoom = await connector(input.connector);
-      const marker = idempotencyMarker(input.idempotencyKey);
-      return callZoom(async () => {
-        const removed: string[] = [];
-        for (const host of zoom.hosts.hosts) {
-          for (const meeting of await withMarker(zoom, marker, host)) {
-            if (String(meeting.id) === input.keep) continue;
-            await zoom.client.deleteMeeting(meeting.id).catch((err: unknown) => {
-              if (!(err instanceof ZoomNotFoundError)) throw err;
-            });
-            removed.push(String(meeting.id));
-          }
-        }
-        return removed;
-      });
+      return callZoom(() => removeMarked(zoom, idempotencyMarker(input.idempotencyKey), input.keep));
+    },
+
+    /**
+     * Removes every meeting made under this idempotency key, on every host of the pool: for a runbook
+     * cancelled while its create may still be in flight. A live one is ended first. Returns the ids
+     * removed (a meeting Zoom no longer has counts as removed). A create still on its way to Zoom
+     * can land after this looked; calling it again later catches that one.
+     */
+    async removeByMarker(input: { connector?: string; idempotencyKey: string }): Promise<string[]> {
+      const zoom = await connector(input.connector);
+      const removed = await callZoom(() => removeMarked(zoom, idempotencyMarker(input.idempotencyKey)));
+      if (removed.length) log.info('Removed the meetings made under a cancelled step', { meetingIds: removed });
+      return removed;
     },
   };
 }
@@ -387,16 +481,86 @@ function edit(current: string[], add: string[] = [], remove: string[] = []): str
     .filter((e) => e && !gone.has(e.toLowerCase()) && !seen.has(e.toLowerCase()) && seen.add(e.toLowerCase()));
 }
 
-/** Zoom takes topics of up to 200 characters; a longer title is cut, not a failed bridge. */
-function zoomTopic(topic: string): string {
-  return topic.length <= 200 ? topic : `${topic.slice(0, 199)}…`;
-}
-
 /** A meeting that starts within this is a bridge: its host should not be on another call. */
 const STARTS_NOW_MS = 5 * 60_000;
 
 export function idempotencyMarker(key: string): string {
   return `[zoom-runbooks:${createHash('sha256').update(key).digest('hex').slice(0, 20)}]`;
+}
+
+/** The marker that ends an agenda this service wrote (see idempotencyMarker), if any. */
+export function markerIn(agenda: string | undefined): string | undefined {
+  return /\[zoom-runbooks:[0-9a-f]{20}\]$/.exec(agenda ?? '')?.[0];
+}
+
+/**
+ * Runs a call about one meeting. Zoom's 404/3001 becomes an error naming the meeting ("Zoom meeting
+ * 123 no longer exists (deleted?)"), non-retryable like every not-found: no retry brings it back.
+ */
+async function onMeeting<T>(meetingId: string, action: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (isMeetingGone(err)) throw new ZoomMeetingGoneError(meetingId, action, err);
+    throw err;
+  }
+}
+
+/** An end or delete whose meeting Zoom no longer has: what the caller wanted is already so. */
+async function goneIsDone(meetingId: string, action: string, call: () => Promise<void>): Promise<MeetingRemoval> {
+  try {
+    await call();
+    return {};
+  } catch (err) {
+    if (!isMeetingGone(err)) throw err;
+    log.info(`Zoom meeting is already gone; nothing to ${action}`, { meetingId });
+    return { alreadyGone: true };
+  }
+}
+
+/**
+ * Zoom's reference does not say how it answers a second registration of the same email (the
+ * sandbox answers 201 with the same registrant, as Zoom is reported to); should it refuse one as
+ * "already registered" instead, that is the outcome the retry wanted.
+ */
+function isAlreadyRegistered(err: unknown): boolean {
+  return err instanceof ZoomValidationError && /already (been )?registered|registrant already exists/i.test(err.message);
+}
+
+/** Removes the meetings carrying the marker on every host of the pool, but `keep`; the ids removed. */
+async function removeMarked(zoom: ZoomConnector, marker: string, keep?: string): Promise<string[]> {
+  const removed: string[] = [];
+  for (const host of zoom.hosts.hosts) {
+    for (const meeting of await withMarker(zoom, marker, host)) {
+      const id = String(meeting.id);
+      if (id === keep) continue;
+      await removeMeeting(zoom, id);
+      removed.push(id);
+    }
+  }
+  return removed;
+}
+
+/**
+ * Deletes a meeting, ending it first when Zoom refuses because it is in progress (3002: someone
+ * joined before the host). Listing does not say which meetings are live, so this costs an end call
+ * only for those. A meeting already gone is removed as far as anyone can tell.
+ */
+async function removeMeeting(zoom: ZoomConnector, id: string): Promise<void> {
+  try {
+    await zoom.client.deleteMeeting(id);
+    return;
+  } catch (err) {
+    if (isMeetingGone(err)) return;
+    if (!(err instanceof ZoomValidationError && err.code === MEETING_IN_PROGRESS)) throw err;
+  }
+  // Should the end be refused (it ended meanwhile, say), the delete that follows says what is so.
+  await zoom.client.endMeeting(id).catch((err: unknown) => {
+    if (!isMeetingGone(err) && !(err instanceof ZoomValidationError)) throw err;
+  });
+  await zoom.client.deleteMeeting(id).catch((err: unknown) => {
+    if (!isMeetingGone(err)) throw err;
+  });
 }
 
 /** The meeting an earlier attempt created, found by its marker on the given hosts. */
@@ -408,16 +572,16 @@ async function findByMarker(zoom: ZoomConnector, marker: string, hosts: string[]
   return undefined;
 }
 
-/** A host's scheduled meetings that carry the marker. */
+/** A host's scheduled meetings that carry the marker (every page, within collectPages' bounds). */
 async function withMarker(zoom: ZoomConnector, marker: string, host: string): Promise<{ id: number | string }[]> {
-  const found: { id: number | string }[] = [];
-  let pageToken: string | undefined;
-  do {
-    const page = await retryingReads(() => zoom.client.listMeetings(host, { type: 'scheduled', page_size: 300, next_page_token: pageToken }));
-    found.push(...page.meetings.filter((m) => m.agenda?.includes(marker)));
-    pageToken = page.next_page_token || undefined;
-  } while (pageToken);
-  return found;
+  const { items } = await collectPages({
+    operation: `list meetings of host ${host}`,
+    fetchPage: async (next_page_token) => {
+      const page = await retryingReads(() => zoom.client.listMeetings(host, { type: 'scheduled', page_size: 300, next_page_token }));
+      return { items: page.meetings, nextPageToken: page.next_page_token, totalRecords: page.total_records };
+    },
+  });
+  return items.filter((m) => m.agenda?.includes(marker));
 }
 
 /**

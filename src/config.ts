@@ -1,4 +1,8 @@
+import { msToNumber } from '@temporalio/common/lib/time';
+import type { Duration } from '@temporalio/common';
 import { KeyRing, keyRingFromEnv } from './codec';
+import { DEFAULT_CLOCK_SKEW_TOLERANCE_MS } from './incident';
+import { DURATION_PATTERN } from './runbook';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ZOOM_API_URL, ZOOM_TOKEN_URL } from './zoom/client';
@@ -117,6 +121,44 @@ export function zoomConnectorConfig(env: Env = process.env): ZoomConnectorConfig
     hostUser,
     ...(hostUsers.length > 1 ? { hostUsers } : {}),
   };
+}
+
+/**
+ * ZR_CLOCK_SKEW_TOLERANCE: how far ahead of this machine's clock an incident event's `occurredAt`
+ * may be before the intake (and the CLI) refuses it, in milliseconds. A duration as runbooks
+ * write them ("15m", "900s", "1h", "2 minutes"); default 15 minutes.
+ */
+export function clockSkewTolerance(env: Env = process.env): number {
+  const raw = env.ZR_CLOCK_SKEW_TOLERANCE?.trim();
+  if (!raw) return DEFAULT_CLOCK_SKEW_TOLERANCE_MS;
+  if (!DURATION_PATTERN.test(raw)) throw new ConfigError(`ZR_CLOCK_SKEW_TOLERANCE must be a duration such as "15m", "900s" or "1h"; got "${raw}".`);
+  return msToNumber(raw as Duration);
+}
+
+/** How incidents behave, from the worker's settings (the incident workflow reads it through a local activity). */
+export interface IncidentPolicy {
+  /** A resolved incident from one of `autoCloseSources` closes by itself this long after its resolution (null: never). */
+  closeAfterResolveMs: number | null;
+  /** The `fields.source` values of sources that never send a close (`*`: every incident). */
+  autoCloseSources: string[];
+}
+
+export const DEFAULT_INCIDENT_POLICY: IncidentPolicy = { closeAfterResolveMs: 24 * 3600_000, autoCloseSources: ['pagerduty'] };
+
+/**
+ * ZR_CLOSE_AFTER_RESOLVE: a resolved incident that is neither reopened nor closed within this
+ * duration closes by itself (its daily sync is deleted, meetings left open are ended), if its
+ * source never sends a close: ZR_AUTO_CLOSE_SOURCES lists those by the incident's `fields.source`
+ * (default `pagerduty`, as the PagerDuty intake sets it; `*` for every incident). "off" keeps
+ * incidents open until closed; default 24h.
+ */
+export function incidentPolicy(env: Env = process.env): IncidentPolicy {
+  const raw = env.ZR_CLOSE_AFTER_RESOLVE?.trim();
+  const sources = env.ZR_AUTO_CLOSE_SOURCES?.split(',').map((s) => s.trim()).filter(Boolean) ?? DEFAULT_INCIDENT_POLICY.autoCloseSources;
+  if (!raw) return { ...DEFAULT_INCIDENT_POLICY, autoCloseSources: sources };
+  if (raw === 'off') return { closeAfterResolveMs: null, autoCloseSources: sources };
+  if (!DURATION_PATTERN.test(raw)) throw new ConfigError(`ZR_CLOSE_AFTER_RESOLVE must be a duration such as "24h" or "3 days", or "off"; got "${raw}".`);
+  return { closeAfterResolveMs: msToNumber(raw as Duration), autoCloseSources: sources };
 }
 
 function readConfigFile(path: string, variable: string): Buffer {

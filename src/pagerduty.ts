@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { describeIssue, IncidentEvent, IncidentEventType, parseIncidentEvent } from './incident';
+import { describeIssue, IncidentEvent, IncidentEventType, MAX_SOURCE_SEVERITY, parseIncidentEvent } from './incident';
+import { Severity, toSeverity } from './severity';
 
 /**
  * PagerDuty V3 webhooks onto our incident events. A V3 delivery is `{ "event": { id, event_type,
@@ -18,10 +19,17 @@ import { describeIssue, IncidentEvent, IncidentEventType, parseIncidentEvent } f
  * - `eventId` is PagerDuty's `event.id`, so PagerDuty's redeliveries are deduplicated.
  * - The incident id is `PD-<number>` (PagerDuty's account-wide incident number, what responders
  *   call it), or `PD-<id>` when a payload has no number.
- * - Severity, see pagerDutySeverity: priority `P1`…`P5` gives `SEV1`…`SEV5` (PagerDuty's default
- *   priority names; `SEV1`, `Sev-1` and the like are read the same way). Without a priority we
- *   recognise, urgency decides: `high` gives `SEV2`, `low` gives `SEV4`. High urgency means "page
- *   someone", not "the worst kind of incident", hence not SEV1.
+ * - Severity, see pagerDutySeverity: the priority's name read on our scale (src/severity.ts):
+ *   `P1`…`P5` (PagerDuty's default priority names) give `SEV1`…`SEV5`, and `SEV1`, `Sev-1`,
+ *   `critical` and the like are read as everywhere else. The priority's name is kept as
+ *   `sourceSeverity`. Without a priority we recognise (none, or a custom name such as "Urgent -
+ *   customer facing"), urgency decides: `high` gives `SEV2`, `low` gives `SEV4`, and there is no
+ *   source severity (the urgency is in `fields.urgency`). High urgency means "page someone", not
+ *   "the worst kind of incident", hence not SEV1. A priority we cannot read never refuses a
+ *   webhook: PagerDuty would retry it in vain.
+ * - `status` is PagerDuty's own status word (`triggered`, `acknowledged`, `resolved`); the incident
+ *   workflow keeps it as `sourceStatus` and decides the lifecycle status from our event type, so a
+ *   reopened incident is `type: incident.reopened` with `status: triggered`.
  * - `occurredAt` is `occurred_at`. Every mapped event carries the incident's current title,
  *   severity, status and PagerDuty fields (`fields.service`, `urgency`, `priority`, `pagerdutyId`,
  *   `pagerdutyNumber`, `pagerdutyUrl`, `assignees`, …): PagerDuty may deliver out of order, and
@@ -98,6 +106,7 @@ export function mapPagerDutyWebhook(body: unknown): PagerDutyMapping {
 
   const incident = data.data;
   const severity = pagerDutySeverity(incident.priority?.summary, incident.urgency);
+  const sourceSeverity = severity ? pagerDutySourceSeverity(incident.priority?.summary) : undefined;
   const status = incident.status || (eventType === 'incident.acknowledged' ? 'acknowledged' : undefined);
   const event = {
     eventId,
@@ -106,7 +115,7 @@ export function mapPagerDutyWebhook(body: unknown): PagerDutyMapping {
     incident: {
       id: pagerDutyIncidentId(incident),
       title: truncate(incident.title || `PagerDuty incident ${incident.number !== undefined ? `#${incident.number}` : incident.id}`, MAX_TITLE),
-      ...(severity ? { severity } : {}),
+      ...(severity ? { severity, sourceSeverity: sourceSeverity ?? null } : {}),
       ...(status ? { status } : {}),
       fields: pagerDutyFields(incident),
     },
@@ -123,13 +132,20 @@ export function pagerDutyIncidentId(incident: Pick<IncidentData, 'id' | 'number'
   return `PD-${incident.number ?? incident.id}`;
 }
 
-/** Our severity from PagerDuty's priority name and urgency (see the table at the top). */
-export function pagerDutySeverity(priority: string | null | undefined, urgency: string | null | undefined): string | undefined {
-  const level = priority ? /^\s*(?:P|SEV)[\s_-]?(\d)\s*$/i.exec(priority) : null;
-  if (level) return `SEV${level[1]}`;
+/** Our severity from PagerDuty's priority name and urgency (see the notes at the top). */
+export function pagerDutySeverity(priority: string | null | undefined, urgency: string | null | undefined): Severity | undefined {
+  const fromPriority = priority ? toSeverity(priority) : undefined;
+  if (fromPriority) return fromPriority;
   if (urgency === 'high') return 'SEV2';
   if (urgency === 'low') return 'SEV4';
   return undefined;
+}
+
+/** The priority's name, kept beside the severity it gave (when it gave one and differs from it). */
+function pagerDutySourceSeverity(priority: string | null | undefined): string | undefined {
+  if (!priority) return undefined;
+  const severity = toSeverity(priority);
+  return severity && severity !== priority ? truncate(priority, MAX_SOURCE_SEVERITY) : undefined;
 }
 
 function pagerDutyFields(incident: IncidentData): Record<string, unknown> {

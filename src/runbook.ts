@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import { Condition, evaluate } from '../workflows/conditions';
+import { Condition, evaluate, Matcher } from '../workflows/conditions';
 import type { Incident, IncidentEventType } from '../workflows/definitions';
-import { INCIDENT_EVENT_TYPES } from './incident';
+import { INCIDENT_EVENT_TYPES, IncidentChange } from './incident';
 import { startSpecSchema } from './schedule';
+import { SEVERITIES, Severity } from './severity';
 
 /**
  * The runbook format: YAML or JSON files an SRE writes, validated here. Every string input is a
@@ -20,6 +21,65 @@ const matcher = z
   .refine((m) => m.matches === undefined || isRegExp(m.matches), 'matches must be a valid regular expression')
   .refine((m) => m.matches === undefined || !NESTED_QUANTIFIER.test(m.matches), 'matches must not repeat a repeated group, such as (a+)+: such patterns can take exponential time');
 
+/**
+ * Conditions on `severity` are checked against the severity scale (src/severity.ts), since an
+ * incident's severity is always SEV1…SEV5 by the time a runbook sees it: a value off the scale
+ * would never match, silently. `equals`, `in` and `notIn` values (and a plain value) must be
+ * `SEV1`…`SEV5`; spellings of them (`sev1`, `Sev 1`, `SEV-1`) and priorities `P1`…`P5` are read
+ * as SEV1…SEV5 and stored canonical when the runbook loads. Everything else is refused, naming
+ * the accepted values: numbers (`in: [0, 1, 2]` is 0-based on some scales and 1-based on others),
+ * `SEV0`, words (`critical`), and values off the scale (`SEV9`). `exists` and `matches` are not
+ * checked (a pattern is matched against the canonical value).
+ */
+const SEVERITY_PATH = 'severity';
+const RUNBOOK_SEVERITY = /^(?:sev|p)[\s_-]?([1-5])$/i;
+export const RUNBOOK_SEVERITIES_ACCEPTED = `${SEVERITIES.join(', ')} (sev1, Sev 1, SEV-1 and P1-P5 are read as SEV1-SEV5)`;
+
+/** The canonical severity a runbook condition's value stands for, or undefined when it is not one. */
+export function runbookSeverity(value: unknown): Severity | undefined {
+  if (typeof value !== 'string') return undefined;
+  const m = RUNBOOK_SEVERITY.exec(value.trim());
+  return m ? SEVERITIES[Number(m[1]) - 1] : undefined;
+}
+
+type FieldConditions = Record<string, z.infer<typeof scalar> | z.infer<typeof matcher>>;
+
+/** Names each severity value of one field-condition record that is off the scale. */
+function checkSeverityCondition(record: FieldConditions, ctx: z.RefinementCtx): void {
+  if (!Object.prototype.hasOwnProperty.call(record, SEVERITY_PATH)) return;
+  const check = (value: unknown, path: (string | number)[]) => {
+    if (runbookSeverity(value)) return;
+    const shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: [SEVERITY_PATH, ...path], message: `${shown} is not a severity; use ${RUNBOOK_SEVERITIES_ACCEPTED}` });
+  };
+  const expected = record[SEVERITY_PATH];
+  if (typeof expected !== 'object') return check(expected, []);
+  if (expected.equals !== undefined) check(expected.equals, ['equals']);
+  expected.in?.forEach((v, i) => check(v, ['in', i]));
+  expected.notIn?.forEach((v, i) => check(v, ['notIn', i]));
+}
+
+/**
+ * The condition with its severity values canonical (`sev1`, `P1` → `SEV1`), at every depth. Run
+ * on a whole valid runbook: a transform inside the condition union would hide the problems of
+ * the alternative that got furthest.
+ */
+export function canonicalSeverities(condition: Condition): Condition {
+  if ('anyOf' in condition && Array.isArray(condition.anyOf)) return { anyOf: condition.anyOf.map(canonicalSeverities) };
+  if ('allOf' in condition && Array.isArray(condition.allOf)) return { allOf: condition.allOf.map(canonicalSeverities) };
+  if ('not' in condition && typeof condition.not === 'object' && condition.not !== null && !Array.isArray(condition.not)) return { not: canonicalSeverities(condition.not as Condition) };
+  const record = condition as FieldConditions;
+  if (!Object.prototype.hasOwnProperty.call(record, SEVERITY_PATH)) return condition;
+  const canonical = <T>(v: T): T | Severity => runbookSeverity(v) ?? v;
+  const expected = record[SEVERITY_PATH];
+  if (typeof expected !== 'object') return { ...record, [SEVERITY_PATH]: canonical(expected) };
+  const m: Matcher = { ...expected };
+  if (m.equals !== undefined) m.equals = canonical(m.equals);
+  if (m.in !== undefined) m.in = m.in.map(canonical);
+  if (m.notIn !== undefined) m.notIn = m.notIn.map(canonical);
+  return { ...record, [SEVERITY_PATH]: m };
+}
+
 export const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
   z.union([
     z.object({ anyOf: z.array(conditionSchema).min(1) }).strict(),
@@ -27,13 +87,14 @@ export const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
     z.object({ not: conditionSchema }).strict(),
     z
       .record(z.string().regex(/^[A-Za-z_][\w]*(\.[\w-]+)*$/, 'a field path such as severity or fields.service'), z.union([scalar, matcher]))
-      .refine((r) => Object.keys(r).length > 0, 'a condition needs at least one field'),
+      .refine((r) => Object.keys(r).length > 0, 'a condition needs at least one field')
+      .superRefine(checkSeverityCondition),
   ]),
 ) as z.ZodType<Condition>;
 
 /** Durations as Temporal takes them: "90s", "10m", "2h", "3 days". */
-const DURATION = /^\d+(\.\d+)?\s*(ms|s|m|h|d|w|sec|secs|seconds?|mins?|minutes?|hours?|days?|weeks?)$/i;
-export const durationSchema = z.string().regex(DURATION, 'a duration such as "90s", "10m", "2h" or "3 days"');
+export const DURATION_PATTERN = /^\d+(\.\d+)?\s*(ms|s|m|h|d|w|sec|secs|seconds?|mins?|minutes?|hours?|days?|weeks?)$/i;
+export const durationSchema = z.string().regex(DURATION_PATTERN, 'a duration such as "90s", "10m", "2h" or "3 days"');
 
 const template = z.string().max(10_000);
 const stepRef = z.string().regex(/^[a-z][a-z0-9_-]*$/i, 'the id of an earlier step');
@@ -212,7 +273,12 @@ export const runbookSchema = z
       }
       earlier.set(s.id, s.action);
     });
-  });
+  })
+  .transform((runbook) => ({
+    ...runbook,
+    trigger: runbook.trigger.when ? { ...runbook.trigger, when: canonicalSeverities(runbook.trigger.when) } : runbook.trigger,
+    steps: runbook.steps.map((s) => (s.if ? { ...s, if: canonicalSeverities(s.if) } : s)),
+  }));
 
 export type Runbook = z.infer<typeof runbookSchema>;
 export type RunbookStep = z.infer<typeof stepSchema>;
@@ -233,8 +299,8 @@ function isRegExp(source: string): boolean {
   }
 }
 
-/** Does this event, on this incident, trigger the runbook? */
-export function runbookMatches(runbook: Runbook, eventType: IncidentEventType, incident: Incident): boolean {
+/** Does this event, on this incident (or on what an event says of it), trigger the runbook? */
+export function runbookMatches(runbook: Runbook, eventType: IncidentEventType, incident: Incident | IncidentChange): boolean {
   return runbook.trigger.on.includes(eventType) && (!runbook.trigger.when || evaluate(runbook.trigger.when, incident as unknown as Record<string, unknown>));
 }
 

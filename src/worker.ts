@@ -3,13 +3,14 @@ import { createActivities, ZoomConnector } from '../activities';
 import { attemptSignal } from '../activities/attempt';
 import { RunbookDefinition, zoomTaskQueue } from '../workflows/definitions';
 import { Client } from '@temporalio/client';
-import { ConfigError, TemporalConfig, workerTuning, WorkerTuning, ZoomConnectorConfig } from './config';
+import { ConfigError, IncidentPolicy, TemporalConfig, workerTuning, WorkerTuning, ZoomConnectorConfig } from './config';
 import { ConnectorGate, WorkflowTokenOwner } from './connectors';
 import { dataConverter } from './temporal';
 import { SecretBox } from './secrets';
 import { ServerToServerTokenProvider, TokenProvider } from './zoom/auth';
 import { TokenOwner, UserOAuthTokenProvider } from './zoom/user-oauth';
 import { ZoomClient } from './zoom/client';
+import { claimMeetingMailbox } from './zoom-events';
 import { AccountRateLimiter } from './zoom/rate-limiter';
 import { HostPool } from './zoom/host-pool';
 import type { ZoomCallObserver } from './observability';
@@ -28,6 +29,8 @@ export interface WorkerSetup {
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Slots, pollers, cache; the defaults of `workerTuning()` unless given. */
   tuning?: WorkerTuning;
+  /** When resolved incidents close by themselves (ZR_CLOSE_AFTER_RESOLVE); default 24 hours. */
+  incidentPolicy?: IncidentPolicy;
   /** Zoom clients built by the caller instead of from `connectors` (benchmark diagnostics). */
   zoomConnectors?: Map<string, ZoomConnector>;
 }
@@ -84,6 +87,7 @@ export class RunbooksWorker {
 export async function createWorker(setup: WorkerSetup): Promise<RunbooksWorker> {
   const userConnectors = setup.connectors.filter((c) => c.auth === 'user');
   if (userConnectors.length && (!setup.client || !setup.secrets)) throw new ConfigError('User-OAuth Zoom connectors need a Temporal client and ZR_SECRETS_KEY.');
+  const client = setup.client;
   const owner = (name: string) => (setup.client && setup.secrets ? new WorkflowTokenOwner(setup.client, name, setup.secrets) : undefined);
   const activities = createActivities({
     connectors: setup.zoomConnectors ?? new Map(setup.connectors.map((c) => [c.name, zoomConnector(c, owner(c.name), setup.zoomObserver)])),
@@ -91,6 +95,9 @@ export async function createWorker(setup: WorkerSetup): Promise<RunbooksWorker> 
     oauthApps: new Map(userConnectors.map((c) => [c.name, { tokenUrl: c.tokenUrl, clientId: c.clientId, clientSecret: c.clientSecret }])),
     secrets: setup.secrets,
     gate: setup.client && new ConnectorGate(setup.client),
+    incidentPolicy: setup.incidentPolicy,
+    client,
+    claimMeeting: client && ((meetingId, owner) => claimMeetingMailbox(client, setup.temporal.taskQueue, meetingId, owner)),
   });
   const tuning = { ...workerTuning({}), ...setup.tuning };
   const common = { connection: setup.connection, namespace: setup.temporal.namespace, dataConverter: dataConverter(setup.temporal), activities };

@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
-import { ZoomMeetingEvent, zoomMeetingEventSignal, ZoomMeetingIdsAttr } from '../workflows/definitions';
+import { claimMeetingSignal, meetingMailboxWorkflowId, ZoomMeetingEvent, zoomMeetingEventSignal, ZoomMeetingIdsAttr } from '../workflows/definitions';
+import type { meetingMailboxWorkflow } from '../workflows/meeting-mailbox';
 import { isWebhookEvent, WebhookEnvelope } from './zoom/webhooks';
 
 /**
@@ -33,12 +34,46 @@ export function meetingEventFromWebhook(envelope: WebhookEnvelope): ZoomMeetingE
 }
 
 /**
- * Signals the event to every running runbook that created the meeting (found through the
- * ZoomMeetingIds search attribute) and returns how many there were.
+ * Records the event in the meeting's mailbox workflow (signal-with-start): once this returns,
+ * Temporal holds it, and the run that created the meeting gets it whenever it claims the meeting.
+ * No index has to be current: the mailbox's id is derived from the meeting id.
+ */
+export async function recordMeetingEvent(client: Client, taskQueue: string, event: ZoomMeetingEvent): Promise<{ workflowId: string }> {
+  assertMeetingId(event.meetingId);
+  const workflowId = meetingMailboxWorkflowId(event.meetingId);
+  await client.workflow.signalWithStart<typeof meetingMailboxWorkflow, [ZoomMeetingEvent]>('meetingMailboxWorkflow', {
+    workflowId,
+    taskQueue,
+    args: [{ meetingId: event.meetingId }],
+    signal: zoomMeetingEventSignal,
+    signalArgs: [event],
+    staticSummary: MAILBOX_SUMMARY(event.meetingId),
+  });
+  return { workflowId };
+}
+
+/** Makes `owner` (a runbook run's workflow id) follow the meeting: its mailbox forwards what it holds and all that comes. */
+export async function claimMeetingMailbox(client: Client, taskQueue: string, meetingId: string, owner: string): Promise<void> {
+  assertMeetingId(meetingId);
+  await client.workflow.signalWithStart<typeof meetingMailboxWorkflow, [{ owner: string }]>('meetingMailboxWorkflow', {
+    workflowId: meetingMailboxWorkflowId(meetingId),
+    taskQueue,
+    args: [{ meetingId }],
+    signal: claimMeetingSignal,
+    signalArgs: [{ owner }],
+    staticSummary: MAILBOX_SUMMARY(meetingId),
+  });
+}
+
+const MAILBOX_SUMMARY = (meetingId: string) => `Zoom meeting ${meetingId}: webhooks for the run that created it`;
+
+/**
+ * Signals the event to every running runbook that lists the meeting in its ZoomMeetingIds search
+ * attribute, and returns how many there were: for runs from before the mailboxes, once a mailbox
+ * finds nobody claimed its meeting.
  */
 export async function deliverMeetingEvent(client: Client, event: ZoomMeetingEvent): Promise<number> {
-  // Zoom meeting ids are numbers; anything else would be a query injection.
-  if (!/^\d{1,20}$/.test(event.meetingId)) throw new Error(`Not a Zoom meeting id: ${JSON.stringify(event.meetingId.slice(0, 40))}`);
+  assertMeetingId(event.meetingId);
   const query = `${ZoomMeetingIdsAttr.name} = '${event.meetingId}' AND ExecutionStatus = 'Running'`;
   let delivered = 0;
   for await (const run of client.workflow.list({ query })) {
@@ -46,4 +81,9 @@ export async function deliverMeetingEvent(client: Client, event: ZoomMeetingEven
     delivered++;
   }
   return delivered;
+}
+
+/** Zoom meeting ids are numbers; anything else would be a query injection or a strange workflow id. */
+function assertMeetingId(meetingId: string): void {
+  if (!/^\d{1,20}$/.test(meetingId)) throw new Error(`Not a Zoom meeting id: ${JSON.stringify(meetingId.slice(0, 40))}`);
 }

@@ -10,7 +10,7 @@ import { getTimeline } from '../src/client';
 import { ConfigError } from '../src/config';
 import { IncidentEvent, incidentWorkflowId } from '../src/incident';
 import { intakeAuthFromEnv, IntakeAuthenticator, signIntakeRead, signIntakeRequest } from '../src/serve/auth';
-import { RunningServe, serveListenFromEnv, startServe } from '../src/serve';
+import { intakeRoutes, RunningServe, serveListenFromEnv, startServe } from '../src/serve';
 import { SEARCH_ATTRIBUTES, TimelineEntry } from '../workflows/definitions';
 import { eventually, Stack, startStack, uniqueIncidentId } from './support/stack';
 import { freePort } from './support/ports';
@@ -96,6 +96,99 @@ describe('serve configuration (unit)', () => {
     // Checked before anything is used, so no Temporal client is needed to see the refusal.
     const noClient = undefined as unknown as Client;
     await expect(startServe({ client: noClient, taskQueue: 'q', auth: { insecure: true }, host: '0.0.0.0', port: 0 })).rejects.toThrow(/^Refusing to accept unauthenticated intake requests on 0\.0\.0\.0/);
+  });
+});
+
+describe('intake at the door (unit: Temporal is never reached)', () => {
+  const NOW = Date.parse('2026-11-22T09:00:00Z');
+  const signals: IncidentEvent[] = [];
+  // Records what would reach Temporal; a refused event must reach nothing.
+  const client = {
+    withDeadline: <T>(_deadline: number, fn: () => Promise<T>) => fn(),
+    workflow: {
+      signalWithStart: async (_name: string, options: { workflowId: string; signalArgs: [IncidentEvent] }) => {
+        signals.push(options.signalArgs[0]);
+        return { signaledRunId: 'run-1', workflowId: options.workflowId };
+      },
+    },
+  } as unknown as Client;
+  const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+  let serve: RunningServe;
+
+  beforeAll(async () => {
+    serve = await startServe({ client, taskQueue: 'q', auth: { insecure: true }, host: '127.0.0.1', port: 0, logger: quiet, now: () => NOW, clockSkewToleranceMs: 15 * 60_000 });
+  });
+  afterAll(() => serve?.close());
+  beforeEach(() => (signals.length = 0));
+
+  const post = async (path: string, body: unknown) => {
+    const res = await fetch(`${serve.url}${path}`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+  const event = (occurredAt: string, incident: Record<string, unknown> = {}) => ({
+    eventId: `e-${occurredAt}`,
+    type: 'incident.created',
+    occurredAt,
+    incident: { id: 'INC-77', title: 'Payments API 500s', severity: 'SEV2', ...incident },
+  });
+
+  it('refuses an event stamped further ahead than the tolerance with a 400, and records nothing', async () => {
+    expect(await post('/v1/events', event('2031-01-01T00:00:00Z'))).toEqual({
+      status: 400,
+      body: { error: 'Invalid incident event', problems: ["occurredAt: 2031-01-01T00:00:00Z is 4 years 40 days ahead of this server's clock (tolerance 15m, ZR_CLOCK_SKEW_TOLERANCE)"] },
+    });
+    expect(await post('/v1/events', event('2026-11-22T09:15:01Z'))).toMatchObject({ status: 400, body: { problems: [expect.stringContaining('is 15 minutes 1 second ahead')] } });
+    expect(signals).toEqual([]);
+  });
+
+  it('accepts one within the tolerance (or from the past), with its severity on the scale', async () => {
+    expect(await post('/v1/events', event('2026-11-22T09:15:00Z', { severity: 'P1' }))).toEqual({ status: 202, body: { workflowId: 'incident-INC-77', eventId: 'e-2026-11-22T09:15:00Z' } });
+    expect(await post('/v1/events', event('2026-11-20T00:00:00Z', { severity: 'critical' }))).toMatchObject({ status: 202 });
+    expect(signals.map((e) => e.incident)).toEqual([
+      { id: 'INC-77', title: 'Payments API 500s', severity: 'SEV1', sourceSeverity: 'P1' },
+      { id: 'INC-77', title: 'Payments API 500s', severity: 'SEV1', sourceSeverity: 'critical' },
+    ]);
+  });
+
+  it('names incident.severity and the accepted values for a severity off the scale', async () => {
+    expect(await post('/v1/events', event('2026-11-22T09:00:00Z', { severity: 'SEV9' }))).toEqual({
+      status: 400,
+      body: {
+        error: 'Invalid incident event',
+        problems: [
+          'incident.severity: unknown severity "SEV9"; use SEV1, SEV2, SEV3, SEV4 or SEV5 (also read: SEV0 and P0 and 0 as SEV1; P1-P5 and 1-5 as SEV1-SEV5; critical; high, major; medium, moderate, warning; low, minor; info, informational)',
+        ],
+      },
+    });
+    expect(signals).toEqual([]);
+  });
+
+  it('refuses a PagerDuty delivery stamped too far ahead, and still answers what it ignores', async () => {
+    const pd = (name: string, occurredAt?: string) => {
+      const body = JSON.parse(readFileSync(join(__dirname, 'fixtures/pagerduty', `${name}.json`), 'utf8'));
+      if (occurredAt) body.event.occurred_at = occurredAt;
+      return body;
+    };
+    expect(await post('/v1/pagerduty', pd('incident.triggered', '2026-11-22T10:00:00Z'))).toEqual({
+      status: 400,
+      body: { error: 'Invalid PagerDuty webhook', problems: ["event.occurred_at: 2026-11-22T10:00:00Z is 1 hour ahead of this server's clock (tolerance 15m, ZR_CLOCK_SKEW_TOLERANCE)"] },
+    });
+    expect(signals).toEqual([]);
+    expect(await post('/v1/pagerduty', pd('pagey.ping', '2031-01-01T00:00:00Z'))).toMatchObject({ status: 202, body: { ignored: true } });
+    expect(await post('/v1/pagerduty', pd('incident.triggered', '2026-11-22T08:59:00Z'))).toMatchObject({ status: 202 });
+    expect(signals.map((e) => [e.type, e.incident.severity, e.incident.sourceSeverity])).toEqual([['incident.created', 'SEV1', 'P1']]);
+  });
+
+  it('takes its tolerance from ZR_CLOCK_SKEW_TOLERANCE unless given one, and refuses to start with a bad one', () => {
+    const saved = process.env.ZR_CLOCK_SKEW_TOLERANCE;
+    try {
+      process.env.ZR_CLOCK_SKEW_TOLERANCE = 'soon';
+      expect(() => intakeRoutes({ client, taskQueue: 'q', auth: { insecure: true } })).toThrow(ConfigError);
+      expect(() => intakeRoutes({ client, taskQueue: 'q', auth: { insecure: true }, clockSkewToleranceMs: 60_000 })).not.toThrow();
+    } finally {
+      if (saved === undefined) delete process.env.ZR_CLOCK_SKEW_TOLERANCE;
+      else process.env.ZR_CLOCK_SKEW_TOLERANCE = saved;
+    }
   });
 });
 
@@ -261,7 +354,9 @@ describe('intake over HTTP', () => {
       ['missing incident id', json({ ...good, incident: { title: 'No id' } }), ['incident.id: is required']],
       ['incident id with a slash', withIncident({ id: 'INC/../1' }), ['incident.id: must start with a letter or digit and use only letters, digits, ".", "_", ":" and "-"']],
       ['created without a title', withIncident({ title: undefined }), ['incident.title: is required when an incident is created']],
-      ['severity as a number', withIncident({ severity: 1 }), ['incident.severity: Expected string, received number']],
+      ['severity off the scale', withIncident({ severity: 'SEV9' }), ['incident.severity: unknown severity "SEV9"; use SEV1, SEV2, SEV3, SEV4 or SEV5 (also read:']],
+      ['severity of the wrong type', withIncident({ severity: true }), ['incident.severity: expected a severity (a string or a number): SEV1, SEV2, SEV3, SEV4 or SEV5']],
+      ['time too far ahead', json({ ...good, occurredAt: new Date(Date.now() + 86_400_000).toISOString() }), ["ahead of this server's clock (tolerance 15m, ZR_CLOCK_SKEW_TOLERANCE)"]],
       ['owner email that is no email', withIncident({ owner: { email: 'ana at example' } }), ['incident.owner.email: Invalid email']],
       ['responders not a list', withIncident({ responders: 'sre-oncall@example.com' }), ['incident.responders: Expected array, received string']],
       ['unknown top-level field', json({ ...good, priority: 'P1' }), ['(event): unknown field(s) "priority"']],
@@ -347,13 +442,24 @@ describe('intake over HTTP', () => {
       await timelineWith(id, (t) => t.some((e) => e.summary === `Incident ${id} created: Checkout p99 latency > 5s in eu-west-1 (SEV1)`), 'the PagerDuty incident');
 
       const incident = async () => (await getSigned(`/v1/incidents/${id}`)).body.incident;
-      expect(await incident()).toMatchObject({ status: 'triggered', severity: 'SEV1', fields: { source: 'pagerduty', pagerdutyNumber: number, service: 'checkout-api', priority: 'P1' } });
+      // The lifecycle status is the workflow's (open); PagerDuty's own word and priority are kept beside.
+      expect(await incident()).toMatchObject({
+        status: 'open',
+        sourceStatus: 'triggered',
+        severity: 'SEV1',
+        sourceSeverity: 'P1',
+        fields: { source: 'pagerduty', pagerdutyNumber: number, service: 'checkout-api', priority: 'P1' },
+      });
 
       expect((await postPagerDuty(delivery('incident.acknowledged'))).status).toBe(202);
-      await eventually(async () => ((await incident()).status === 'acknowledged' ? true : undefined), 'status acknowledged');
+      await eventually(async () => ((await incident()).sourceStatus === 'acknowledged' ? true : undefined), 'source status acknowledged');
 
       expect((await postPagerDuty(delivery('incident.priority_updated'))).status).toBe(202);
-      await eventually(async () => ((await incident()).severity === 'SEV2' ? true : undefined), 'severity SEV2');
+      const reprioritised = await eventually(async () => {
+        const i = await incident();
+        return i.severity === 'SEV2' ? i : undefined;
+      }, 'severity SEV2');
+      expect(reprioritised).toMatchObject({ status: 'open', severity: 'SEV2', sourceSeverity: 'P2' });
 
       expect((await postPagerDuty(delivery('incident.resolved'))).status).toBe(202);
       const resolved = await eventually(async () => {

@@ -32,6 +32,7 @@ describe('mapPagerDutyWebhook', () => {
           id: 'PD-4711',
           title: 'Checkout p99 latency > 5s in eu-west-1',
           severity: 'SEV1',
+          sourceSeverity: 'P1',
           status: 'triggered',
           fields: { ...checkoutFields, priority: 'P1' },
         },
@@ -43,7 +44,7 @@ describe('mapPagerDutyWebhook', () => {
     const mapped = mapPagerDutyWebhook(fixture('incident.acknowledged'));
     expect(mapped).toMatchObject({
       kind: 'event',
-      event: { eventId: '01JDA2GKZ8W5T0BN3C6E1Q7D2F', type: 'incident.updated', occurredAt: '2026-11-22T09:15:41.077Z', incident: { id: 'PD-4711', status: 'acknowledged', severity: 'SEV1' } },
+      event: { eventId: '01JDA2GKZ8W5T0BN3C6E1Q7D2F', type: 'incident.updated', occurredAt: '2026-11-22T09:15:41.077Z', incident: { id: 'PD-4711', status: 'acknowledged', severity: 'SEV1', sourceSeverity: 'P1' } },
     });
     // PagerDuty's own status wins; when a payload has none, the event type says it.
     const noStatus = fixture('incident.acknowledged');
@@ -53,7 +54,7 @@ describe('mapPagerDutyWebhook', () => {
 
   it('maps incident.priority_updated onto incident.updated with the new severity', () => {
     expect(mapPagerDutyWebhook(fixture('incident.priority_updated'))).toMatchObject({
-      event: { type: 'incident.updated', incident: { id: 'PD-4711', severity: 'SEV2', fields: { ...checkoutFields, priority: 'P2' } } },
+      event: { type: 'incident.updated', incident: { id: 'PD-4711', severity: 'SEV2', sourceSeverity: 'P2', fields: { ...checkoutFields, priority: 'P2' } } },
     });
   });
 
@@ -61,9 +62,40 @@ describe('mapPagerDutyWebhook', () => {
     expect(mapPagerDutyWebhook(fixture('incident.resolved'))).toMatchObject({
       event: { eventId: '01JDA3B7T1V6H2QW8Z4D9S5N0J', type: 'incident.resolved', occurredAt: '2026-11-22T10:02:44.901Z', incident: { id: 'PD-4711', status: 'resolved' } },
     });
-    expect(mapPagerDutyWebhook(fixture('incident.reopened'))).toMatchObject({
-      event: { eventId: '01JDA3R2E5K8F1XM6B3T0Y7C4L', type: 'incident.reopened', occurredAt: '2026-11-22T10:20:18.004Z', incident: { id: 'PD-4711', status: 'triggered' } },
+  });
+
+  it('keeps incident.reopened as our reopened event, with PagerDuty\'s own status (triggered) in incident.status', () => {
+    const mapped = mapPagerDutyWebhook(fixture('incident.reopened'));
+    expect(mapped).toEqual({
+      kind: 'event',
+      pagerdutyEventType: 'incident.reopened',
+      event: {
+        eventId: '01JDA3R2E5K8F1XM6B3T0Y7C4L',
+        type: 'incident.reopened',
+        occurredAt: '2026-11-22T10:20:18.004Z',
+        incident: { id: 'PD-4711', title: expect.any(String), severity: 'SEV2', sourceSeverity: 'P2', status: 'triggered', fields: { ...checkoutFields, priority: 'P2' } },
+      },
     });
+  });
+
+  it('reads priority names on the shared scale, and falls back to urgency for a name it cannot read', () => {
+    const withPriority = (summary: string | null, urgency = 'high') => {
+      const body = fixture('incident.triggered');
+      body.event.data.priority = summary === null ? null : { id: 'PX', summary };
+      body.event.data.urgency = urgency;
+      const mapped = mapPagerDutyWebhook(body);
+      if (mapped.kind !== 'event') throw new Error('expected an event');
+      return { severity: mapped.event.incident.severity, sourceSeverity: mapped.event.incident.sourceSeverity };
+    };
+    expect(withPriority('P3')).toEqual({ severity: 'SEV3', sourceSeverity: 'P3' });
+    expect(withPriority('P5', 'high')).toEqual({ severity: 'SEV5', sourceSeverity: 'P5' });
+    expect(withPriority('SEV1')).toEqual({ severity: 'SEV1', sourceSeverity: null });
+    expect(withPriority('Critical', 'low')).toEqual({ severity: 'SEV1', sourceSeverity: 'Critical' });
+    // A custom priority name is no reason to refuse PagerDuty's delivery: urgency decides, and a
+    // source severity an earlier event left is cleared (null).
+    expect(withPriority('Urgent - customer facing', 'high')).toEqual({ severity: 'SEV2', sourceSeverity: null });
+    expect(withPriority('P9', 'low')).toEqual({ severity: 'SEV4', sourceSeverity: null });
+    expect(withPriority(null, 'low')).toEqual({ severity: 'SEV4', sourceSeverity: null });
   });
 
   it('falls back to urgency when there is no priority, and leaves out what PagerDuty left empty', () => {
@@ -78,6 +110,7 @@ describe('mapPagerDutyWebhook', () => {
           id: 'PD-4712',
           title: 'Disk usage above 85% on ledger-db-2',
           severity: 'SEV4',
+          sourceSeverity: null,
           status: 'triggered',
           fields: {
             source: 'pagerduty',
@@ -148,7 +181,12 @@ describe('pagerDutySeverity', () => {
     ['p3', undefined, 'SEV3'],
     ['SEV-1', 'low', 'SEV1'],
     ['Sev 2', undefined, 'SEV2'],
-    ['Critical', 'high', 'SEV2'],
+    ['Critical', 'high', 'SEV1'],
+    ['critical', 'low', 'SEV1'],
+    ['P0', 'low', 'SEV1'],
+    ['Urgent - customer facing', 'high', 'SEV2'],
+    ['P9', 'low', 'SEV4'],
+    ['', 'high', 'SEV2'],
     [null, 'high', 'SEV2'],
     [undefined, 'low', 'SEV4'],
     [null, null, undefined],

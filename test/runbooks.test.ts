@@ -134,6 +134,43 @@ function mutate(doc: Record<string, unknown>, random: () => number, junk: unknow
   }
 }
 
+describe('severity conditions', () => {
+  const ACCEPTED = 'use SEV1, SEV2, SEV3, SEV4, SEV5 (sev1, Sev 1, SEV-1 and P1-P5 are read as SEV1-SEV5)';
+  const withWhen = (when: string) => VALID.replace('when: { severity: { in: [SEV1, SEV2] } }', `when: ${when}`);
+  const withIf = (condition: string) => VALID.replace('    with: { message: "Bridge: {{steps.bridge.joinUrl}}" }\n', `    with: { message: "Bridge: {{steps.bridge.joinUrl}}" }\n    if: ${condition}\n`);
+
+  it.each([
+    ['in: [0, 1, 2]', withWhen('{ severity: { in: [0, 1, 2] } }'), [0, 1, 2].map((n) => `rb.yaml:4: trigger.when.severity.in.${n}: ${n} is not a severity; ${ACCEPTED}`)],
+    ['equals: SEV9', withWhen('{ severity: { equals: SEV9 } }'), [`rb.yaml:4: trigger.when.severity.equals: "SEV9" is not a severity; ${ACCEPTED}`]],
+    ['a plain SEV0', withWhen('{ severity: SEV0 }'), [`rb.yaml:4: trigger.when.severity: "SEV0" is not a severity; ${ACCEPTED}`]],
+    ['a word', withWhen('{ severity: { notIn: [SEV1, critical] } }'), [`rb.yaml:4: trigger.when.severity.notIn.1: "critical" is not a severity; ${ACCEPTED}`]],
+    ['a boolean', withWhen('{ severity: true }'), [`rb.yaml:4: trigger.when.severity: true is not a severity; ${ACCEPTED}`]],
+    ['inside not / anyOf', withWhen('{ not: { anyOf: [{ severity: SEV6 }, { fields.service: checkout }] } }'), [`rb.yaml:4: trigger.when.not.anyOf.0.severity: "SEV6" is not a severity; ${ACCEPTED}`]],
+    ['a step condition', withIf('{ severity: { in: [SEV1, P7] } }'), [`rb.yaml:14: step "share", if.severity.in.1: "P7" is not a severity; ${ACCEPTED}`]],
+  ])('refuses %s, naming file, step, field and the accepted values', (_what, text, expected) => {
+    expect(problems(text)).toEqual(expected);
+  });
+
+  it('reads spellings and priorities as the canonical severity when the runbook loads', () => {
+    const runbook = parseRunbook(withWhen('{ anyOf: [{ severity: { in: [sev1, "Sev 2", P3] } }, { not: { severity: SEV-4 } }, { severity: { equals: p5, notIn: [SEV_1] } }] }'), 'rb.yaml');
+    expect(runbook.trigger.when).toEqual({ anyOf: [{ severity: { in: ['SEV1', 'SEV2', 'SEV3'] } }, { not: { severity: 'SEV4' } }, { severity: { equals: 'SEV5', notIn: ['SEV1'] } }] });
+    const step = parseRunbook(withIf('{ severity: P1, fields.service: checkout }'), 'rb.yaml').steps[1];
+    expect(step.if).toEqual({ severity: 'SEV1', 'fields.service': 'checkout' });
+    expect(runbookMatches(parseRunbook(withWhen('{ severity: { in: [p1, sev2] } }'), 'rb.yaml'), 'incident.created', { id: 'I', severity: 'SEV2' })).toBe(true);
+  });
+
+  it('leaves other fields, exists and matches alone', () => {
+    const runbook = parseRunbook(withWhen('{ allOf: [{ severity: { exists: true } }, { severity: { matches: "^SEV[12]$" } }, { sourceSeverity: P1 }, { fields.level: 0 }] }'), 'rb.yaml');
+    expect(runbook.trigger.when).toEqual({ allOf: [{ severity: { exists: true } }, { severity: { matches: '^SEV[12]$' } }, { sourceSeverity: 'P1' }, { 'fields.level': 0 }] });
+  });
+
+  it('holds for the shipped runbooks: their severity conditions are canonical', () => {
+    const conditions = loadRunbooks(RUNBOOKS).flatMap(({ runbook }) => [runbook.trigger.when, ...runbook.steps.map((s) => s.if)]).filter(Boolean);
+    const severities = JSON.stringify(conditions).match(/"severity":\{"in":\[[^\]]*\]\}/g);
+    expect(severities).toEqual(['"severity":{"in":["SEV1","SEV2"]}', '"severity":{"in":["SEV1","SEV2"]}']);
+  });
+});
+
 describe('conditions', () => {
   const incident = { id: 'INC-1', severity: 'SEV1', status: 'investigating', title: 'DB down', fields: { service: 'checkout' }, owner: { email: 'a@x' } };
 

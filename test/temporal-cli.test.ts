@@ -119,7 +119,7 @@ describe('operating runbooks with the temporal CLI', () => {
     // A refused update is the workflow's own message, and a non-zero exit.
     const refused = await temporal(['workflow', 'update', 'execute', '--workflow-id', runbook, '--name', 'addParticipants', '--input', '{"emails":["nope"]}']);
     expect(refused.code).not.toBe(0);
-    expect(refused.stderr + refused.stdout).toContain('addParticipants: not email addresses: "nope"');
+    expect(refused.stderr + refused.stdout).toContain('addParticipants: emails: not email addresses: "nope"');
   });
 
   it('update runRunbook runs the postmortem on demand', async () => {

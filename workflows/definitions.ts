@@ -42,6 +42,20 @@ export interface TimelineEntry {
 /** What a runbook sends to its incident: a timeline entry, and the bridge when the entry announces one. */
 export interface TimelinePost extends TimelineEntry {
   bridge?: MeetingSummary;
+  /** A meeting the runbook created, or ended or deleted: the incident keeps the list, to leave none open when it closes. */
+  meeting?: MeetingRecord;
+}
+
+/** A meeting a runbook created, as its incident keeps it. */
+export interface MeetingRecord {
+  id: string;
+  /** bridge: a meeting for now; scheduled: a later one (a postmortem outlives the incident); recurring: a series while open. */
+  kind: 'bridge' | 'scheduled' | 'recurring';
+  /** The runbook run (workflow id) that created it. */
+  owner: string;
+  connector?: string;
+  /** Set once it has been ended or deleted. */
+  done?: 'ended' | 'deleted';
 }
 
 /** A Zoom meeting as runbooks see it: what may be shared, nothing that lets someone host. */
@@ -82,8 +96,12 @@ export const timelineQuery = defineQuery<TimelineEntry[]>('timeline');
 export const incidentQuery = defineQuery<Incident>('incident');
 /** Runbook workflow: the incident changed (the incident workflow forwards every applied event). */
 export const incidentChangedSignal = defineSignal<[Incident]>('incidentChanged');
-/** Runbook workflow: end the bridge it opened now, for everyone (an operator's call). */
-export const endBridgeSignal = defineSignal('endBridge');
+/**
+ * Runbook workflow: end the bridge it opened now, for everyone (an operator's call). Incident
+ * workflow: end the incident's bridge directly, for when its runbook is no longer running
+ * (terminated); `meetingId` defaults to the incident's bridge.
+ */
+export const endBridgeSignal = defineSignal<[{ meetingId?: string }?]>('endBridge');
 /** Runbook workflow: the bridge it opened, or null. Incident workflow: the latest bridge any runbook opened. */
 export const bridgeQuery = defineQuery<MeetingSummary | null>('bridge');
 /** Runbook workflow: stop now; its cleanup (end the bridge, delete recurring meetings) runs unless `cleanup` is false. */
@@ -116,13 +134,21 @@ export interface AddParticipantsResult {
 
 export interface RunRunbookRequest {
   runbook: string;
+  /** Makes the request idempotent: a retry with the same id returns the first run (default: the update's id). */
+  requestId?: string;
 }
 
 export interface RunRunbookResult {
   workflowId: string;
+  /** True when this request (by its id) had already started the run. */
+  alreadyStarted?: boolean;
 }
 
-export type ZoomMeetingEventType = 'meeting.started' | 'meeting.ended' | 'meeting.participant_joined' | 'meeting.participant_left' | 'recording.completed';
+export const ZOOM_MEETING_EVENT_TYPES = ['meeting.started', 'meeting.ended', 'meeting.participant_joined', 'meeting.participant_left', 'recording.completed'] as const;
+export type ZoomMeetingEventType = (typeof ZOOM_MEETING_EVENT_TYPES)[number];
+
+/** The incident event types (src/incident.ts holds the schema; workflows may not import its code). */
+export const INCIDENT_EVENT_TYPES_LIST: readonly IncidentEventType[] = ['incident.created', 'incident.updated', 'incident.resolved', 'incident.reopened', 'incident.closed'];
 
 export interface ZoomMeetingEvent {
   type: ZoomMeetingEventType;
@@ -133,6 +159,24 @@ export interface ZoomMeetingEvent {
   /** recording.completed: the share link (its passcode is never carried) and the files. */
   recording?: { shareUrl?: string; files: { type: string; sizeBytes?: number }[] };
 }
+
+/** Workflow id of a Zoom meeting's mailbox: deterministic, so a webhook and the run that created the meeting meet there. */
+export function meetingMailboxWorkflowId(meetingId: string): string {
+  return `zoom-meeting-${meetingId}`;
+}
+
+export interface MeetingMailboxInput {
+  meetingId: string;
+  /** Runbook workflow ids that follow the meeting (carried over continue-as-new). */
+  owners?: string[];
+  /** Events not yet forwarded (carried over continue-as-new). */
+  pending?: ZoomMeetingEvent[];
+}
+
+/** Meeting mailbox: a run created this meeting and follows it; forward its events there (the ones held first). */
+export const claimMeetingSignal = defineSignal<[{ owner: string }]>('claimMeeting');
+/** Meeting mailbox: the run no longer follows the meeting (it has finished). */
+export const releaseMeetingSignal = defineSignal<[{ owner: string }]>('releaseMeeting');
 
 /**
  * A user-OAuth connector's tokens as its owner workflow keeps them: sealed (AES-GCM, see

@@ -3,8 +3,11 @@ import {
   ApplicationFailure,
   condition,
   continueAsNew,
+  currentUpdateInfo,
   getExternalWorkflowHandle,
+  patched,
   ParentClosePolicy,
+  proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
   setHandler,
@@ -12,18 +15,20 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { ActivityFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities';
 import { nowIso, nowMs } from './clock';
 import {
   appendTimelineSignal,
   bridgeQuery,
+  endBridgeSignal,
   Incident,
   IncidentEvent,
   incidentChangedSignal,
   incidentEventSignal,
   IncidentIdAttr,
   incidentQuery,
+  MeetingRecord,
   MeetingSummary,
   RunbookAttr,
   RunbookDefinition,
@@ -31,8 +36,11 @@ import {
   SeverityAttr,
   TimelineEntry,
   timelineQuery,
+  zoomTaskQueue,
 } from './definitions';
-import { runbookWorkflow } from './runbook';
+import { END_BRIDGE, ignoredInput, INCIDENT_EVENT, problems, RUN_RUNBOOK } from './inputs';
+import { describeNoMove, isLate, Lifecycle, mergeIncident, transition } from './lifecycle';
+import { runbookWorkflow, ZOOM_CALLS } from './runbook';
 
 export interface IncidentState {
   incident: Incident;
@@ -41,7 +49,7 @@ export interface IncidentState {
   timeline: TimelineEntry[];
   /** Runbooks already started for this incident (each runs once per incident). */
   runbooksStarted: string[];
-  /** The newest event applied: an older one arriving later only fills in what is missing. */
+  /** The newest event applied (by the sender's time): one clearly older arriving later only fills in what is missing. */
   latest?: { type: IncidentEvent['type']; occurredAt: string };
   /** The latest bridge a runbook opened. */
   bridge?: MeetingSummary;
@@ -49,6 +57,14 @@ export interface IncidentState {
   onDemandRuns?: string[];
   /** Set while events came before the incident's create: runbooks wait for it (CREATE_GRACE_MS at most). */
   awaitingCreateSince?: string;
+  /** Where the incident is in its lifecycle (workflows/lifecycle.ts). */
+  lifecycle?: Lifecycle;
+  /** Workflow time (ms) at which a resolved incident closes by itself, when the worker's policy says so. */
+  autoCloseAt?: number;
+  /** Meetings the runbooks created, by id: the incident leaves none open that should not outlive it. */
+  meetings?: Record<string, MeetingRecord>;
+  /** runRunbook requests already served, by request id (or update id): an operator's retry starts nothing new. */
+  onDemandRequests?: Record<string, string>;
 }
 
 export interface IncidentWorkflowInput {
@@ -64,7 +80,7 @@ const CREATE_GRACE_MS = 60_000;
 /** Continue-as-new well before Temporal's history limits (it also suggests when). */
 const MAX_HISTORY_EVENTS = 5000;
 
-const { matchRunbooks, findRunbook } = proxyLocalActivities<Activities>({ startToCloseTimeout: '10 seconds' });
+const { matchRunbooks, findRunbook, incidentPolicy } = proxyLocalActivities<Activities>({ startToCloseTimeout: '10 seconds' });
 
 /**
  * The one workflow per incident (id `incident-<incident id>`): every event for the incident lands
@@ -75,54 +91,70 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<vo
   const state: IncidentState = input.state ?? { incident: { id: input.incidentId }, seenEventIds: [], timeline: [], runbooksStarted: [] };
   const seen = new Set(state.seenEventIds);
   const pending: IncidentEvent[] = [];
+  /** Meetings an operator asked this workflow to end (their runbook no longer runs). */
+  const endRequests: string[] = [];
 
+  const refuse = (why: string | undefined) => why && state.timeline.push({ at: nowIso(), source: 'incident', status: 'failed', summary: why });
   setHandler(incidentEventSignal, (event) => {
+    if (refuse(ignoredInput('incidentEvent', event, INCIDENT_EVENT))) return;
     if (seen.has(event.eventId)) return;
     seen.add(event.eventId);
     pending.push(event);
   });
-  setHandler(appendTimelineSignal, ({ bridge, ...entry }) => {
+  setHandler(appendTimelineSignal, ({ bridge, meeting, ...entry }) => {
     state.timeline.push(entry);
-    if (bridge) {
-      state.bridge = bridge;
-      describeIncident(state);
-    }
+    if (bridge) state.bridge = bridge;
+    if (meeting) keepMeeting(state, meeting);
+    if (bridge || meeting?.done) describeIncident(state);
+  });
+  setHandler(endBridgeSignal, (request) => {
+    if (request !== undefined && refuse(ignoredInput('endBridge', request, END_BRIDGE))) return;
+    const meetingId = request?.meetingId ?? state.bridge?.id;
+    if (meetingId) endRequests.push(meetingId);
   });
   setHandler(timelineQuery, () => state.timeline);
   setHandler(incidentQuery, () => state.incident);
   setHandler(bridgeQuery, () => state.bridge ?? null);
   setHandler(
     runRunbookUpdate,
-    async ({ runbook: name }) => {
+    async ({ runbook: name, requestId }) => {
+      // One run per request: an operator who retries (same requestId, or the same update id) gets the first run back.
+      const request = requestId ?? currentUpdateInfo()?.id;
       const runbook = await findRunbook({ name });
       if (!runbook) throw ApplicationFailure.nonRetryable(`No runbook named "${name}" is loaded on the worker.`, 'UnknownRunbook');
+      const served = request ? state.onDemandRequests?.[request] : undefined;
+      if (served) return { workflowId: served, alreadyStarted: true };
       const runs = (state.onDemandRuns ??= []);
       const workflowId = `${runbookWorkflowId(name)}/on-demand-${runs.length + 1}`;
       runs.push(workflowId);
+      if (request) (state.onDemandRequests ??= {})[request] = workflowId;
       await startRunbook(state, runbook, workflowId);
       return { workflowId };
     },
     {
       validator: (request) => {
-        if (typeof request?.runbook !== 'string' || !request.runbook) throw new Error('runRunbook needs {"runbook": "<runbook name>"}.');
+        const found = problems(request, RUN_RUNBOOK);
+        if (found.length) throw new Error(`runRunbook needs {"runbook": "<runbook name>"} (optional "requestId"): ${found.join('; ')}`);
       },
     },
   );
 
   const historyTooLong = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > MAX_HISTORY_EVENTS;
-  const woken = () => pending.length > 0 || historyTooLong();
+  const woken = () => pending.length > 0 || endRequests.length > 0 || historyTooLong();
   for (;;) {
-    if (state.awaitingCreateSince) {
-      const left = Date.parse(state.awaitingCreateSince) + CREATE_GRACE_MS - nowMs();
-      if (!(await condition(woken, Math.max(left, 1)))) {
+    const createDeadline = state.awaitingCreateSince ? Date.parse(state.awaitingCreateSince) + CREATE_GRACE_MS : undefined;
+    const deadline = Math.min(createDeadline ?? Infinity, state.autoCloseAt ?? Infinity);
+    if (deadline === Infinity) await condition(woken);
+    else if (!(await condition(woken, Math.max(deadline - nowMs(), 1)))) {
+      if (createDeadline !== undefined && nowMs() >= createDeadline) {
         // The create never came: run what the incident's latest state triggers, with what is known.
         state.awaitingCreateSince = undefined;
         await startMatchingRunbooks(state);
       }
-    } else {
-      await condition(woken);
+      if (state.autoCloseAt !== undefined && nowMs() >= state.autoCloseAt) await autoClose(state);
     }
     while (pending.length > 0) await applyEvent(state, pending.shift()!);
+    while (endRequests.length > 0) await endMeetingDirectly(state, endRequests.shift()!);
     if (historyTooLong()) {
       await condition(allHandlersFinished);
       if (pending.length > 0) continue;
@@ -132,11 +164,73 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<vo
   }
 }
 
+/**
+ * Patch: the lifecycle state machine (workflows/lifecycle.ts), deep-merged partial updates, the
+ * source's status kept beside the lifecycle's, and closing some time after the resolution.
+ * Runs recorded before it replay through applyEventBeforeLifecycle.
+ */
+const LIFECYCLE_PATCH = 'lifecycle-state-machine';
+
 async function applyEvent(state: IncidentState, event: IncidentEvent): Promise<void> {
+  if (!patched(LIFECYCLE_PATCH)) return applyEventBeforeLifecycle(state, event);
+  const incident = state.incident;
+  const { id: _id, status: sourceStatus, ...change } = event.incident;
+  const step = transition(state.lifecycle, event);
+  // Senders' clocks disagree: only an event stamped clearly before the newest one (beyond the
+  // skew tolerance) is late, and a late event only fills in what is still missing.
+  const late = isLate(event.occurredAt, state.latest?.occurredAt);
+  mergeIncident(incident, { ...change, ...(sourceStatus !== undefined ? { sourceStatus } : {}) }, late);
+  if (event.type === 'incident.created') incident.createdAt ??= event.occurredAt;
+  if (step.moved) {
+    state.lifecycle = step.lifecycle;
+    incident.status = step.lifecycle.status;
+    if (step.lifecycle.status === 'resolved') incident.resolvedAt = event.occurredAt;
+    if (step.lifecycle.status === 'closed') incident.closedAt = event.occurredAt;
+    state.autoCloseAt = step.lifecycle.status === 'resolved' ? await autoCloseTime(incident) : undefined;
+  } else if (event.type === 'incident.resolved') {
+    incident.resolvedAt ??= event.occurredAt;
+  }
+  if (!state.latest || Date.parse(event.occurredAt) > Date.parse(state.latest.occurredAt)) state.latest = { type: event.type, occurredAt: event.occurredAt };
+  if (incident.severity) upsertSearchAttributes([{ key: SeverityAttr, value: incident.severity }]);
+  // Why the status did not move: a late event says so in its own words (it only filled in what was missing).
+  const why = step.moved ? '' : late ? 'arrived after a later event; its details were merged' : describeNoMove(step.why, state.lifecycle);
+  const note = why ? ` (${why})` : '';
+  state.timeline.push({ at: nowIso(), source: 'incident', status: 'info', summary: describeEvent(event, incident) + note });
+
+  // Runbooks already running see the change (e.g. a wait for "resolved").
+  const gone = new Set<string>();
+  for (const id of [...state.runbooksStarted.map(runbookWorkflowId), ...(state.onDemandRuns ?? [])]) if (!(await forward(id, incident))) gone.add(id);
+  if (step.moved && step.lifecycle.status === 'closed') await reconcileOnClose(state, gone);
+
+  if (!incident.createdAt && event.type !== 'incident.created') {
+    state.awaitingCreateSince ??= nowIso();
+    describeIncident(state);
+    return;
+  }
+  state.awaitingCreateSince = undefined;
+  // Runbooks are matched as of the incident's lifecycle: a create that arrives after the resolve
+  // matches as the resolve did (no bridge is opened for a resolved incident).
+  await startMatchingRunbooks(state, step.moved || event.type === 'incident.updated' ? event.type : state.lifecycle?.by);
+}
+
+/** When a resolved incident closes by itself (the worker's ZR_CLOSE_AFTER_RESOLVE), for sources that never close. */
+async function autoCloseTime(incident: Incident): Promise<number | undefined> {
+  const { closeAfterResolveMs } = await incidentPolicy({ source: incident.fields?.source });
+  return closeAfterResolveMs === null ? undefined : nowMs() + closeAfterResolveMs;
+}
+
+/** Closes a resolved incident that its source never closed, once the policy's time has passed. */
+async function autoClose(state: IncidentState): Promise<void> {
+  const resolvedAt = state.incident.resolvedAt;
+  state.autoCloseAt = undefined;
+  await applyEvent(state, { eventId: `auto-close/${resolvedAt}`, type: 'incident.closed', occurredAt: nowIso(), incident: { id: state.incident.id } });
+  state.timeline.push({ at: nowIso(), source: 'incident', status: 'info', summary: `Closed automatically: resolved at ${resolvedAt} and not reopened or closed since (ZR_CLOSE_AFTER_RESOLVE)` });
+}
+
+/** Before the lifecycle patch: the newest timestamp won and events replaced whole fields. */
+async function applyEventBeforeLifecycle(state: IncidentState, event: IncidentEvent): Promise<void> {
   const incident = state.incident;
   const { id: _id, ...fields } = event.incident;
-  // An event older than one already applied (a create that arrives after the resolve) is kept,
-  // but only fills in what is missing: it never takes the incident back to an earlier state.
   const late = !!state.latest && Date.parse(event.occurredAt) < Date.parse(state.latest.occurredAt);
   if (late) {
     for (const [key, value] of Object.entries(fields)) (incident as unknown as Record<string, unknown>)[key] ??= value;
@@ -146,7 +240,6 @@ async function applyEvent(state: IncidentState, event: IncidentEvent): Promise<v
     Object.assign(incident, fields);
     if (event.type === 'incident.created') incident.createdAt ??= event.occurredAt;
     if (event.type === 'incident.resolved') incident.resolvedAt = event.occurredAt;
-    // Lifecycle events set the status unless the event carries its own wording.
     const lifecycleStatus = LIFECYCLE_STATUS[event.type];
     if (lifecycleStatus && !event.incident.status) incident.status = lifecycleStatus;
     state.latest = { type: event.type, occurredAt: event.occurredAt };
@@ -154,20 +247,15 @@ async function applyEvent(state: IncidentState, event: IncidentEvent): Promise<v
   if (incident.severity) upsertSearchAttributes([{ key: SeverityAttr, value: incident.severity }]);
   const arrivedLate = late ? ` (arrived after a later event; its details were merged)` : '';
   state.timeline.push({ at: nowIso(), source: 'incident', status: 'info', summary: describeEvent(event, incident) + arrivedLate });
-
-  // Runbooks already running see the change (e.g. a wait for "resolved").
   for (const name of state.runbooksStarted) await forward(runbookWorkflowId(name), incident);
   for (const id of state.onDemandRuns ?? []) await forward(id, incident);
-
-  // Deliveries reorder: until the create has been seen (a minute at most), runbooks wait for the
-  // title, severity and people it brings.
   if (!incident.createdAt && event.type !== 'incident.created') {
     state.awaitingCreateSince ??= nowIso();
     describeIncident(state);
     return;
   }
   state.awaitingCreateSince = undefined;
-  await startMatchingRunbooks(state);
+  await startMatchingRunbooks(state, state.latest!.type);
 }
 
 /**
@@ -175,8 +263,8 @@ async function applyEvent(state: IncidentState, event: IncidentEvent): Promise<v
  * event, so a late create that brings the severity can still start the postmortem of an incident
  * already resolved.
  */
-async function startMatchingRunbooks(state: IncidentState): Promise<void> {
-  const runbooks = await matchRunbooks({ eventType: state.latest!.type, incident: state.incident });
+async function startMatchingRunbooks(state: IncidentState, eventType = state.lifecycle?.by ?? state.latest!.type): Promise<void> {
+  const runbooks = await matchRunbooks({ eventType, incident: state.incident });
   for (const runbook of runbooks) {
     if (state.runbooksStarted.includes(runbook.name)) continue;
     state.runbooksStarted.push(runbook.name);
@@ -209,12 +297,61 @@ function runbookWorkflowId(runbook: string): string {
   return `${workflowInfo().workflowId}/${runbook}`;
 }
 
-async function forward(workflowId: string, incident: Incident): Promise<void> {
+/** Tells a runbook the incident changed; false when it no longer runs (finished, failed or terminated). */
+async function forward(workflowId: string, incident: Incident): Promise<boolean> {
   try {
     await getExternalWorkflowHandle(workflowId).signal(incidentChangedSignal, { ...incident });
+    return true;
   } catch {
-    // The runbook has finished: nothing to tell it.
+    return false;
   }
+}
+
+function keepMeeting(state: IncidentState, meeting: MeetingRecord): void {
+  const meetings = (state.meetings ??= {});
+  meetings[meeting.id] = { ...meetings[meeting.id], ...meeting };
+  if (meeting.done && state.bridge?.id === meeting.id) state.bridge = undefined;
+}
+
+/** Zoom calls the incident makes itself, on the Zoom task queue like the runbooks'. */
+function zoomCalls() {
+  return proxyActivities<Activities>({ ...ZOOM_CALLS, taskQueue: zoomTaskQueue(workflowInfo().taskQueue) });
+}
+
+/**
+ * On close, what runbooks that no longer run (terminated, failed) left open is ended (bridges)
+ * or deleted (recurring meetings). Running runbooks close their own; scheduled meetings such as
+ * a postmortem are meant to outlive the incident.
+ */
+async function reconcileOnClose(state: IncidentState, gone: Set<string>): Promise<void> {
+  const left = Object.values(state.meetings ?? {}).filter((m) => !m.done && m.kind !== 'scheduled' && gone.has(m.owner));
+  const zoom = zoomCalls();
+  for (const meeting of left) {
+    const call = { connector: meeting.connector, meetingId: meeting.id };
+    if (meeting.kind === 'bridge') await zoom.endMeeting.executeWithOptions({ summary: `End Zoom meeting ${meeting.id} (incident closed)` }, [call]);
+    else await zoom.deleteMeeting.executeWithOptions({ summary: `Delete Zoom meeting ${meeting.id} (incident closed)` }, [call]);
+    const done = meeting.kind === 'bridge' ? 'ended' : 'deleted';
+    keepMeeting(state, { ...meeting, done });
+    const owner = meeting.owner.slice(workflowInfo().workflowId.length + 1);
+    state.timeline.push({ at: nowIso(), source: 'incident', status: 'ok', summary: `Zoom meeting ${meeting.id} ${done} on close: its runbook ${owner} no longer runs` });
+  }
+  describeIncident(state);
+}
+
+/** An operator's `endBridge` to the incident: ends the meeting through Zoom directly, whatever became of its runbook. */
+async function endMeetingDirectly(state: IncidentState, meetingId: string): Promise<void> {
+  const meeting = state.meetings?.[meetingId];
+  try {
+    await zoomCalls().endMeeting.executeWithOptions({ summary: `End Zoom meeting ${meetingId} (an operator, through the incident)` }, [{ connector: meeting?.connector, meetingId }]);
+  } catch (err) {
+    const reason = err instanceof ActivityFailure && err.cause ? err.cause.message : String(err);
+    state.timeline.push({ at: nowIso(), source: 'incident', status: 'failed', summary: `Zoom meeting ${meetingId} could not be ended: ${reason}` });
+    return;
+  }
+  if (meeting) keepMeeting(state, { ...meeting, done: 'ended' });
+  else if (state.bridge?.id === meetingId) state.bridge = undefined;
+  state.timeline.push({ at: nowIso(), source: 'incident', status: 'ok', summary: `Zoom meeting ${meetingId} ended by an operator` });
+  describeIncident(state);
 }
 
 async function startRunbook(state: IncidentState, runbook: RunbookDefinition, workflowId = runbookWorkflowId(runbook.name)): Promise<void> {

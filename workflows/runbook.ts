@@ -22,6 +22,7 @@ import { msToNumber } from '@temporalio/common/lib/time';
 import type { Activities, AttendanceRecord, CreateMeetingInput, ManageParticipantsInput, RecordingSummary } from '../activities';
 import { nowIso, nowMs } from './clock';
 import { evaluate } from './conditions';
+import { ADD_PARTICIPANTS, CANCEL_RUNBOOK, ignoredInput, MEETING_EVENT, problems } from './inputs';
 import {
   addParticipantsUpdate,
   appendTimelineSignal,
@@ -31,7 +32,10 @@ import {
   endBridgeSignal,
   Incident,
   incidentChangedSignal,
+  meetingMailboxWorkflowId,
+  MeetingRecord,
   MeetingSummary,
+  releaseMeetingSignal,
   RunbookInput,
   RunbookResult,
   RunbookStep,
@@ -48,7 +52,7 @@ const { renderStepInputs } = proxyLocalActivities<Activities>({
 });
 
 /** Zoom calls: one attempt may take 30 s; retries back off up to a minute, for 15 minutes in all. */
-const ZOOM_CALLS: ActivityOptions = {
+export const ZOOM_CALLS: ActivityOptions = {
   startToCloseTimeout: '30 seconds',
   scheduleToCloseTimeout: '15 minutes',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
@@ -78,6 +82,10 @@ const timeToBridge = metricMeter.createHistogram('zoom_runbooks_time_to_bridge',
 const MEETING_LIFECYCLE_PATCH = 'meeting-lifecycle-v2';
 /** Patch: after a retried create, look again for meetings that timed-out attempts created late. */
 const LATE_DUPLICATES_PATCH = 'remove-late-duplicates';
+/** Patch: Zoom's webhooks come through each meeting's mailbox workflow, which this run releases when it ends. */
+const MEETING_MAILBOX_PATCH = 'meeting-mailbox';
+/** Patch: a cancel also removes what creates in flight made (found by their markers). */
+const CANCEL_IN_FLIGHT_PATCH = 'cancel-creates-in-flight';
 /**
  * How long a create that a timed-out attempt sent may still reach Zoom: the client gives up at
  * 30 s; the rest is room for requests held in proxies and queues on the way.
@@ -120,6 +128,8 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
     watchers.push(guarded);
   };
   const recurring: MeetingSummary[] = [];
+  /** Idempotency keys of creates sent but not yet taken in by this run. */
+  const createsInFlight = new Set<string>();
 
   setHandler(bridgeQuery, () => bridge);
   setHandler(incidentChangedSignal, (latest) => {
@@ -129,6 +139,7 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
     incidentChanges++;
   });
   setHandler(zoomMeetingEventSignal, (event) => {
+    if (ignoredInput('zoomMeetingEvent', event, MEETING_EVENT)) return;
     const meeting = activity.get(event.meetingId);
     if (!meeting) return; // not one of ours
     if (event.type === 'meeting.ended') meeting.ended = true;
@@ -149,7 +160,15 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
   const incidentWorkflow = getExternalWorkflowHandle(input.incidentWorkflowId);
   const post = (entry: Omit<TimelinePost, 'at' | 'source'>) => incidentWorkflow.signal(appendTimelineSignal, { at: nowIso(), source: runbook.name, ...entry });
   const connector = runbook.connector;
-  const meetingOf = (stepId: string) => (outputs[stepId] as MeetingSummary).id;
+  const record = (id: string, kind: MeetingRecord['kind'], done?: MeetingRecord['done']): MeetingRecord => ({ id, kind, owner: workflowId, connector, ...(done ? { done } : {}) });
+  const kindOf = (meetingId: string): MeetingRecord['kind'] => (recurring.some((m) => m.id === meetingId) ? 'recurring' : bridge?.id === meetingId ? 'bridge' : 'scheduled');
+
+  /** The meeting a step created; a step that failed (continueOnError) or was skipped has none, and the step naming it says so. */
+  const meetingOf = (stepId: string) => {
+    const meeting = outputs[stepId] as Partial<MeetingSummary> | undefined;
+    if (!meeting?.id) throw ApplicationFailure.nonRetryable(`step "${stepId}" has no Zoom meeting (it failed, was skipped or has not run)`, 'NoMeeting');
+    return meeting.id;
+  };
   const render = (step: RunbookStep) => renderStepInputs({ stepId: step.id, inputs: step.with, context: { Activity: incident, steps: outputs }, now: nowIso() });
 
   // The bridge is ended at most once by an operator or a cancellation; ending steps may still run (Zoom: no-op).
@@ -158,7 +177,7 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
     if (!bridge || bridgeEnded) return;
     bridgeEnded = true;
     await zoom.endMeeting.executeWithOptions({ summary: `End Zoom meeting ${bridge.id} (${why})` }, [{ connector, meetingId: bridge.id }]);
-    await post({ status: 'ok', summary: `Zoom meeting ${bridge.id} ended: ${why}` });
+    await post({ status: 'ok', summary: `Zoom meeting ${bridge.id} ended: ${why}`, meeting: record(bridge.id, 'bridge', 'ended') });
   }
   setHandler(endBridgeSignal, () => endBridge('ended by an operator'));
 
@@ -168,6 +187,7 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
   let cancelledBy: string | undefined;
   const main = new CancellationScope();
   setHandler(cancelRunbookSignal, (request) => {
+    if (request !== undefined && ignoredInput('cancelRunbook', request, CANCEL_RUNBOOK)) return;
     cleanupOnCancel = request?.cleanup ?? true;
     cancelledBy = request?.reason || 'cancelled by an operator';
     main.cancel();
@@ -185,10 +205,9 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
     },
     {
       validator: (request) => {
-        const emails = [...(request?.emails ?? []), ...(request?.alternativeHosts ?? [])];
-        if (emails.length === 0) throw new Error('addParticipants needs "emails" or "alternativeHosts" (lists of email addresses).');
-        const bad = emails.filter((e) => typeof e !== 'string' || !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(e));
-        if (bad.length) throw new Error(`addParticipants: not email addresses: ${bad.map((b) => JSON.stringify(b)).join(', ')}`);
+        const found = problems(request, ADD_PARTICIPANTS);
+        if (found.length) throw new Error(`addParticipants: ${found.join('; ')}`);
+        if (!request.emails?.length && !request.alternativeHosts?.length) throw new Error('addParticipants needs "emails" or "alternativeHosts" (lists of email addresses).');
         if (request.meeting !== undefined && !(outputs[request.meeting] as MeetingSummary | undefined)?.id) {
           throw new Error(`addParticipants: step "${request.meeting}" has not created a meeting in this run.`);
         }
@@ -197,7 +216,10 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
     },
   );
 
-  /** A new meeting this run owns: remembered, and findable by Zoom's webhooks through the search attribute. */
+  /**
+   * A new meeting this run owns: remembered, and listed in the search attribute. (The create
+   * activity has claimed its mailbox, where Zoom's webhooks wait for this run.)
+   */
   function own(meeting: MeetingSummary): void {
     if (!activity.has(meeting.id)) activity.set(meeting.id, { ended: false, present: new Map(), joins: [] });
     if (!lifecycle || meetingIds.includes(meeting.id)) return;
@@ -205,13 +227,44 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
     upsertSearchAttributes([{ key: ZoomMeetingIdsAttr, value: [...meetingIds] }]);
   }
 
+  /** This run no longer follows its meetings: their mailboxes may end. */
+  async function releaseMeetings(): Promise<void> {
+    if (!patched(MEETING_MAILBOX_PATCH)) return;
+    for (const meetingId of meetingIds) {
+      await getExternalWorkflowHandle(meetingMailboxWorkflowId(meetingId))
+        .signal(releaseMeetingSignal, { owner: workflowId })
+        .catch(() => undefined); // it has ended already
+    }
+  }
+
   async function createMeeting(step: RunbookStep, inputs: Record<string, unknown>, generation = 1): Promise<MeetingSummary> {
     const key = `${workflowId}/${runId}/${step.id}${generation > 1 ? `/${generation}` : ''}`;
     const request = { ...inputs, connector, idempotencyKey: key } as CreateMeetingInput;
+    // Until the run has taken the meeting in, a cancel finds it by this key's marker (the answer may never come).
+    createsInFlight.add(key);
     const meeting = await zoom.createMeeting.executeWithOptions({ summary: `Create Zoom meeting: ${request.topic}` }, [request]);
     own(meeting);
+    createsInFlight.delete(key);
+    if (meeting.cut?.length) await post({ step: step.id, status: 'info', summary: cutNote(meeting.id, meeting.cut) });
     if (meeting.retried && patched(LATE_DUPLICATES_PATCH)) watch('Duplicate check', step.id, removeLateDuplicates(step.id, key, meeting));
     return meeting;
+  }
+
+  /**
+   * After a cancel, the meetings of creates that were in flight: whatever reached Zoom is removed
+   * now, and again once no create sent before the cancel can still land.
+   */
+  async function removeCreatesInFlight(): Promise<void> {
+    const keys = [...createsInFlight];
+    const removed: string[] = [];
+    for (const pass of ['now', 'late']) {
+      if (pass === 'late') await sleep(LATE_CREATE_WINDOW, { summary: 'Wait for creates sent before the cancel' });
+      for (const idempotencyKey of keys) {
+        removed.push(...(await zoom.removeByMarker.executeWithOptions({ summary: `Remove meetings of a create cut short (${pass})` }, [{ connector, idempotencyKey }])));
+      }
+    }
+    createsInFlight.clear();
+    if (removed.length) await post({ status: 'info', summary: `Removed Zoom meeting(s) ${removed.join(', ')}: created by a step the cancel cut short` });
   }
 
   /** Once no create of an earlier attempt can still land, the meetings with this step's marker but `meeting` are removed. */
@@ -227,7 +280,7 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
       case 'zoom.createMeeting': {
         const meeting = await createMeeting(step, inputs);
         if (lifecycle && step.with.followIncident) watch(`Following the incident for meeting ${meeting.id}`, step.id, followIncident(step, meeting));
-        const announced: Entry = { status: 'ok', summary: `Zoom meeting ready: ${meeting.topic} (${meeting.id})`, links: [{ label: 'Join', url: meeting.joinUrl }] };
+        const announced: Entry = { status: 'ok', summary: `Zoom meeting ready: ${meeting.topic} (${meeting.id})`, links: [{ label: 'Join', url: meeting.joinUrl }], meeting: record(meeting.id, 'bridge') };
         if (!bridge) {
           bridge = meeting;
           upsertSearchAttributes([{ key: BridgeMeetingIdAttr, value: meeting.id }]);
@@ -242,19 +295,29 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
         const reopeningsBefore = reopenings;
         const meeting = await createMeeting(step, inputs);
         if (lifecycle && step.with.onReopen !== 'keep') watch(`Following reopenings for meeting ${meeting.id}`, step.id, followReopenings(step, meeting, reopeningsBefore));
-        return { output: meeting, entry: { status: 'ok', summary: scheduledSummary(meeting), links: [{ label: 'Join', url: meeting.joinUrl }] } };
+        return { output: meeting, entry: { status: 'ok', summary: scheduledSummary(meeting), links: [{ label: 'Join', url: meeting.joinUrl }], meeting: record(meeting.id, 'scheduled') } };
       }
       case 'zoom.recurringMeeting': {
         const meeting = await createMeeting(step, inputs);
         recurring.push(meeting);
         watch(`Deleting recurring meeting ${meeting.id}`, step.id, deleteWhenClosed(meeting));
         const every = step.with.recurrence.every === 'day' ? 'daily' : 'weekly';
-        return { output: meeting, entry: { status: 'ok', summary: `Recurring Zoom meeting (${every}) from ${meeting.startTime}: ${meeting.topic} (${meeting.id}); deleted when the incident closes`, links: [{ label: 'Join', url: meeting.joinUrl }] } };
+        return {
+          output: meeting,
+          entry: {
+            status: 'ok',
+            summary: `Recurring Zoom meeting (${every}) from ${meeting.startTime}: ${meeting.topic} (${meeting.id}); deleted when the incident closes`,
+            links: [{ label: 'Join', url: meeting.joinUrl }],
+            meeting: record(meeting.id, 'recurring'),
+          },
+        };
       }
       case 'zoom.updateMeeting': {
         const meetingId = meetingOf(step.with.meeting);
         const { topic, agenda, duration, settings } = inputs as Pick<CreateMeetingInput, 'topic' | 'agenda' | 'duration' | 'settings'>;
-        await zoom.updateMeeting.executeWithOptions({ summary: `Update Zoom meeting ${meetingId}` }, [{ connector, meetingId, topic, agenda, duration, settings }]);
+        // Runs recorded before the cut report got no answer (void) from this activity.
+        const updated = await zoom.updateMeeting.executeWithOptions({ summary: `Update Zoom meeting ${meetingId}` }, [{ connector, meetingId, topic, agenda, duration, settings }]);
+        if (updated?.cut?.length) await post({ step: step.id, status: 'info', summary: cutNote(meetingId, updated.cut) });
         return { output: { meetingId }, entry: { status: 'ok', summary: `Zoom meeting ${meetingId} updated${topic ? `: ${topic}` : ''}` } };
       }
       case 'zoom.manageParticipants': {
@@ -275,12 +338,12 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
         await zoom.endMeeting.executeWithOptions({ summary: `End Zoom meeting ${meetingId}` }, [{ connector, meetingId }]);
         if (bridge?.id === meetingId) bridgeEnded = true;
         activity.get(meetingId)!.ended = true;
-        return { output: { meetingId, endedAt: nowIso() }, entry: { status: 'ok', summary: `Zoom meeting ${meetingId} ended` } };
+        return { output: { meetingId, endedAt: nowIso() }, entry: { status: 'ok', summary: `Zoom meeting ${meetingId} ended`, meeting: record(meetingId, kindOf(meetingId), 'ended') } };
       }
       case 'zoom.deleteMeeting': {
         const meetingId = meetingOf(step.with.meeting);
         await zoom.deleteMeeting.executeWithOptions({ summary: `Delete Zoom meeting ${meetingId}` }, [{ connector, meetingId }]);
-        return { output: { meetingId }, entry: { status: 'ok', summary: `Zoom meeting ${meetingId} deleted` } };
+        return { output: { meetingId }, entry: { status: 'ok', summary: `Zoom meeting ${meetingId} deleted`, meeting: record(meetingId, kindOf(meetingId), 'deleted') } };
       }
       case 'zoom.recordingSettings': {
         const meetingId = meetingOf(step.with.meeting);
@@ -327,15 +390,20 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
       if (!(untilStart > 0) || !(await condition(() => reopenings > seen, untilStart))) return; // it started: nothing left to guard
       await zoom.deleteMeeting.executeWithOptions({ summary: `Cancel Zoom meeting ${meeting.id} (incident reopened)` }, [{ connector, meetingId: meeting.id }]);
       if (step.with.onReopen !== 'replan') {
-        await post({ step: step.id, status: 'info', summary: `Zoom meeting ${meeting.id} cancelled: the incident was reopened` });
+        await post({ step: step.id, status: 'info', summary: `Zoom meeting ${meeting.id} cancelled: the incident was reopened`, meeting: record(meeting.id, 'scheduled', 'deleted') });
         return;
       }
-      await post({ step: step.id, status: 'info', summary: `Zoom meeting ${meeting.id} cancelled: the incident was reopened; it is booked again when the incident is resolved` });
+      await post({
+        step: step.id,
+        status: 'info',
+        summary: `Zoom meeting ${meeting.id} cancelled: the incident was reopened; it is booked again when the incident is resolved`,
+        meeting: record(meeting.id, 'scheduled', 'deleted'),
+      });
       await condition(() => incident.status === 'resolved' || incident.status === 'closed');
       seen = reopenings;
       meeting = await createMeeting(step, await render(step), generation);
       outputs[step.id] = meeting;
-      await post({ step: step.id, status: 'ok', summary: `Re-planned: ${scheduledSummary(meeting)}`, links: [{ label: 'Join', url: meeting.joinUrl }] });
+      await post({ step: step.id, status: 'ok', summary: `Re-planned: ${scheduledSummary(meeting)}`, links: [{ label: 'Join', url: meeting.joinUrl }], meeting: record(meeting.id, 'scheduled') });
     }
   }
 
@@ -362,7 +430,7 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
     await condition(() => closed);
     await zoom.deleteMeeting.executeWithOptions({ summary: `Delete recurring Zoom meeting ${meeting.id} (incident closed)` }, [{ connector, meetingId: meeting.id }]);
     recurring.splice(recurring.indexOf(meeting), 1);
-    await post({ status: 'ok', summary: `Recurring Zoom meeting ${meeting.id} deleted: the incident is closed` });
+    await post({ status: 'ok', summary: `Recurring Zoom meeting ${meeting.id} deleted: the incident is closed`, meeting: record(meeting.id, 'recurring', 'deleted') });
   }
 
   /** Waits for Zoom's recording.completed webhook, asking Zoom every `pollEvery` in case it never comes. */
@@ -413,14 +481,20 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
     await CancellationScope.nonCancellable(async () => {
       if (cleanupOnCancel) {
         await endBridge('runbook cancelled');
-        for (const meeting of [...recurring]) await zoom.deleteMeeting({ connector, meetingId: meeting.id });
+        for (const meeting of [...recurring]) {
+          await zoom.deleteMeeting({ connector, meetingId: meeting.id });
+          if (patched(CANCEL_IN_FLIGHT_PATCH)) await post({ status: 'ok', summary: `Recurring Zoom meeting ${meeting.id} deleted: runbook cancelled`, meeting: record(meeting.id, 'recurring', 'deleted') });
+        }
+        if (createsInFlight.size && patched(CANCEL_IN_FLIGHT_PATCH)) await removeCreatesInFlight();
       }
       await post({ status: 'info', summary: `Runbook ${runbook.name} cancelled${cleanupOnCancel ? '' : ' (its meetings were left as they are)'}` });
+      await releaseMeetings();
     });
     if (cancelledBy === undefined) throw err;
     return { runbook: runbook.name, steps: outputs, cancelled: cancelledBy };
   }
   await condition(allHandlersFinished);
+  await releaseMeetings();
   setCurrentDetails(`**${runbook.name}** for incident ${incident.id}: done`);
   return { runbook: runbook.name, steps: outputs };
 
@@ -447,6 +521,11 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
       }
     }
   }
+}
+
+/** Rendered fields longer than Zoom takes are cut to fit (the exactly-once marker always kept); the timeline says what. */
+function cutNote(meetingId: string, cut: string[]): string {
+  return `Cut to fit Zoom's limits for meeting ${meetingId}: ${cut.join(', ')}`;
 }
 
 function scheduledSummary(meeting: MeetingSummary): string {

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { getTimeline, IncidentNotFoundError, sendIncidentEvent } from '../client';
-import { IncidentEvent, IncidentEventType, InvalidIncidentEventError, parseIncidentEvent } from '../incident';
+import { clockSkewTolerance } from '../config';
+import { checkClockSkew, IncidentEvent, IncidentEventType, InvalidIncidentEventError, parseIncidentEvent } from '../incident';
 import type { TimelineEntry } from '../../workflows/definitions';
 import { connect } from './runtime';
 import { formatTable, progress, sleep, untilStopped, UsageError } from './shared';
@@ -33,7 +34,11 @@ async function send(event: IncidentEvent): Promise<void> {
   console.log(`Timeline: zoom-runbooks timeline ${event.incident.id}`);
 }
 
-function readEventFile(path: string): IncidentEvent {
+/**
+ * The validated event a file (or stdin, "-") holds. Refused, as at the intake, when it is stamped
+ * further ahead of `now` (this machine's clock) than ZR_CLOCK_SKEW_TOLERANCE.
+ */
+export function readEventFile(path: string, now: number = Date.now(), toleranceMs: number = clockSkewTolerance()): IncidentEvent {
   let text: string;
   try {
     text = readFileSync(path === '-' ? 0 : path, 'utf8');
@@ -47,7 +52,10 @@ function readEventFile(path: string): IncidentEvent {
   } catch (err) {
     throw new InvalidIncidentEventError([`not valid JSON: ${(err as Error).message}`], source);
   }
-  return parseIncidentEvent(json, source);
+  const event = parseIncidentEvent(json, source);
+  // Before anything is sent. Only a file can be ahead: events built from flags are stamped now.
+  checkClockSkew(event, now, toleranceMs, source);
+  return event;
 }
 
 /** `incident resolve --file e.json`: the file must hold the event the verb names, and flags cannot be mixed in. */

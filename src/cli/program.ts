@@ -89,7 +89,8 @@ export function buildProgram(): Command {
     .description('run a runbook now against an incident, whatever its trigger says (update runRunbook)')
     .argument('<name>', 'runbook name, e.g. postmortem')
     .requiredOption('--incident <id>', 'the incident id (required)')
-    .action(async (name: string, opts: { incident: string }) => (await import('./runbook')).runRunbook(name, opts));
+    .option('--request-id <id>', 'makes the request idempotent: a retry with the same id starts nothing new (default: a new id, printed)')
+    .action(async (name: string, opts: { incident: string; requestId?: string }) => (await import('./runbook')).runRunbook(name, opts));
   runbook
     .command('cancel')
     .description('stop a running runbook; by default it ends the bridge it opened first (signal cancelRunbook)')

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Client, WorkflowFailedError, WorkflowHandle, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { getTimeline, IncidentNotFoundError } from '../client';
 import { incidentWorkflowId } from '../incident';
@@ -20,17 +21,21 @@ export function listRunbooks(dir?: string): void {
   }
 }
 
-export async function runRunbook(name: string, opts: { incident: string }): Promise<void> {
+export async function runRunbook(name: string, opts: { incident: string; requestId?: string }): Promise<void> {
   const { client } = await connect();
   const workflowId = incidentWorkflowId(opts.incident);
-  progress(`asking ${workflowId} to run runbook ${name} (waiting for a worker to start it)…`);
+  // One run per request: a retry with the same id (printed on failure) returns the run the first one started.
+  const requestId = opts.requestId ?? randomUUID();
+  progress(`asking ${workflowId} to run runbook ${name} (request ${requestId}; waiting for a worker to start it)…`);
   try {
-    const result = await client.workflow.getHandle(workflowId).executeUpdate(runRunbookUpdate, { args: [{ runbook: name }] });
-    console.log(`Runbook ${name} started for incident ${opts.incident}: workflow ${result.workflowId}`);
+    const result = await client.workflow.getHandle(workflowId).executeUpdate(runRunbookUpdate, { args: [{ runbook: name, requestId }], updateId: requestId });
+    const already = result.alreadyStarted ? ' (already started by this request)' : '';
+    console.log(`Runbook ${name} started for incident ${opts.incident}${already}: workflow ${result.workflowId}`);
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) throw new IncidentNotFoundError(opts.incident);
     // The workflow's own words ("No runbook named …"), decoded by the client.
     if (err instanceof WorkflowUpdateFailedError) throw new CliError((err.cause as Error | undefined)?.message ?? err.message);
+    if (err instanceof Error) err.message += `\n(to retry without starting the runbook twice: --request-id ${requestId})`;
     throw err;
   }
 }
@@ -79,17 +84,22 @@ export async function endMeeting(incident: string, opts: { runbook: string; wait
   const handle = await runbookHandle(client, incident, opts.runbook);
   const bridge = await handle.query(bridgeQuery);
   if (!bridge) throw new CliError(`Runbook ${opts.runbook} of incident ${incident} has not opened a bridge.`);
-  await signalRunbook(handle, () => handle.signal(endBridgeSignal));
-  if (!opts.wait) return void console.log(`End requested for Zoom meeting ${bridge.id} (${bridge.topic}).`);
-  // The runbook notes the end on the timeline once Zoom has confirmed it.
-  progress(`waiting for Zoom to end meeting ${bridge.id}…`);
+  // A runbook that no longer runs (terminated, failed) cannot end it: the incident workflow calls Zoom itself.
+  const running = (await handle.describe()).status.name === 'RUNNING';
+  const endedBy = running ? opts.runbook.split('/')[0] : 'incident';
+  if (running) await signalRunbook(handle, () => handle.signal(endBridgeSignal));
+  else await client.workflow.getHandle(incidentWorkflowId(incident)).signal(endBridgeSignal, { meetingId: bridge.id });
+  const via = running ? '' : ` through the incident (runbook ${opts.runbook} no longer runs)`;
+  if (!opts.wait) return void console.log(`End requested for Zoom meeting ${bridge.id} (${bridge.topic})${via}.`);
+  progress(`waiting for Zoom to end meeting ${bridge.id}${via}…`);
   // Timeline entries name the runbook without an on-demand run's suffix ("postmortem/on-demand-1").
-  const source = opts.runbook.split('/')[0];
-  const ended = (entries: { source: string; summary: string }[]) => entries.some((e) => e.source === source && e.summary.startsWith(`Zoom meeting ${bridge.id} ended`));
+  const ended = (entries: { source: string; summary: string }[]) => entries.some((e) => e.source === endedBy && e.summary.startsWith(`Zoom meeting ${bridge.id} ended`));
   const deadline = Date.now() + END_WAIT_MS;
   while (Date.now() < deadline) {
-    if (ended(await getTimeline(client, incident))) return void console.log(`Zoom meeting ${bridge.id} (${bridge.topic}) ended; runbook ${opts.runbook} goes on.`);
+    if (ended(await getTimeline(client, incident))) {
+      return void console.log(`Zoom meeting ${bridge.id} (${bridge.topic}) ended${running ? `; runbook ${opts.runbook} goes on` : via}.`);
+    }
     await sleep(500);
   }
-  throw new CliError(`The end of Zoom meeting ${bridge.id} is recorded, but Zoom has not confirmed it within ${END_WAIT_MS / 1000} s; the runbook keeps trying (see the timeline).`);
+  throw new CliError(`The end of Zoom meeting ${bridge.id} is recorded, but Zoom has not confirmed it within ${END_WAIT_MS / 1000} s; Temporal keeps trying (see the timeline).`);
 }

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { ConfigError, temporalConfig, workerTuning, zoomConnectorConfig } from '../config';
+import { ConfigError, incidentPolicy, temporalConfig, workerTuning, zoomConnectorConfig } from '../config';
 import { codecRoutes } from '../codec-server';
 import { installRuntime, observabilityFromEnv, startHealthServer, zoomMetrics } from '../observability';
 import { payloadKeysRequired, PayloadKeyError } from '../codec';
@@ -40,7 +40,7 @@ export async function runWorker(): Promise<void> {
   // Alive from now on; ready while the pollers run (the worker is RUNNING), not while it bundles or drains.
   const health = healthPort === undefined ? undefined : await startHealthServer({ port: healthPort, host: process.env.ZR_HEALTH_HOST, ready: () => worker?.getState() === 'RUNNING' });
   try {
-    worker = await createWorker({ connection, temporal, connectors: [zoom], client, secrets, runbooks, zoomObserver: zoomMetrics(runtime.metricMeter), tuning, workflowBundle });
+    worker = await createWorker({ connection, temporal, connectors: [zoom], client, secrets, runbooks, zoomObserver: zoomMetrics(runtime.metricMeter), tuning, workflowBundle, incidentPolicy: incidentPolicy() });
     console.log(
       `Worker polling task queue "${temporal.taskQueue}" (Zoom calls on "${zoomTaskQueue(temporal.taskQueue)}") on ${temporal.address} (namespace ${temporal.namespace}); Zoom API ${zoom.apiUrl}; runbooks: ${runbooks.map((r) => r.name).join(', ')}` +
         (observability.metricsAddress ? `; metrics http://${observability.metricsAddress}/metrics` : '') +

@@ -60,8 +60,16 @@ const faultSchema = z.object({
   message: z.string().optional(),
   headers: z.record(z.string()).optional(),
   delayMs: z.number().int().min(0).max(120_000).optional(),
+  /** Handle the request (state changes happen, webhooks go out) and only then wait this long to answer: a slow answer. */
+  holdResponseMs: z.number().int().min(0).max(120_000).optional(),
   /** Handle the request (state changes happen) but never answer: a response lost on the wire. */
   dropResponse: z.boolean().optional(),
+  /**
+   * A list answers the page asked for but offers the token it was asked with as the next one again
+   * (the first page keeps its own): a server stuck on one page, which a client that trusts
+   * next_page_token alone asks forever.
+   */
+  repeatPageToken: z.boolean().optional(),
   times: z.number().int().min(1).default(1),
 });
 export type Fault = z.infer<typeof faultSchema>;
@@ -188,6 +196,8 @@ export class ZoomSandbox {
         form: () => new URLSearchParams(rawBody),
       };
       const out = await match.route.handler(request);
+      if (fault?.holdResponseMs) await new Promise((r) => setTimeout(r, fault.holdResponseMs));
+      if (fault?.repeatPageToken) repeatPageToken(out.body, url.searchParams.get('next_page_token'));
       status = out.status;
       response = out.body;
       if (fault?.dropResponse) {
@@ -244,6 +254,12 @@ export class ZoomSandbox {
       }),
     ];
   }
+}
+
+/** The repeatPageToken fault: the token asked with comes back as the next one. */
+function repeatPageToken(body: unknown, asked: string | null): void {
+  if (!asked || !body || typeof body !== 'object' || !('next_page_token' in body)) return;
+  (body as { next_page_token: string }).next_page_token = asked;
 }
 
 function safeJson(raw: string): unknown {

@@ -311,17 +311,33 @@ function addRegistrant(meeting: StoredMeeting, input: unknown) {
   const approval = (meeting.settings as { approval_type?: number }).approval_type;
   if (approval !== 0 && approval !== 1) throw new ZoomHttpError(400, 3000, 'Registration has not been enabled for this meeting.');
   const errors: { field: string; message: string }[] = [];
-  if (typeof body.email !== 'string' || !/^[^@\s]+@[^@\s]+$/.test(body.email)) errors.push({ field: 'email', message: 'Invalid field.' });
-  if (typeof body.first_name !== 'string' || !body.first_name) errors.push({ field: 'first_name', message: 'Invalid field.' });
+  // Zoom's spec: email at most 128 characters, names at most 64.
+  if (typeof body.email !== 'string' || !/^[^@\s]+@[^@\s]+$/.test(body.email) || body.email.length > 128) errors.push({ field: 'email', message: 'Invalid field.' });
+  if (typeof body.first_name !== 'string' || !body.first_name || body.first_name.length > 64) errors.push({ field: 'first_name', message: 'Invalid field.' });
+  if (body.last_name !== undefined && (typeof body.last_name !== 'string' || body.last_name.length > 64)) errors.push({ field: 'last_name', message: 'Invalid field.' });
   if (errors.length) throw new ZoomHttpError(400, 300, 'Validation Failed.', {}, { errors });
+  const email = body.email as string;
   const registrants = ((meeting.registrants as Record<string, unknown>[] | undefined) ??= []);
-  if (registrants.length >= 4999) throw new ZoomHttpError(400, 3043, 'Meeting has reached maximum attendee capacity.');
-  const registrant_id = randomBytes(12).toString('base64url');
-  registrants.push({ registrant_id, email: body.email, first_name: body.first_name, last_name: body.last_name, status: 'approved' });
+  // One registration per email: registering again answers with the same registrant and join link
+  // (Zoom's reference is silent; its "3 requests per day for the same registrant" limit implies a
+  // repeat is accepted rather than refused).
+  let registrant = registrants.find((r) => String(r.email).toLowerCase() === email.toLowerCase());
+  if (!registrant) {
+    if (registrants.length >= 4999) throw new ZoomHttpError(400, 3043, 'Meeting has reached maximum attendee capacity.');
+    registrant = {
+      registrant_id: randomBytes(12).toString('base64url'),
+      email,
+      first_name: body.first_name,
+      last_name: body.last_name,
+      status: 'approved',
+      join_url: `${meeting.join_url}&tk=${randomBytes(16).toString('base64url')}`,
+    };
+    registrants.push(registrant);
+  }
   return {
     id: meeting.id,
-    registrant_id,
-    join_url: `${meeting.join_url}&tk=${randomBytes(16).toString('base64url')}`,
+    registrant_id: registrant.registrant_id,
+    join_url: registrant.join_url,
     topic: meeting.topic,
     start_time: meeting.start_time,
     occurrences: [],

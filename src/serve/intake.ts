@@ -1,7 +1,8 @@
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { Client, WorkflowNotFoundError } from '@temporalio/client';
 import { getTimeline, IncidentNotFoundError, sendIncidentEvent } from '../client';
-import { describeIssue, IncidentEvent, incidentSchema, incidentWorkflowId, InvalidIncidentEventError, parseIncidentEvent } from '../incident';
+import { clockSkewTolerance } from '../config';
+import { checkClockSkew, describeIssue, IncidentEvent, incidentIdSchema, incidentWorkflowId, InvalidIncidentEventError, parseIncidentEvent } from '../incident';
 import { InvalidPagerDutyWebhookError, mapPagerDutyWebhook } from '../pagerduty';
 import { incidentQuery, RunbookAttr } from '../../workflows/definitions';
 import { IntakeAuthConfig, IntakeAuthenticator, readSigningBody } from './auth';
@@ -24,6 +25,13 @@ export interface IntakeOptions {
   /** How long to wait for Temporal to confirm an event or answer a query (default 5 s). */
   temporalTimeoutMs?: number;
   logger?: ServeLogger;
+  /**
+   * How far ahead of this server's clock an event's time may be (ms); further is refused with a
+   * 400 before anything is recorded. Default: ZR_CLOCK_SKEW_TOLERANCE, else 15 minutes.
+   */
+  clockSkewToleranceMs?: number;
+  /** The server's clock (tests set it). */
+  now?: () => number;
 }
 
 /** JSON nesting allowed in an event; deeper payloads could not be serialised for Temporal. */
@@ -36,6 +44,9 @@ export function intakeRoutes(options: IntakeOptions): Route[] {
   const timeoutMs = options.temporalTimeoutMs ?? 5_000;
   const log = options.logger ?? console;
   const { client } = options;
+  // Read once, at start: a bad ZR_CLOCK_SKEW_TOLERANCE stops serve from starting (ConfigError).
+  const skewToleranceMs = options.clockSkewToleranceMs ?? clockSkewTolerance();
+  const now = options.now ?? Date.now;
   // The gRPC deadline stops the call, but the client's retry backoff can sleep past it: the timer
   // keeps the answer on time (the call itself still ends at its deadline).
   const withDeadline = <T>(fn: () => Promise<T>): Promise<T> => {
@@ -85,6 +96,7 @@ export function intakeRoutes(options: IntakeOptions): Route[] {
     let event: IncidentEvent;
     try {
       event = parseIncidentEvent(parseJsonBody(raw));
+      checkClockSkew(event, now(), skewToleranceMs);
     } catch (err) {
       throw invalid('Invalid incident event', err);
     }
@@ -96,6 +108,7 @@ export function intakeRoutes(options: IntakeOptions): Route[] {
     let mapping;
     try {
       mapping = mapPagerDutyWebhook(parseJsonBody(raw));
+      if (mapping.kind === 'event') checkClockSkew(mapping.event, now(), skewToleranceMs, undefined, 'event.occurred_at');
     } catch (err) {
       throw invalid('Invalid PagerDuty webhook', err);
     }
@@ -198,7 +211,7 @@ function invalid(error: string, err: unknown): HttpError {
 }
 
 function incidentIdParam(params: RouteParams): string {
-  const parsed = incidentSchema.shape.id.safeParse(params.id);
+  const parsed = incidentIdSchema.safeParse(params.id);
   if (!parsed.success) throw new HttpError(400, { error: 'Invalid incident id', problems: parsed.error.issues.map((i) => describeIssue({ ...i, path: ['id'] })) });
   return parsed.data;
 }

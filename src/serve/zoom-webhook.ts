@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { ZoomConnectorConfig } from '../config';
 import { deauthorizeConnector } from '../connectors';
-import { deliverMeetingEvent, meetingEventFromWebhook } from '../zoom-events';
+import { meetingEventFromWebhook, recordMeetingEvent } from '../zoom-events';
 import { parseWebhookEvent, SIGNATURE_HEADER, TIMESTAMP_HEADER, URL_VALIDATION_EVENT, urlValidationResponse, verifyWebhook, WebhookParseError } from '../zoom/webhooks';
 import { headerValue, HttpError, readBody, Route, sendJson, ServeLogger } from './http';
 
@@ -11,7 +11,7 @@ export interface ZoomWebhookOptions {
   secretToken: string;
   /** Default /zoom/webhook. */
   path?: string;
-  /** The task queue of the workers (app_deauthorized starts the connector workflow if need be). */
+  /** The task queue of the workers (meeting mailboxes and, on app_deauthorized, the connector workflow start there). */
   taskQueue: string;
   /** The connectors an app_deauthorized may concern, matched by the app's client id. */
   connectors: Pick<ZoomConnectorConfig, 'name' | 'clientId'>[];
@@ -23,8 +23,9 @@ const DELIVERY_BUDGET_MS = 2500;
 
 /**
  * Zoom's webhook endpoint: answers the URL validation challenge, checks `x-zm-signature` on the
- * raw body of every delivery, and hands meeting events to the runbook workflows that own the
- * meetings (signals recorded by Temporal before we answer 200, so an acknowledged event is kept).
+ * raw body of every delivery, and records meeting events in each meeting's mailbox workflow,
+ * which hands them to the run that created the meeting. 200 only once Temporal has recorded the
+ * event (Zoom does not retry a 2xx); else 503, and Zoom retries.
  */
 export function zoomWebhookRoutes(options: ZoomWebhookOptions): Route[] {
   const log = options.logger ?? console;
@@ -63,18 +64,20 @@ export function zoomWebhookRoutes(options: ZoomWebhookOptions): Route[] {
         }
         const event = meetingEventFromWebhook(envelope);
         if (!event) return sendJson(res, 200, { event: envelope.event, ignored: true });
-        const delivered = await withinBudget(deliverMeetingEvent(options.client, event));
-        if (delivered === undefined) {
-          log.warn(`serve: Zoom ${event.type} for meeting ${event.meetingId} not delivered within ${DELIVERY_BUDGET_MS} ms; Zoom will retry`);
+        const recorded = await withinBudget(options.client.withDeadline(Date.now() + DELIVERY_BUDGET_MS, () => recordMeetingEvent(options.client, options.taskQueue, event)));
+        if (recorded === undefined) {
+          log.warn(`serve: Zoom ${event.type} for meeting ${event.meetingId} not recorded within ${DELIVERY_BUDGET_MS} ms; Zoom will retry`);
           throw new HttpError(503, { error: 'Temporal did not record the event in time; retry.' });
         }
-        sendJson(res, 200, { event: envelope.event, delivered });
+        sendJson(res, 200, { event: envelope.event, recorded: recorded.workflowId });
       },
     },
   ];
 }
 
 async function withinBudget<T>(work: Promise<T>): Promise<T | undefined> {
+  // Past the budget Zoom has had its 503 and will retry: a later failure of this attempt has nobody to tell.
+  work.catch(() => undefined);
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), DELIVERY_BUDGET_MS)));
   try {

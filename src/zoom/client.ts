@@ -5,6 +5,7 @@ import { ZoomError, ZoomRateLimitError, ZoomUnavailableError } from './errors';
 import { zoomErrorFromResponse } from './error-mapping';
 import { OPERATIONS, RateCategory, ZoomOperation } from './operations';
 import { waitAtMost } from './wait';
+import { collectPages } from './paging';
 import { redactSecrets, secretValuesIn } from './redact';
 import {
   CreateMeetingRequest,
@@ -128,36 +129,45 @@ export class ZoomClient {
     return this.request({ operation: 'getUser', method: 'GET', path: `/users/${encodeURIComponent(userId)}`, schema: userSchema });
   }
 
-  listGroups() {
-    return this.request({ operation: 'listGroups', method: 'GET', path: '/groups', query: { page_size: 300 }, schema: groupListSchema });
+  /** Every group of the account (all pages). */
+  async listGroups() {
+    const { items: groups } = await collectPages({
+      operation: 'list groups',
+      fetchPage: async (next_page_token) => {
+        const page = await this.request({ operation: 'listGroups', method: 'GET', path: '/groups', query: { page_size: 300, next_page_token }, schema: groupListSchema });
+        return { items: page.groups, nextPageToken: page.next_page_token, totalRecords: page.total_records };
+      },
+    });
+    return { groups };
   }
 
+  /** Every member of the group (all pages). */
   async listGroupMembers(groupId: string) {
-    const members: z.infer<typeof groupMembersSchema>['members'] = [];
-    let next_page_token: string | undefined;
-    do {
-      const page = await this.request({
-        operation: 'listGroupMembers',
-        method: 'GET',
-        path: `/groups/${encodeURIComponent(groupId)}/members`,
-        query: { page_size: 300, next_page_token },
-        schema: groupMembersSchema,
-      });
-      members.push(...page.members);
-      next_page_token = page.next_page_token || undefined;
-    } while (next_page_token);
-    return members;
+    const { items } = await collectPages({
+      operation: `list members of group ${groupId}`,
+      fetchPage: async (next_page_token) => {
+        const page = await this.request({
+          operation: 'listGroupMembers',
+          method: 'GET',
+          path: `/groups/${encodeURIComponent(groupId)}/members`,
+          query: { page_size: 300, next_page_token },
+          schema: groupMembersSchema,
+        });
+        return { items: page.members, nextPageToken: page.next_page_token, totalRecords: page.total_records };
+      },
+    });
+    return items;
   }
 
   private async allPages(operation: 'listPastParticipants' | 'participantReport', path: string): Promise<Participant[]> {
-    const all: Participant[] = [];
-    let next_page_token: string | undefined;
-    do {
-      const page = await this.request({ operation, method: 'GET', path, query: { page_size: 300, next_page_token }, schema: participantPageSchema });
-      all.push(...page.participants);
-      next_page_token = page.next_page_token || undefined;
-    } while (next_page_token);
-    return all;
+    const { items } = await collectPages({
+      operation: `${describe(operation)} (${path})`,
+      fetchPage: async (next_page_token) => {
+        const page = await this.request({ operation, method: 'GET', path, query: { page_size: 300, next_page_token }, schema: participantPageSchema });
+        return { items: page.participants, nextPageToken: page.next_page_token, totalRecords: page.total_records };
+      },
+    });
+    return items;
   }
 
   private async request<T>(spec: RequestSpec<T>): Promise<T> {

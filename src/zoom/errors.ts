@@ -37,6 +37,15 @@ export class ZoomConnectorDisabledError extends ZoomAuthError {}
 export class ZoomScopeError extends ZoomError {}
 /** User, meeting or recording does not exist (404; codes 1001, 3001, 3301). */
 export class ZoomNotFoundError extends ZoomError {}
+/**
+ * The meeting a call names was deleted or has expired (Zoom's 404/3001), reported in our words with
+ * its id: Zoom's own text differs per endpoint, and the operator's question is "was it deleted?".
+ */
+export class ZoomMeetingGoneError extends ZoomNotFoundError {
+  constructor(meetingId: string | number, action: string, cause: ZoomError) {
+    super(`Zoom meeting ${meetingId} no longer exists (deleted?): could not ${action}.`, { status: cause.status, code: cause.code, trackingId: cause.trackingId });
+  }
+}
 /** Zoom refused the request as invalid (400 codes such as 300, 3000, 3003, 3161). */
 export class ZoomValidationError extends ZoomError {}
 /** Per-second limit hit (429); retry after `retryAfterMs`. */
@@ -47,6 +56,19 @@ export class ZoomDailyLimitError extends ZoomError {}
 export class ZoomUnavailableError extends ZoomError {}
 /** Our own configuration is wrong (missing credentials, bad URL). */
 export class ZoomConfigError extends ZoomError {}
+
+/** Zoom's code for "Meeting {id} is not found or has expired" (404). */
+export const MEETING_NOT_FOUND = 3001;
+/** Zoom's code for "you cannot delete this meeting since it is in progress" (400). */
+export const MEETING_IN_PROGRESS = 3002;
+
+/**
+ * Zoom says the meeting itself is gone (404/3001). Other 404s are not that: 1001 is a missing host
+ * user (a configuration problem) and 3301 a meeting without a recording.
+ */
+export function isMeetingGone(err: unknown): err is ZoomNotFoundError {
+  return err instanceof ZoomNotFoundError && err.code === MEETING_NOT_FOUND;
+}
 
 const PERMANENT = [ZoomAuthError, ZoomScopeError, ZoomNotFoundError, ZoomValidationError, ZoomConfigError];
 

@@ -165,8 +165,12 @@ export const userSchema = z
 export type ZoomUser = z.infer<typeof userSchema>;
 
 export const groupListSchema = z
-  .object({ groups: z.array(z.object({ id: z.string(), name: z.string(), total_members: z.number().optional() }).passthrough()), next_page_token: z.string().optional() })
+  .object({
+    groups: z.array(z.object({ id: z.string(), name: z.string(), total_members: z.number().optional() }).passthrough()),
+    next_page_token: z.string().optional(),
+    total_records: z.number().optional(),
+  })
   .passthrough();
 export const groupMembersSchema = z
-  .object({ members: z.array(z.object({ id: z.string(), email: z.string() }).passthrough()), next_page_token: z.string().optional() })
+  .object({ members: z.array(z.object({ id: z.string(), email: z.string() }).passthrough()), next_page_token: z.string().optional(), total_records: z.number().optional() })
   .passthrough();

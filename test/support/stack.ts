@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import type { RunbookDefinition } from '../../workflows/definitions';
+import type { IncidentPolicy } from '../../src/config';
 import { TemporalConfig, ZoomConnectorConfig } from '../../src/config';
 import { SandboxOptions, ZoomSandbox } from '../../src/sandbox/server';
 import { createWorker, RunbooksWorker } from '../../src/worker';
@@ -54,6 +55,7 @@ export async function startStack(
     connectors?: (sandbox: ZoomSandbox) => ZoomConnectorConfig[];
     /** Encrypt payloads with a random key (the default, as in production); false keeps history plain JSON. */
     encrypt?: boolean;
+    incidentPolicy?: IncidentPolicy;
   } = {},
 ): Promise<Stack> {
   if (!runtimeInstalled) {
@@ -77,6 +79,7 @@ export async function startStack(
     secrets,
     runbooks: options.runbooks ?? loadRunbooks(join(__dirname, '../../runbooks')).map((r) => r.runbook),
     workflowBundle: { codePath: process.env.ZR_TEST_WORKFLOW_BUNDLE! },
+    incidentPolicy: options.incidentPolicy,
   });
   const running = worker.run();
   return {
