@@ -23,18 +23,22 @@ function workflowIdOf(file: string): string {
 
 describe('replay of recorded histories', () => {
   it('has fixtures for the incident workflow and each example runbook', () => {
-    // Recorded before the meeting-lifecycle patch, after it (v2), and after the Zoom task queue (v3; test/support/record-histories.ts).
+    // Recorded before the meeting-lifecycle patch, after it (v2), after the Zoom task queue (v3), and after the lifecycle state machine and meeting mailboxes (v4; test/support/record-histories.ts).
     expect(fixtures).toEqual([
       'incident-workflow-v2.json',
       'incident-workflow-v3.json',
+      'incident-workflow-v4.json',
       'incident-workflow.json',
       'runbook-incident-bridge.json',
       'runbook-incident-sync-v3.json',
+      'runbook-incident-sync-v4.json',
       'runbook-incident-sync.json',
       'runbook-postmortem-replan-v3.json',
+      'runbook-postmortem-replan-v4.json',
       'runbook-postmortem-replan.json',
       'runbook-postmortem.json',
       'runbook-recorded-bridge-v3.json',
+      'runbook-recorded-bridge-v4.json',
       'runbook-recorded-bridge.json',
     ]);
   });

@@ -22,8 +22,8 @@ import { zoomWebhookRoutes } from '../../src/serve/zoom-webhook';
 import { addParticipantsUpdate, TimelineEntry } from '../../workflows/definitions';
 import { eventually, startStack } from './stack';
 
-/** The workflow code's generation: v2 added the meeting lifecycle, v3 the Zoom task queue. */
-const VERSION = 'v3';
+/** The workflow code's generation: v2 added the meeting lifecycle, v3 the Zoom task queue, v4 the lifecycle state machine and meeting mailboxes. */
+const VERSION = 'v4';
 const ID = `INC-REPLAY-${VERSION}`;
 const OUT = join(__dirname, '../fixtures/histories');
 
