@@ -79,7 +79,8 @@ ensure_node_modules() {
   # leave out other platforms' optional packages, as this npm writes them.
   log "installing npm dependencies"
   (cd "$ROOT" && npm install --no-audit --no-fund --loglevel=error) >&2 || die "npm install failed."
-  echo "$want" > "$stamp"
+  # Stamped after the install: npm may have rewritten the lockfile (platform entries).
+  cksum < "$ROOT/package-lock.json" > "$stamp"
 }
 
 wait_for_temporal() {

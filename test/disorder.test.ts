@@ -1,5 +1,3 @@
-import { createServer, Server } from 'node:http';
-import { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import axios from 'axios';
 import YAML from 'yaml';
@@ -8,11 +6,10 @@ import { getTimeline, sendIncidentEvent } from '../src/client';
 import { Incident, IncidentEvent, incidentWorkflowId } from '../src/incident';
 import { loadRunbooks } from '../src/runbook-loader';
 import { Runbook, runbookSchema } from '../src/runbook';
-import { zoomWebhookRoutes } from '../src/serve/zoom-webhook';
 import { StoredMeeting } from '../src/sandbox/zoom-api';
 import { idempotencyMarker } from '../activities';
 import { addParticipantsUpdate, bridgeQuery, endBridgeSignal, meetingMailboxWorkflowId, runRunbookUpdate, TimelineEntry } from '../workflows/definitions';
-import { eventually, sandboxConnector, Stack, startStack, uniqueIncidentId } from './support/stack';
+import { eventually, receiveZoomWebhooks, Stack, startStack, uniqueIncidentId } from './support/stack';
 import { hoursFromNow } from './support/times';
 
 /**
@@ -45,17 +42,13 @@ steps:
 
 describe('under disorder', () => {
   let stack: Stack;
-  let receiver: Server;
+  let stopReceiver: (() => Promise<void>) | undefined;
   beforeAll(async () => {
     stack = await startStack({ runbooks: [...examples, fragile, verbose], incidentPolicy: { closeAfterResolveMs: CLOSE_AFTER_RESOLVE_MS, autoCloseSources: ['pagerduty'] } });
-    const [route] = zoomWebhookRoutes({ client: stack.client, secretToken: SECRET_TOKEN, taskQueue: stack.temporal.taskQueue, connectors: [sandboxConnector(stack.sandbox)] });
-    receiver = createServer((req, res) => void Promise.resolve(route.handle(req, res, {})).catch(() => res.writeHead(500).end()));
-    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/zoom/webhook`;
-    await axios.post(`${stack.sandbox.url}/_sandbox/webhooks`, { url, secretToken: SECRET_TOKEN, validate: true });
+    stopReceiver = await receiveZoomWebhooks(stack, SECRET_TOKEN);
   });
   afterAll(async () => {
-    await new Promise((r) => receiver?.close(r));
+    await stopReceiver?.();
     await stack?.stop();
   });
 

@@ -1,12 +1,9 @@
-import { createServer, Server } from 'node:http';
-import { AddressInfo } from 'node:net';
 import axios from 'axios';
 import YAML from 'yaml';
 import { getTimeline, sendIncidentEvent } from '../src/client';
 import { IncidentEvent, incidentWorkflowId } from '../src/incident';
 import { loadRunbooks } from '../src/runbook-loader';
 import { Runbook, runbookSchema } from '../src/runbook';
-import { zoomWebhookRoutes } from '../src/serve/zoom-webhook';
 import { StoredMeeting } from '../src/sandbox/zoom-api';
 import {
   addParticipantsUpdate,
@@ -16,7 +13,7 @@ import {
   TimelineEntry,
   ZoomMeetingIdsAttr,
 } from '../workflows/definitions';
-import { eventually, sandboxConnector, Stack, startStack, uniqueIncidentId } from './support/stack';
+import { eventually, receiveZoomWebhooks, sandboxConnector, Stack, startStack, uniqueIncidentId } from './support/stack';
 import { join } from 'node:path';
 import { computeStart } from '../src/schedule';
 import { hoursFromNow, wallClock } from './support/times';
@@ -45,18 +42,13 @@ const SECRET_TOKEN = 'webhook-secret-for-tests';
 
 describe('the example runbooks', () => {
   let stack: Stack;
-  let receiver: Server;
+  let stopReceiver: (() => Promise<void>) | undefined;
   beforeAll(async () => {
     stack = await startStack({ runbooks: examples });
-    // Zoom's webhooks reach the workflows through the real endpoint.
-    const [route] = zoomWebhookRoutes({ client: stack.client, secretToken: SECRET_TOKEN, taskQueue: stack.temporal.taskQueue, connectors: [sandboxConnector(stack.sandbox)] });
-    receiver = createServer((req, res) => void Promise.resolve(route.handle(req, res, {})).catch(() => res.writeHead(500).end()));
-    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/zoom/webhook`;
-    await axios.post(`${stack.sandbox.url}/_sandbox/webhooks`, { url, secretToken: SECRET_TOKEN, validate: true });
+    stopReceiver = await receiveZoomWebhooks(stack, SECRET_TOKEN);
   });
   afterAll(async () => {
-    await new Promise((r) => receiver?.close(r));
+    await stopReceiver?.();
     await stack?.stop();
   });
   const sim = (path: string, body: object = {}) => axios.post(`${stack.sandbox.url}/_sandbox${path}`, body);
@@ -324,7 +316,7 @@ steps:
 
 describe('an uninstalled Zoom app (app_deauthorized)', () => {
   let stack: Stack;
-  let receiver: Server;
+  let stopReceiver: (() => Promise<void>) | undefined;
   // A connector of its own: disabling it must not touch other tests on the shared dev server.
   const name = `deauth-${Math.random().toString(36).slice(2, 8)}`;
   const bridge = runbook(`
@@ -338,14 +330,10 @@ steps:
 `);
   beforeAll(async () => {
     stack = await startStack({ runbooks: [bridge], connectors: (sandbox) => [sandboxConnector(sandbox, name)] });
-    const [route] = zoomWebhookRoutes({ client: stack.client, secretToken: SECRET_TOKEN, taskQueue: stack.temporal.taskQueue, connectors: [sandboxConnector(stack.sandbox, name)] });
-    receiver = createServer((req, res) => void Promise.resolve(route.handle(req, res, {})).catch(() => res.writeHead(500).end()));
-    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/zoom/webhook`;
-    await axios.post(`${stack.sandbox.url}/_sandbox/webhooks`, { url, secretToken: SECRET_TOKEN });
+    stopReceiver = await receiveZoomWebhooks(stack, SECRET_TOKEN, name);
   });
   afterAll(async () => {
-    await new Promise((r) => receiver?.close(r));
+    await stopReceiver?.();
     await stack?.stop();
   });
   const open = (id: string) => sendIncidentEvent(stack.client, stack.temporal.taskQueue, event(id, 'incident.created', { title: `Outage ${id}` }));

@@ -16,10 +16,11 @@ import { freePort } from './support/ports';
  * The Temporal Web UI in a real browser (Debian's Chromium through playwright-core), after the
  * README's sample incident ran: what a newcomer sees in step 4 of the walk-through. The test runs
  * its own dev server with the UI (the shared one is headless), pointed at a codec server that holds
- * the stack's payload keys, as ./temporal-dev.sh does with `serve`. Screenshots go to docs/images/.
+ * the stack's payload keys, as ./temporal-dev.sh does with `serve`. Screenshots go to .temporal/screenshots/ (docs/images/ with ZR_UPDATE_SCREENSHOTS=1).
  */
 
-const IMAGES = join(__dirname, '../docs/images');
+// The README's images are refreshed only on request (ZR_UPDATE_SCREENSHOTS=1): a test run leaves the clone clean.
+const IMAGES = process.env.ZR_UPDATE_SCREENSHOTS ? join(__dirname, '../docs/images') : join(__dirname, '../.temporal/screenshots');
 const SAMPLE_EVENT = join(__dirname, '../runbooks/events/INC-4211-created.json');
 /** How long the page may take to show something. */
 const UI_TIMEOUT = 45_000;

@@ -1,4 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import { AddressInfo } from 'node:net';
+import axios from 'axios';
+import { zoomWebhookRoutes } from '../../src/serve/zoom-webhook';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import type { RunbookDefinition } from '../../workflows/definitions';
@@ -117,4 +121,17 @@ export async function eventually<T>(probe: () => Promise<T | undefined> | T | un
 
 export function uniqueIncidentId(prefix = 'INC'): string {
   return `${prefix}-${randomUUID().slice(0, 8)}`;
+}
+
+/**
+ * Zoom's webhooks from the stack's sandbox reach its workflows through the real `/zoom/webhook`
+ * route, served on a port of its own; returns how to stop it.
+ */
+export async function receiveZoomWebhooks(stack: Stack, secretToken: string, connector = 'default'): Promise<() => Promise<void>> {
+  const [route] = zoomWebhookRoutes({ client: stack.client, secretToken, taskQueue: stack.temporal.taskQueue, connectors: [sandboxConnector(stack.sandbox, connector)] });
+  const receiver = createServer((req, res) => void Promise.resolve(route.handle(req, res, {})).catch(() => res.writeHead(500).end()));
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/zoom/webhook`;
+  await axios.post(`${stack.sandbox.url}/_sandbox/webhooks`, { url, secretToken, validate: true });
+  return () => new Promise<void>((resolve) => receiver.close(() => resolve()));
 }
