@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { activityInfo, ApplicationFailure, heartbeat, log } from '@temporalio/activity';
-import type { Incident, IncidentEventType, MeetingSummary, RunbookDefinition, SealedTokenSet } from '../workflows/definitions';
+import type { Incident, IncidentEventType, MeetingRecord, MeetingSummary, RunbookDefinition, SealedTokenSet } from '../workflows/definitions';
 import { ConnectorGate, sealTokens } from '../src/connectors';
 import { SecretBox } from '../src/secrets';
 import { refreshTokens } from '../src/zoom/user-oauth';
@@ -49,14 +49,25 @@ export interface ActivityDeps {
   incidentPolicy?: IncidentPolicy;
   /** For the meeting mailboxes' fallback to the ZoomMeetingIds search attribute. */
   client?: Client;
-  /** Records that a run follows a meeting (its mailbox forwards Zoom's webhooks there); the worker's client does it. */
-  claimMeeting?: (meetingId: string, owner: string) => Promise<void>;
+  /** Records that a run follows a meeting (its mailbox forwards Zoom's webhooks there) and tells its incident; the worker's client does it. */
+  claimMeeting?: (claim: MeetingClaim) => Promise<void>;
+  /** Lets go of a meeting a run removed (its mailbox is started if need be, so a late claim finds the release). */
+  releaseMeeting?: (release: { meetingId: string; owner: string }) => Promise<void>;
+}
+
+/** A meeting a create made: the run that follows it and, when known, the incident that keeps it. */
+export interface MeetingClaim {
+  meetingId: string;
+  owner: string;
+  incident?: { workflowId: string; record: MeetingRecord };
 }
 
 export interface CreateMeetingInput {
   connector?: string;
   /** Stable per runbook step: the same key never yields a second meeting. */
   idempotencyKey: string;
+  /** The incident workflow told of the meeting as soon as Zoom made it, and as what kind (runs before this field: not told). */
+  incident?: { workflowId: string; kind: MeetingRecord['kind'] };
   topic: string;
   agenda?: string;
   /** Minutes. */
@@ -145,13 +156,25 @@ export function createActivities(deps: ActivityDeps) {
   }
 
   /**
-   * Claims the meeting's mailbox for the run that asked for it, before the create answers: Zoom's
-   * webhooks sent before this answer reaches the run are held there, not lost (docs/lifecycle.md).
+   * Before the create answers: claims the meeting's mailbox for the run that asked for it (Zoom's
+   * webhooks sent before this answer reaches the run are held there, not lost) and tells the
+   * incident, which then knows the meeting even if the run never hears the answer (terminated).
+   * See docs/lifecycle.md.
    */
-  async function claimed<T extends { id: string }>(meeting: T): Promise<T> {
+  async function claimed<T extends { id: string }>(input: CreateMeetingInput, meeting: T): Promise<T> {
     const owner = activityInfo().workflowExecution?.workflowId;
-    if (owner) await deps.claimMeeting?.(meeting.id, owner);
+    if (!owner) return meeting;
+    const told = input.incident;
+    const record: MeetingRecord | undefined = told && { id: meeting.id, kind: told.kind, owner, connector: input.connector };
+    await deps.claimMeeting?.({ meetingId: meeting.id, owner, incident: told && record && { workflowId: told.workflowId, record } });
     return meeting;
+  }
+
+  /** The run no longer follows meetings it removed: their mailboxes may end, and a claim that comes late is ignored. */
+  async function released(meetingIds: string[]): Promise<string[]> {
+    const owner = activityInfo().workflowExecution?.workflowId;
+    if (owner) for (const meetingId of meetingIds) await deps.releaseMeeting?.({ meetingId, owner });
+    return meetingIds;
   }
 
   return {
@@ -261,7 +284,7 @@ export function createActivities(deps: ActivityDeps) {
           const existing = await findByMarker(zoom, marker, asked.length ? asked : zoom.hosts.hosts);
           if (existing) {
             log.info('Found the meeting an earlier attempt created', { meetingId: existing.id });
-            return claimed({ ...summarise(existing, false), ...cuts.cut });
+            return claimed(input, { ...summarise(existing, false), ...cuts.cut });
           }
         }
         // A host that Zoom says is out of daily budget is skipped for the next one in the pool.
@@ -274,7 +297,7 @@ export function createActivities(deps: ActivityDeps) {
             const meeting = await zoom.client.createMeeting(host, request);
             zoom.hosts.spend(host);
             if (cuts.notes.length) log.warn('Cut meeting fields to fit the limits Zoom documents', { meetingId: meeting.id, cut: cuts.notes });
-            return claimed({ ...summarise(meeting, true), ...cuts.cut });
+            return claimed(input, { ...summarise(meeting, true), ...cuts.cut });
           } catch (err) {
             if (!(err instanceof ZoomDailyLimitError) || zoom.hosts.hosts.length === 1) throw err;
             log.warn('Zoom host is out of daily budget; trying the next one', { host });
@@ -414,7 +437,7 @@ export function createActivities(deps: ActivityDeps) {
      */
     async removeLateDuplicates(input: { connector?: string; idempotencyKey: string; keep?: string }): Promise<string[]> {
       const zoom = await connector(input.connector);
-      return callZoom(() => removeMarked(zoom, idempotencyMarker(input.idempotencyKey), input.keep));
+      return released(await callZoom(() => removeMarked(zoom, idempotencyMarker(input.idempotencyKey), input.keep)));
     },
 
     /**
@@ -427,7 +450,7 @@ export function createActivities(deps: ActivityDeps) {
       const zoom = await connector(input.connector);
       const removed = await callZoom(() => removeMarked(zoom, idempotencyMarker(input.idempotencyKey)));
       if (removed.length) log.info('Removed the meetings made under a cancelled step', { meetingIds: removed });
-      return removed;
+      return released(removed);
     },
   };
 }
@@ -528,14 +551,20 @@ function isAlreadyRegistered(err: unknown): boolean {
 }
 
 /** Removes the meetings carrying the marker on every host of the pool, but `keep`; the ids removed. */
+/**
+ * Removes the meetings with the marker but `keep`, and returns every id removed, including by
+ * earlier attempts: each removal is heartbeated, so a retry after a lost answer (which finds
+ * nothing left) still reports what the first attempt did.
+ */
 async function removeMarked(zoom: ZoomConnector, marker: string, keep?: string): Promise<string[]> {
-  const removed: string[] = [];
+  const removed = [...((activityInfo().heartbeatDetails as { removed?: string[] } | undefined)?.removed ?? [])];
   for (const host of zoom.hosts.hosts) {
     for (const meeting of await withMarker(zoom, marker, host)) {
       const id = String(meeting.id);
-      if (id === keep) continue;
+      if (id === keep || removed.includes(id)) continue;
       await removeMeeting(zoom, id);
       removed.push(id);
+      heartbeat({ removed });
     }
   }
   return removed;

@@ -10,7 +10,7 @@ import { SecretBox } from './secrets';
 import { ServerToServerTokenProvider, TokenProvider } from './zoom/auth';
 import { TokenOwner, UserOAuthTokenProvider } from './zoom/user-oauth';
 import { ZoomClient } from './zoom/client';
-import { claimMeetingMailbox } from './zoom-events';
+import { claimMeetingMailbox, releaseMeetingMailbox } from './zoom-events';
 import { AccountRateLimiter } from './zoom/rate-limiter';
 import { HostPool } from './zoom/host-pool';
 import type { ZoomCallObserver } from './observability';
@@ -97,7 +97,8 @@ export async function createWorker(setup: WorkerSetup): Promise<RunbooksWorker> 
     gate: setup.client && new ConnectorGate(setup.client),
     incidentPolicy: setup.incidentPolicy,
     client,
-    claimMeeting: client && ((meetingId, owner) => claimMeetingMailbox(client, setup.temporal.taskQueue, meetingId, owner)),
+    claimMeeting: client && ((claim) => claimMeetingMailbox(client, setup.temporal.taskQueue, claim)),
+    releaseMeeting: client && ((release) => releaseMeetingMailbox(client, setup.temporal.taskQueue, release)),
   });
   const tuning = { ...workerTuning({}), ...setup.tuning };
   const common = { connection: setup.connection, namespace: setup.temporal.namespace, dataConverter: dataConverter(setup.temporal), activities };

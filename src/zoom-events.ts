@@ -1,5 +1,6 @@
-import type { Client } from '@temporalio/client';
-import { claimMeetingSignal, meetingMailboxWorkflowId, ZoomMeetingEvent, zoomMeetingEventSignal, ZoomMeetingIdsAttr } from '../workflows/definitions';
+import { Client, WorkflowNotFoundError } from '@temporalio/client';
+import type { MeetingClaim } from '../activities';
+import { claimMeetingSignal, meetingCreatedSignal, meetingMailboxWorkflowId, releaseMeetingSignal, ZoomMeetingEvent, zoomMeetingEventSignal, ZoomMeetingIdsAttr } from '../workflows/definitions';
 import type { meetingMailboxWorkflow } from '../workflows/meeting-mailbox';
 import { isWebhookEvent, WebhookEnvelope } from './zoom/webhooks';
 
@@ -52,14 +53,41 @@ export async function recordMeetingEvent(client: Client, taskQueue: string, even
   return { workflowId };
 }
 
-/** Makes `owner` (a runbook run's workflow id) follow the meeting: its mailbox forwards what it holds and all that comes. */
-export async function claimMeetingMailbox(client: Client, taskQueue: string, meetingId: string, owner: string): Promise<void> {
+/**
+ * Makes `owner` (a runbook run's workflow id) follow the meeting: its mailbox forwards what it
+ * holds and all that comes. The incident, when named, keeps the meeting too (an incident that has
+ * ended keeps nothing more).
+ */
+export async function claimMeetingMailbox(client: Client, taskQueue: string, { meetingId, owner, incident }: MeetingClaim): Promise<void> {
   assertMeetingId(meetingId);
   await client.workflow.signalWithStart<typeof meetingMailboxWorkflow, [{ owner: string }]>('meetingMailboxWorkflow', {
     workflowId: meetingMailboxWorkflowId(meetingId),
     taskQueue,
     args: [{ meetingId }],
     signal: claimMeetingSignal,
+    signalArgs: [{ owner }],
+    staticSummary: MAILBOX_SUMMARY(meetingId),
+  });
+  if (!incident) return;
+  try {
+    await client.workflow.getHandle(incident.workflowId).signal(meetingCreatedSignal, incident.record);
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+  }
+}
+
+/**
+ * The run `owner` no longer follows the meeting (it removed it). By signal-with-start: when the
+ * mailbox does not exist yet, a claim from a create that the run had cut short can still come
+ * later, and must find the release there.
+ */
+export async function releaseMeetingMailbox(client: Client, taskQueue: string, { meetingId, owner }: { meetingId: string; owner: string }): Promise<void> {
+  assertMeetingId(meetingId);
+  await client.workflow.signalWithStart<typeof meetingMailboxWorkflow, [{ owner: string }]>('meetingMailboxWorkflow', {
+    workflowId: meetingMailboxWorkflowId(meetingId),
+    taskQueue,
+    args: [{ meetingId }],
+    signal: releaseMeetingSignal,
     signalArgs: [{ owner }],
     staticSummary: MAILBOX_SUMMARY(meetingId),
   });

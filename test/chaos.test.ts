@@ -39,10 +39,26 @@ describe(`chaos suite (${INCIDENTS} incidents)`, () => {
     expect(offFigures(['Chaos applied'])).toEqual([]);
     expect(report.injected.find((i) => i.label.startsWith('Worker processes SIGKILLed'))?.count).toBeGreaterThanOrEqual(1);
     expect(report.injected.find((i) => i.label.startsWith('Temporal dev server stopped'))?.count).toBe(1);
+    for (const kind of ['Equal timestamps', 'Skewed clocks: create', 'Skewed clocks: resolves', 'Partial updates: incident.updated with one', 'Partial updates: incident.updated with only', 'Webhooks racing the create', 'Bridge runbooks cancelled', 'Bridge runbooks terminated', 'Reopens saying status "triggered"', 'Incidents sent as PagerDuty']) {
+      expect([kind, report.injected.find((i) => i.label.startsWith(kind))?.count]).toEqual([kind, expect.any(Number)]);
+      expect([kind, report.injected.find((i) => i.label.startsWith(kind))!.count > 0]).toEqual([kind, true]);
+    }
   });
 
   it('opens exactly one bridge per incident and ends it when the incident is resolved', () => {
     expect(offFigures(['Duplicate meetings', 'Bridges', 'Duplicate bridges', 'Missing bridges', 'No bridge by design'])).toEqual([]);
+  });
+
+  it('keeps the lifecycle right under equal timestamps, skewed clocks, partial updates and PagerDuty-shaped reopens', () => {
+    expect(offFigures(['Lifecycle status', 'Partial updates'])).toEqual([]);
+  });
+
+  it('loses no Zoom webhook, even one that reaches the intake before the create has answered', () => {
+    expect(offFigures(['Lost webhooks'])).toEqual([]);
+  });
+
+  it('leaves no orphan meeting or mailbox behind, even when a runbook is cancelled or terminated during its create', () => {
+    expect(offFigures(['Orphan meetings', 'Bridge runbooks cancelled or terminated', 'Meeting mailboxes'])).toEqual([]);
   });
 
   it('books exactly one follow-up per resolved SEV1/SEV2 incident, at the right time, and keeps the daily syncs right', () => {

@@ -8,7 +8,7 @@ import { loadRunbooks } from '../src/runbook-loader';
 import { Runbook, runbookSchema } from '../src/runbook';
 import { StoredMeeting } from '../src/sandbox/zoom-api';
 import { idempotencyMarker } from '../activities';
-import { addParticipantsUpdate, bridgeQuery, endBridgeSignal, meetingMailboxWorkflowId, runRunbookUpdate, TimelineEntry } from '../workflows/definitions';
+import { addParticipantsUpdate, bridgeQuery, endBridgeSignal, meetingMailboxWorkflowId, runRunbookUpdate, TimelineEntry, zoomMeetingEventSignal } from '../workflows/definitions';
 import { eventually, receiveZoomWebhooks, Stack, startStack, uniqueIncidentId } from './support/stack';
 import { hoursFromNow } from './support/times';
 
@@ -71,6 +71,9 @@ describe('under disorder', () => {
       what,
       timeoutMs,
     );
+  /** The claims and releases a meeting's mailbox received, in order. */
+  const mailboxSignals = async (mailbox: { fetchHistory(): Promise<{ events?: { workflowExecutionSignaledEventAttributes?: { signalName?: string | null } | null }[] | null }> }) =>
+    ((await mailbox.fetchHistory()).events ?? []).map((e) => e.workflowExecutionSignaledEventAttributes?.signalName).filter((n) => n === 'claimMeeting' || n === 'releaseMeeting');
   const meetingsWhere = (match: (m: StoredMeeting) => boolean) => [...stack.sandbox.state.meetings.values()].filter(match);
   const bridgeOf = (id: string) => meetingsWhere((m) => String(m.agenda).includes(`Incident ${id}`));
   const statusOf = (meetingId: string | number) => meetingsWhere((m) => String(m.id) === String(meetingId))[0]?.status ?? 'deleted';
@@ -171,6 +174,28 @@ describe('under disorder', () => {
       const timeline = await timelineWith(id, (e) => e.source === 'recorded-bridge' && e.step === 'attendance', 'attendance');
       expect(timeline.find((e) => e.step === 'attendance')!.summary).toMatch(/Ana \d+ min/);
     });
+
+    it('an event that reaches the run before the create has answered it is kept for the meeting, not dropped', async () => {
+      const id = uniqueIncidentId();
+      await sim('/faults', { method: 'POST', path: '/v2/users/[^/]+/meetings$', holdResponseMs: 3000 });
+      await send(event(id, 'incident.created', { title: 'Early event', severity: 'SEV3', fields: { record: true } }));
+      const [meeting] = await eventually(() => (bridgeOf(id).length ? bridgeOf(id) : undefined), 'the meeting in Zoom');
+      await sim(`/meetings/${meeting.id}/start`);
+      // As the mailbox does when it forwards in the same workflow task as the create's answer.
+      const run = stack.client.workflow.getHandle(`${incidentWorkflowId(id)}/recorded-bridge`);
+      const joined = { type: 'meeting.participant_joined', meetingId: String(meeting.id), at: new Date().toISOString(), participant: { id: 'early-1', name: 'Early Ed' } } as const;
+      await run.signal(zoomMeetingEventSignal, joined);
+      expect((await getTimeline(stack.client, id)).some((e) => e.source === 'recorded-bridge' && e.step === 'bridge')).toBe(false);
+      await timelineWith(id, (e) => e.source === 'recorded-bridge' && e.step === 'share', 'the bridge shared');
+      await send(event(id, 'incident.resolved'));
+      await timelineWith(id, (e) => e.summary === 'Incident is resolved', 'the resolution');
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(statusOf(meeting.id)).toBe('started'); // Ed is in the room, as far as the run knows
+      expect((await getTimeline(stack.client, id)).some((e) => e.source === 'recorded-bridge' && e.step === 'end')).toBe(false);
+      await run.signal(zoomMeetingEventSignal, { ...joined, type: 'meeting.participant_left', at: new Date(Date.now() + 60_000).toISOString() });
+      const timeline = await timelineWith(id, (e) => e.source === 'recorded-bridge' && e.step === 'attendance', 'attendance');
+      expect(timeline.find((e) => e.step === 'attendance')!.summary).toMatch(/live webhooks.*Early Ed 1 min/);
+    });
   });
 
   describe('nothing left behind', () => {
@@ -184,7 +209,28 @@ describe('under disorder', () => {
       await eventually(() => (statusOf(meeting.id) === 'deleted' ? true : undefined), 'the meeting removed');
       const { runId } = await run.describe();
       expect(meetingsWhere((m) => String(m.agenda).includes(idempotencyMarker(`${run.workflowId}/${runId}/bridge`)))).toEqual([]);
+      await timelineWith(id, (e) => e.summary === `Removed Zoom meeting ${meeting.id}: created by a step the cancel cut short`, 'the removal on the timeline');
+      // The create answers after the removal and claims the mailbox late: the release it finds there wins.
+      const mailbox = stack.client.workflow.getHandle(meetingMailboxWorkflowId(String(meeting.id)));
+      await eventually(async () => ((await mailboxSignals(mailbox)).includes('claimMeeting') ? true : undefined), 'the late claim');
+      expect(await mailboxSignals(mailbox)).toEqual(['releaseMeeting', 'claimMeeting']);
       await run.terminate('test over: the late pass is not awaited here');
+    });
+
+    it('a runbook terminated while its create is in flight: the incident learns the meeting from the create, and closing ends it', async () => {
+      const id = uniqueIncidentId();
+      await sim('/faults', { method: 'POST', path: '/v2/users/[^/]+/meetings$', holdResponseMs: 3000 });
+      await send(event(id, 'incident.created', { title: 'Terminate mid-create', severity: 'SEV3' }));
+      const [meeting] = await eventually(() => (bridgeOf(id).length ? bridgeOf(id) : undefined), 'the meeting in Zoom');
+      await stack.client.workflow.getHandle(`${incidentWorkflowId(id)}/incident-bridge`).terminate('operator, mid-create');
+      const mailbox = stack.client.workflow.getHandle(meetingMailboxWorkflowId(String(meeting.id)));
+      await eventually(async () => ((await mailboxSignals(mailbox)).includes('claimMeeting') ? true : undefined), 'the create answered (and claimed)', 10_000);
+      await send(event(id, 'incident.closed'));
+      await timelineWith(id, (e) => e.summary === `Zoom meeting ${meeting.id} ended on close: its runbook incident-bridge no longer runs`, 'the bridge ended on close');
+      const ended = stack.sandbox.requests.filter((r) => r.method === 'PUT' && r.path === `/v2/meetings/${meeting.id}/status` && r.status === 204);
+      expect(ended.map((r) => (r.body as { action?: string }).action)).toEqual(['end']);
+      // Nobody follows the meeting any more (no webhook came to find that out): the close released its mailbox.
+      await eventually(async () => ((await mailbox.describe()).status.name === 'COMPLETED' ? true : undefined), 'the mailbox ended');
     });
 
     it('a terminated runbook: meeting end goes through the incident, and closing ends what it left open', async () => {

@@ -281,6 +281,23 @@ describe('retry-safe Zoom writes', () => {
       expect(await attempt().run(a.removeByMarker, { idempotencyKey: key })).toEqual([]);
     });
 
+    it("a retry after a lost answer reports what the first attempt removed, and each removal lets the meeting's mailbox go", async () => {
+      const releases: { meetingId: string; owner: string }[] = [];
+      const connector = zoomConnector({ ...sandboxConnector(sandbox), hostUsers: hosts });
+      const a = createActivities({ connectors: new Map([['default', connector]]), runbooks: [], releaseMeeting: async (r) => void releases.push(r) });
+      const key = 'incident-INC-17/incident-bridge/run-1/bridge';
+      const created = (await attempt().run(a.createMeeting, { idempotencyKey: key, topic: 'INC-17 bridge' })) as CreatedMeeting;
+      const first = attempt();
+      const beats: unknown[] = [];
+      first.on('heartbeat', (details: unknown) => beats.push(details));
+      expect(await first.run(a.removeByMarker, { idempotencyKey: key })).toEqual([created.id]);
+      // The worker died before Zoom's answer reached Temporal: the retry finds nothing left, and says what was removed.
+      const retry = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: beats.at(-1), scheduledTimestampMs: Date.now(), startToCloseTimeoutMs: 30_000, scheduleToCloseTimeoutMs: 900_000 }, { logger });
+      expect(await retry.run(a.removeByMarker, { idempotencyKey: key })).toEqual([created.id]);
+      const owner = first.context.info.workflowExecution!.workflowId;
+      expect(releases).toEqual([{ meetingId: created.id, owner }, { meetingId: created.id, owner }]);
+    });
+
     it('counts a meeting deleted between the listing and the delete as removed', async () => {
       const a = activities();
       const key = 'incident-INC-16/incident-bridge/run-1/bridge';

@@ -171,8 +171,12 @@ export interface MeetingMailboxInput {
   owners?: string[];
   /** Events not yet forwarded (carried over continue-as-new). */
   pending?: ZoomMeetingEvent[];
+  /** Runs that released the meeting: a late claim of theirs is ignored (carried over continue-as-new). */
+  released?: string[];
 }
 
+/** Incident workflow: a create made this meeting for one of its runbooks (sent by the create, before its answer reaches the run). */
+export const meetingCreatedSignal = defineSignal<[MeetingRecord]>('meetingCreated');
 /** Meeting mailbox: a run created this meeting and follows it; forward its events there (the ones held first). */
 export const claimMeetingSignal = defineSignal<[{ owner: string }]>('claimMeeting');
 /** Meeting mailbox: the run no longer follows the meeting (it has finished). */

@@ -28,8 +28,11 @@ import {
   incidentEventSignal,
   IncidentIdAttr,
   incidentQuery,
+  meetingCreatedSignal,
+  meetingMailboxWorkflowId,
   MeetingRecord,
   MeetingSummary,
+  releaseMeetingSignal,
   RunbookAttr,
   RunbookDefinition,
   runRunbookUpdate,
@@ -38,7 +41,7 @@ import {
   timelineQuery,
   zoomTaskQueue,
 } from './definitions';
-import { END_BRIDGE, ignoredInput, INCIDENT_EVENT, problems, RUN_RUNBOOK } from './inputs';
+import { END_BRIDGE, ignoredInput, INCIDENT_EVENT, MEETING_RECORD, problems, RUN_RUNBOOK } from './inputs';
 import { describeNoMove, isLate, Lifecycle, mergeIncident, transition } from './lifecycle';
 import { runbookWorkflow, ZOOM_CALLS } from './runbook';
 
@@ -107,6 +110,11 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<vo
     if (meeting) keepMeeting(state, meeting);
     if (bridge || meeting?.done) describeIncident(state);
   });
+  // A create tells of its meeting before its run hears the answer; what the run posts later wins.
+  setHandler(meetingCreatedSignal, (meeting) => {
+    if (refuse(ignoredInput('meetingCreated', meeting, MEETING_RECORD))) return;
+    if (!state.meetings?.[meeting.id]) keepMeeting(state, meeting);
+  });
   setHandler(endBridgeSignal, (request) => {
     if (request !== undefined && refuse(ignoredInput('endBridge', request, END_BRIDGE))) return;
     const meetingId = request?.meetingId ?? state.bridge?.id;
@@ -170,6 +178,8 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<vo
  * Runs recorded before it replay through applyEventBeforeLifecycle.
  */
 const LIFECYCLE_PATCH = 'lifecycle-state-machine';
+/** Patch: the close releases the meeting mailboxes that runs no longer running never released. */
+const CLOSE_RELEASES_MAILBOXES_PATCH = 'close-releases-mailboxes';
 
 async function applyEvent(state: IncidentState, event: IncidentEvent): Promise<void> {
   if (!patched(LIFECYCLE_PATCH)) return applyEventBeforeLifecycle(state, event);
@@ -324,7 +334,8 @@ function zoomCalls() {
  * a postmortem are meant to outlive the incident.
  */
 async function reconcileOnClose(state: IncidentState, gone: Set<string>): Promise<void> {
-  const left = Object.values(state.meetings ?? {}).filter((m) => !m.done && m.kind !== 'scheduled' && gone.has(m.owner));
+  const orphaned = Object.values(state.meetings ?? {}).filter((m) => gone.has(m.owner));
+  const left = orphaned.filter((m) => !m.done && m.kind !== 'scheduled');
   const zoom = zoomCalls();
   for (const meeting of left) {
     const call = { connector: meeting.connector, meetingId: meeting.id };
@@ -334,6 +345,14 @@ async function reconcileOnClose(state: IncidentState, gone: Set<string>): Promis
     keepMeeting(state, { ...meeting, done });
     const owner = meeting.owner.slice(workflowInfo().workflowId.length + 1);
     state.timeline.push({ at: nowIso(), source: 'incident', status: 'ok', summary: `Zoom meeting ${meeting.id} ${done} on close: its runbook ${owner} no longer runs` });
+  }
+  // A run that ended without releasing its meetings (terminated) leaves their mailboxes waiting for it.
+  if (patched(CLOSE_RELEASES_MAILBOXES_PATCH)) {
+    for (const meeting of orphaned) {
+      await getExternalWorkflowHandle(meetingMailboxWorkflowId(meeting.id))
+        .signal(releaseMeetingSignal, { owner: meeting.owner })
+        .catch(() => undefined); // it has ended already
+    }
   }
   describeIncident(state);
 }

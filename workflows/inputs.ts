@@ -58,6 +58,13 @@ export const MEETING_EVENT: Shape = {
   recording: optional((v) => (isObject(v) && Array.isArray(v.files) ? undefined : 'must be an object with a "files" list')),
 };
 export const MEETING_OWNER: Shape = { owner: string };
+export const MEETING_RECORD: Shape = {
+  id: string,
+  kind: oneOf(['bridge', 'scheduled', 'recurring']),
+  owner: string,
+  connector: optional(string),
+  done: optional(oneOf(['ended', 'deleted'])),
+};
 
 /** For signal handlers: true (and a warning in the worker's log) when the input has problems. */
 export function ignoredInput(signal: string, input: unknown, shape: Shape): string | undefined {

@@ -1,4 +1,4 @@
-import { allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, proxyLocalActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, patched, proxyLocalActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { ignoredInput, MEETING_EVENT, MEETING_OWNER } from './inputs';
 import { claimMeetingSignal, MeetingMailboxInput, releaseMeetingSignal, ZoomMeetingEvent, zoomMeetingEventSignal } from './definitions';
@@ -11,6 +11,8 @@ import { claimMeetingSignal, MeetingMailboxInput, releaseMeetingSignal, ZoomMeet
  */
 const UNCLAIMED_FOR = '20 minutes';
 const MAX_HISTORY_EVENTS = 2000;
+/** Patch: a claim from a run that has released the meeting is ignored (it came late, from a create the run cut short). */
+const LATE_CLAIMS_PATCH = 'mailbox-ignores-late-claims';
 
 const { deliverToIndexedRuns } = proxyLocalActivities<Activities>({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 5 } });
 
@@ -23,16 +25,23 @@ const { deliverToIndexedRuns } = proxyLocalActivities<Activities>({ startToClose
  */
 export async function meetingMailboxWorkflow(input: MeetingMailboxInput): Promise<void> {
   const owners = new Set(input.owners ?? []);
+  // A run that let go of the meeting stays gone: a create it had cut short may still claim it late.
+  const released = new Set(input.released ?? []);
   const pending: ZoomMeetingEvent[] = [...(input.pending ?? [])];
   let claimedEver = owners.size > 0;
 
   setHandler(zoomMeetingEventSignal, (event) => void (ignoredInput('zoomMeetingEvent', event, MEETING_EVENT) || pending.push(event)));
   setHandler(claimMeetingSignal, (claim) => {
     if (ignoredInput('claimMeeting', claim, MEETING_OWNER)) return;
+    if (released.has(claim.owner) && patched(LATE_CLAIMS_PATCH)) return;
     owners.add(claim.owner);
     claimedEver = true;
   });
-  setHandler(releaseMeetingSignal, (release) => void (ignoredInput('releaseMeeting', release, MEETING_OWNER) || owners.delete(release.owner)));
+  setHandler(releaseMeetingSignal, (release) => {
+    if (ignoredInput('releaseMeeting', release, MEETING_OWNER)) return;
+    owners.delete(release.owner);
+    released.add(release.owner);
+  });
 
   if (!claimedEver && !(await condition(() => owners.size > 0, UNCLAIMED_FOR))) {
     // Nobody claimed it: a meeting another app or person made, or one created by a run from before
@@ -56,7 +65,7 @@ export async function meetingMailboxWorkflow(input: MeetingMailboxInput): Promis
     if (owners.size === 0) return;
     if (historyTooLong()) {
       await condition(allHandlersFinished);
-      await continueAsNew<typeof meetingMailboxWorkflow>({ meetingId: input.meetingId, owners: [...owners], pending });
+      await continueAsNew<typeof meetingMailboxWorkflow>({ meetingId: input.meetingId, owners: [...owners], pending, released: [...released] });
     }
   }
 }

@@ -64,12 +64,19 @@ const ZOOM_TASK_QUEUE_PATCH = 'zoom-task-queue';
 /** Meetings, participants and recordings, per meeting this run created, as Zoom's webhooks told it. */
 interface MeetingActivity {
   ended: boolean;
+  /** Zoom's webhooks said the meeting was live (started, or someone joined). */
+  seenLive?: boolean;
+  /** Zoom's own meeting.ended has arrived (after the participants' leaves), not only our end call. */
+  endedInZoom?: boolean;
   /** Participants in the room now, by participant id. */
   present: Map<string, { name?: string; email?: string }>;
   /** Every join, as it happened: the attendance when Zoom's report has none. */
   joins: (AttendanceRecord & { participantId: string })[];
   recording?: ZoomMeetingEvent['recording'];
 }
+
+/** What the incident keeps of a meeting, by the step that creates it. */
+const MEETING_KIND = { 'zoom.createMeeting': 'bridge', 'zoom.scheduleMeeting': 'scheduled', 'zoom.recurringMeeting': 'recurring' } as const;
 
 type Entry = Omit<TimelinePost, 'at' | 'source' | 'step'>;
 type StepResult = { output: unknown; entry: Entry | null };
@@ -86,6 +93,18 @@ const LATE_DUPLICATES_PATCH = 'remove-late-duplicates';
 const MEETING_MAILBOX_PATCH = 'meeting-mailbox';
 /** Patch: a cancel also removes what creates in flight made (found by their markers). */
 const CANCEL_IN_FLIGHT_PATCH = 'cancel-creates-in-flight';
+/** Patch: webhooks forwarded before the create's answer reached the run are applied when it does (they were dropped). */
+const EARLY_EVENTS_PATCH = 'early-meeting-events';
+/** Patch: meetings a cancel removed are recorded on the incident one by one, and their mailboxes released. */
+const REMOVED_MEETINGS_PATCH = 'removed-meetings-recorded';
+/** Patch: an empty attendance report waits for Zoom's meeting.ended webhook (the joins may still be on their way) and asks again. */
+const ATTENDANCE_SETTLES_PATCH = 'attendance-waits-for-zoom-end';
+/**
+ * How long attendance waits for Zoom's meeting.ended after ending the meeting itself when Zoom's
+ * report is still empty: the webhooks come through the meeting's mailbox, which can lag seconds
+ * behind (a worker killed while holding its workflow task).
+ */
+const ATTENDANCE_SETTLE = '2 minutes';
 /**
  * How long a create that a timed-out attempt sent may still reach Zoom: the client gives up at
  * 30 s; the rest is room for requests held in proxies and queues on the way.
@@ -128,8 +147,8 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
     watchers.push(guarded);
   };
   const recurring: MeetingSummary[] = [];
-  /** Idempotency keys of creates sent but not yet taken in by this run. */
-  const createsInFlight = new Set<string>();
+  /** Creates sent but not yet taken in by this run: what each would make, by idempotency key. */
+  const createsInFlight = new Map<string, MeetingRecord['kind']>();
 
   setHandler(bridgeQuery, () => bridge);
   setHandler(incidentChangedSignal, (latest) => {
@@ -138,14 +157,25 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
     incident = latest;
     incidentChanges++;
   });
+  /**
+   * Webhooks for meetings whose create has not answered this run yet: the create claims the
+   * meeting's mailbox before it answers, and the mailbox may forward what it holds in the very
+   * workflow task that brings the answer (signals are handled first).
+   */
+  const early = new Map<string, ZoomMeetingEvent[]>();
   setHandler(zoomMeetingEventSignal, (event) => {
     if (ignoredInput('zoomMeetingEvent', event, MEETING_EVENT)) return;
     const meeting = activity.get(event.meetingId);
-    if (!meeting) return; // not one of ours
-    if (event.type === 'meeting.ended') meeting.ended = true;
-    if (event.type === 'meeting.started') meeting.ended = false;
+    if (meeting) applyMeetingEvent(meeting, event);
+    else if (createsInFlight.size) early.set(event.meetingId, [...(early.get(event.meetingId) ?? []), event]);
+    // Otherwise not one of ours.
+  });
+  function applyMeetingEvent(meeting: MeetingActivity, event: ZoomMeetingEvent): void {
+    if (event.type === 'meeting.ended') Object.assign(meeting, { ended: true, endedInZoom: true });
+    if (event.type === 'meeting.started') Object.assign(meeting, { ended: false, endedInZoom: false, seenLive: true });
     const who = event.participant;
     if (event.type === 'meeting.participant_joined' && who) {
+      meeting.seenLive = true;
       meeting.present.set(who.id, who);
       meeting.joins.push({ participantId: who.id, name: who.name ?? who.email ?? who.id, email: who.email, joinedAt: event.at, seconds: 0 });
     }
@@ -155,7 +185,7 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
       if (join) Object.assign(join, { leftAt: event.at, seconds: Math.max(0, (Date.parse(event.at) - Date.parse(join.joinedAt)) / 1000) });
     }
     if (event.type === 'recording.completed') meeting.recording = event.recording;
-  });
+  }
 
   const incidentWorkflow = getExternalWorkflowHandle(input.incidentWorkflowId);
   const post = (entry: Omit<TimelinePost, 'at' | 'source'>) => incidentWorkflow.signal(appendTimelineSignal, { at: nowIso(), source: runbook.name, ...entry });
@@ -222,6 +252,9 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
    */
   function own(meeting: MeetingSummary): void {
     if (!activity.has(meeting.id)) activity.set(meeting.id, { ended: false, present: new Map(), joins: [] });
+    const held = early.get(meeting.id);
+    early.delete(meeting.id);
+    if (held && patched(EARLY_EVENTS_PATCH)) for (const event of held) applyMeetingEvent(activity.get(meeting.id)!, event);
     if (!lifecycle || meetingIds.includes(meeting.id)) return;
     meetingIds.push(meeting.id);
     upsertSearchAttributes([{ key: ZoomMeetingIdsAttr, value: [...meetingIds] }]);
@@ -239,12 +272,15 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
 
   async function createMeeting(step: RunbookStep, inputs: Record<string, unknown>, generation = 1): Promise<MeetingSummary> {
     const key = `${workflowId}/${runId}/${step.id}${generation > 1 ? `/${generation}` : ''}`;
-    const request = { ...inputs, connector, idempotencyKey: key } as CreateMeetingInput;
+    const kind = MEETING_KIND[step.action as keyof typeof MEETING_KIND];
+    // The create tells the incident of the meeting itself: a run terminated before the answer came leaves it known there.
+    const request = { ...inputs, connector, idempotencyKey: key, incident: { workflowId: input.incidentWorkflowId, kind } } as CreateMeetingInput;
     // Until the run has taken the meeting in, a cancel finds it by this key's marker (the answer may never come).
-    createsInFlight.add(key);
+    createsInFlight.set(key, kind);
     const meeting = await zoom.createMeeting.executeWithOptions({ summary: `Create Zoom meeting: ${request.topic}` }, [request]);
     own(meeting);
     createsInFlight.delete(key);
+    if (!createsInFlight.size) early.clear();
     if (meeting.cut?.length) await post({ step: step.id, status: 'info', summary: cutNote(meeting.id, meeting.cut) });
     if (meeting.retried && patched(LATE_DUPLICATES_PATCH)) watch('Duplicate check', step.id, removeLateDuplicates(step.id, key, meeting));
     return meeting;
@@ -257,14 +293,21 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
   async function removeCreatesInFlight(): Promise<void> {
     const keys = [...createsInFlight];
     const removed: string[] = [];
+    // Each removal is on the timeline as it happens, so the incident knows the meeting is gone
+    // (runs recorded before: one entry after both passes). removeByMarker released their mailboxes.
+    const oneByOne = patched(REMOVED_MEETINGS_PATCH);
     for (const pass of ['now', 'late']) {
       if (pass === 'late') await sleep(LATE_CREATE_WINDOW, { summary: 'Wait for creates sent before the cancel' });
-      for (const idempotencyKey of keys) {
-        removed.push(...(await zoom.removeByMarker.executeWithOptions({ summary: `Remove meetings of a create cut short (${pass})` }, [{ connector, idempotencyKey }])));
+      for (const [idempotencyKey, kind] of keys) {
+        const ids = await zoom.removeByMarker.executeWithOptions({ summary: `Remove meetings of a create cut short (${pass})` }, [{ connector, idempotencyKey }]);
+        removed.push(...ids);
+        if (!oneByOne) continue;
+        for (const id of ids) await post({ status: 'info', summary: `Removed Zoom meeting ${id}: created by a step the cancel cut short`, meeting: record(id, kind, 'deleted') });
       }
     }
     createsInFlight.clear();
-    if (removed.length) await post({ status: 'info', summary: `Removed Zoom meeting(s) ${removed.join(', ')}: created by a step the cancel cut short` });
+    early.clear();
+    if (!oneByOne && removed.length) await post({ status: 'info', summary: `Removed Zoom meeting(s) ${removed.join(', ')}: created by a step the cancel cut short` });
   }
 
   /** Once no create of an earlier attempt can still land, the meetings with this step's marker but `meeting` are removed. */
@@ -459,7 +502,13 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
   async function collectAttendance(meetingId: string, waitForEnd: string): Promise<StepResult> {
     const room = activity.get(meetingId)!;
     await condition(() => room.ended, waitForEnd as Duration);
-    const reported = await zoom.getAttendance.executeWithOptions({ summary: `Attendance of Zoom meeting ${meetingId}` }, [{ connector, meetingId }]);
+    const askZoom = () => zoom.getAttendance.executeWithOptions({ summary: `Attendance of Zoom meeting ${meetingId}` }, [{ connector, meetingId }]);
+    let reported = await askZoom();
+    // Zoom's report lags the end; the joins then come from the webhooks, which may still be on their
+    // way when the run ended a live meeting itself (a meeting nobody started sends no meeting.ended).
+    if (!reported.length && room.seenLive && !room.endedInZoom && patched(ATTENDANCE_SETTLES_PATCH)) {
+      if (await condition(() => !!room.endedInZoom, ATTENDANCE_SETTLE)) reported = await askZoom();
+    }
     // Zoom's report is the record; the webhooks' joins stand in when it has none (e.g. not yet processed).
     const source = reported.length ? 'Zoom report' : 'live webhooks';
     const people = attendanceByPerson(reported.length ? reported : room.joins.map(({ participantId: _id, ...join }) => join));

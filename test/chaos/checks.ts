@@ -2,11 +2,13 @@ import { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { optionalTsToMs } from '@temporalio/common/lib/time';
 import type { ZoomSandbox } from '../../src/sandbox/server';
 import type { StoredMeeting } from '../../src/sandbox/zoom-api';
+import { idempotencyMarker } from '../../activities';
 import { computeStart, StartSpec } from '../../src/schedule';
-import { RunbookAttr, TimelineEntry, timelineQuery } from '../../workflows/definitions';
+import { Incident, incidentQuery, RunbookAttr, TimelineEntry, timelineQuery } from '../../workflows/definitions';
 import { IncidentMeetings, IncidentRun, meetingsByIncident } from './driver';
 import { emptyStats, HistoryReader, HistoryStats } from './history';
-import { isFollowUpSeverity } from './plan';
+import { Interrupt, isFollowUpSeverity } from './plan';
+import type { ZoomWebhookRetrier } from './webhooks';
 import { ArmedCreate, PERMANENT_FAULT_MESSAGE } from './zoom-faults';
 
 /**
@@ -25,6 +27,8 @@ export interface CheckContext {
   postmortemStart: StartSpec;
   /** Every create the fault proxy passed, with the fault armed for it. */
   creates: ArmedCreate[];
+  /** Zoom's webhook deliveries and their retries. */
+  webhooks: Pick<ZoomWebhookRetrier, 'ackOf' | 'outstanding'>;
 }
 
 export interface Row {
@@ -62,6 +66,12 @@ export interface Expectation {
   runbooks: Map<string, Status[]>;
   /** Runbooks that fail by design (permanent fault), with the reason the timeline must give. */
   failedByDesign: Map<string, string>;
+  /**
+   * The bridge runbook was cancelled or terminated during its create. Cancel: whatever the create
+   * made is removed (or, had the run taken the meeting in first, ended); terminate: the meeting is
+   * ended when the incident closes. Checked apart from the other bridges.
+   */
+  interrupt?: Interrupt;
 }
 
 /** Which incidents' creates met the permanent fault (the proxy's log of creates). */
@@ -99,8 +109,13 @@ export function expectationFor(run: IncidentRun, victims: RunbookKind[], postmor
 
   let bridge = 0;
   let noBridgeBecause: string | undefined;
+  const interrupt = run.interrupt?.at ? run.interrupt.kind : undefined;
   if (!run.createFirst) noBridgeBecause = 'its resolve was recorded before its create (runbooks match the latest event: no bridge for a resolved incident)';
-  else if (!failed('bridge', bridgeRunbook)) {
+  else if (interrupt) {
+    runbooks.set(bridgeRunbook, [interrupt === 'cancel' ? 'CANCELLED' : 'TERMINATED']);
+    if (interrupt === 'terminate') bridge = 1;
+    else noBridgeBecause = 'its runbook was cancelled while the create was in flight: what Zoom made is removed';
+  } else if (!failed('bridge', bridgeRunbook)) {
     bridge = 1;
     runbooks.set(bridgeRunbook, plan.record ? (resolvedEver ? ['RUNNING', 'COMPLETED'] : ['RUNNING']) : resolvedEver ? ['COMPLETED'] : ['RUNNING']);
   } else noBridgeBecause = 'permanent Zoom fault by design';
@@ -132,7 +147,86 @@ export function expectationFor(run: IncidentRun, victims: RunbookKind[], postmor
     syncDeleted: followUp && run.createFirst && run.finalStatus === 'closed' && !victims.includes('sync'),
     runbooks,
     failedByDesign,
+    interrupt,
   };
+}
+
+/**
+ * Ended as far as Zoom can tell: no occurrence in progress, and an occurrence that ended or an end
+ * call Zoom answered 204 (a meeting nobody started has no occurrence to end).
+ */
+export function meetingEnded(sandbox: ZoomSandbox, meeting: StoredMeeting): boolean {
+  const instances = sandbox.state.instances.filter((i) => i.meetingId === meeting.id);
+  if (instances.some((i) => !i.endTime)) return false;
+  return instances.some((i) => !!i.endTime) || sandbox.requests.some((r) => r.method === 'PUT' && r.path === `/v2/meetings/${meeting.id}/status` && r.status === 204 && (r.body as { action?: string })?.action === 'end');
+}
+
+/**
+ * What the timeline says of a bridge runbook cancelled or terminated during its create: cancelled,
+ * and what the cancel removed (or, taken in first, the bridge ended); terminated, the bridge ended
+ * when the incident closed.
+ */
+function interruptEntries(kind: Interrupt, timeline: TimelineEntry[], bridges: StoredMeeting[]): string[] {
+  const missing: string[] = [];
+  const has = (test: (t: TimelineEntry) => boolean) => timeline.some(test);
+  if (kind === 'cancel') {
+    if (!has((t) => t.source === 'incident-bridge' && t.summary === 'Runbook incident-bridge cancelled')) missing.push('"Runbook incident-bridge cancelled"');
+    const takenIn = has((t) => t.source === 'incident-bridge' && t.step === 'bridge' && t.status === 'ok');
+    if (!takenIn && !has((t) => t.source === 'incident-bridge' && /^Removed Zoom meeting(\(s\))? \d+.*: created by a step the cancel cut short/.test(t.summary))) missing.push('"Removed Zoom meeting(s) <id>: created by a step the cancel cut short"');
+    if (takenIn) for (const b of bridges) if (!has((t) => t.summary === `Zoom meeting ${b.id} ended: runbook cancelled`)) missing.push(`"Zoom meeting ${b.id} ended: runbook cancelled"`);
+  } else {
+    for (const b of bridges) if (!has((t) => t.source === 'incident' && t.summary === `Zoom meeting ${b.id} ended on close: its runbook incident-bridge no longer runs`)) missing.push(`"Zoom meeting ${b.id} ended on close: its runbook incident-bridge no longer runs"`);
+  }
+  return missing;
+}
+
+/** The exactly-once marker of a run's step (activities' idempotencyMarker over `workflowId/runId/stepId`). */
+export function stepMarker(workflowId: string, runId: string, stepId: string): string {
+  return idempotencyMarker(`${workflowId}/${runId}/${stepId}`);
+}
+
+const SKEW_TOLERANCE_MS = 15 * 60_000;
+
+/**
+ * What the incident should hold after the events it acknowledged, in the order it got them (each
+ * event's first delivery; duplicates are ignored): custom fields and the owner merged key by key,
+ * the source's status word kept as sourceStatus; an event stamped more than the skew tolerance
+ * before the newest one seen only fills in what is missing.
+ */
+export function expectedIncident(run: IncidentRun): { fields?: Record<string, unknown>; owner?: Record<string, unknown>; sourceStatus?: string } {
+  const state: Record<string, unknown> = {};
+  let newest: number | undefined;
+  for (const ev of run.events) {
+    if (ev.duplicate || !ev.ackAt) continue;
+    const at = Date.parse(ev.occurredAt);
+    const late = newest !== undefined && at < newest - SKEW_TOLERANCE_MS;
+    const { fields, owner, status } = ev.event.incident;
+    deepMerge(state, { fields, owner, sourceStatus: status }, late);
+    if (newest === undefined || at > newest) newest = at;
+  }
+  return state as { fields?: Record<string, unknown>; owner?: Record<string, unknown>; sourceStatus?: string };
+}
+
+function deepMerge(target: Record<string, unknown>, change: Record<string, unknown>, fillOnly: boolean): void {
+  for (const [key, value] of Object.entries(change)) {
+    if (value === undefined) continue;
+    const current = target[key];
+    const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+    if (value === null) {
+      if (!fillOnly) delete target[key];
+    } else if (isObject(value) && (isObject(current) || current === undefined)) {
+      const merged = isObject(current) ? current : {};
+      deepMerge(merged, value, fillOnly);
+      target[key] = merged;
+    } else if (!fillOnly || current === undefined) target[key] = value;
+  }
+}
+
+/** JSON with sorted keys, to compare objects whatever their key order. */
+function stable(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stable).join(',')}]`;
+  if (v && typeof v === 'object') return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${stable((v as Record<string, unknown>)[k])}`).join(',')}}`;
+  return JSON.stringify(v);
 }
 
 /** Ended in Zoom: the runner started it, so ending leaves an ended instance; else a successful end call was made. */
@@ -149,7 +243,7 @@ function sameInstant(a: string | undefined, b: string | undefined): boolean {
  * How many expectations Zoom's state does not meet yet, plus runbooks still running that should
  * have finished: the run has settled when this reaches 0.
  */
-export async function unsettled(ctx: Pick<CheckContext, 'runs' | 'sandbox' | 'client' | 'taskQueue' | 'postmortemStart' | 'creates'>): Promise<{ count: number; what: string[] }> {
+export async function unsettled(ctx: Pick<CheckContext, 'runs' | 'sandbox' | 'client' | 'taskQueue' | 'postmortemStart' | 'creates' | 'webhooks'>): Promise<{ count: number; what: string[] }> {
   const victims = permanentVictims(ctx.creates);
   const index = meetingsByIncident(ctx.sandbox);
   const what: string[] = [];
@@ -158,11 +252,15 @@ export async function unsettled(ctx: Pick<CheckContext, 'runs' | 'sandbox' | 'cl
     const e = expectationFor(run, victims.get(run.plan.id) ?? [], ctx.postmortemStart);
     expectations.set(run.plan.id, e);
     const m = index.get(run.plan.id) ?? { bridges: [], postmortems: [], syncs: [] };
-    if (m.bridges.length !== e.bridge) what.push(`${run.plan.id}: ${m.bridges.length} bridges`);
-    else if (e.bridgeEnded && m.bridges[0] && !bridgeEnded(ctx.sandbox, m.bridges[0], run.bridgeStarted)) what.push(`${run.plan.id}: bridge not ended`);
+    // A cancelled create's meeting is removed, or ended had the run taken it in: decided with the timeline.
+    if (e.interrupt === 'cancel') {
+      if (m.bridges.some((b) => !meetingEnded(ctx.sandbox, b))) what.push(`${run.plan.id}: bridge of a cancelled run still live`);
+    } else if (m.bridges.length !== e.bridge) what.push(`${run.plan.id}: ${m.bridges.length} bridges`);
+    else if (e.bridgeEnded && m.bridges[0] && !(e.interrupt ? meetingEnded(ctx.sandbox, m.bridges[0]) : bridgeEnded(ctx.sandbox, m.bridges[0], run.bridgeStarted))) what.push(`${run.plan.id}: bridge not ended`);
     if (m.postmortems.length !== e.postmortem) what.push(`${run.plan.id}: ${m.postmortems.length} postmortems`);
     if (m.syncs.length !== e.sync) what.push(`${run.plan.id}: ${m.syncs.length} syncs`);
   }
+  if (ctx.webhooks.outstanding > 0) what.push(`${ctx.webhooks.outstanding} Zoom webhook deliveries still being retried`);
   // Runbooks that should have finished (a finished step may still be followed by the late-duplicate check's wait).
   const running: string[] = [];
   for await (const w of ctx.client.workflow.list({ query: `TaskQueue = '${ctx.taskQueue}' AND WorkflowType = 'runbookWorkflow' AND ExecutionStatus = 'Running'` })) running.push(w.workflowId);
@@ -256,6 +354,7 @@ export async function verify(ctx: CheckContext): Promise<Verification> {
     const run = runs.get(id)!;
     const bridges = meetingsOf(id).bridges;
     const bridgeWf = `incident-${id}/${run.plan.record ? 'recorded-bridge' : 'incident-bridge'}`;
+    if (e.interrupt) continue; // checked below, with their own row
     if (e.bridge === 1) {
       bridgeIncidents++;
       if (bridges.length === 1) bridgesOk++;
@@ -395,27 +494,247 @@ export async function verify(ctx: CheckContext): Promise<Verification> {
     want('resolved', (keys.has('resolved') ? 1 : 0) + (keys.has('resolved2') ? 1 : 0), `Incident ${id} resolved`);
     want('reopened', keys.has('reopened') ? 1 : 0, `Incident ${id} reopened`);
     want('closed', keys.has('closed') ? 1 : 0, `Incident ${id} closed`);
+    want('updated', (keys.has('update1') ? 1 : 0) + (keys.has('update2') ? 1 : 0), `Incident ${id} updated`);
     const { bridges, postmortems } = meetingsOf(id);
     const linked = (url: string) => timeline.some((t) => t.links?.some((l) => l.url === url));
-    if (e.bridge === 1 && bridges.length === 1) {
+    if (e.bridge === 1 && bridges.length === 1 && !e.interrupt) {
       const b = bridges[0];
       if (!timeline.some((t) => t.step === 'bridge' && t.status === 'ok' && t.links?.some((l) => l.url === b.join_url))) missing.push(`bridge link (${String(b.join_url)})`);
       if (!timeline.some((t) => t.step === 'share' && t.summary.includes(String(b.join_url)))) missing.push('"Join the bridge" entry');
       if (e.bridgeEnded && !timeline.some((t) => t.summary === `Zoom meeting ${b.id} ended`)) missing.push(`"Zoom meeting ${b.id} ended"`);
     }
+    if (e.interrupt) missing.push(...interruptEntries(e.interrupt, timeline, bridges));
     if (e.postmortem === 1 && postmortems.length === 1 && !linked(String(postmortems[0].join_url))) missing.push('postmortem link');
     if (e.postmortemCancelled && !timeline.some((t) => t.source === 'postmortem' && t.summary.includes('cancelled: the incident was reopened'))) missing.push('"postmortem cancelled" entry');
     if (e.syncDeleted && !timeline.some((t) => t.source === 'incident-sync' && t.summary.includes('deleted: the incident is closed'))) missing.push('"recurring sync deleted" entry');
     for (const [runbook, reason] of e.failedByDesign) {
       if (!timeline.some((t) => t.source === runbook && t.status === 'failed' && t.summary.includes(reason))) missing.push(`"${runbook}" failure reason`);
     }
-    const failedEntries = timeline.filter((t) => t.status === 'failed' && !(e.failedByDesign.get(t.source) && t.summary.includes(PERMANENT_FAULT_MESSAGE)));
+    // A recorded bridge someone started before its invitations went out: Zoom refuses to change a
+    // started meeting, and the runbook says so and goes on (continueOnError, by design).
+    const startedBeforeInvite = run.plan.record && run.plan.webhookRace;
+    const failedEntries = timeline.filter(
+      (t) => t.status === 'failed' && !(e.failedByDesign.get(t.source) && t.summary.includes(PERMANENT_FAULT_MESSAGE)) && !(startedBeforeInvite && t.source === 'recorded-bridge' && t.step === 'invite'),
+    );
     for (const f of failedEntries) missing.push(`unexpected failure entry: [${f.source}/${f.step ?? ''}] ${f.summary}`);
     if (missing.length === 0) timelineOk++;
-    else problems.push({ check: 'timeline', incident: id, detail: `timeline incomplete: ${missing.join('; ')}`, evidence: timeline.map((t) => `${t.at} ${t.status} [${t.source}${t.step ? `/${t.step}` : ''}] ${t.summary}`) });
+    else {
+      // A cancelled or terminated run: its history says what its cleanup did (attempts, retries).
+      const history = e.interrupt ? [`history of incident-${id}/incident-bridge:`, ...(await excerpt(`incident-${id}/incident-bridge`))] : [];
+      problems.push({ check: 'timeline', incident: id, detail: `timeline incomplete: ${missing.join('; ')}`, evidence: [...timeline.map((t) => `${t.at} ${t.status} [${t.source}${t.step ? `/${t.step}` : ''}] ${t.summary}`), ...history] });
+    }
   }
   rows.push({ check: 'Timeline complete (events once each, bridge link, ended, follow-up link, reasons)', expected: `${ctx.runs.length}/${ctx.runs.length}`, actual: `${timelineOk}/${ctx.runs.length}`, ok: timelineOk === ctx.runs.length });
   rows.push({ check: 'Duplicate deliveries applied twice', expected: `0 (of ${duplicatesSent} duplicates sent)`, actual: String(appliedTwice), ok: appliedTwice === 0 });
+
+  // --- Bridge runbooks cancelled or terminated during their create.
+  const ended = (m: StoredMeeting) => meetingEnded(ctx.sandbox, m);
+  const timelineLines = (id: string) => (timelines.get(id) ?? []).map((t) => `${t.at} ${t.status} [${t.source}${t.step ? `/${t.step}` : ''}] ${t.summary}`);
+  let interrupted = 0;
+  let interruptsOk = 0;
+  /** Markers of cancelled creates the run never took in: nothing with them may remain. */
+  const cancelledMarkers = new Map<string, string>();
+  for (const [id, e] of expectations) {
+    if (!e.interrupt) continue;
+    interrupted++;
+    const run = runs.get(id)!;
+    const record = run.interrupt!;
+    const timeline = timelines.get(id) ?? [];
+    const bridges = meetingsOf(id).bridges;
+    const wf = byId.get(record.workflowId);
+    const takenIn = timeline.some((t) => t.source === 'incident-bridge' && t.step === 'bridge' && t.status === 'ok');
+    const wrong: string[] = [];
+    // What the timeline must say about it is checked with the timelines (interruptEntries).
+    if (e.interrupt === 'cancel') {
+      if (!wf) wrong.push(`no run of ${record.workflowId} in visibility`);
+      else if (!takenIn) {
+        const marker = stepMarker(wf.workflowId, wf.runId, 'bridge');
+        cancelledMarkers.set(marker, id);
+        const marked = [...ctx.sandbox.state.meetings.values()].filter((m) => String(m.agenda ?? '').includes(marker));
+        if (marked.length) wrong.push(`meeting(s) ${marked.map((m) => `${m.id} (${m.status})`).join(', ')} with the cancelled run's marker ${marker} still in Zoom`);
+      } else for (const b of bridges) if (!ended(b)) wrong.push(`bridge ${b.id} (taken in before the cancel) not ended`);
+    } else {
+      if (bridges.length === 0) wrong.push('no bridge in Zoom (the held create made one)');
+      for (const b of bridges) if (!ended(b)) wrong.push(`bridge ${b.id} (status ${b.status}) not ended after the incident closed`);
+    }
+    if (wrong.length === 0) interruptsOk++;
+    else
+      problems.push({
+        check: `${e.interrupt} mid-create`,
+        incident: id,
+        workflowId: record.workflowId,
+        detail: `${e.interrupt} of ${record.workflowId} at ${record.at} (${record.duringCreate ? 'before the held create answered' : 'the create had answered'}; the run ${takenIn ? 'had' : 'had never'} taken the meeting in): ${wrong.join('; ')}`,
+        evidence: [
+          ...bridges.map(meetingLine),
+          ...createLog(id, 'bridge'),
+          `run ${record.workflowId}: ${wf ? `${wf.status.name}, run id ${wf.runId}` : 'not found'}`,
+          'timeline:',
+          ...timelineLines(id),
+          `history of ${record.workflowId}:`,
+          ...(await excerpt(record.workflowId)),
+        ],
+      });
+  }
+  rows.push({
+    check: 'Bridge runbooks cancelled or terminated during their create: cleaned up (cancel: what Zoom made removed; terminate: ended when the incident closed)',
+    expected: `${interrupted}/${interrupted}`,
+    actual: `${interruptsOk}/${interrupted}`,
+    ok: interruptsOk === interrupted,
+  });
+
+  // --- Orphan meetings: live meetings nothing will end any more.
+  const orphans = new Map<number, string>();
+  for (const run of ctx.runs) {
+    const id = run.plan.id;
+    const { bridges, syncs } = meetingsOf(id);
+    if (run.finalStatus === 'resolved' || run.finalStatus === 'closed') {
+      for (const b of bridges) if (!ended(b)) orphans.set(b.id, `${id}: bridge ${b.id} of a ${run.finalStatus} incident never ended (status ${b.status})`);
+    }
+    if (run.finalStatus === 'closed') for (const m of syncs) orphans.set(m.id, `${id}: recurring sync ${m.id} of a closed incident not deleted`);
+  }
+  for (const m of ctx.sandbox.state.meetings.values()) {
+    const marker = /\[zoom-runbooks:[0-9a-f]+\]/.exec(String(m.agenda ?? ''))?.[0];
+    const of = marker && cancelledMarkers.get(marker);
+    if (of) orphans.set(m.id, `${of}: meeting ${m.id} made by a create its cancelled run never took in (status ${m.status})`);
+  }
+  for (const [meetingId, why] of orphans) {
+    const m = ctx.sandbox.state.meetings.get(meetingId)!;
+    const incident = why.split(':')[0];
+    problems.push({ check: 'orphan meetings', incident, detail: why, evidence: [meetingLine(m), ...createLog(incident, classifyAgenda(String(m.agenda ?? '').split('\n')[0])?.kind ?? 'bridge'), 'timeline:', ...timelineLines(incident)] });
+  }
+  rows.push({ check: 'Orphan meetings (live bridges of resolved/closed incidents, syncs of closed ones, meetings of cancelled creates)', expected: '0', actual: String(orphans.size), ok: orphans.size === 0 });
+
+  // --- Lost webhooks: every join the driver made must have reached the bridge's run, and been taken in.
+  let joinsChecked = 0;
+  let joinsDuringHold = 0;
+  let lostJoins = 0;
+  /** Of the lost ones: taken in, but after the run had ended the meeting or taken the attendance. */
+  let lateJoins = 0;
+  for (const run of ctx.runs) {
+    if (!run.participants.length) continue;
+    const id = run.plan.id;
+    const runbook = run.plan.record ? 'recorded-bridge' : 'incident-bridge';
+    const wfId = `incident-${id}/${runbook}`;
+    const history = histories.get(wfId);
+    const timeline = timelines.get(id) ?? [];
+    const attendance = timeline.find((t) => t.source === 'recorded-bridge' && t.step === 'attendance');
+    for (const p of run.participants) {
+      joinsChecked++;
+      if (p.duringHold) joinsDuringHold++;
+      const delivery = ctx.sandbox.webhooks.deliveries.find((d) => d.event === 'meeting.participant_joined' && (d.payload as { object?: { participant?: { participant_uuid?: string } } }).object?.participant?.participant_uuid === p.uuid);
+      const ack = delivery ? ctx.webhooks.ackOf(delivery) : undefined;
+      const seen = history ? await ctx.reader.meetingEvents(history, p.meetingId) : undefined;
+      const signal = seen?.signals.find((x) => x.type === 'meeting.participant_joined' && x.participantId === p.uuid);
+      const why: string[] = [];
+      if (!delivery) why.push('Zoom sent no participant_joined for it');
+      else if (!ack?.ok) why.push(`the intake never acknowledged its participant_joined (first try: ${delivery.error ?? `HTTP ${delivery.status}`})`);
+      else if (!history) why.push(`no history of ${wfId}`);
+      else if (!signal) why.push(`never forwarded to ${wfId} (no zoomMeetingEvent signal for it in its history)`);
+      else if (!signal.takenIn)
+        why.push(
+          seen?.completedAt === undefined
+            ? `forwarded (history event #${signal.eventId}) but the run never completed a create of meeting ${p.meetingId}`
+            : `forwarded to the run at history event #${signal.eventId}, before its create was even sent (#${seen.scheduledAt ?? '?'}): the run's zoomMeetingEvent handler dropped it ("not one of ours")`,
+        );
+      // Taken in, but only after the run had acted on the room (the mailbox forwarded it late).
+      const late = (at: string | undefined) => (signal?.takenIn && at && Date.parse(signal.at) > Date.parse(at) ? ` (the join reached the run only at ${signal.at}, history event #${signal.eventId}: the mailbox forwarded it late)` : '');
+      const endEntry = timeline.find((t) => t.source === runbook && t.step === 'end' && t.status === 'ok');
+      if (p.endedWhileInside) why.push(`the runbook ended meeting ${p.meetingId} at ${endEntry?.at ?? '?'} while ${p.name} was still inside (end step, whenEmpty)${late(endEntry?.at)}`);
+      const resolvedEver = run.plan.flow !== 'open';
+      if (run.plan.record && resolvedEver) {
+        if (!attendance) why.push('no attendance on the timeline (the end step is still waiting for an empty room?)');
+        else if (!attendance.summary.includes(p.name)) why.push(`the attendance (posted ${attendance.at}) does not name ${p.name}: "${attendance.summary}"${late(attendance.at)}`);
+      }
+      if (!why.length) continue;
+      lostJoins++;
+      if (signal?.takenIn) lateJoins++;
+      const create = ctx.creates.find((c) => c.heldMs !== undefined && c.agenda === `Incident ${id}`);
+      problems.push({
+        check: 'lost webhooks',
+        incident: id,
+        workflowId: wfId,
+        detail: `${p.name} joined meeting ${p.meetingId} ${p.duringHold ? 'while its create was held' : 'after its link was shared'}; the run did not take the join in: ${why.join('; ')}`,
+        evidence: [
+          `join sent ${p.joinSentAt}, returned ${p.joinReturnedAt}; participant uuid ${p.uuid}${p.leftAt ? `; left ${p.leftAt}` : ''}${p.leaveError ? `; leave failed: ${p.leaveError}` : ''}`,
+          ...(create ? [`bridge create sent ${create.at}, held ${create.heldMs} ms, answer left Zoom ${create.answeredAt ?? 'never'}`] : []),
+          ...(delivery ? [`participant_joined delivery ${delivery.requestId} sent ${delivery.sentAt}: ${delivery.ok ? `HTTP ${delivery.status}` : `failed (${delivery.error})`}${ack?.retried ? `, retried: ${ack.ok ? `acknowledged ${ack.at}` : 'never acknowledged'}` : ''}`] : []),
+          ...(seen ? [`${wfId}: create completed at history event #${seen.completedAt ?? '-'}, next workflow task started #${seen.ownedFrom ?? '-'}`, ...seen.signals.map((x) => `  signal #${x.eventId} ${x.at} ${x.type}${x.participantId ? ` ${x.participantId}` : ''}: ${x.takenIn ? 'taken in' : 'dropped (before the create was sent)'}`)] : []),
+          `history of ${wfId}:`,
+          ...(await excerpt(wfId)),
+          `history of its mailbox zoom-meeting-${p.meetingId}:`,
+          ...(await excerpt(`zoom-meeting-${p.meetingId}`)),
+        ],
+      });
+    }
+  }
+  rows.push({
+    check: 'Lost webhooks (joins the bridge runs never took in, or took in only after ending the room or taking the attendance)',
+    expected: `0 (of ${joinsChecked} joins, ${joinsDuringHold} during a held create)`,
+    actual: lostJoins ? `${lostJoins} (${lostJoins - lateJoins} dropped or never delivered, ${lateJoins} too late)` : '0',
+    ok: lostJoins === 0,
+  });
+
+  // --- Lifecycle and fields, from the incident workflow itself (query incident).
+  const current = new Map<string, Incident>();
+  await eachLimit([...runs.keys()], 8, async (id) => {
+    try {
+      current.set(id, await ctx.client.workflow.getHandle(`incident-${id}`).query(incidentQuery));
+    } catch (err) {
+      problems.push({ check: 'incident', incident: id, detail: `incident query failed: ${(err as Error).message}` });
+    }
+  });
+  let lifecycleOk = 0;
+  let updated = 0;
+  let updatedOk = 0;
+  for (const run of ctx.runs) {
+    const id = run.plan.id;
+    const incident = current.get(id);
+    if (!incident) continue;
+    const want = expectedIncident(run);
+    const off: string[] = [];
+    if (incident.status !== run.finalStatus) off.push(`status ${incident.status}, expected ${run.finalStatus}`);
+    if (incident.sourceStatus !== want.sourceStatus) off.push(`sourceStatus ${incident.sourceStatus}, expected ${want.sourceStatus} (the source's own word, beside the lifecycle)`);
+    if ((run.finalStatus === 'resolved' || run.finalStatus === 'closed') && !sameInstant(incident.resolvedAt, run.lastResolvedAt)) off.push(`resolvedAt ${incident.resolvedAt}, expected the last resolve's stamp ${run.lastResolvedAt}`);
+    const events = run.events.filter((ev) => !ev.duplicate).map((ev) => `${ev.eventId} ${ev.type} occurredAt ${ev.occurredAt} via ${ev.via} ack ${ev.ackAt ?? 'never'}${ev.event.incident.status ? ` status ${ev.event.incident.status}` : ''}`);
+    if (off.length === 0) lifecycleOk++;
+    else problems.push({ check: 'lifecycle', incident: id, detail: `${run.plan.flow}${run.plan.equalStamps ? ', equal timestamps' : ''}${run.plan.skew ? `, clock skew ${run.plan.skew}` : ''}${run.plan.source === 'pagerduty' ? ', via PagerDuty' : ''}: ${off.join('; ')}`, evidence: ['events (first deliveries, in order):', ...events, 'timeline:', ...timelineLines(id)] });
+    if (run.plan.updates.length) {
+      updated++;
+      const fieldsOff: string[] = [];
+      if (stable(incident.fields ?? {}) !== stable(want.fields ?? {})) fieldsOff.push(`fields ${stable(incident.fields ?? {})}, expected ${stable(want.fields ?? {})}`);
+      if (stable(incident.owner ?? {}) !== stable(want.owner ?? {})) fieldsOff.push(`owner ${stable(incident.owner ?? {})}, expected ${stable(want.owner ?? {})}`);
+      if (fieldsOff.length === 0) updatedOk++;
+      else problems.push({ check: 'partial updates', incident: id, detail: fieldsOff.join('; '), evidence: ['events (first deliveries, in order):', ...events, ...run.events.filter((ev) => !ev.duplicate && ev.type === 'incident.updated').map((ev) => `${ev.eventId}: ${JSON.stringify(ev.event.incident)}`)] });
+    }
+  }
+  rows.push({ check: "Lifecycle status as planned, the source's word beside it, resolvedAt from the last resolve (query incident)", expected: `${ctx.runs.length}/${ctx.runs.length}`, actual: `${lifecycleOk}/${ctx.runs.length}`, ok: lifecycleOk === ctx.runs.length });
+  rows.push({ check: "Partial updates: other custom fields and the owner's email kept (query incident)", expected: `${updated}/${updated}`, actual: `${updatedOk}/${updated}`, ok: updatedOk === updated });
+
+  // --- Meeting mailboxes: one whose every claiming run has ended is never woken again (a leaked workflow).
+  let leakedMailboxes = 0;
+  let claimedMailboxes = 0;
+  for (const w of workflows) {
+    if (w.type !== 'meetingMailboxWorkflow' || w.status.name !== 'RUNNING') continue;
+    const h = histories.get(w.workflowId);
+    if (!h) continue;
+    const owners = await ctx.reader.mailboxOwners(h);
+    if (!owners.length) continue; // unclaimed: it hands what it holds over and ends within 20 minutes
+    claimedMailboxes++;
+    const gone = owners.every((o) => {
+      const run = byId.get(o);
+      return !run || (run.status.name !== 'RUNNING' && !!run.closeTime && Date.now() - run.closeTime.getTime() > 30_000);
+    });
+    if (!gone) continue;
+    leakedMailboxes++;
+    problems.push({
+      check: 'leaked mailboxes',
+      incident: /^incident-(.+)\/[^/]+$/.exec(owners[0])?.[1],
+      workflowId: w.workflowId,
+      detail: `mailbox ${w.workflowId} still running, claimed by ${owners.map((o) => `${o} (${byId.get(o)?.status.name ?? 'gone'}${byId.get(o)?.closeTime ? ` since ${byId.get(o)!.closeTime!.toISOString()}` : ''})`).join(', ')}, none of which runs any more and none released it`,
+      evidence: await excerpt(w.workflowId),
+    });
+  }
+  rows.push({ check: 'Meeting mailboxes still running after every run that claimed them ended (leaked)', expected: `0 (of ${claimedMailboxes} claimed and running)`, actual: String(leakedMailboxes), ok: leakedMailboxes === 0 });
 
   // --- Workflows: failed, stuck, unexpected.
   let failedUnexpected = 0;

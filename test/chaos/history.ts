@@ -92,6 +92,81 @@ export class HistoryReader {
     }
   }
 
+  /**
+   * How a runbook run took in Zoom's events for one meeting it created. The run learns the meeting
+   * when its createMeeting activity completes: its zoomMeetingEvent handler ignores events for
+   * meetings it does not know, and within one workflow task signals are handled before the
+   * activity's result resumes the workflow code. So a signal is taken in only when it comes after
+   * the start of the first workflow task that completed after the create's completion (`ownedFrom`).
+   */
+  async meetingEvents(history: History, meetingId: string): Promise<MeetingEventsSeen> {
+    const scheduled = new Map<string, string>();
+    const seen: MeetingEventsSeen = { signals: [] };
+    for (const e of history.events ?? []) {
+      const eventId = Number(e.eventId);
+      switch (e.eventType) {
+        case EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+          scheduled.set(String(e.eventId), e.activityTaskScheduledEventAttributes?.activityType?.name ?? '?');
+          break;
+        case EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED: {
+          const a = e.activityTaskCompletedEventAttributes;
+          if (seen.completedAt === undefined && scheduled.get(String(a?.scheduledEventId)) === 'createMeeting') {
+            const result = (await this.payload(a?.result?.payloads?.[0])) as { id?: unknown } | undefined;
+            if (String(result?.id) === meetingId) {
+              seen.completedAt = eventId;
+              seen.scheduledAt = Number(a?.scheduledEventId);
+            }
+          }
+          break;
+        }
+        case EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED: {
+          // The first workflow task after the create's completion that completed (one that failed
+          // or timed out, a killed worker's, is done again with everything that came meanwhile).
+          const started = Number(e.workflowTaskCompletedEventAttributes?.startedEventId ?? 0);
+          if (seen.completedAt !== undefined && seen.ownedFrom === undefined && started > seen.completedAt) seen.ownedFrom = started;
+          break;
+        }
+        case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED: {
+          const a = e.workflowExecutionSignaledEventAttributes;
+          if (a?.signalName !== 'zoomMeetingEvent') break;
+          const event = (await this.payload(a.input?.payloads?.[0])) as { type?: string; meetingId?: string; participant?: { id?: string } } | undefined;
+          if (event?.meetingId !== meetingId) break;
+          seen.signals.push({ eventId, at: new Date(optionalTsToMs(e.eventTime) ?? 0).toISOString(), type: event.type ?? '?', participantId: event.participant?.id });
+          break;
+        }
+      }
+    }
+    // The run keeps what is forwarded while its create is in flight and applies it once the answer is
+    // in (even in the same workflow task); what came before the create was sent is not its meeting yet.
+    for (const s of seen.signals) s.takenIn = seen.ownedFrom !== undefined && seen.scheduledAt !== undefined && s.eventId > seen.scheduledAt;
+    return seen;
+  }
+
+  /** The runs a meeting mailbox forwards to: claimed (signals, or carried over continue-as-new) and not released. */
+  async mailboxOwners(history: History): Promise<string[]> {
+    const owners = new Set<string>();
+    const released = new Set<string>();
+    for (const e of history.events ?? []) {
+      if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED) {
+        const input = (await this.payload(e.workflowExecutionStartedEventAttributes?.input?.payloads?.[0])) as { owners?: string[]; released?: string[] } | undefined;
+        for (const o of input?.owners ?? []) owners.add(o);
+        for (const o of input?.released ?? []) released.add(o);
+      }
+      if (e.eventType !== EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED) continue;
+      const a = e.workflowExecutionSignaledEventAttributes;
+      if (a?.signalName !== 'claimMeeting' && a?.signalName !== 'releaseMeeting') continue;
+      const owner = ((await this.payload(a.input?.payloads?.[0])) as { owner?: string } | undefined)?.owner;
+      if (!owner) continue;
+      // The mailbox ignores a claim from a run that has released the meeting (a late create of a run it cut short).
+      if (a.signalName === 'claimMeeting' && !released.has(owner)) owners.add(owner);
+      if (a.signalName === 'releaseMeeting') {
+        owners.delete(owner);
+        released.add(owner);
+      }
+    }
+    return [...owners];
+  }
+
   /** The events of the activities named `activity` (default: all), one line each, with decoded failures. */
   async excerpt(history: History, activity?: string): Promise<string[]> {
     const lines: string[] = [];
@@ -148,6 +223,17 @@ export class HistoryReader {
     }
     return lines;
   }
+}
+
+/** A run's zoomMeetingEvent signals for one meeting, and from which history event on it knew the meeting. */
+export interface MeetingEventsSeen {
+  /** History event of the createMeeting completion that returned this meeting. */
+  completedAt?: number;
+  /** History event where that create was scheduled: from there on the run keeps the meeting's events. */
+  scheduledAt?: number;
+  /** Start of the first workflow task completed after it: signals after this are handled by a run that knows the meeting. */
+  ownedFrom?: number;
+  signals: { eventId: number; at: string; type: string; participantId?: string; takenIn?: boolean }[];
 }
 
 export interface HistoryStats {

@@ -11,6 +11,7 @@ import type { SandboxUser } from '../../src/sandbox/zoom-api';
 import type { StartSpec } from '../../src/schedule';
 import { SecretBox } from '../../src/secrets';
 import { startServe } from '../../src/serve';
+import { zoomWebhookRoutes } from '../../src/serve/zoom-webhook';
 import { buildWorkflowBundle } from '../../src/workflow-bundle';
 import { authorizationUrl, exchangeCode, pkcePair, UserOAuthApp } from '../../src/zoom/user-oauth';
 import { connectorStatusQuery, connectorWorkflowId } from '../../workflows/definitions';
@@ -22,6 +23,7 @@ import { IncidentPlan, makePlan, PlanOptions } from './plan';
 import { freePort } from '../support/ports';
 import { DevServer, WorkerExit, WorkerProcess } from './processes';
 import { Random } from './random';
+import { ZoomWebhookRetrier } from './webhooks';
 import { DEFAULT_FAULT_RATES, FAULT_LABELS, FaultKind, FaultRates, ZoomFaultProxy } from './zoom-faults';
 
 /**
@@ -76,6 +78,13 @@ export function chaosOptions(incidents: number, overrides: Partial<ChaosOptions>
     recordRate: 0.05,
     backdatedRate: 0.3,
     permanentFaults: Math.max(1, Math.round(incidents / 100)),
+    equalStampRate: 0.5,
+    skewRate: 0.08,
+    updateRate: 0.15,
+    webhookRaceRate: 0.08,
+    interruptRate: 0.03,
+    pagerdutyRate: 0.05,
+    pdReopenRate: 0.5,
     workers: 2,
     auth: 'user',
     hosts: 0,
@@ -170,6 +179,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     cleanups.push(() => server.close());
     const taskQueue = `chaos-${o.seed}`;
     const payloadKey = randomBytes(32);
+    // A throwaway key, kept with the run's SQLite file so its histories can be decoded (and replayed) afterwards.
+    writeFileSync(join(dir, 'payload-keys'), `chaos:${payloadKey.toString('base64')}\n`);
     const ring: KeyRing = { current: { id: 'chaos', key: payloadKey } };
     const connection = await Connection.connect({ address: server.address });
     const client = new Client({ connection, namespace: 'default', dataConverter: createDataConverter(ring) });
@@ -205,15 +216,24 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       await installUserTokens(client, taskQueue, 'default', box, await exchangeCode(app, code, verifier));
     }
 
-    // --- The intake, in this process, with a bearer token.
+    // --- The intake, in this process: our events with a bearer token, PagerDuty's webhooks with its
+    // signature, and Zoom's webhooks (the sandbox's subscription) into each meeting's mailbox.
     const token = randomBytes(24).toString('hex');
+    const pagerdutySecret = randomBytes(24).toString('hex');
+    const webhookSecret = randomBytes(24).toString('hex');
     const intakeLog = createWriteStream(join(dir, 'intake.log'));
     const logger = { info: (m: string) => intakeLog.write(`I ${m}\n`), warn: (m: string) => intakeLog.write(`W ${m}\n`), error: (m: string) => intakeLog.write(`E ${m}\n`) };
-    const intake = await startServe({ client, taskQueue, auth: { token }, port: 0, logger });
+    const webhookRoutes = zoomWebhookRoutes({ client, secretToken: webhookSecret, taskQueue, connectors: [{ name: 'default', clientId: creds.clientId }], logger });
+    const intake = await startServe({ client, taskQueue, auth: { token, pagerdutySecret }, port: 0, logger, routes: webhookRoutes });
     cleanups.push(async () => {
       await intake.close();
       intakeLog.end();
     });
+    const subscribed = await fetch(`${sandbox.url}/_sandbox/webhooks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: `${intake.url}/zoom/webhook`, secretToken: webhookSecret }) });
+    if (subscribed.status !== 200) throw new Error(`Zoom sandbox webhook subscription refused: HTTP ${subscribed.status} ${await subscribed.text()}`);
+    const retrier = new ZoomWebhookRetrier(sandbox, webhookSecret);
+    retrier.start();
+    cleanups.push(() => retrier.stop());
 
     // --- Worker processes, with a workflow bundle built ahead as production runs them: a restarted worker polls at once.
     const bundlePath = join(dir, 'workflow-bundle.js');
@@ -268,7 +288,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     say(`  stack ready in ${((Date.now() - startedAt.getTime()) / 1000).toFixed(1)} s (workers polling after ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
 
     // --- Drive: incidents, and the chaos schedule alongside.
-    const driver = new Driver({ intakeUrl: intake.url, token, sandbox, client, rng: rng.fork('driver'), deliveryDeadlineMs: 300_000, bridgeWaitMs: o.bridgeWaitS * 1000, log: note });
+    const driver = new Driver({ intakeUrl: intake.url, token, sandbox, client, rng: rng.fork('driver'), deliveryDeadlineMs: 300_000, bridgeWaitMs: o.bridgeWaitS * 1000, proxy, pagerdutySecret, log: note });
     driveStart = Date.now() + 500;
     proxy.enabled = true;
     if (o.everyFaultKind) proxy.requireEachKind(rng.fork('each'));
@@ -349,7 +369,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     say(`  drive done in ${driveS.toFixed(0)} s; settling (up to ${o.settleTimeoutS} s)`);
 
     // --- Settle: until Zoom's state and the runbooks agree with what was sent, or the deadline.
-    const checkCtx = { runs, sandbox, client, taskQueue, postmortemStart: postmortemStart(), creates: proxy.creates };
+    const checkCtx = { runs, sandbox, client, taskQueue, postmortemStart: postmortemStart(), creates: proxy.creates, webhooks: retrier };
     const settleDeadline = Date.now() + o.settleTimeoutS * 1000;
     let lastReport = 0;
     let lastCalls = { n: -1, at: Date.now() };
@@ -382,6 +402,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       e.refused401 = span.filter((r) => r.status === 401).length;
     });
 
+    // Zoom's retries of webhooks still owed are part of what is checked: they stop here.
+    await retrier.stop();
     say('  checking…');
     const verification = await verify({ ...checkCtx, reader: new HistoryReader(new EncryptionCodec(ring)) });
     const rows = verification.rows;
@@ -425,6 +447,23 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     for (const e of unexpectedExits) problems.push({ check: 'worker processes', detail: `worker ${e.worker} exited on its own at ${e.at} (code ${e.code}, signal ${e.signal})`, evidence: e.tail?.split('\n') });
     rows.push({ check: 'Worker processes that died on their own', expected: '0', actual: String(unexpectedExits.length), ok: unexpectedExits.length === 0 });
 
+    const equalStamps = runs.filter((r) => r.plan.equalStamps && r.events.some((e) => e.ackAt)).length;
+    const skewAhead = runs.filter((r) => r.plan.skew === 'createAhead').length;
+    const skewBehind = runs.filter((r) => r.plan.skew === 'resolveBehind' && r.events.some((e) => e.key === 'resolved')).length;
+    const sentUpdates = runs.flatMap((r) => r.events.filter((e) => !e.duplicate && e.type === 'incident.updated'));
+    const fieldUpdates = sentUpdates.filter((e) => e.event.incident.fields).length;
+    const ownerUpdates = sentUpdates.filter((e) => e.event.incident.owner).length;
+    const raceJoins = runs.flatMap((r) => (r.plan.webhookRace ? r.participants.filter((p) => p.duringHold).map((p) => ({ ...p, recorded: r.plan.record, incident: r.plan.id })) : []));
+    // The join's webhook was answered (the sandbox's join call returns after it) before the create's answer left Zoom.
+    const racedFirst = raceJoins.filter((p) => {
+      const create = proxy.heldBridgeCreate(p.incident);
+      return !!create?.answeredAt && Date.parse(p.joinReturnedAt) < Date.parse(create.answeredAt);
+    }).length;
+    const interrupts = runs.filter((r) => r.interrupt);
+    const cancelsDuringCreate = interrupts.filter((r) => r.interrupt!.kind === 'cancel' && r.interrupt!.duringCreate).length;
+    const terminatesDuringCreate = interrupts.filter((r) => r.interrupt!.kind === 'terminate' && r.interrupt!.duringCreate).length;
+    const pdWordReopens = runs.filter((r) => r.plan.source === 'events' && r.events.some((e) => e.key === 'reopened' && e.event.incident.status === 'triggered')).length;
+    const pdIncidents = runs.filter((r) => r.plan.source === 'pagerduty');
     const non202: Record<string, number> = {};
     for (const r of runs) for (const [s, n] of Object.entries(r.non202)) non202[s] = (non202[s] ?? 0) + n;
     const sentEvents = runs.reduce((n, r) => n + r.events.length, 0);
@@ -443,6 +482,23 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       { label: 'Incident events sent (deliveries)', count: sentEvents },
       { label: 'Duplicate deliveries (same eventId)', count: runs.reduce((n, r) => n + r.events.filter((e) => e.duplicate).length, 0), detail: 'half at once, half 1-15 s later' },
       { label: 'Reordered deliveries (resolve before create)', count: runs.filter((r) => r.plan.resolveFirst).length },
+      { label: 'Equal timestamps: resolve and create stamped the same second, resolve delivered first (a flapping alert)', count: equalStamps },
+      { label: 'Skewed clocks: create stamped 10 min ahead of true time', count: skewAhead },
+      { label: 'Skewed clocks: resolves stamped 10 min behind true time', count: skewBehind },
+      { label: 'Partial updates: incident.updated with one custom field only', count: fieldUpdates, detail: `on ${runs.filter((r) => r.plan.updates.some((u) => u !== 'ownerName')).length} incidents` },
+      { label: "Partial updates: incident.updated with only the owner's name", count: ownerUpdates, detail: `on ${runs.filter((r) => r.plan.updates.includes('ownerName')).length} incidents` },
+      { label: 'Bridge creates held 2-4 s after Zoom made the meeting (sandbox fault holdResponseMs)', count: proxy.held, detail: `for webhook races and for cancels/terminates mid-create` },
+      {
+        label: 'Webhooks racing the create: started and joined while the create was held',
+        count: raceJoins.length,
+        detail: `${runs.filter((r) => r.raceStartDuringHold).length} of ${runs.filter((r) => r.plan.webhookRace).length} race bridges started during the hold; ${raceJoins.filter((p) => p.recorded).length} joins on recorded bridges; ${racedFirst} joins acknowledged by the intake before the create's answer left Zoom`,
+      },
+      { label: 'Bridge runbooks cancelled while their create was held', count: cancelsDuringCreate, detail: `${interrupts.filter((r) => r.interrupt?.kind === 'cancel').length} cancels sent` },
+      { label: 'Bridge runbooks terminated while their create was held (incident then closed)', count: terminatesDuringCreate, detail: `${interrupts.filter((r) => r.interrupt?.kind === 'terminate').length} terminates sent` },
+      { label: 'Reopens saying status "triggered" (PagerDuty\'s word) through /v1/events', count: pdWordReopens },
+      { label: 'Incidents sent as PagerDuty V3 webhooks (POST /v1/pagerduty, signed)', count: pdIncidents.length, detail: `${pdIncidents.reduce((n, r) => n + r.events.length, 0)} deliveries; ${pdIncidents.filter((r) => r.plan.flow.startsWith('reopen')).length} reopened (incident.reopened, status triggered)` },
+      { label: "Zoom webhooks sent to the intake (the sandbox's subscription)", count: sandbox.webhooks.deliveries.length, detail: webhookCounts(sandbox) },
+      { label: 'Zoom webhook deliveries not answered 2xx, retried as Zoom does (minutes compressed to seconds)', count: retrier.redeliveries.size, detail: `${[...retrier.redeliveries.values()].filter((r) => r.ackAt).length} acknowledged on a retry` },
       { label: 'Intake answers other than 202 (sender retried)', count: Object.values(non202).reduce((a, b) => a + b, 0), detail: Object.entries(non202).map(([s, n]) => `${s}: ${n}`).join(', ') || undefined },
     ];
     // Chaos that did not happen would make every other figure meaningless.
@@ -453,6 +509,17 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       ...(o.everyFaultKind ? (Object.keys(FAULT_LABELS) as FaultKind[]).map((k) => [FAULT_LABELS[k], proxy.counts[k]] as [string, number]) : []),
       ['duplicate deliveries', runs.reduce((n, r) => n + r.events.filter((e) => e.duplicate).length, 0)],
       ['reordered deliveries', runs.filter((r) => r.plan.resolveFirst).length],
+      ['equal timestamps (resolve first)', equalStamps],
+      ['create stamped 10 min ahead', skewAhead],
+      ['resolve stamped 10 min behind', skewBehind],
+      ['partial update of one custom field', fieldUpdates],
+      ["partial update of the owner's name", ownerUpdates],
+      ['bridge started and joined during its held create (webhook race)', raceJoins.length],
+      ['recorded bridge started and joined during its held create', raceJoins.filter((p) => p.recorded).length],
+      ['cancel during a create', cancelsDuringCreate],
+      ['terminate during a create', terminatesDuringCreate],
+      ['reopen with status "triggered" through /v1/events', pdWordReopens],
+      ['PagerDuty webhooks with a reopen', pdIncidents.filter((r) => r.plan.flow.startsWith('reopen') && r.events.some((e) => e.key === 'reopened' && e.ackAt)).length],
     ];
     const missingChaos = mustHappen.filter(([, n]) => n === 0).map(([what]) => what);
     rows.unshift({ check: 'Chaos applied (every kind at least once)', expected: 'all', actual: missingChaos.length ? `missing: ${missingChaos.join(', ')}` : 'all', ok: missingChaos.length === 0 });
@@ -473,6 +540,14 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       recordedBridge: count((r) => r.plan.record),
       backdatedEvents: count((r) => r.plan.backdated),
       permanentFaultTargets: count((r) => r.plan.permanentFault),
+      viaPagerDuty: count((r) => r.plan.source === 'pagerduty'),
+      equalTimestamps: count((r) => r.plan.equalStamps),
+      skewedClocks: count((r) => !!r.plan.skew),
+      partialUpdates: count((r) => r.plan.updates.length > 0),
+      webhookRaces: count((r) => r.plan.webhookRace),
+      cancelledMidCreate: count((r) => r.plan.interrupt === 'cancel'),
+      terminatedMidCreate: count((r) => r.plan.interrupt === 'terminate'),
+      reopenSaysTriggered: count((r) => r.plan.pdReopen),
     };
     const ttb = runs.map((r) => r.timeToBridgeMs).filter((x): x is number => x !== undefined);
     ok = rows.every((r) => r.ok);
@@ -567,6 +642,15 @@ function callsPerCreate(sandbox: ZoomSandbox): { creates: number; lists: number;
   const creates = sandbox.requests.filter((r) => r.method === 'POST' && /^\/v2\/users\/[^/]+\/meetings$/.test(r.path)).length;
   const lists = sandbox.requests.filter((r) => r.method === 'GET' && /^\/v2\/users\/[^/]+\/meetings$/.test(r.path)).length;
   return { creates, lists, listsPerCreate: creates ? Math.round((10 * lists) / creates) / 10 : 0 };
+}
+
+/** Webhooks the sandbox sent, by event. */
+function webhookCounts(sandbox: ZoomSandbox): string {
+  const counts: Record<string, number> = {};
+  for (const d of sandbox.webhooks.deliveries) counts[d.event] = (counts[d.event] ?? 0) + 1;
+  return Object.entries(counts)
+    .map(([e, n]) => `${e} ${n}`)
+    .join(', ');
 }
 
 /** Zoom's request log without tokens (token endpoint bodies) or passcodes/start URLs (answers). */

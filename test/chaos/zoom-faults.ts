@@ -56,6 +56,10 @@ export interface ArmedCreate {
   status?: number;
   ms?: number;
   error?: string;
+  /** The sandbox held the answer this long after it made the meeting (holdResponseMs): webhooks race the create. */
+  heldMs?: number;
+  /** When the answer (or the cut connection) reached the proxy, i.e. left for the worker. */
+  answeredAt?: string;
 }
 
 export class ZoomFaultProxy {
@@ -73,6 +77,10 @@ export class ZoomFaultProxy {
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 64 });
   /** Incidents whose bridge creates are all refused: a permanent fault. */
   private readonly permanentTargets: Set<string>;
+  /** Incidents whose next bridge create is held (ms): Zoom makes the meeting at once, its answer waits. */
+  private readonly holds = new Map<string, number>();
+  /** Bridge creates held so far. */
+  held = 0;
 
   constructor(
     private readonly sandbox: ZoomSandbox,
@@ -90,6 +98,19 @@ export class ZoomFaultProxy {
   requireEachKind(rng: Random): void {
     const kinds: FaultKind[] = ['server5xx', 'rateLimited', 'gatewayTimeout', 'clientTimeout', 'dropAfterCreate'];
     this.required = [...kinds.map((kind) => ({ kind, fromCall: this.calls + rng.int(5, 60) })), { kind: 'clientTimeout', fromCall: this.calls + rng.int(5, 60), onCreate: true }];
+  }
+
+  /**
+   * Holds the answer to the next create of this incident's bridge for `ms` after the sandbox made
+   * the meeting (its fault `holdResponseMs`), with no other fault on that call.
+   */
+  holdBridgeCreate(incidentId: string, ms: number): void {
+    this.holds.set(incidentId, ms);
+  }
+
+  /** The held create of this incident's bridge, once it was sent to Zoom. */
+  heldBridgeCreate(incidentId: string): ArmedCreate | undefined {
+    return this.creates.find((c) => c.heldMs !== undefined && /^Incident (\S+)$/.exec(c.agenda)?.[1] === incidentId);
   }
 
   get url(): string {
@@ -139,7 +160,21 @@ export class ZoomFaultProxy {
       res.end(text);
       return;
     }
-    const fault = this.enabled && (isApi || isToken) ? this.decide(isCreate, isToken) : undefined;
+    const holdMs = create && targetIncident ? this.holds.get(targetIncident) : undefined;
+    if (create && targetIncident && holdMs !== undefined) {
+      // Armed through the sandbox's admin API, on exactly this call's path (a host's create path),
+      // so only a create to the same host in the same instant could take it instead.
+      this.holds.delete(targetIncident);
+      this.held++;
+      create.heldMs = holdMs;
+      const armed = await fetch(`${this.sandbox.url}/_sandbox/faults`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ method: 'POST', path: `^${escapeRegex(url.pathname)}$`, holdResponseMs: holdMs, times: 1 }),
+      });
+      if (armed.status !== 201) create.error = `hold not armed: HTTP ${armed.status}`;
+    }
+    const fault = this.enabled && (isApi || isToken) && holdMs === undefined ? this.decide(isCreate, isToken) : undefined;
     if (fault) {
       this.counts[fault]++;
       if (fault === 'clientTimeout' && isCreate) this.clientTimeoutCreates++;
@@ -158,6 +193,7 @@ export class ZoomFaultProxy {
         if (create) {
           create.status = up.statusCode;
           create.ms = Date.now() - t0;
+          create.answeredAt = new Date().toISOString();
         }
         if (!res.destroyed) res.writeHead(up.statusCode ?? 502, up.headers);
         up.pipe(res);
@@ -168,6 +204,7 @@ export class ZoomFaultProxy {
       if (create) {
         create.error = err.message;
         create.ms = Date.now() - t0;
+        create.answeredAt = new Date().toISOString();
       }
       res.socket?.destroy();
     });
