@@ -21,7 +21,6 @@ TEMPORAL_PORT="${TEMPORAL_PORT:-7233}"
 TEMPORAL_UI_PORT="${TEMPORAL_UI_PORT:-8233}"
 ZOOM_SANDBOX_PORT="${ZOOM_SANDBOX_PORT:-9100}"
 ZR_SERVE_PORT="${ZR_SERVE_PORT:-9180}"
-SEARCH_ATTRIBUTES=(IncidentId=Keyword Severity=Keyword Runbook=Keyword BridgeMeetingId=Keyword ZoomMeetingIds=KeywordList)
 
 log() { printf '\033[1;34m[temporal-dev]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31m[temporal-dev]\033[0m %s\n' "$*" >&2; exit 1; }
@@ -105,7 +104,7 @@ run_tests() {
   local results="$STATE/jest-results.json" status=0
   mkdir -p "$STATE"
   rm -f "$results"
-  (cd "$ROOT" && npx --no-install eslint . && npx --no-install tsc --noEmit -p .) || die "lint or type check failed."
+  (cd "$ROOT" && npm run --silent lint && npx --no-install tsc --noEmit -p .) || die "lint (eslint, import cycles, duplicates) or type check failed."
   (cd "$ROOT" && npx --no-install jest --json --outputFile="$results" "$@") || status=$?
   if [ -f "$results" ]; then
     node -e 'const r = require(process.argv[1]); console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests + r.numRuntimeErrorTestSuites} failed`)' "$results"
@@ -136,8 +135,10 @@ run_stack() {
   trap 'stop_stack' EXIT
   trap 'exit 130' INT TERM
 
-  local sa_flags=() sa
-  for sa in "${SEARCH_ATTRIBUTES[@]}"; do sa_flags+=(--search-attribute "$sa"); done
+  # The search attributes come from workflows/definitions.ts, the one list tests, bench and chaos use too.
+  local sa_flags=()
+  mapfile -t sa_flags < <(cd "$ROOT" && npx --no-install tsx src/temporal.ts print-search-attribute-flags)
+  [ "${#sa_flags[@]}" -gt 0 ] || die "could not read the search attributes from src/temporal.ts."
   log "starting the Temporal dev server ($("$cli" --version)); data in $STATE/dev.sqlite"
   # The Web UI decodes payloads through the codec server that `serve` hosts.
   setsid "$cli" server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT" \

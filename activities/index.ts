@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { activityInfo, ApplicationFailure, heartbeat, log } from '@temporalio/activity';
-import type { Incident, IncidentEventType, MeetingRecord, MeetingSummary, RunbookDefinition, SealedTokenSet } from '../workflows/definitions';
+import type { Incident, IncidentEventType, MeetingClaim, MeetingRecord, MeetingSummary, RunbookDefinition, SealedTokenSet } from '../workflows/definitions';
 import { ConnectorGate, sealTokens } from '../src/connectors';
 import { SecretBox } from '../src/secrets';
 import { refreshTokens } from '../src/zoom/user-oauth';
@@ -55,12 +55,6 @@ export interface ActivityDeps {
   releaseMeeting?: (release: { meetingId: string; owner: string }) => Promise<void>;
 }
 
-/** A meeting a create made: the run that follows it and, when known, the incident that keeps it. */
-export interface MeetingClaim {
-  meetingId: string;
-  owner: string;
-  incident?: { workflowId: string; record: MeetingRecord };
-}
 
 export interface CreateMeetingInput {
   connector?: string;

@@ -1,7 +1,6 @@
 import { Client, WorkflowNotFoundError } from '@temporalio/client';
-import type { incidentWorkflow } from '../workflows/incident';
-import { IncidentIdAttr, incidentEventSignal, SeverityAttr, TimelineEntry, timelineQuery } from '../workflows/definitions';
-import { IncidentEvent, incidentWorkflowId } from './incident';
+import { incidentEventSignal, IncidentIdAttr, incidentWorkflowId, SeverityAttr, TimelineEntry, timelineQuery, WORKFLOW_TYPE } from '../workflows/definitions';
+import { IncidentEvent } from './incident';
 
 /**
  * Delivers an incident event to its incident workflow, starting the workflow if needed
@@ -10,7 +9,7 @@ import { IncidentEvent, incidentWorkflowId } from './incident';
 export async function sendIncidentEvent(client: Client, taskQueue: string, event: IncidentEvent): Promise<{ workflowId: string; runId: string }> {
   const { incident } = event;
   const workflowId = incidentWorkflowId(incident.id);
-  const handle = await client.workflow.signalWithStart<typeof incidentWorkflow, [IncidentEvent]>('incidentWorkflow', {
+  const handle = await client.workflow.signalWithStart(WORKFLOW_TYPE.incident, {
     workflowId,
     taskQueue,
     args: [{ incidentId: incident.id }],

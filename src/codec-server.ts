@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, IncomingMessage, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { Payload } from '@temporalio/common';
+import { HttpError, readBody } from './serve/http';
 import { EncryptionCodec, generateKey, KeyRing, keyRingFromEnv, payloadKeysRequired, PayloadKeyError } from './codec';
 
 /**
@@ -33,15 +34,6 @@ export interface CodecRoute {
   handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
 }
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 /** Route handlers for any `node:http` server: POST and the CORS preflight for encode and decode. */
 export function codecRoutes(options: CodecServerOptions): CodecRoute[] {
   const codec = new EncryptionCodec(options.ring);
@@ -67,7 +59,7 @@ export function codecRoutes(options: CodecServerOptions): CodecRoute[] {
           res.setHeader('WWW-Authenticate', 'Bearer');
           return send(res, 401, { message: 'Missing or wrong bearer token.' });
         }
-        const payloads = parsePayloads(await readBody(req));
+        const payloads = parsePayloads((await readBody(req, MAX_BODY_BYTES)).toString('utf8'));
         // X-Namespace is accepted (the UI and CLI send it); one key ring serves every namespace.
         send(res, 200, { payloads: (await run(payloads)).map(payloadToJson) });
       } catch (err) {
@@ -120,35 +112,24 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new HttpError(413, 'Request body is too large.');
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 function parsePayloads(text: string): Payload[] {
   let body: unknown;
   try {
     body = JSON.parse(text);
   } catch {
-    throw new HttpError(400, 'The body is not JSON.');
+    throw new HttpError(400, { error: 'The body is not JSON.' });
   }
   if (!body || typeof body !== 'object' || Array.isArray(body) || Object.keys(body).some((k) => k !== 'payloads')) {
-    throw new HttpError(400, 'The body must be {"payloads": [...]}.');
+    throw new HttpError(400, { error: 'The body must be {"payloads": [...]}.' });
   }
   // Proto3 JSON leaves an empty list out: the temporal CLI posts {} for a query without input.
   const payloads = (body as { payloads?: unknown }).payloads ?? [];
-  if (!Array.isArray(payloads)) throw new HttpError(400, 'The body must be {"payloads": [...]}.');
+  if (!Array.isArray(payloads)) throw new HttpError(400, { error: 'The body must be {"payloads": [...]}.' });
   return payloads.map((p: unknown, i) => {
     const { metadata = {}, data = '' } = (p ?? {}) as { metadata?: unknown; data?: unknown };
-    if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) throw new HttpError(400, `payloads[${i}].metadata must be an object.`);
+    if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) throw new HttpError(400, { error: `payloads[${i}].metadata must be an object.` });
     const bytes = (value: unknown, where: string): Buffer => {
-      if (typeof value !== 'string' || !BASE64.test(value)) throw new HttpError(400, `${where} must be a base64 string.`);
+      if (typeof value !== 'string' || !BASE64.test(value)) throw new HttpError(400, { error: `${where} must be a base64 string.` });
       return Buffer.from(value, 'base64');
     };
     return {

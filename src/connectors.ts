@@ -1,5 +1,4 @@
 import { Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import type { zoomConnectorWorkflow } from '../workflows/connector';
 import {
   accessTokenUpdate,
   appDeauthorizedSignal,
@@ -7,6 +6,8 @@ import {
   connectorWorkflowId,
   installTokensSignal,
   SealedTokenSet,
+  WORKFLOW_TYPE,
+  ZoomConnectorWorkflow,
 } from '../workflows/definitions';
 import { SecretBox } from './secrets';
 import { GrantedTokens } from './zoom/auth';
@@ -27,7 +28,7 @@ export function sealTokens(box: SecretBox, granted: GrantedTokens, now = Date.no
 
 /** Hands a new authorisation to the connector's owner workflow, starting it if needed. */
 export async function installUserTokens(client: Client, taskQueue: string, connector: string, box: SecretBox, granted: GrantedTokens): Promise<void> {
-  await client.workflow.signalWithStart<typeof zoomConnectorWorkflow, [SealedTokenSet]>('zoomConnectorWorkflow', {
+  await client.workflow.signalWithStart<ZoomConnectorWorkflow, [SealedTokenSet]>(WORKFLOW_TYPE.zoomConnector, {
     workflowId: connectorWorkflowId(connector),
     taskQueue,
     args: [{ connector }],
@@ -70,7 +71,7 @@ export class WorkflowTokenOwner implements TokenOwner {
  * Server-to-Server connectors do) deletes its tokens and refuses every call from now on.
  */
 export async function deauthorizeConnector(client: Client, taskQueue: string, connector: string, at = new Date().toISOString()): Promise<void> {
-  await client.workflow.signalWithStart<typeof zoomConnectorWorkflow, [{ at: string }]>('zoomConnectorWorkflow', {
+  await client.workflow.signalWithStart<ZoomConnectorWorkflow, [{ at: string }]>(WORKFLOW_TYPE.zoomConnector, {
     workflowId: connectorWorkflowId(connector),
     taskQueue,
     args: [{ connector }],

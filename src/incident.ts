@@ -169,9 +169,6 @@ export function describeIssue(issue: z.ZodIssue): string {
 }
 
 /** Workflow id of an incident's entity workflow: stable, so every event for it lands in one place. */
-export function incidentWorkflowId(id: string): string {
-  return `incident-${id}`;
-}
 
 /** How far ahead of the intake's clock an event's `occurredAt` may be (ZR_CLOCK_SKEW_TOLERANCE). */
 export const DEFAULT_CLOCK_SKEW_TOLERANCE_MS = 15 * 60_000;

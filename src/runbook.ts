@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { Condition, evaluate, Matcher } from '../workflows/conditions';
-import type { Incident, IncidentEventType } from '../workflows/definitions';
+import type { Incident, IncidentEventType } from './incident';
 import { INCIDENT_EVENT_TYPES, IncidentChange } from './incident';
 import { startSpecSchema } from './schedule';
 import { SEVERITIES, Severity } from './severity';

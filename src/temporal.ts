@@ -3,6 +3,7 @@ import { NativeConnection } from '@temporalio/worker';
 import type { DataConverter } from '@temporalio/common';
 import { createDataConverter } from './codec';
 import { TemporalConfig } from './config';
+import { SEARCH_ATTRIBUTES } from '../workflows/definitions';
 
 /** Connection options shared by the client and the worker: address, TLS and API key. */
 function connectionOptions(cfg: TemporalConfig) {
@@ -45,3 +46,23 @@ export async function untilReachable<T>(connect: () => Promise<T>, waitMs: numbe
     }
   }
 }
+
+/**
+ * Our search attributes as the dev server's `--search-attribute name=Type` flags: the one list
+ * the dev script (`print-search-attribute-flags`), tests, bench and chaos start servers with.
+ */
+export function searchAttributeFlags(): string[] {
+  return SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=${key.type === 'KEYWORD_LIST' ? 'KeywordList' : 'Keyword'}`]);
+}
+
+/** Registers our search attributes on a server started without the flags (the time-skipping test server). */
+export async function registerSearchAttributes(connection: Connection, namespace: string): Promise<void> {
+  const { KEYWORD, KEYWORD_LIST } = { KEYWORD: 2, KEYWORD_LIST: 7 } as const; // temporal.api.enums.v1.IndexedValueType
+  await connection.operatorService.addSearchAttributes({
+    namespace,
+    searchAttributes: Object.fromEntries(SEARCH_ATTRIBUTES.map((key) => [key.name, key.type === 'KEYWORD_LIST' ? KEYWORD_LIST : KEYWORD])),
+  });
+}
+
+// `tsx src/temporal.ts print-search-attribute-flags`: for temporal-dev.sh, one flag per line.
+if (require.main === module && process.argv[2] === 'print-search-attribute-flags') console.log(searchAttributeFlags().join('\n'));

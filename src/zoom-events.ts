@@ -1,7 +1,17 @@
 import { Client, WorkflowNotFoundError } from '@temporalio/client';
-import type { MeetingClaim } from '../activities';
-import { claimMeetingSignal, meetingCreatedSignal, meetingMailboxWorkflowId, releaseMeetingSignal, ZoomMeetingEvent, zoomMeetingEventSignal, ZoomMeetingIdsAttr } from '../workflows/definitions';
-import type { meetingMailboxWorkflow } from '../workflows/meeting-mailbox';
+import type { SignalDefinition } from '@temporalio/common';
+import {
+  claimMeetingSignal,
+  MeetingClaim,
+  meetingCreatedSignal,
+  MeetingMailboxWorkflow,
+  meetingMailboxWorkflowId,
+  releaseMeetingSignal,
+  WORKFLOW_TYPE,
+  ZoomMeetingEvent,
+  zoomMeetingEventSignal,
+  ZoomMeetingIdsAttr,
+} from '../workflows/definitions';
 import { isWebhookEvent, WebhookEnvelope } from './zoom/webhooks';
 
 /**
@@ -40,17 +50,7 @@ export function meetingEventFromWebhook(envelope: WebhookEnvelope): ZoomMeetingE
  * No index has to be current: the mailbox's id is derived from the meeting id.
  */
 export async function recordMeetingEvent(client: Client, taskQueue: string, event: ZoomMeetingEvent): Promise<{ workflowId: string }> {
-  assertMeetingId(event.meetingId);
-  const workflowId = meetingMailboxWorkflowId(event.meetingId);
-  await client.workflow.signalWithStart<typeof meetingMailboxWorkflow, [ZoomMeetingEvent]>('meetingMailboxWorkflow', {
-    workflowId,
-    taskQueue,
-    args: [{ meetingId: event.meetingId }],
-    signal: zoomMeetingEventSignal,
-    signalArgs: [event],
-    staticSummary: MAILBOX_SUMMARY(event.meetingId),
-  });
-  return { workflowId };
+  return signalMailbox(client, taskQueue, event.meetingId, zoomMeetingEventSignal, event);
 }
 
 /**
@@ -59,15 +59,7 @@ export async function recordMeetingEvent(client: Client, taskQueue: string, even
  * ended keeps nothing more).
  */
 export async function claimMeetingMailbox(client: Client, taskQueue: string, { meetingId, owner, incident }: MeetingClaim): Promise<void> {
-  assertMeetingId(meetingId);
-  await client.workflow.signalWithStart<typeof meetingMailboxWorkflow, [{ owner: string }]>('meetingMailboxWorkflow', {
-    workflowId: meetingMailboxWorkflowId(meetingId),
-    taskQueue,
-    args: [{ meetingId }],
-    signal: claimMeetingSignal,
-    signalArgs: [{ owner }],
-    staticSummary: MAILBOX_SUMMARY(meetingId),
-  });
+  await signalMailbox(client, taskQueue, meetingId, claimMeetingSignal, { owner });
   if (!incident) return;
   try {
     await client.workflow.getHandle(incident.workflowId).signal(meetingCreatedSignal, incident.record);
@@ -82,18 +74,23 @@ export async function claimMeetingMailbox(client: Client, taskQueue: string, { m
  * later, and must find the release there.
  */
 export async function releaseMeetingMailbox(client: Client, taskQueue: string, { meetingId, owner }: { meetingId: string; owner: string }): Promise<void> {
-  assertMeetingId(meetingId);
-  await client.workflow.signalWithStart<typeof meetingMailboxWorkflow, [{ owner: string }]>('meetingMailboxWorkflow', {
-    workflowId: meetingMailboxWorkflowId(meetingId),
-    taskQueue,
-    args: [{ meetingId }],
-    signal: releaseMeetingSignal,
-    signalArgs: [{ owner }],
-    staticSummary: MAILBOX_SUMMARY(meetingId),
-  });
+  await signalMailbox(client, taskQueue, meetingId, releaseMeetingSignal, { owner });
 }
 
-const MAILBOX_SUMMARY = (meetingId: string) => `Zoom meeting ${meetingId}: webhooks for the run that created it`;
+/** Signal-with-start of a meeting's mailbox: whoever comes first (a webhook, the create's claim, a release) starts it. */
+async function signalMailbox<T>(client: Client, taskQueue: string, meetingId: string, signal: SignalDefinition<[T]>, arg: T): Promise<{ workflowId: string }> {
+  assertMeetingId(meetingId);
+  const workflowId = meetingMailboxWorkflowId(meetingId);
+  await client.workflow.signalWithStart<MeetingMailboxWorkflow, [T]>(WORKFLOW_TYPE.meetingMailbox, {
+    workflowId,
+    taskQueue,
+    args: [{ meetingId }],
+    signal,
+    signalArgs: [arg],
+    staticSummary: `Zoom meeting ${meetingId}: webhooks for the run that created it`,
+  });
+  return { workflowId };
+}
 
 /**
  * Signals the event to every running runbook that lists the meeting in its ZoomMeetingIds search

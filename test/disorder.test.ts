@@ -3,12 +3,12 @@ import axios from 'axios';
 import YAML from 'yaml';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { getTimeline, sendIncidentEvent } from '../src/client';
-import { Incident, IncidentEvent, incidentWorkflowId } from '../src/incident';
+import { Incident, IncidentEvent } from '../src/incident';
 import { loadRunbooks } from '../src/runbook-loader';
 import { Runbook, runbookSchema } from '../src/runbook';
 import { StoredMeeting } from '../src/sandbox/zoom-api';
 import { idempotencyMarker } from '../activities';
-import { addParticipantsUpdate, bridgeQuery, endBridgeSignal, meetingMailboxWorkflowId, runRunbookUpdate, TimelineEntry, zoomMeetingEventSignal } from '../workflows/definitions';
+import { addParticipantsUpdate, bridgeQuery, endBridgeSignal, incidentWorkflowId, meetingMailboxWorkflowId, runRunbookUpdate, TimelineEntry, zoomMeetingEventSignal } from '../workflows/definitions';
 import { eventually, receiveZoomWebhooks, Stack, startStack, uniqueIncidentId } from './support/stack';
 import { hoursFromNow } from './support/times';
 

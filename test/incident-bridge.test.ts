@@ -2,8 +2,8 @@ import { join } from 'node:path';
 import axios from 'axios';
 import { loadRunbooks } from '../src/runbook-loader';
 import { sendIncidentEvent, getTimeline } from '../src/client';
-import { IncidentEvent, incidentWorkflowId } from '../src/incident';
-import { bridgeQuery, endBridgeSignal, IncidentIdAttr, TimelineEntry } from '../workflows/definitions';
+import { IncidentEvent } from '../src/incident';
+import { bridgeQuery, endBridgeSignal, IncidentIdAttr, incidentWorkflowId, TimelineEntry } from '../workflows/definitions';
 import { eventually, Stack, startStack, uniqueIncidentId } from './support/stack';
 import { hoursFromNow, latestWeekdayAt, wallClock } from './support/times';
 

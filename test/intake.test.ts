@@ -8,10 +8,10 @@ import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { getTimeline } from '../src/client';
 import { ConfigError } from '../src/config';
-import { IncidentEvent, incidentWorkflowId } from '../src/incident';
+import { IncidentEvent } from '../src/incident';
 import { intakeAuthFromEnv, IntakeAuthenticator, signIntakeRead, signIntakeRequest } from '../src/serve/auth';
 import { intakeRoutes, RunningServe, serveListenFromEnv, startServe } from '../src/serve';
-import { SEARCH_ATTRIBUTES, TimelineEntry } from '../workflows/definitions';
+import { incidentWorkflowId, SEARCH_ATTRIBUTES, TimelineEntry } from '../workflows/definitions';
 import { eventually, Stack, startStack, uniqueIncidentId } from './support/stack';
 import { freePort } from './support/ports';
 

@@ -1,18 +1,11 @@
 import axios from 'axios';
 import YAML from 'yaml';
 import { getTimeline, sendIncidentEvent } from '../src/client';
-import { IncidentEvent, incidentWorkflowId } from '../src/incident';
+import { IncidentEvent } from '../src/incident';
 import { loadRunbooks } from '../src/runbook-loader';
 import { Runbook, runbookSchema } from '../src/runbook';
 import { StoredMeeting } from '../src/sandbox/zoom-api';
-import {
-  addParticipantsUpdate,
-  bridgeQuery,
-  cancelRunbookSignal,
-  runRunbookUpdate,
-  TimelineEntry,
-  ZoomMeetingIdsAttr,
-} from '../workflows/definitions';
+import { addParticipantsUpdate, bridgeQuery, cancelRunbookSignal, incidentWorkflowId, runRunbookUpdate, TimelineEntry, ZoomMeetingIdsAttr } from '../workflows/definitions';
 import { eventually, receiveZoomWebhooks, sandboxConnector, Stack, startStack, uniqueIncidentId } from './support/stack';
 import { join } from 'node:path';
 import { computeStart } from '../src/schedule';

@@ -9,7 +9,7 @@ import YAML from 'yaml';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { getTimeline } from '../src/client';
 import { installUserTokens } from '../src/connectors';
-import { IncidentEvent, incidentWorkflowId } from '../src/incident';
+import { IncidentEvent } from '../src/incident';
 import { loadRunbooks } from '../src/runbook-loader';
 import { Runbook, runbookSchema } from '../src/runbook';
 import { RunningServe, startServe } from '../src/serve';
@@ -19,7 +19,7 @@ import { requestTokens, ServerToServerTokenProvider, TokenProvider } from '../sr
 import { ZoomClient } from '../src/zoom/client';
 import { ZoomAuthError, ZoomReauthorizationError, ZoomUnavailableError, ZoomValidationError } from '../src/zoom/errors';
 import { authorizationUrl, exchangeCode, pkcePair, refreshTokens, UserOAuthApp } from '../src/zoom/user-oauth';
-import { TimelineEntry } from '../workflows/definitions';
+import { incidentWorkflowId, TimelineEntry } from '../workflows/definitions';
 import { failure } from './support/failure';
 import { whereItStands } from './support/diagnose';
 import { eventually, sandboxConnector, sandboxUserConnector, Stack, startStack, testTemporalAddress, uniqueIncidentId } from './support/stack';

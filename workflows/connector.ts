@@ -8,17 +8,8 @@ import {
   connectorStatusQuery,
   enableConnectorSignal,
   installTokensSignal,
-  SealedTokenSet,
+  ConnectorWorkflowInput,
 } from './definitions';
-
-export interface ConnectorWorkflowInput {
-  connector: string;
-  /** Carried over continue-as-new. */
-  tokens?: SealedTokenSet;
-  refreshes?: number;
-  needsReauthorization?: string;
-  disabled?: string;
-}
 
 /** Refresh this long before expiry, so callers always get a token with time left on it. */
 const REFRESH_BEFORE_EXPIRY_MS = 5 * 60_000;

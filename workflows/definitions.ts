@@ -9,6 +9,41 @@ import type { Runbook } from '../src/runbook';
 
 export type { Incident, IncidentEvent, IncidentEventType };
 
+/** Workflow type names, as `temporal workflow list --query "WorkflowType = '…'"` and the Web UI show them. */
+export const WORKFLOW_TYPE = {
+  incident: 'incidentWorkflow',
+  runbook: 'runbookWorkflow',
+  meetingMailbox: 'meetingMailboxWorkflow',
+  zoomConnector: 'zoomConnectorWorkflow',
+} as const;
+
+/** Failure types the workflows raise (`ApplicationFailure.type`), for callers that tell them apart. */
+export const FAILURE_TYPE = {
+  /** runRunbook named a runbook the worker has not loaded. */
+  unknownRunbook: 'UnknownRunbook',
+  /** A runbook step failed and did not continue on error: the run fails. */
+  runbookStepFailed: 'RunbookStepFailed',
+  /** A step names a meeting that an earlier step never made. */
+  noMeeting: 'NoMeeting',
+} as const;
+
+/** Workflow id of an incident: one per incident, so every event of it meets the same run. */
+export function incidentWorkflowId(incidentId: string): string {
+  return `incident-${incidentId}`;
+}
+
+/** Workflow id of a runbook run of an incident (`<incident workflow id>/<runbook>`, on-demand runs add `/on-demand-<n>`). */
+export function runbookWorkflowId(incidentWorkflow: string, runbook: string, onDemand?: number): string {
+  return `${incidentWorkflow}/${runbook}${onDemand ? `/on-demand-${onDemand}` : ''}`;
+}
+
+/** The parts of a runbook run's workflow id; undefined for any other id. */
+export function parseRunbookWorkflowId(workflowId: string): { incidentWorkflowId: string; runbook: string; onDemand?: number } | undefined {
+  const match = /^(incident-[^/]+)\/([^/]+)(?:\/on-demand-(\d+))?$/.exec(workflowId);
+  if (!match) return undefined;
+  return { incidentWorkflowId: match[1], runbook: match[2], ...(match[3] ? { onDemand: Number(match[3]) } : {}) };
+}
+
 /** Search attributes the dev server registers and the Web UI filters on. No personal data. */
 export const IncidentIdAttr = defineSearchAttributeKey('IncidentId', SearchAttributeType.KEYWORD);
 export const SeverityAttr = defineSearchAttributeKey('Severity', SearchAttributeType.KEYWORD);
@@ -165,6 +200,17 @@ export function meetingMailboxWorkflowId(meetingId: string): string {
   return `zoom-meeting-${meetingId}`;
 }
 
+/** What clients start and signal-with-start: the workflows' signatures, without importing workflow code. */
+export type MeetingMailboxWorkflow = (input: MeetingMailboxInput) => Promise<void>;
+export type ZoomConnectorWorkflow = (input: ConnectorWorkflowInput) => Promise<void>;
+
+/** A meeting a create made: the run that follows it and, when known, the incident that keeps it. */
+export interface MeetingClaim {
+  meetingId: string;
+  owner: string;
+  incident?: { workflowId: string; record: MeetingRecord };
+}
+
 export interface MeetingMailboxInput {
   meetingId: string;
   /** Runbook workflow ids that follow the meeting (carried over continue-as-new). */
@@ -181,6 +227,15 @@ export const meetingCreatedSignal = defineSignal<[MeetingRecord]>('meetingCreate
 export const claimMeetingSignal = defineSignal<[{ owner: string }]>('claimMeeting');
 /** Meeting mailbox: the run no longer follows the meeting (it has finished). */
 export const releaseMeetingSignal = defineSignal<[{ owner: string }]>('releaseMeeting');
+
+export interface ConnectorWorkflowInput {
+  connector: string;
+  /** Carried over continue-as-new. */
+  tokens?: SealedTokenSet;
+  refreshes?: number;
+  needsReauthorization?: string;
+  disabled?: string;
+}
 
 /**
  * A user-OAuth connector's tokens as its owner workflow keeps them: sealed (AES-GCM, see

@@ -36,6 +36,9 @@ import {
   RunbookAttr,
   RunbookDefinition,
   runRunbookUpdate,
+  runbookWorkflowId,
+  parseRunbookWorkflowId,
+  FAILURE_TYPE,
   SeverityAttr,
   TimelineEntry,
   timelineQuery,
@@ -129,11 +132,11 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<vo
       // One run per request: an operator who retries (same requestId, or the same update id) gets the first run back.
       const request = requestId ?? currentUpdateInfo()?.id;
       const runbook = await findRunbook({ name });
-      if (!runbook) throw ApplicationFailure.nonRetryable(`No runbook named "${name}" is loaded on the worker.`, 'UnknownRunbook');
+      if (!runbook) throw ApplicationFailure.nonRetryable(`No runbook named "${name}" is loaded on the worker.`, FAILURE_TYPE.unknownRunbook);
       const served = request ? state.onDemandRequests?.[request] : undefined;
       if (served) return { workflowId: served, alreadyStarted: true };
       const runs = (state.onDemandRuns ??= []);
-      const workflowId = `${runbookWorkflowId(name)}/on-demand-${runs.length + 1}`;
+      const workflowId = runbookWorkflowId(workflowInfo().workflowId, name, runs.length + 1);
       runs.push(workflowId);
       if (request) (state.onDemandRequests ??= {})[request] = workflowId;
       await startRunbook(state, runbook, workflowId);
@@ -209,7 +212,7 @@ async function applyEvent(state: IncidentState, event: IncidentEvent): Promise<v
 
   // Runbooks already running see the change (e.g. a wait for "resolved").
   const gone = new Set<string>();
-  for (const id of [...state.runbooksStarted.map(runbookWorkflowId), ...(state.onDemandRuns ?? [])]) if (!(await forward(id, incident))) gone.add(id);
+  for (const id of [...state.runbooksStarted.map(runbookOf), ...(state.onDemandRuns ?? [])]) if (!(await forward(id, incident))) gone.add(id);
   if (step.moved && step.lifecycle.status === 'closed') await reconcileOnClose(state, gone);
 
   if (!incident.createdAt && event.type !== 'incident.created') {
@@ -257,7 +260,7 @@ async function applyEventBeforeLifecycle(state: IncidentState, event: IncidentEv
   if (incident.severity) upsertSearchAttributes([{ key: SeverityAttr, value: incident.severity }]);
   const arrivedLate = late ? ` (arrived after a later event; its details were merged)` : '';
   state.timeline.push({ at: nowIso(), source: 'incident', status: 'info', summary: describeEvent(event, incident) + arrivedLate });
-  for (const name of state.runbooksStarted) await forward(runbookWorkflowId(name), incident);
+  for (const name of state.runbooksStarted) await forward(runbookOf(name), incident);
   for (const id of state.onDemandRuns ?? []) await forward(id, incident);
   if (!incident.createdAt && event.type !== 'incident.created') {
     state.awaitingCreateSince ??= nowIso();
@@ -286,7 +289,7 @@ async function startMatchingRunbooks(state: IncidentState, eventType = state.lif
 /** What the Web UI shows as the incident's current details. */
 function describeIncident(state: IncidentState): void {
   const { incident } = state;
-  const runbooks = [...state.runbooksStarted, ...(state.onDemandRuns ?? []).map((id) => id.split('/').slice(1).join('/'))];
+  const runbooks = [...state.runbooksStarted, ...(state.onDemandRuns ?? []).map((id) => id.slice(workflowInfo().workflowId.length + 1))];
   setCurrentDetails(
     [
       `**${incident.id}**${incident.title ? `: ${incident.title}` : ''}${incident.severity ? ` (${incident.severity})` : ''}`,
@@ -303,8 +306,9 @@ const LIFECYCLE_STATUS: Partial<Record<IncidentEvent['type'], string>> = {
   'incident.closed': 'closed',
 };
 
-function runbookWorkflowId(runbook: string): string {
-  return `${workflowInfo().workflowId}/${runbook}`;
+/** The run of a runbook this incident started on its own (not on demand). */
+function runbookOf(runbook: string): string {
+  return runbookWorkflowId(workflowInfo().workflowId, runbook);
 }
 
 /** Tells a runbook the incident changed; false when it no longer runs (finished, failed or terminated). */
@@ -343,7 +347,7 @@ async function reconcileOnClose(state: IncidentState, gone: Set<string>): Promis
     else await zoom.deleteMeeting.executeWithOptions({ summary: `Delete Zoom meeting ${meeting.id} (incident closed)` }, [call]);
     const done = meeting.kind === 'bridge' ? 'ended' : 'deleted';
     keepMeeting(state, { ...meeting, done });
-    const owner = meeting.owner.slice(workflowInfo().workflowId.length + 1);
+    const owner = parseRunbookWorkflowId(meeting.owner)?.runbook ?? meeting.owner;
     state.timeline.push({ at: nowIso(), source: 'incident', status: 'ok', summary: `Zoom meeting ${meeting.id} ${done} on close: its runbook ${owner} no longer runs` });
   }
   // A run that ended without releasing its meetings (terminated) leaves their mailboxes waiting for it.
@@ -373,7 +377,7 @@ async function endMeetingDirectly(state: IncidentState, meetingId: string): Prom
   describeIncident(state);
 }
 
-async function startRunbook(state: IncidentState, runbook: RunbookDefinition, workflowId = runbookWorkflowId(runbook.name)): Promise<void> {
+async function startRunbook(state: IncidentState, runbook: RunbookDefinition, workflowId = runbookOf(runbook.name)): Promise<void> {
   const incident = state.incident;
   const parentId = workflowInfo().workflowId;
   try {

@@ -30,6 +30,7 @@ import {
   bridgeQuery,
   cancelRunbookSignal,
   endBridgeSignal,
+  FAILURE_TYPE,
   Incident,
   incidentChangedSignal,
   meetingMailboxWorkflowId,
@@ -196,7 +197,7 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
   /** The meeting a step created; a step that failed (continueOnError) or was skipped has none, and the step naming it says so. */
   const meetingOf = (stepId: string) => {
     const meeting = outputs[stepId] as Partial<MeetingSummary> | undefined;
-    if (!meeting?.id) throw ApplicationFailure.nonRetryable(`step "${stepId}" has no Zoom meeting (it failed, was skipped or has not run)`, 'NoMeeting');
+    if (!meeting?.id) throw ApplicationFailure.nonRetryable(`step "${stepId}" has no Zoom meeting (it failed, was skipped or has not run)`, FAILURE_TYPE.noMeeting);
     return meeting.id;
   };
   const render = (step: RunbookStep) => renderStepInputs({ stepId: step.id, inputs: step.with, context: { Activity: incident, steps: outputs }, now: nowIso() });
@@ -566,7 +567,7 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
         log.warn(`Step ${step.id} failed: ${reason}`, where);
         await post({ step: step.id, status: 'failed', summary: `Step ${step.id} failed: ${reason}` });
         if (step.continueOnError) continue;
-        throw ApplicationFailure.nonRetryable(`Runbook ${runbook.name}, step ${step.id} failed: ${reason}`, 'RunbookStepFailed');
+        throw ApplicationFailure.nonRetryable(`Runbook ${runbook.name}, step ${step.id} failed: ${reason}`, FAILURE_TYPE.runbookStepFailed);
       }
     }
   }

@@ -4,7 +4,7 @@ import { freePort } from '../../test/support/ports';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
-import { SEARCH_ATTRIBUTES } from '../../workflows/definitions';
+import { searchAttributeFlags } from '../../src/temporal';
 
 /** A Temporal dev server of the benchmark's own, on a free port, its sqlite file in a temp dir. */
 export interface DevServer {
@@ -38,7 +38,7 @@ export async function startDevServer(): Promise<DevServer> {
   const dbFile = join(dir, 'temporal.sqlite');
   const port = await freePort();
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--headless', '--log-level', 'error', '--db-filename', dbFile];
-  for (const key of SEARCH_ATTRIBUTES) args.push('--search-attribute', `${key.name}=${key.type === 'KEYWORD_LIST' ? 'KeywordList' : 'Keyword'}`);
+  args.push(...searchAttributeFlags());
   const child: ChildProcess = spawn(temporalCli(), args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));

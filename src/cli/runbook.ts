@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Client, WorkflowFailedError, WorkflowHandle, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { getTimeline, IncidentNotFoundError } from '../client';
-import { incidentWorkflowId } from '../incident';
 import { loadRunbooks } from '../runbook-loader';
-import { bridgeQuery, cancelRunbookSignal, endBridgeSignal, RunbookResult, runRunbookUpdate } from '../../workflows/definitions';
+import { bridgeQuery, cancelRunbookSignal, endBridgeSignal, incidentWorkflowId, RunbookResult, runRunbookUpdate } from '../../workflows/definitions';
 import { connect } from './runtime';
 import { CliError, progress, runbooksDir, sleep } from './shared';
 

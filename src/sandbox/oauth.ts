@@ -1,32 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Route, route, SandboxRequest, ZoomHttpError } from './http';
-import { SandboxState } from './zoom-api';
-
-/** An authorization code: valid for 5 minutes, once (Zoom: 4733 "Code is expired"). */
-interface AuthorizationCode {
-  userId: string;
-  redirectUri: string;
-  codeChallenge?: string;
-  expiresAt: number;
-}
-
-/** One user's consent. Its refresh token rotates: each refresh issues a new one and voids the old. */
-interface Grant {
-  userId: string;
-  refreshToken: string;
-  accessTokens: Set<string>;
-}
-
-export interface UserOAuthState {
-  codes: Map<string, AuthorizationCode>;
-  grants: Grant[];
-  /** Refresh-token grants received, successful or not. */
-  refreshRequests: number;
-}
-
-export function newUserOAuthState(): UserOAuthState {
-  return { codes: new Map(), grants: [], refreshRequests: 0 };
-}
+import { Grant, SandboxState } from './zoom-api';
 
 const CODE_TTL_MS = 5 * 60_000;
 

@@ -3,11 +3,11 @@ import { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { matchRoute, parseJson, readBody, Route, route, SandboxRequest, send, ZoomHttpError } from './http';
-import { newUserOAuthState, oauthRoutes } from './oauth';
+import { oauthRoutes } from './oauth';
 import { SandboxRateLimits, SandboxRateLimitsOptions } from './rate-limits';
 import { endMeeting, simulationRoutes } from './simulate';
 import { WebhookSender } from './webhook-sender';
-import { SandboxCredentials, SandboxState, SandboxUser, zoomRoutes } from './zoom-api';
+import { newUserOAuthState, SandboxCredentials, SandboxState, SandboxUser, zoomRoutes } from './zoom-api';
 
 /** Every scope the emulated app is granted unless a test narrows them. */
 export const SANDBOX_DEFAULT_SCOPES = [

@@ -1,7 +1,6 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { OperationFacts, OPERATIONS, ZoomOperation } from '../zoom/operations';
 import { SandboxRateLimits } from './rate-limits';
-import type { UserOAuthState } from './oauth';
 import { Route, SandboxRequest, ZoomHttpError, route } from './http';
 
 export interface SandboxUser {
@@ -489,4 +488,30 @@ function pick(obj: Record<string, unknown>, keys: string[]): Record<string, unkn
 
 function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** An authorization code: valid for 5 minutes, once (Zoom: 4733 "Code is expired"). */
+export interface AuthorizationCode {
+  userId: string;
+  redirectUri: string;
+  codeChallenge?: string;
+  expiresAt: number;
+}
+
+/** One user's consent. Its refresh token rotates: each refresh issues a new one and voids the old. */
+export interface Grant {
+  userId: string;
+  refreshToken: string;
+  accessTokens: Set<string>;
+}
+
+export interface UserOAuthState {
+  codes: Map<string, AuthorizationCode>;
+  grants: Grant[];
+  /** Refresh-token grants received, successful or not. */
+  refreshRequests: number;
+}
+
+export function newUserOAuthState(): UserOAuthState {
+  return { codes: new Map(), grants: [], refreshRequests: 0 };
 }

@@ -2,9 +2,9 @@ import { IncomingMessage, ServerResponse } from 'node:http';
 import { Client, WorkflowNotFoundError } from '@temporalio/client';
 import { getTimeline, IncidentNotFoundError, sendIncidentEvent } from '../client';
 import { clockSkewTolerance } from '../config';
-import { checkClockSkew, describeIssue, IncidentEvent, incidentIdSchema, incidentWorkflowId, InvalidIncidentEventError, parseIncidentEvent } from '../incident';
+import { checkClockSkew, describeIssue, IncidentEvent, incidentIdSchema, InvalidIncidentEventError, parseIncidentEvent } from '../incident';
 import { InvalidPagerDutyWebhookError, mapPagerDutyWebhook } from '../pagerduty';
-import { incidentQuery, RunbookAttr } from '../../workflows/definitions';
+import { incidentQuery, incidentWorkflowId, RunbookAttr, WORKFLOW_TYPE } from '../../workflows/definitions';
 import { IntakeAuthConfig, IntakeAuthenticator, readSigningBody } from './auth';
 import { DEFAULT_BODY_LIMIT, HttpError, readBody, Route, RouteParams, sendJson, ServeLogger } from './http';
 
@@ -148,7 +148,7 @@ export function intakeRoutes(options: IntakeOptions): Route[] {
   async function runbookRuns(id: string) {
     const runs = [];
     // The id was validated against the incident id alphabet, so it cannot break out of the quotes.
-    for await (const run of client.workflow.list({ query: `IncidentId = '${id}' AND WorkflowType = 'runbookWorkflow'`, pageSize: MAX_RUNBOOK_RUNS })) {
+    for await (const run of client.workflow.list({ query: `IncidentId = '${id}' AND WorkflowType = '${WORKFLOW_TYPE.runbook}'`, pageSize: MAX_RUNBOOK_RUNS })) {
       runs.push({
         runbook: run.typedSearchAttributes.get(RunbookAttr) ?? run.workflowId.slice(run.workflowId.lastIndexOf('/') + 1),
         workflowId: run.workflowId,

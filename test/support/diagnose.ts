@@ -1,6 +1,6 @@
 import { Client } from '@temporalio/client';
 import { getTimeline } from '../../src/client';
-import { incidentWorkflowId } from '../../src/incident';
+import { incidentWorkflowId } from '../../workflows/definitions';
 
 /**
  * Where an incident stands, for a test's failure message: its timeline, and for each runbook

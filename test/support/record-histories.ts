@@ -16,10 +16,10 @@ import axios from 'axios';
 import globalSetup from '../global-setup';
 import globalTeardown from '../global-teardown';
 import { getTimeline, sendIncidentEvent } from '../../src/client';
-import { IncidentEvent, incidentWorkflowId } from '../../src/incident';
+import { IncidentEvent } from '../../src/incident';
 import { loadRunbooks } from '../../src/runbook-loader';
 import { zoomWebhookRoutes } from '../../src/serve/zoom-webhook';
-import { addParticipantsUpdate, TimelineEntry } from '../../workflows/definitions';
+import { addParticipantsUpdate, incidentWorkflowId, TimelineEntry } from '../../workflows/definitions';
 import { eventually, startStack } from './stack';
 
 /** The workflow code's generation: v2 added the meeting lifecycle, v3 the Zoom task queue, v4 the lifecycle state machine and meeting mailboxes. */
