@@ -1,42 +1,36 @@
-import { createHash } from 'node:crypto';
 import { activityInfo, ApplicationFailure, heartbeat, log } from '@temporalio/activity';
-import type { Incident, IncidentEventType, MeetingClaim, MeetingRecord, MeetingSummary, RunbookDefinition, SealedTokenSet } from '../workflows/definitions';
+import type { Client } from '@temporalio/client';
+import type { Incident, IncidentEventType, MeetingClaim, MeetingRecord, RunbookDefinition, SealedTokenSet } from '../workflows/definitions';
+import { DEFAULT_INCIDENT_POLICY, IncidentPolicy } from '../src/config';
 import { ConnectorGate, sealTokens } from '../src/connectors';
-import { SecretBox } from '../src/secrets';
-import { refreshTokens } from '../src/zoom/user-oauth';
-import { renderValue, TemplateContext, TemplateError } from '../src/templates';
-import { OAuthClientCredentials, TokenProvider } from '../src/zoom/auth';
-import { ZoomClient } from '../src/zoom/client';
-import {
-  isMeetingGone,
-  isPermanent,
-  MEETING_IN_PROGRESS,
-  ZoomConfigError,
-  ZoomDailyLimitError,
-  ZoomError,
-  ZoomMeetingGoneError,
-  ZoomNotFoundError,
-  ZoomUnavailableError,
-  ZoomValidationError,
-} from '../src/zoom/errors';
-import { agendaWithMarker, checkedPasscode, FieldCuts, fittedRegistrant, ZOOM_LIMITS } from '../src/zoom/limits';
-import { collectPages } from '../src/zoom/paging';
-import { CreateMeetingRecurrence, Meeting, MeetingSettings } from '../src/zoom/types';
 import { resolveInvitees, runbookMatches } from '../src/runbook';
 import { computeStart, ScheduleError, StartSpec } from '../src/schedule';
-import { HostPool } from '../src/zoom/host-pool';
-import { attemptSignal } from './attempt';
+import { SecretBox } from '../src/secrets';
+import { renderValue, TemplateContext, TemplateError } from '../src/templates';
+import { OAuthClientCredentials } from '../src/zoom/auth';
+import { ZoomConfigError, ZoomDailyLimitError, ZoomNotFoundError } from '../src/zoom/errors';
+import { agendaWithMarker, checkedPasscode, FieldCuts, fittedRegistrant, ZOOM_LIMITS } from '../src/zoom/limits';
+import { MeetingSettings } from '../src/zoom/types';
+import { refreshTokens } from '../src/zoom/user-oauth';
+import { callZoom, goneIsDone, isAlreadyRegistered, onMeeting } from './failures';
+import { findByMarker, idempotencyMarker, markerIn, removeMarked } from './idempotency';
 import { createMeetingEventActivities } from './meeting-events';
-import { DEFAULT_INCIDENT_POLICY, IncidentPolicy } from '../src/config';
-import type { Client } from '@temporalio/client';
+import type {
+  AttendanceRecord,
+  CreatedMeeting,
+  CreateMeetingInput,
+  FieldsCut,
+  ManageParticipantsInput,
+  MeetingCall,
+  MeetingRemoval,
+  RecordingSettingsInput,
+  RecordingSummary,
+  ZoomConnector,
+} from './types';
+import { edit, meetingSettings, summarise, zoomRecurrence, zoomSettings } from './zoom-mapping';
 
-export interface ZoomConnector {
-  name: string;
-  client: ZoomClient;
-  tokens: TokenProvider;
-  /** Zoom users (ids or emails) who host new meetings. */
-  hosts: HostPool;
-}
+export { idempotencyMarker, markerIn } from './idempotency';
+export * from './types';
 
 export interface ActivityDeps {
   connectors: Map<string, ZoomConnector>;
@@ -53,86 +47,6 @@ export interface ActivityDeps {
   claimMeeting?: (claim: MeetingClaim) => Promise<void>;
   /** Lets go of a meeting a run removed (its mailbox is started if need be, so a late claim finds the release). */
   releaseMeeting?: (release: { meetingId: string; owner: string }) => Promise<void>;
-}
-
-
-export interface CreateMeetingInput {
-  connector?: string;
-  /** Stable per runbook step: the same key never yields a second meeting. */
-  idempotencyKey: string;
-  /** The incident workflow told of the meeting as soon as Zoom made it, and as what kind (runs before this field: not told). */
-  incident?: { workflowId: string; kind: MeetingRecord['kind'] };
-  topic: string;
-  agenda?: string;
-  /** Minutes. */
-  duration?: number;
-  /** ISO time; absent means "now". */
-  startTime?: string;
-  timezone?: string;
-  passcode?: string;
-  settings?: {
-    joinBeforeHost?: boolean;
-    waitingRoom?: boolean;
-    autoRecording?: 'local' | 'cloud' | 'none';
-    muteUponEntry?: boolean;
-    registration?: boolean;
-    breakoutRooms?: { name: string; participants?: string[] }[];
-  };
-  invitees?: string[];
-  alternativeHosts?: string[];
-  /** A recurring meeting (Zoom type 8) from `startTime` on. */
-  recurrence?: { every: 'day' | 'week'; on?: Weekday[] };
-}
-
-export type Weekday = 'sun' | 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat';
-
-export interface ManageParticipantsInput extends MeetingCall {
-  addInvitees?: string[];
-  removeInvitees?: string[];
-  addAlternativeHosts?: string[];
-  removeAlternativeHosts?: string[];
-  registrants?: { email: string; firstName: string; lastName?: string }[];
-}
-
-export interface RecordingSettingsInput extends MeetingCall {
-  share?: 'publicly' | 'internally' | 'none';
-  viewerDownload?: boolean;
-  onDemand?: boolean;
-  requireSignIn?: boolean;
-  autoDelete?: boolean;
-}
-
-/** A meeting's cloud recording as runbooks see it: the share link (never its passcode) and the files. */
-export interface RecordingSummary {
-  ready: boolean;
-  shareUrl?: string;
-  files: { type: string; sizeBytes?: number }[];
-}
-
-/** One person's attendance, from Zoom's past-participants API. */
-export interface AttendanceRecord {
-  name: string;
-  email?: string;
-  joinedAt: string;
-  leftAt?: string;
-  /** Seconds in the meeting. */
-  seconds: number;
-}
-
-/** What createMeeting returns: the summary, plus which fields were cut to Zoom's limits (for the timeline). */
-export type CreatedMeeting = MeetingSummary & FieldsCut;
-
-/** Fields cut to fit Zoom's limits, as "agenda (2500 → 1963 characters)"; absent when nothing was cut. */
-export interface FieldsCut {
-  cut?: string[];
-}
-
-/**
- * What ending or deleting a meeting did. `alreadyGone`: Zoom no longer has the meeting (404/3001),
- * typically because an earlier attempt's delete went through and only its answer was lost.
- */
-export interface MeetingRemoval {
-  alreadyGone?: true;
 }
 
 /**
@@ -451,198 +365,5 @@ export function createActivities(deps: ActivityDeps) {
 
 export type Activities = ReturnType<typeof createActivities>;
 
-export interface MeetingCall {
-  connector?: string;
-  meetingId: string;
-}
-
-/** A new bridge: join before host, no waiting room, no recording, unless the runbook says otherwise. */
-function meetingSettings(input: CreateMeetingInput): MeetingSettings {
-  return {
-    ...zoomSettings({ joinBeforeHost: true, waitingRoom: false, autoRecording: 'none', ...input.settings }),
-    meeting_invitees: input.invitees?.map((email) => ({ email })),
-    alternative_hosts: input.alternativeHosts?.join(';'),
-  };
-}
-
-/** Runbook setting names to Zoom's; settings left out stay out (an update changes only those given). */
-function zoomSettings(s: NonNullable<CreateMeetingInput['settings']>): MeetingSettings {
-  return {
-    join_before_host: s.joinBeforeHost,
-    waiting_room: s.waitingRoom,
-    auto_recording: s.autoRecording,
-    mute_upon_entry: s.muteUponEntry,
-    // Registration: approved automatically (0); Zoom's "no registration" is 2.
-    approval_type: s.registration === undefined ? undefined : s.registration ? 0 : 2,
-    breakout_room: s.breakoutRooms && { enable: true, rooms: s.breakoutRooms.map((r) => ({ name: r.name, participants: r.participants })) },
-  };
-}
-
-const ZOOM_WEEKDAY: Record<Weekday, number> = { sun: 1, mon: 2, tue: 3, wed: 4, thu: 5, fri: 6, sat: 7 };
-/** Zoom's longest fixed-time series: 60 occurrences (two months daily); "while open" ends earlier by deletion. */
-const MAX_OCCURRENCES = 60;
-
-function zoomRecurrence(r: NonNullable<CreateMeetingInput['recurrence']>, start: Date, timezone = 'UTC'): CreateMeetingRecurrence {
-  if (r.every === 'day') return { type: 1, repeat_interval: 1, end_times: MAX_OCCURRENCES };
-  const firstDay = new Intl.DateTimeFormat('en-US', { weekday: 'short', timeZone: timezone }).format(start).toLowerCase().slice(0, 3) as Weekday;
-  const days = (r.on ?? [firstDay]).map((d) => ZOOM_WEEKDAY[d]).sort();
-  return { type: 2, repeat_interval: 1, weekly_days: days.join(','), end_times: MAX_OCCURRENCES };
-}
-
-/** A list of addresses with some added and some removed, each once, in order. */
-function edit(current: string[], add: string[] = [], remove: string[] = []): string[] {
-  const gone = new Set(remove.map((e) => e.toLowerCase()));
-  const seen = new Set<string>();
-  return [...current, ...add]
-    .map((e) => e.trim())
-    .filter((e) => e && !gone.has(e.toLowerCase()) && !seen.has(e.toLowerCase()) && seen.add(e.toLowerCase()));
-}
-
 /** A meeting that starts within this is a bridge: its host should not be on another call. */
 const STARTS_NOW_MS = 5 * 60_000;
-
-export function idempotencyMarker(key: string): string {
-  return `[zoom-runbooks:${createHash('sha256').update(key).digest('hex').slice(0, 20)}]`;
-}
-
-/** The marker that ends an agenda this service wrote (see idempotencyMarker), if any. */
-export function markerIn(agenda: string | undefined): string | undefined {
-  return /\[zoom-runbooks:[0-9a-f]{20}\]$/.exec(agenda ?? '')?.[0];
-}
-
-/**
- * Runs a call about one meeting. Zoom's 404/3001 becomes an error naming the meeting ("Zoom meeting
- * 123 no longer exists (deleted?)"), non-retryable like every not-found: no retry brings it back.
- */
-async function onMeeting<T>(meetingId: string, action: string, call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (err) {
-    if (isMeetingGone(err)) throw new ZoomMeetingGoneError(meetingId, action, err);
-    throw err;
-  }
-}
-
-/** An end or delete whose meeting Zoom no longer has: what the caller wanted is already so. */
-async function goneIsDone(meetingId: string, action: string, call: () => Promise<void>): Promise<MeetingRemoval> {
-  try {
-    await call();
-    return {};
-  } catch (err) {
-    if (!isMeetingGone(err)) throw err;
-    log.info(`Zoom meeting is already gone; nothing to ${action}`, { meetingId });
-    return { alreadyGone: true };
-  }
-}
-
-/**
- * Zoom's reference does not say how it answers a second registration of the same email (the
- * sandbox answers 201 with the same registrant, as Zoom is reported to); should it refuse one as
- * "already registered" instead, that is the outcome the retry wanted.
- */
-function isAlreadyRegistered(err: unknown): boolean {
-  return err instanceof ZoomValidationError && /already (been )?registered|registrant already exists/i.test(err.message);
-}
-
-/** Removes the meetings carrying the marker on every host of the pool, but `keep`; the ids removed. */
-/**
- * Removes the meetings with the marker but `keep`, and returns every id removed, including by
- * earlier attempts: each removal is heartbeated, so a retry after a lost answer (which finds
- * nothing left) still reports what the first attempt did.
- */
-async function removeMarked(zoom: ZoomConnector, marker: string, keep?: string): Promise<string[]> {
-  const removed = [...((activityInfo().heartbeatDetails as { removed?: string[] } | undefined)?.removed ?? [])];
-  for (const host of zoom.hosts.hosts) {
-    for (const meeting of await withMarker(zoom, marker, host)) {
-      const id = String(meeting.id);
-      if (id === keep || removed.includes(id)) continue;
-      await removeMeeting(zoom, id);
-      removed.push(id);
-      heartbeat({ removed });
-    }
-  }
-  return removed;
-}
-
-/**
- * Deletes a meeting, ending it first when Zoom refuses because it is in progress (3002: someone
- * joined before the host). Listing does not say which meetings are live, so this costs an end call
- * only for those. A meeting already gone is removed as far as anyone can tell.
- */
-async function removeMeeting(zoom: ZoomConnector, id: string): Promise<void> {
-  try {
-    await zoom.client.deleteMeeting(id);
-    return;
-  } catch (err) {
-    if (isMeetingGone(err)) return;
-    if (!(err instanceof ZoomValidationError && err.code === MEETING_IN_PROGRESS)) throw err;
-  }
-  // Should the end be refused (it ended meanwhile, say), the delete that follows says what is so.
-  await zoom.client.endMeeting(id).catch((err: unknown) => {
-    if (!isMeetingGone(err) && !(err instanceof ZoomValidationError)) throw err;
-  });
-  await zoom.client.deleteMeeting(id).catch((err: unknown) => {
-    if (!isMeetingGone(err)) throw err;
-  });
-}
-
-/** The meeting an earlier attempt created, found by its marker on the given hosts. */
-async function findByMarker(zoom: ZoomConnector, marker: string, hosts: string[]): Promise<Meeting | undefined> {
-  for (const host of hosts) {
-    const [hit] = await withMarker(zoom, marker, host);
-    if (hit) return zoom.client.getMeeting(hit.id);
-  }
-  return undefined;
-}
-
-/** A host's scheduled meetings that carry the marker (every page, within collectPages' bounds). */
-async function withMarker(zoom: ZoomConnector, marker: string, host: string): Promise<{ id: number | string }[]> {
-  const { items } = await collectPages({
-    operation: `list meetings of host ${host}`,
-    fetchPage: async (next_page_token) => {
-      const page = await retryingReads(() => zoom.client.listMeetings(host, { type: 'scheduled', page_size: 300, next_page_token }));
-      return { items: page.meetings, nextPageToken: page.next_page_token, totalRecords: page.total_records };
-    },
-  });
-  return items.filter((m) => m.agenda?.includes(marker));
-}
-
-/**
- * A lookup reads many pages and hosts; one 5xx among them should not cost the whole attempt
- * (and its backoff), so a read that failed for a passing reason is asked again twice at once.
- */
-async function retryingReads<T>(read: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await read();
-    } catch (err) {
-      if (attempt === 3 || !(err instanceof ZoomUnavailableError) || attemptSignal()?.aborted) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
-    }
-  }
-}
-
-/** Only what may be shared: never start_url (it lets anyone host) nor the passcode. */
-function summarise(m: Meeting, created: boolean): MeetingSummary {
-  const retried = activityInfo().attempt > 1;
-  return { id: String(m.id), topic: m.topic, joinUrl: m.join_url, hostEmail: m.host_email, startTime: m.start_time, created, ...(retried ? { retried } : {}) };
-}
-
-/** Longer than a Zoom step's whole retry budget: a wait this long (a daily limit) fails the step at once. */
-const LONGEST_USEFUL_WAIT_MS = 15 * 60_000;
-
-/** Zoom errors become Temporal failures: typed, with Zoom's requested wait as the retry delay. */
-async function callZoom<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (!(err instanceof ZoomError)) throw err;
-    throw ApplicationFailure.create({
-      type: err.name,
-      message: err.message,
-      nonRetryable: isPermanent(err) || (err.retryAfterMs ?? 0) > LONGEST_USEFUL_WAIT_MS,
-      nextRetryDelay: err.retryAfterMs,
-      details: [{ status: err.status, code: err.code, trackingId: err.trackingId }],
-    });
-  }
-}

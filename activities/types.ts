@@ -1,0 +1,97 @@
+/** What activities take and return: the shapes workflows see (no start_url, tokens or passcodes). */
+import type { MeetingRecord, MeetingSummary } from '../workflows/definitions';
+import type { TokenProvider } from '../src/zoom/auth';
+import type { ZoomClient } from '../src/zoom/client';
+import type { HostPool } from '../src/zoom/host-pool';
+
+export interface ZoomConnector {
+  name: string;
+  client: ZoomClient;
+  tokens: TokenProvider;
+  /** Zoom users (ids or emails) who host new meetings. */
+  hosts: HostPool;
+}
+
+export interface CreateMeetingInput {
+  connector?: string;
+  /** Stable per runbook step: the same key never yields a second meeting. */
+  idempotencyKey: string;
+  /** The incident workflow told of the meeting as soon as Zoom made it, and as what kind (runs before this field: not told). */
+  incident?: { workflowId: string; kind: MeetingRecord['kind'] };
+  topic: string;
+  agenda?: string;
+  /** Minutes. */
+  duration?: number;
+  /** ISO time; absent means "now". */
+  startTime?: string;
+  timezone?: string;
+  passcode?: string;
+  settings?: {
+    joinBeforeHost?: boolean;
+    waitingRoom?: boolean;
+    autoRecording?: 'local' | 'cloud' | 'none';
+    muteUponEntry?: boolean;
+    registration?: boolean;
+    breakoutRooms?: { name: string; participants?: string[] }[];
+  };
+  invitees?: string[];
+  alternativeHosts?: string[];
+  /** A recurring meeting (Zoom type 8) from `startTime` on. */
+  recurrence?: { every: 'day' | 'week'; on?: Weekday[] };
+}
+
+export type Weekday = 'sun' | 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat';
+
+export interface ManageParticipantsInput extends MeetingCall {
+  addInvitees?: string[];
+  removeInvitees?: string[];
+  addAlternativeHosts?: string[];
+  removeAlternativeHosts?: string[];
+  registrants?: { email: string; firstName: string; lastName?: string }[];
+}
+
+export interface RecordingSettingsInput extends MeetingCall {
+  share?: 'publicly' | 'internally' | 'none';
+  viewerDownload?: boolean;
+  onDemand?: boolean;
+  requireSignIn?: boolean;
+  autoDelete?: boolean;
+}
+
+/** A meeting's cloud recording as runbooks see it: the share link (never its passcode) and the files. */
+export interface RecordingSummary {
+  ready: boolean;
+  shareUrl?: string;
+  files: { type: string; sizeBytes?: number }[];
+}
+
+/** One person's attendance, from Zoom's past-participants API. */
+export interface AttendanceRecord {
+  name: string;
+  email?: string;
+  joinedAt: string;
+  leftAt?: string;
+  /** Seconds in the meeting. */
+  seconds: number;
+}
+
+/** What createMeeting returns: the summary, plus which fields were cut to Zoom's limits (for the timeline). */
+export type CreatedMeeting = MeetingSummary & FieldsCut;
+
+/** Fields cut to fit Zoom's limits, as "agenda (2500 → 1963 characters)"; absent when nothing was cut. */
+export interface FieldsCut {
+  cut?: string[];
+}
+
+/**
+ * What ending or deleting a meeting did. `alreadyGone`: Zoom no longer has the meeting (404/3001),
+ * typically because an earlier attempt's delete went through and only its answer was lost.
+ */
+export interface MeetingRemoval {
+  alreadyGone?: true;
+}
+
+export interface MeetingCall {
+  connector?: string;
+  meetingId: string;
+}
