@@ -98,6 +98,8 @@ const CANCEL_IN_FLIGHT_PATCH = 'cancel-creates-in-flight';
 const EARLY_EVENTS_PATCH = 'early-meeting-events';
 /** Patch: meetings a cancel removed are recorded on the incident one by one, and their mailboxes released. */
 const REMOVED_MEETINGS_PATCH = 'removed-meetings-recorded';
+/** Patch: a scheduled meeting is not booked while the incident is reopened (the run started on a resolve that did not last). */
+const REOPENED_BEFORE_BOOKING_PATCH = 'reopened-before-booking';
 /** Patch: an empty attendance report waits for Zoom's meeting.ended webhook (the joins may still be on their way) and asks again. */
 const ATTENDANCE_SETTLES_PATCH = 'attendance-waits-for-zoom-end';
 /**
@@ -319,7 +321,7 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
   }
 
   async function run(step: RunbookStep): Promise<StepResult> {
-    const inputs = await render(step);
+    let inputs = await render(step);
     switch (step.action) {
       case 'zoom.createMeeting': {
         const meeting = await createMeeting(step, inputs);
@@ -335,6 +337,14 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
         return { output: meeting, entry: announced };
       }
       case 'zoom.scheduleMeeting': {
+        // The run started on a resolve that did not last (reopened before this step): nothing to
+        // book now; with replan it is booked from the next resolution, as after a later reopening.
+        if (lifecycle && step.with.onReopen !== 'keep' && incident.status === 'reopened' && patched(REOPENED_BEFORE_BOOKING_PATCH)) {
+          if (step.with.onReopen !== 'replan') return { output: { booked: false }, entry: { status: 'info', summary: `Not booked: the incident was reopened before step ${step.id} ran` } };
+          await post({ step: step.id, status: 'info', summary: 'Not booked yet: the incident was reopened; it is booked when the incident is resolved' });
+          await condition(() => incident.status === 'resolved' || incident.status === 'closed');
+          inputs = await render(step);
+        }
         // Counted before the create: a reopening that arrives while Zoom creates the meeting counts too.
         const reopeningsBefore = reopenings;
         const meeting = await createMeeting(step, inputs);

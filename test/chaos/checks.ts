@@ -505,7 +505,9 @@ export async function verify(ctx: CheckContext): Promise<Verification> {
     }
     if (e.interrupt) missing.push(...interruptEntries(e.interrupt, timeline, bridges));
     if (e.postmortem === 1 && postmortems.length === 1 && !linked(String(postmortems[0].join_url))) missing.push('postmortem link');
-    if (e.postmortemCancelled && !timeline.some((t) => t.source === 'postmortem' && t.summary.includes('cancelled: the incident was reopened'))) missing.push('"postmortem cancelled" entry');
+    // Cancelled once booked, or never booked when the reopening reached the run before its step.
+    const notBooked = (t: TimelineEntry) => t.summary.includes('cancelled: the incident was reopened') || t.summary.startsWith('Not booked yet: the incident was reopened');
+    if (e.postmortemCancelled && !timeline.some((t) => t.source === 'postmortem' && notBooked(t))) missing.push('"postmortem cancelled" entry');
     if (e.syncDeleted && !timeline.some((t) => t.source === 'incident-sync' && t.summary.includes('deleted: the incident is closed'))) missing.push('"recurring sync deleted" entry');
     for (const [runbook, reason] of e.failedByDesign) {
       if (!timeline.some((t) => t.source === runbook && t.status === 'failed' && t.summary.includes(reason))) missing.push(`"${runbook}" failure reason`);
