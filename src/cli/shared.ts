@@ -19,6 +19,14 @@ export class CliError extends Error {
   }
 }
 
+/** A command that ran another program and ends with its exit code; that program has said why. */
+export class ExitStatus extends Error {
+  constructor(readonly code: number) {
+    super(`exit code ${code}`);
+    this.name = 'ExitStatus';
+  }
+}
+
 /** Progress goes to stderr so stdout stays the command's answer (and pipes cleanly). */
 export function progress(message: string): void {
   process.stderr.write(`${message}\n`);
