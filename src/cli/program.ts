@@ -81,9 +81,10 @@ export function buildProgram(): Command {
     .argument('<incident-id>')
     .option('--json', 'JSON (with --follow: one entry per line)')
     .option('--follow', 'keep printing new entries (every second) until Ctrl-C')
+    .option('--wide', 'every line whole, however wide (the default when the output is not a terminal)')
     // For tests and scripts: stop following after a while.
     .addOption(new Option('--for <duration>', 'stop following after this long').argParser(parseDuration).hideHelp())
-    .action(async (id: string, opts: { json?: boolean; follow?: boolean; for?: number }) => (await import('./incident')).timeline(id, opts));
+    .action(async (id: string, opts: { json?: boolean; follow?: boolean; wide?: boolean; for?: number }) => (await import('./incident')).timeline(id, opts));
 
   const runbook = program.command('runbook').description("run <name> or cancel <name> --incident <id>: one incident's runbook");
   runbook
