@@ -115,7 +115,8 @@ describe('selfCommand', () => {
   it('is the path from the working directory when PATH does not find this CLI', () => {
     expect(selfCommand({ PATH: '/usr/bin:/bin' }, project)).toBe('bin/zoom-runbooks');
     expect(selfCommand({ PATH: '/usr/bin' }, join(project, 'bin'))).toBe('./zoom-runbooks');
-    expect(selfCommand({ PATH: '/usr/bin' }, tmpdir())).toBe(join(project, 'bin', 'zoom-runbooks'));
+    // From a folder the path would climb out of: the whole path.
+    expect(selfCommand({ PATH: '/usr/bin' }, join(project, 'docs'))).toBe(join(project, 'bin', 'zoom-runbooks'));
   });
 
   it('is "zoom-runbooks" when PATH finds this very CLI (npm link)', () => {
