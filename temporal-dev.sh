@@ -2,7 +2,8 @@
 # zoom-runbooks development stack.
 #
 #   ./temporal-dev.sh          run everything: Temporal dev server (+ Web UI), Zoom sandbox, worker
-#   ./temporal-dev.sh test     install what is missing and run the whole test suite
+#   ./temporal-dev.sh test     install what is missing, run lint, type check and the whole test suite
+#   ./temporal-dev.sh test test/x.test.ts   just jest, with these arguments (no lint, no type check)
 #   ./temporal-dev.sh cli      print the path of the Temporal CLI (installing it if needed)
 #
 # Needs only Node 20+, npm and Python 3. The Temporal CLI comes from, in order: `temporal` on PATH,
@@ -104,7 +105,13 @@ run_tests() {
   local results="$STATE/jest-results.json" status=0
   mkdir -p "$STATE"
   rm -f "$results"
-  (cd "$ROOT" && npm run --silent lint && npx --no-install tsc --noEmit -p .) || die "lint (eslint, import cycles, duplicates) or type check failed."
+  if [ $# -eq 0 ]; then
+    (cd "$ROOT" && npm run --silent lint && npx --no-install tsc --noEmit -p .) || die "lint (eslint, import cycles, duplicates) or type check failed."
+  else
+    # One file (or any jest arguments): jest alone. Lint and the whole-project type check take
+    # 35-40 s on two cores and say nothing about the file at hand; the full run does them.
+    log "running jest $*; lint and type check only in the full run (./temporal-dev.sh test)"
+  fi
   (cd "$ROOT" && npx --no-install jest --json --outputFile="$results" "$@") || status=$?
   if [ -f "$results" ]; then
     node -e 'const r = require(process.argv[1]); console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests + r.numRuntimeErrorTestSuites} failed`)' "$results"
@@ -156,13 +163,17 @@ run_stack() {
   port_in_use "$ZOOM_SANDBOX_PORT" || die "the Zoom sandbox did not start; see $STATE/sandbox.log"
 
   export TEMPORAL_ADDRESS="127.0.0.1:$TEMPORAL_PORT"
-  [ "$TEMPORAL_PORT" = 7233 ] || TEMPORAL_PORT_NOTE=", with TEMPORAL_ADDRESS=$TEMPORAL_ADDRESS"
+  # The other terminal needs the address only when it is not the default one.
+  [ "$TEMPORAL_PORT" = 7233 ] || ADDRESS_LINE=$'\n'"    export TEMPORAL_ADDRESS=$TEMPORAL_ADDRESS"
   export ZOOM_API_URL="http://127.0.0.1:$ZOOM_SANDBOX_PORT/v2" ZOOM_TOKEN_URL="http://127.0.0.1:$ZOOM_SANDBOX_PORT/oauth/token"
   export ZOOM_ACCOUNT_ID=sandbox-account ZOOM_CLIENT_ID=sandbox-client-id ZOOM_CLIENT_SECRET=sandbox-client-secret
   export ZOOM_HOST_USER=bridge-host@sandbox.zoom.test
   log "starting the worker"
-  setsid "$zr" worker > >(sed -u 's/^/[worker] /') 2>&1 &
-  PIDS+=($!)
+  # Its output is also kept in worker.log, where the banner below looks for its "Worker polling" line.
+  rm -f "$STATE/worker.log"
+  setsid "$zr" worker > >(sed -u 's/^/[worker] /' | tee "$STATE/worker.log") 2>&1 &
+  local worker_pid=$!
+  PIDS+=("$worker_pid")
 
   # serve: incident intake (no auth on loopback in development), Zoom webhooks from the sandbox, codec.
   export ZR_INTAKE_INSECURE=1 ZOOM_WEBHOOK_SECRET_TOKEN=sandbox-webhook-secret ZR_CODEC_ORIGINS="http://localhost:$TEMPORAL_UI_PORT,http://127.0.0.1:$TEMPORAL_UI_PORT"
@@ -175,6 +186,16 @@ run_stack() {
     -d "{\"url\":\"http://127.0.0.1:$ZR_SERVE_PORT/zoom/webhook\",\"secretToken\":\"$ZOOM_WEBHOOK_SECRET_TOKEN\",\"validate\":true}" >/dev/null \
     || die "could not subscribe serve to the sandbox's webhooks"
 
+  # "Running" only once the worker polls: it bundles the workflow code first (10-30 s on two cores
+  # unless ZR_WORKFLOW_BUNDLE names a bundle), and an incident sent before then would wait for it.
+  log "waiting for the worker to poll (it bundles the workflow code first)"
+  for i in $(seq 1 720); do
+    grep -q '^\[worker\] Worker polling' "$STATE/worker.log" 2>/dev/null && break
+    kill -0 "$worker_pid" 2>/dev/null || die "the worker stopped; see its output above"
+    sleep 0.25
+  done
+  grep -q '^\[worker\] Worker polling' "$STATE/worker.log" 2>/dev/null || die "the worker did not poll within 180 s; see its output above"
+
   cat <<EOF
 
   zoom-runbooks is running.
@@ -183,7 +204,7 @@ run_stack() {
     Zoom sandbox      http://127.0.0.1:$ZOOM_SANDBOX_PORT   (meetings: /_sandbox/meetings)
     serve             http://127.0.0.1:$ZR_SERVE_PORT   (POST /v1/events, Zoom webhooks, codec for the Web UI)
 
-  Fire a sample incident (in another terminal${TEMPORAL_PORT_NOTE:-}):
+  Fire a sample incident (in another terminal):${ADDRESS_LINE:-}
     bin/zoom-runbooks incident send runbooks/events/INC-4211-created.json
     bin/zoom-runbooks timeline INC-4211
 
@@ -210,6 +231,6 @@ case "${1:-run}" in
   run) run_stack ;;
   test) shift; run_tests "$@" ;;
   cli) find_temporal_cli ;;
-  -h|--help|help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' ;;
+  -h|--help|help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0" ;;
   *) die "unknown command '$1' (use: run, test, cli)" ;;
 esac

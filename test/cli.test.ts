@@ -84,6 +84,8 @@ describe('zoom-runbooks CLI', () => {
     const open = await cli(['incident', 'open', '--id', id, '--title', 'Payments API 500s', '--severity', 'SEV2'], env);
     expect(open.code).toBe(0);
     expect(open.stdout).toContain(`recorded for incident ${id} in workflow incident-${id}`);
+    // The next command, as it runs from here (this CLI is not on PATH).
+    expect(open.stdout).toContain(`Timeline: bin/zoom-runbooks timeline ${id}`);
     // Progress goes to stderr, and nothing else does.
     expect(open.stderr).toContain(`connecting to Temporal at ${env.TEMPORAL_ADDRESS}`);
     expect(open.stderr).not.toMatch(/error|warn/i);
@@ -241,9 +243,16 @@ describe('zoom-runbooks CLI', () => {
     expect(run.stderr).toContain('waiting for a worker');
     await eventually(() => [...stack.sandbox.state.meetings.values()].find((m) => m.topic === 'Postmortem: Run on demand'), 'the postmortem meeting');
 
+    // The worker's answer, then the runbooks of this CLI's folder (the worker's too, unless told otherwise).
     const nope = await cli(['runbook', 'run', 'nope', '--incident', id], env);
     expect(nope.code).toBe(1);
-    expect(nope.stderr.trim().split('\n').pop()).toBe('No runbook named "nope" is loaded on the worker.');
+    expect(nope.stderr.trim().split('\n').slice(-2)).toEqual([
+      'No runbook named "nope" is loaded on the worker.',
+      'The runbooks in runbooks/: incident-bridge, incident-sync, postmortem, recorded-bridge.',
+    ]);
+    const typo = await cli(['runbook', 'run', 'postmortm', '--incident', id], env);
+    expect(typo.code).toBe(1);
+    expect(typo.stderr).toContain('No runbook named "postmortm" is loaded on the worker.\nDid you mean "postmortem"? The runbooks in runbooks/: ');
     const noIncident = await cli(['runbook', 'run', 'postmortem', '--incident', 'INC-never'], env);
     expect(noIncident.code).toBe(1);
     expect(noIncident.stderr).toContain('No incident "INC-never"');
@@ -264,7 +273,7 @@ describe('zoom-runbooks CLI', () => {
     expect(again.stderr).toContain(`incident-${id}/incident-bridge is no longer running.`);
     const unknown = await cli(['runbook', 'cancel', 'nope', '--incident', id], env);
     expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toContain(`Incident ${id} has no runbook nope`);
+    expect(unknown.stderr).toContain(`Incident ${id} has no runbook nope (no workflow incident-${id}/nope).\nIts runbooks running now: none.`);
   });
 
   it('meeting end ends the bridge now; the runbook goes on', async () => {
@@ -279,7 +288,10 @@ describe('zoom-runbooks CLI', () => {
 
     const other = await cli(['meeting', 'end', id, '--runbook', 'postmortem'], env);
     expect(other.code).toBe(1);
-    expect(other.stderr).toContain(`Incident ${id} has no runbook postmortem`);
+    expect(other.stderr).toContain(`Incident ${id} has no runbook postmortem (no workflow incident-${id}/postmortem).\nIts runbooks running now: incident-bridge.`);
+    const typo = await cli(['meeting', 'end', id, '--runbook', 'incident-brige'], env);
+    expect(typo.code).toBe(1);
+    expect(typo.stderr).toContain('Did you mean "incident-bridge"? Its runbooks running now: incident-bridge.');
     const unknownIncident = await cli(['meeting', 'end', 'INC-never'], env);
     expect(unknownIncident.code).toBe(1);
     expect(unknownIncident.stderr).toContain('No incident "INC-never"');

@@ -1,4 +1,6 @@
-import { ConfigError, WORKER_TUNING_DEFAULTS, workerTuning } from '../src/config';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError, WORKER_TUNING_DEFAULTS, workerTuning, zoomConnectorConfig } from '../src/config';
 
 describe('workerTuning', () => {
   it('sets slots, pollers and cache explicitly, from the shipped defaults', () => {
@@ -40,5 +42,21 @@ describe('workerTuning', () => {
     [{ ZR_ACTIVITIES_PER_SECOND: '0' }, 'ZR_ACTIVITIES_PER_SECOND must be a positive number or "off"; got "0".'],
   ])('refuses %j, naming the variable', (env, message) => {
     expect(() => workerTuning(env)).toThrow(new ConfigError(message));
+  });
+});
+
+describe('zoomConnectorConfig', () => {
+  it('names every missing variable, and the README section it cites exists', () => {
+    let message = '';
+    try {
+      zoomConnectorConfig({ ZOOM_ACCOUNT_ID: 'acct' });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toContain('Zoom credentials are missing: set ZOOM_CLIENT_ID, ZOOM_CLIENT_SECRET (or ZOOM_CLIENT_SECRET_FILE), ZOOM_HOST_USER.');
+    const cited = /see README, "([^"]+)"/.exec(message)?.[1];
+    expect(cited).toBeDefined();
+    const headings = readFileSync(join(__dirname, '../README.md'), 'utf8').split('\n').filter((l) => /^#+ /.test(l)).map((l) => l.replace(/^#+ /, ''));
+    expect(headings.filter((h) => h.startsWith(cited!))).toHaveLength(1);
   });
 });

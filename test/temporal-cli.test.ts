@@ -188,6 +188,42 @@ describe('with payload encryption, through the codec endpoint of zoom-runbooks s
     expect(Buffer.from(payload.data!).toString()).not.toContain('through the codec');
   });
 
+  it('bin/zoom-runbooks temporal: the same calls with ZR_PAYLOAD_KEYS alone, no codec to set up; temporal\'s own failures and exit codes', async () => {
+    const id = await incident('Through zoom-runbooks temporal');
+    const ring = stack.temporal.payloadKeys!;
+    const key = Buffer.from(ring.current.key).toString('base64');
+    const env = { PATH: process.env.PATH!, HOME: process.env.HOME ?? '/tmp', TEMPORAL_ADDRESS: testTemporalAddress(), ZR_PAYLOAD_KEYS: `${ring.current.id}:${key}` };
+    const zr = (args: string[], extra: Record<string, string> = {}) =>
+      new Promise<Run>((resolve) => {
+        execFile(join(__dirname, '../bin/zoom-runbooks'), ['temporal', ...args], { env: { ...env, ...extra }, timeout: 60_000 }, (err, stdout, stderr) => {
+          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+        });
+      });
+
+    const query = await zr(['workflow', 'query', '-w', `incident-${id}`, '--name', 'timeline']);
+    expect(query).toMatchObject({ code: 0, stderr: '' });
+    expect(query.stdout).toContain(`Incident ${id} created: Through zoom-runbooks temporal (SEV3)`);
+    // An update's input encrypted on the way in, its result decoded on the way out: exit 0.
+    const update = await zr(['workflow', 'update', 'execute', '-w', `incident-${id}/incident-bridge`, '--name', 'addParticipants', '--input', '{"emails":["y@example.com"]}']);
+    expect(update).toMatchObject({ code: 0, stderr: '' });
+    expect(update.stdout).toContain('invitees:[y@example.com]');
+    // An update the workflow refuses: its message, decoded, and temporal's exit code.
+    const refused = await zr(['workflow', 'update', 'execute', '-w', `incident-${id}/incident-bridge`, '--name', 'addParticipants', '--input', '{"emails":["nope"]}']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('addParticipants: emails: not email addresses: "nope"');
+    const missing = await zr(['workflow', 'describe', '-w', 'incident-INC-never']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/not found/i);
+    // A codec of the caller's own (here serve's) is used as given.
+    const own = await zr(['workflow', 'query', '-w', `incident-${id}`, '--name', 'bridge', ...codecFlags()]);
+    expect(own).toMatchObject({ code: 0, stderr: '' });
+    expect(own.stdout).toContain('"topic":"Through zoom-runbooks temporal - Incident Bridge"');
+    const viaEnv = await zr(['workflow', 'query', '-w', `incident-${id}`, '--name', 'bridge'], { TEMPORAL_CODEC_ENDPOINT: codec, TEMPORAL_CODEC_AUTH: 'Bearer wrong' });
+    expect(viaEnv.code).not.toBe(0);
+    // The keys stay in this process.
+    for (const run of [query, update, refused, missing, own]) expect(run.stdout + run.stderr).not.toContain(key);
+  });
+
   // A query without input makes the CLI post `{}` (protojson leaves out an empty list) to /codec/encode.
   it('query timeline with --codec-endpoint decodes the entries (ciphertext without it)', async () => {
     const id = await incident('Secret outage');

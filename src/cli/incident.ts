@@ -5,7 +5,7 @@ import { clockSkewTolerance } from '../config';
 import { checkClockSkew, IncidentEvent, IncidentEventType, InvalidIncidentEventError, parseIncidentEvent } from '../incident';
 import type { TimelineEntry } from '../../workflows/definitions';
 import { connect } from './runtime';
-import { formatTable, progress, sleep, untilStopped, UsageError } from './shared';
+import { formatTable, progress, selfCommand, sleep, untilStopped, UsageError } from './shared';
 
 interface EventFlags {
   id?: string;
@@ -31,7 +31,7 @@ async function send(event: IncidentEvent): Promise<void> {
   progress(`sending ${event.type} (event ${event.eventId})…`);
   const { workflowId } = await sendIncidentEvent(client, temporal.taskQueue, event);
   console.log(`Event ${event.eventId} (${event.type}) recorded for incident ${event.incident.id} in workflow ${workflowId}.`);
-  console.log(`Timeline: zoom-runbooks timeline ${event.incident.id}`);
+  console.log(`Timeline: ${selfCommand()} timeline ${event.incident.id}`);
 }
 
 /**
@@ -87,18 +87,19 @@ function eventFromFlags(type: IncidentEventType, v: EventFlags): IncidentEvent {
   );
 }
 
-export async function timeline(incidentId: string, opts: { json?: boolean; follow?: boolean; for?: number }): Promise<void> {
+export async function timeline(incidentId: string, opts: { json?: boolean; follow?: boolean; wide?: boolean; for?: number }): Promise<void> {
   const { client } = await connect();
+  // A terminal gets lines that fit it; a pipe or a file, every line whole (as does a terminal of unknown width).
+  const layout: TimelineLayout = { widths: [], width: opts.wide || !process.stdout.isTTY ? undefined : process.stdout.columns || undefined };
   if (!opts.follow) {
     const entries = await getTimeline(client, incidentId);
-    console.log(opts.json ? JSON.stringify(entries, null, 2) : formatTimeline(entries));
+    console.log(opts.json ? JSON.stringify(entries, null, 2) : formatTimeline(entries, layout));
     return;
   }
   // Follow: the timeline only ever grows, so what is new is what lies past the last count.
   let stopped = false;
   void untilStopped().then(() => (stopped = true));
   const deadline = opts.for === undefined ? Infinity : Date.now() + opts.for;
-  const widths: number[] = [];
   let shown = 0;
   let waiting = false;
   progress(`following the timeline of ${incidentId} (Ctrl-C to stop)…`);
@@ -107,7 +108,7 @@ export async function timeline(incidentId: string, opts: { json?: boolean; follo
       const entries = await getTimeline(client, incidentId);
       const fresh = entries.slice(shown);
       shown = entries.length;
-      if (fresh.length) console.log(opts.json ? fresh.map((e) => JSON.stringify(e)).join('\n') : formatTimeline(fresh, widths, shown === fresh.length));
+      if (fresh.length) console.log(opts.json ? fresh.map((e) => JSON.stringify(e)).join('\n') : formatTimeline(fresh, layout, shown === fresh.length));
     } catch (err) {
       // An incident not declared yet: wait for it rather than give up.
       if (!(err instanceof IncidentNotFoundError)) throw err;
@@ -119,14 +120,61 @@ export async function timeline(incidentId: string, opts: { json?: boolean; follo
 }
 
 const HEADER = ['TIME (UTC)', 'SOURCE', 'STEP', 'STATUS', 'SUMMARY', 'LINKS'];
+/** A summary is never wrapped narrower than this, however narrow the terminal. */
+const MIN_SUMMARY = 24;
 
-/** A table, one row per entry; an entry's further links go on rows of their own. */
-export function formatTimeline(entries: TimelineEntry[], widths: number[] = [], header = true): string {
+export interface TimelineLayout {
+  /** Column widths so far, so that the batches of `--follow` stay aligned. */
+  widths: number[];
+  /** The terminal's width, for lines that fit it; unset: one line per entry, however long. */
+  width?: number;
+  /** Whether the lines are fitted to `width`: decided by the first batch, then kept. */
+  fitted?: boolean;
+}
+
+/**
+ * A table, one row per entry, and an entry's further links on rows of their own. When the table
+ * is wider than `layout.width`, it is fitted: summaries wrap in the room the first four columns
+ * leave, and every link goes on a row of its own under its summary. Nothing is cut: a summary
+ * may be the hint that says which Zoom scope to add, and half a URL opens nothing (a word longer
+ * than the room, a URL say, keeps a row of its own).
+ */
+export function formatTimeline(entries: TimelineEntry[], layout: TimelineLayout = { widths: [] }, header = true): string {
   if (entries.length === 0) return '(no entries yet)';
-  const rows = entries.flatMap((e) => {
-    const links = (e.links ?? []).map((l) => `${l.label}: ${l.url}`);
-    const first = [e.at.slice(0, 19).replace('T', ' '), e.source, e.step ?? '-', e.status, e.summary, links[0] ?? ''];
-    return [first, ...links.slice(1).map((l) => ['', '', '', '', '', l])];
-  });
-  return formatTable(header ? [HEADER, ...rows] : rows, widths);
+  const links = (e: TimelineEntry) => (e.links ?? []).map((l) => `${l.label}: ${l.url}`);
+  const prefix = (e: TimelineEntry) => [e.at.slice(0, 19).replace('T', ' '), e.source, e.step ?? '-', e.status];
+  const whole = [...(header ? [HEADER] : []), ...entries.flatMap((e) => [[...prefix(e), e.summary, links(e)[0] ?? ''], ...links(e).slice(1).map((l) => ['', '', '', '', '', l])])];
+  if (layout.fitted === undefined && layout.width !== undefined) {
+    const widest = Math.max(...formatTable(whole, [...layout.widths]).split('\n').map((line) => line.length));
+    layout.fitted = widest > layout.width;
+  }
+  if (!layout.fitted) return formatTable(whole, layout.widths);
+
+  // The first four columns as they are; the summary gets what is left of the line.
+  const prefixes = [...(header ? [HEADER.slice(0, 4)] : []), ...entries.map(prefix)];
+  for (const cells of prefixes) cells.forEach((cell, i) => (layout.widths[i] = Math.max(layout.widths[i] ?? 0, cell.length)));
+  const room = Math.max(MIN_SUMMARY, layout.width! - layout.widths.slice(0, 4).reduce((sum, w) => sum + w + 2, 0));
+  const rows = [
+    ...(header ? [HEADER.slice(0, 5)] : []),
+    ...entries.flatMap((e) => {
+      const [first, ...more] = wrap(e.summary, room);
+      return [[...prefix(e), first], ...[...more, ...links(e)].map((line) => ['', '', '', '', line])];
+    }),
+  ];
+  return formatTable(rows, layout.widths);
+}
+
+/** Lines of at most `width` characters, broken between words; a longer word keeps a line of its own. */
+export function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line ? `${line} ${word}` : word;
+    }
+  }
+  return [...lines, line];
 }

@@ -1,7 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { version } from '../../package.json';
 import type { IncidentEventType } from '../incident';
-import { parseDuration, parsePort, UsageError } from './shared';
+import { ExitStatus, parseDuration, parsePort, UsageError } from './shared';
 
 /*
  * Every command and option of the CLI. Actions load their modules on first use, so `--help` and
@@ -13,7 +13,7 @@ Environment: TEMPORAL_ADDRESS (localhost:7233), TEMPORAL_NAMESPACE (default), ZR
 TEMPORAL_API_KEY, TEMPORAL_TLS_CERT/KEY/CA, ZR_PAYLOAD_KEYS; ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID, ZOOM_CLIENT_SECRET,
 ZOOM_HOST_USER, ZOOM_API_URL, ZOOM_TOKEN_URL, ZOOM_AUTH, ZOOM_PLAN, ZR_SECRETS_KEY, ZR_RUNBOOKS_DIR;
 serve: ZR_SERVE_PORT, ZR_SERVE_HOST, ZR_INTAKE_SECRET/TOKEN, ZOOM_WEBHOOK_SECRET_TOKEN, ZR_CODEC_TOKEN, ZR_CODEC_ORIGINS.
-Exit codes: 0 success, 1 failure, 2 usage error. See README.md.`;
+Exit codes: 0 success, 1 failure, 2 usage error (temporal: the temporal CLI's own). See README.md.`;
 
 const FLAG_EVENT_TYPES: Record<string, IncidentEventType> = {
   open: 'incident.created',
@@ -31,6 +31,8 @@ export function buildProgram(): Command {
     .version(version)
     // Throw instead of exiting, so every usage error maps to exit code 2 (subcommands inherit this).
     .exitOverride()
+    // Options after a command are the command's: `temporal … --help` is temporal's help.
+    .enablePositionalOptions()
     .showHelpAfterError('(add --help for usage)')
     .addHelpText('after', ENVIRONMENT);
 
@@ -79,9 +81,10 @@ export function buildProgram(): Command {
     .argument('<incident-id>')
     .option('--json', 'JSON (with --follow: one entry per line)')
     .option('--follow', 'keep printing new entries (every second) until Ctrl-C')
+    .option('--wide', 'every line whole, however wide (the default when the output is not a terminal)')
     // For tests and scripts: stop following after a while.
     .addOption(new Option('--for <duration>', 'stop following after this long').argParser(parseDuration).hideHelp())
-    .action(async (id: string, opts: { json?: boolean; follow?: boolean; for?: number }) => (await import('./incident')).timeline(id, opts));
+    .action(async (id: string, opts: { json?: boolean; follow?: boolean; wide?: boolean; for?: number }) => (await import('./incident')).timeline(id, opts));
 
   const runbook = program.command('runbook').description("run <name> or cancel <name> --incident <id>: one incident's runbook");
   runbook
@@ -122,6 +125,16 @@ export function buildProgram(): Command {
     .option('--no-wait', 'return once the signal is recorded, without waiting for Zoom')
     .action(async (id: string, opts: { runbook: string; wait: boolean }) => (await import('./runbook')).endMeeting(id, opts));
 
+  program
+    .command('temporal')
+    .description("the temporal CLI with this project's connection and payload codec: temporal workflow query|signal|update … (see README)")
+    .argument('[args...]', 'what to pass to temporal (its own --help included)')
+    // Every argument belongs to temporal, --help and unknown options too.
+    .helpOption(false)
+    .allowUnknownOption()
+    .passThroughOptions()
+    .action(async (args: string[]) => (await import('./temporal')).runTemporal(args));
+
   const connector = program.command('connector').description("test [name]: check a Zoom connector's token, host user and scopes");
   connector
     .command('test')
@@ -141,6 +154,7 @@ export async function runCli(argv: string[]): Promise<number> {
     const err = e instanceof Error ? e : new Error(String(e));
     // Commander has already printed its message (or the help); --help and --version exit 0.
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    if (err instanceof ExitStatus) return err.code;
     if (err instanceof UsageError) {
       console.error(`${err.message}\n(add --help for usage)`);
       return 2;

@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
+import { join, relative } from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
 import { Client, WorkflowFailedError, WorkflowHandle, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { getTimeline, IncidentNotFoundError } from '../client';
 import { loadRunbooks } from '../runbook-loader';
 import { bridgeQuery, cancelRunbookSignal, endBridgeSignal, incidentWorkflowId, RunbookResult, runRunbookUpdate } from '../../workflows/definitions';
 import { connect } from './runtime';
 import { CliError, progress, runbooksDir, sleep } from './shared';
+import { suggestion } from './suggest';
 
 /** How long `meeting end` waits to see the bridge ended before leaving it to the runbook. */
 const END_WAIT_MS = 30_000;
@@ -33,10 +36,34 @@ export async function runRunbook(name: string, opts: { incident: string; request
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) throw new IncidentNotFoundError(opts.incident);
     // The workflow's own words ("No runbook named …"), decoded by the client.
-    if (err instanceof WorkflowUpdateFailedError) throw new CliError((err.cause as Error | undefined)?.message ?? err.message);
+    if (err instanceof WorkflowUpdateFailedError) {
+      const cause = err.cause;
+      const hint = cause instanceof ApplicationFailure && cause.type === 'UnknownRunbook' ? `\n${runbookFilesHint(name)}` : '';
+      throw new CliError(`${cause?.message ?? err.message}${hint}`);
+    }
     if (err instanceof Error) err.message += `\n(to retry without starting the runbook twice: --request-id ${requestId})`;
     throw err;
   }
+}
+
+/**
+ * The runbooks of this CLI's folder, the closest to `name` first: the worker says only that it has
+ * none of that name, and it loads the same folder unless it was given another ZR_RUNBOOKS_DIR.
+ */
+function runbookFilesHint(name: string): string {
+  const dir = runbooksDir();
+  try {
+    return suggestion(name, loadRunbooks(dir).map((r) => r.runbook.name), `The runbooks in ${join(relative(process.cwd(), dir), '/')}`);
+  } catch {
+    return ''; // an unreadable folder is not this command's problem
+  }
+}
+
+/** The runbooks of an incident that still run: the incident workflow's open children. */
+async function runningRunbooks(client: Client, incident: string): Promise<string[]> {
+  const workflowId = incidentWorkflowId(incident);
+  const { pendingChildren } = await client.workflowService.describeWorkflowExecution({ namespace: client.options.namespace, execution: { workflowId } });
+  return (pendingChildren ?? []).map((c) => c.workflowId ?? '').filter((id) => id.startsWith(`${workflowId}/`)).map((id) => id.slice(workflowId.length + 1));
 }
 
 /** The runbook's workflow, checked to exist so a typo gets a clear answer. */
@@ -47,7 +74,8 @@ async function runbookHandle(client: Client, incident: string, runbook: string):
   } catch (err) {
     if (!(err instanceof WorkflowNotFoundError)) throw err;
     await getTimeline(client, incident); // IncidentNotFoundError when the incident itself is unknown
-    throw new CliError(`Incident ${incident} has no runbook ${runbook} (no workflow ${handle.workflowId}).`);
+    const running = await runningRunbooks(client, incident);
+    throw new CliError(`Incident ${incident} has no runbook ${runbook} (no workflow ${handle.workflowId}).\n${suggestion(runbook, running, 'Its runbooks running now')}`);
   }
   return handle;
 }

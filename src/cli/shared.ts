@@ -1,4 +1,5 @@
-import { join } from 'node:path';
+import { existsSync, realpathSync } from 'node:fs';
+import { delimiter, isAbsolute, join, relative } from 'node:path';
 import { InvalidArgumentError } from 'commander';
 
 // Kept free of Temporal and Zoom imports: `--help` and usage errors load only this and commander.
@@ -16,6 +17,14 @@ export class CliError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'CliError';
+  }
+}
+
+/** A command that ran another program and ends with its exit code; that program has said why. */
+export class ExitStatus extends Error {
+  constructor(readonly code: number) {
+    super(`exit code ${code}`);
+    this.name = 'ExitStatus';
   }
 }
 
@@ -60,4 +69,21 @@ export function untilStopped(): Promise<string> {
 export function formatTable(rows: string[][], widths: number[] = []): string {
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
   return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]))).join('  ').trimEnd()).join('\n');
+}
+
+/**
+ * This CLI as the user can type it, for the commands it suggests: `zoom-runbooks` when PATH finds
+ * this very script (npm link, a symlink), else its path from the working directory
+ * (`bin/zoom-runbooks` in the project).
+ */
+export function selfCommand(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): string {
+  const bin = join(__dirname, '..', '..', 'bin', 'zoom-runbooks');
+  const real = (p: string) => (existsSync(p) ? realpathSync(p) : undefined);
+  const self = real(bin);
+  for (const dir of (env.PATH ?? '').split(delimiter)) {
+    if (dir && isAbsolute(dir) && real(join(dir, 'zoom-runbooks')) === self) return 'zoom-runbooks';
+  }
+  const path = relative(cwd, bin);
+  // A path that climbs out of the working directory reads better whole; a bare name would be looked up in PATH.
+  return path.startsWith('..') ? bin : path.includes('/') ? path : `./${path}`;
 }

@@ -33,6 +33,8 @@ export interface SandboxResponse {
   headers?: Record<string, string>;
   /** Raw text answer (e.g. HTML); `body` is ignored when set. */
   text?: string;
+  /** Indent the JSON `body` (for people reading it in a browser); Zoom's own API answers compact JSON. */
+  pretty?: boolean;
 }
 
 export type Handler = (req: SandboxRequest) => SandboxResponse | Promise<SandboxResponse>;
@@ -99,7 +101,7 @@ export function send(res: ServerResponse, out: SandboxResponse): void {
     payload = out.text;
     headers['content-type'] ??= 'text/plain; charset=utf-8';
   } else if (out.body !== undefined) {
-    payload = JSON.stringify(out.body);
+    payload = out.pretty ? `${JSON.stringify(out.body, null, 2)}\n` : JSON.stringify(out.body);
     headers['content-type'] = 'application/json;charset=UTF-8';
   }
   res.writeHead(out.status, headers);

@@ -204,7 +204,8 @@ export class ZoomSandbox {
         req.socket.destroy();
         return;
       }
-      send(res, { ...out, headers: { 'x-zm-trackingid': trackingId(), ...responseHeaders, ...(out.headers ?? {}) } });
+      // The admin API (/_sandbox/…) is read in browsers as well as by tests: indented.
+      send(res, { ...out, pretty: !record, headers: { 'x-zm-trackingid': trackingId(), ...responseHeaders, ...(out.headers ?? {}) } });
     } catch (err) {
       const e = err instanceof ZoomHttpError ? err : new ZoomHttpError(500, 500, 'Internal sandbox error.');
       status = e.status;
