@@ -117,7 +117,10 @@ export function expectationFor(run: IncidentRun, victims: RunbookKind[], postmor
     else noBridgeBecause = 'its runbook was cancelled while the create was in flight: what Zoom made is removed';
   } else if (!failed('bridge', bridgeRunbook)) {
     bridge = 1;
-    runbooks.set(bridgeRunbook, plan.record ? (resolvedEver ? ['RUNNING', 'COMPLETED'] : ['RUNNING']) : resolvedEver ? ['COMPLETED'] : ['RUNNING']);
+    // Reopened at once: a run that hears the resolve and the reopen together never sees the
+    // incident resolved, and keeps the bridge open for the incident that is open again.
+    const mayStay = plan.flow === 'reopenQuick';
+    runbooks.set(bridgeRunbook, plan.record || mayStay ? (resolvedEver ? ['RUNNING', 'COMPLETED'] : ['RUNNING']) : resolvedEver ? ['COMPLETED'] : ['RUNNING']);
   } else noBridgeBecause = 'permanent Zoom fault by design';
 
   let postmortem = 0;
@@ -139,7 +142,7 @@ export function expectationFor(run: IncidentRun, victims: RunbookKind[], postmor
   return {
     bridge,
     noBridgeBecause,
-    bridgeEnded: bridge === 1 && resolvedEver,
+    bridgeEnded: bridge === 1 && resolvedEver && plan.flow !== 'reopenQuick',
     postmortem,
     postmortemAt,
     postmortemCancelled: followUp && plan.flow === 'reopenQuick' && runbooks.has('postmortem'),
