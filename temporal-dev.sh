@@ -144,8 +144,8 @@ run_stack() {
 
   # The search attributes come from workflows/definitions.ts, the one list tests, bench and chaos use too.
   local sa_flags=()
-  mapfile -t sa_flags < <(cd "$ROOT" && npx --no-install tsx src/temporal.ts print-search-attribute-flags)
-  [ "${#sa_flags[@]}" -gt 0 ] || die "could not read the search attributes from src/temporal.ts."
+  mapfile -t sa_flags < <(cd "$ROOT" && npx --no-install tsx src/temporal/connection.ts print-search-attribute-flags)
+  [ "${#sa_flags[@]}" -gt 0 ] || die "could not read the search attributes from src/temporal/connection.ts."
   log "starting the Temporal dev server ($("$cli" --version)); data in $STATE/dev.sqlite"
   # The Web UI decodes payloads through the codec server that `serve` hosts.
   setsid "$cli" server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT" \

@@ -1,12 +1,12 @@
 import { activityInfo, ApplicationFailure, heartbeat, log } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { Incident, IncidentEventType, MeetingClaim, MeetingRecord, RunbookDefinition, SealedTokenSet } from '../workflows/definitions';
-import { DEFAULT_INCIDENT_POLICY, IncidentPolicy } from '../src/config';
-import { ConnectorGate, sealTokens } from '../src/connectors';
-import { resolveInvitees, runbookMatches } from '../src/runbook';
-import { computeStart, ScheduleError, StartSpec } from '../src/schedule';
-import { SecretBox } from '../src/secrets';
-import { renderValue, TemplateContext, TemplateError } from '../src/templates';
+import { DEFAULT_INCIDENT_POLICY, IncidentPolicy } from '../src/platform/config';
+import { ConnectorGate, sealTokens } from '../src/temporal/connectors';
+import { resolveInvitees, runbookMatches } from '../src/core/runbook';
+import { computeStart, ScheduleError, StartSpec } from '../src/core/schedule';
+import { SecretBox } from '../src/platform/secrets';
+import { renderValue, TemplateContext, TemplateError } from '../src/core/templates';
 import { OAuthClientCredentials } from '../src/zoom/auth';
 import { ZoomConfigError, ZoomDailyLimitError, ZoomNotFoundError } from '../src/zoom/errors';
 import { agendaWithMarker, checkedPasscode, FieldCuts, fittedRegistrant, ZOOM_LIMITS } from '../src/zoom/limits';

@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { log } from '@temporalio/activity';
 import type { ZoomMeetingEvent } from '../workflows/definitions';
-import { deliverMeetingEvent } from '../src/zoom-events';
+import { deliverMeetingEvent } from '../src/temporal/zoom-events';
 
 /** Activities of the meeting mailboxes; they need a Temporal client (the worker's). */
 export function createMeetingEventActivities(client: Client | undefined) {

@@ -7,7 +7,7 @@
  */
 import { cpus, loadavg } from 'node:os';
 import { Client } from '@temporalio/client';
-import { getTimeline } from '../src/client';
+import { getTimeline } from '../src/temporal/client';
 import { RATE_PLANS } from '../src/zoom/rate-limiter';
 import { HOST_DAILY_BUDGET } from '../src/zoom/host-pool';
 import { int, options, runMain } from './lib/cli';

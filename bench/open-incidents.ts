@@ -9,7 +9,7 @@
 import { loadavg } from 'node:os';
 import { RATE_PLANS } from '../src/zoom/rate-limiter';
 import { HOST_DAILY_BUDGET } from '../src/zoom/host-pool';
-import type { IncidentEvent } from '../src/incident';
+import type { IncidentEvent } from '../src/core/incident';
 import { count } from './burst';
 import { int, options, runMain } from './lib/cli';
 import { contentionMonitor, mb, printTable, progress, round, sec, sleep, writeResult } from './lib/report';

@@ -5,7 +5,7 @@
  *
  *   npx tsx bench/time-to-bridge.ts [--incidents 200] [--latencies 0,300] [--hosts 10] (add 1: a single host) [--worker shipped]
  */
-import { getTimeline } from '../src/client';
+import { getTimeline } from '../src/temporal/client';
 import { ServerToServerTokenProvider } from '../src/zoom/auth';
 import { ZoomClient } from '../src/zoom/client';
 import { AccountRateLimiter } from '../src/zoom/rate-limiter';

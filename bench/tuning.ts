@@ -1,5 +1,5 @@
 /**
- * Worker tuning: the evidence behind the shipped worker options (src/config.ts workerTuning).
+ * Worker tuning: the evidence behind the shipped worker options (src/platform/config.ts workerTuning).
  *
  *  A. What one incident costs the worker, by workflow bundle (shipped / preload):
  *     CPU per incident and RSS per cached workflow, opening incidents whose runbooks wait.

@@ -1,11 +1,11 @@
 import { mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatTimeline, TimelineLayout, wrap } from '../src/cli/incident';
-import { selfCommand } from '../src/cli/shared';
-import { closest, suggestion } from '../src/cli/suggest';
-import { temporalEnv } from '../src/cli/temporal';
-import { temporalConfig } from '../src/config';
+import { formatTimeline, TimelineLayout, wrap } from '../src/apps/cli/incident';
+import { selfCommand } from '../src/apps/cli/shared';
+import { closest, suggestion } from '../src/apps/cli/suggest';
+import { temporalEnv } from '../src/apps/cli/temporal';
+import { temporalConfig } from '../src/platform/config';
 import type { TimelineEntry } from '../workflows/definitions';
 
 /** What the CLI prints, without a stack: timeline tables, "did you mean", the commands it suggests. */

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import axios from 'axios';
-import { getTimeline, sendIncidentEvent } from '../src/client';
+import { getTimeline, sendIncidentEvent } from '../src/temporal/client';
 import { ZoomSandbox } from '../src/sandbox/server';
 import { StoredMeeting } from '../src/sandbox/zoom-api';
 import { eventually, Stack, startStack, testTemporalAddress, uniqueIncidentId } from './support/stack';

@@ -6,11 +6,11 @@ import { Client, Connection } from '@temporalio/client';
 import { ApplicationFailure, defaultPayloadConverter, Payload } from '@temporalio/common';
 import { loadDataConverter } from '@temporalio/common/lib/internal-non-workflow';
 import { temporal } from '@temporalio/proto';
-import { buildWorkflowBundle } from '../src/workflow-bundle';
-import { sendIncidentEvent } from '../src/client';
-import { createDataConverter, EncryptionCodec, generateKey, KeyRing, keyRingFromEnv, PayloadKeyError } from '../src/codec';
-import { startCodecServer } from '../src/codec-server';
-import { IncidentEvent } from '../src/incident';
+import { buildWorkflowBundle } from '../src/apps/workflow-bundle';
+import { sendIncidentEvent } from '../src/temporal/client';
+import { createDataConverter, EncryptionCodec, generateKey, KeyRing, keyRingFromEnv, PayloadKeyError } from '../src/temporal/codec';
+import { startCodecServer } from '../src/apps/codec-server';
+import { IncidentEvent } from '../src/core/incident';
 import { testTemporalAddress, uniqueIncidentId } from './support/stack';
 
 const newKey = (id: string) => ({ id, key: randomBytes(32) });

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, WORKER_TUNING_DEFAULTS, workerTuning, zoomConnectorConfig } from '../src/config';
+import { ConfigError, WORKER_TUNING_DEFAULTS, workerTuning, zoomConnectorConfig } from '../src/platform/config';
 
 describe('workerTuning', () => {
   it('sets slots, pollers and cache explicitly, from the shipped defaults', () => {

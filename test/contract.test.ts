@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import axios from 'axios';
-import { zoomConnector } from '../src/worker';
+import { zoomConnector } from '../src/apps/worker';
 import { ZoomNotFoundError } from '../src/zoom/errors';
 import { CreateMeetingRequest } from '../src/zoom/types';
 import { RecordedRequest, ZoomSandbox } from '../src/sandbox/server';

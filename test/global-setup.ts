@@ -3,9 +3,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
-import { searchAttributeFlags } from '../src/temporal';
+import { searchAttributeFlags } from '../src/temporal/connection';
 import { temporalCliPath } from './support/temporal-cli';
-import { buildWorkflowBundle } from '../src/workflow-bundle';
+import { buildWorkflowBundle } from '../src/apps/workflow-bundle';
 import { freePort } from './support/ports';
 
 /**

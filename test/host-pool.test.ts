@@ -1,6 +1,6 @@
 import axios from 'axios';
 import { ZoomSandbox } from '../src/sandbox/server';
-import { zoomConnector } from '../src/worker';
+import { zoomConnector } from '../src/apps/worker';
 import { HostPool } from '../src/zoom/host-pool';
 import { sandboxConnector } from './support/stack';
 

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import axios from 'axios';
-import { loadRunbooks } from '../src/runbook-loader';
-import { sendIncidentEvent, getTimeline } from '../src/client';
-import { IncidentEvent } from '../src/incident';
+import { loadRunbooks } from '../src/core/runbook-loader';
+import { sendIncidentEvent, getTimeline } from '../src/temporal/client';
+import { IncidentEvent } from '../src/core/incident';
 import { bridgeQuery, endBridgeSignal, IncidentIdAttr, incidentWorkflowId, TimelineEntry } from '../workflows/definitions';
 import { eventually, Stack, startStack, uniqueIncidentId } from './support/stack';
 import { hoursFromNow, latestWeekdayAt, wallClock } from './support/times';

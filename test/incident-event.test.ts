@@ -1,10 +1,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readEventFile } from '../src/cli/incident';
-import { ConfigError, clockSkewTolerance } from '../src/config';
-import { checkClockSkew, clockSkewProblem, DEFAULT_CLOCK_SKEW_TOLERANCE_MS, formatSpan, formatTolerance, incidentEventSchema, InvalidIncidentEventError, parseIncidentEvent } from '../src/incident';
-import { renderString, renderValue, TemplateError } from '../src/templates';
+import { readEventFile } from '../src/apps/cli/incident';
+import { ConfigError, clockSkewTolerance } from '../src/platform/config';
+import { checkClockSkew, clockSkewProblem, DEFAULT_CLOCK_SKEW_TOLERANCE_MS, formatSpan, formatTolerance, incidentEventSchema, InvalidIncidentEventError, parseIncidentEvent } from '../src/core/incident';
+import { renderString, renderValue, TemplateError } from '../src/core/templates';
 
 const valid = {
   eventId: 'evt-7f3a',

@@ -1,10 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import axios from 'axios';
-import { WorkflowTokenOwner } from '../src/connectors';
-import { RunningServe, startServe } from '../src/serve';
-import { CALLBACK_PATH, INSTALL_PATH, oauthInstallRoutes } from '../src/serve/oauth-install';
-import { zoomConnector } from '../src/worker';
+import { WorkflowTokenOwner } from '../src/temporal/connectors';
+import { RunningServe, startServe } from '../src/apps/serve';
+import { CALLBACK_PATH, INSTALL_PATH, oauthInstallRoutes } from '../src/apps/serve/oauth-install';
+import { zoomConnector } from '../src/apps/worker';
 import { connectorStatusQuery, connectorWorkflowId } from '../workflows/definitions';
 import { sandboxUserConnector, Stack, startStack } from './support/stack';
 

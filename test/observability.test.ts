@@ -3,9 +3,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import axios from 'axios';
 import { Client, Connection } from '@temporalio/client';
-import { getTimeline, sendIncidentEvent } from '../src/client';
+import { getTimeline, sendIncidentEvent } from '../src/temporal/client';
 import { ZoomSandbox } from '../src/sandbox/server';
-import { dataConverter } from '../src/temporal';
+import { dataConverter } from '../src/temporal/connection';
 import { eventually, testTemporalAddress, uniqueIncidentId } from './support/stack';
 import { freePort } from './support/ports';
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { InvalidPagerDutyWebhookError, mapPagerDutyWebhook, pagerDutySeverity } from '../src/pagerduty';
-import { PAGERDUTY_SIGNATURE_HEADER, signPagerDutyBody, verifyPagerDutySignature, IntakeAuthenticator } from '../src/serve/auth';
+import { InvalidPagerDutyWebhookError, mapPagerDutyWebhook, pagerDutySeverity } from '../src/core/pagerduty';
+import { PAGERDUTY_SIGNATURE_HEADER, signPagerDutyBody, verifyPagerDutySignature, IntakeAuthenticator } from '../src/apps/serve/auth';
 
 const fixture = (name: string) => JSON.parse(readFileSync(join(__dirname, 'fixtures/pagerduty', `${name}.json`), 'utf8')) as { event: Record<string, unknown> & { data: Record<string, unknown> } };
 

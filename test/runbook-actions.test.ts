@@ -1,14 +1,14 @@
 import axios from 'axios';
 import YAML from 'yaml';
-import { getTimeline, sendIncidentEvent } from '../src/client';
-import { IncidentEvent } from '../src/incident';
-import { loadRunbooks } from '../src/runbook-loader';
-import { Runbook, runbookSchema } from '../src/runbook';
+import { getTimeline, sendIncidentEvent } from '../src/temporal/client';
+import { IncidentEvent } from '../src/core/incident';
+import { loadRunbooks } from '../src/core/runbook-loader';
+import { Runbook, runbookSchema } from '../src/core/runbook';
 import { StoredMeeting } from '../src/sandbox/zoom-api';
 import { addParticipantsUpdate, bridgeQuery, cancelRunbookSignal, incidentWorkflowId, runRunbookUpdate, TimelineEntry, ZoomMeetingIdsAttr } from '../workflows/definitions';
 import { eventually, receiveZoomWebhooks, sandboxConnector, Stack, startStack, uniqueIncidentId } from './support/stack';
 import { join } from 'node:path';
-import { computeStart } from '../src/schedule';
+import { computeStart } from '../src/core/schedule';
 import { hoursFromNow, wallClock } from './support/times';
 
 /** Zoom's form of a time: seconds, no fraction. */

@@ -2,9 +2,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { loadRunbooks, parseRunbook, RunbookError } from '../src/runbook-loader';
-import { runbookMatches } from '../src/runbook';
-import { evaluate } from '../workflows/conditions';
+import { loadRunbooks, parseRunbook, RunbookError } from '../src/core/runbook-loader';
+import { runbookMatches } from '../src/core/runbook';
+import { evaluate } from '../src/core/conditions';
 
 const RUNBOOKS = join(__dirname, '../runbooks');
 
@@ -200,7 +200,7 @@ describe('conditions', () => {
 
 describe('the published JSON Schema', () => {
   it('is generated from the zod schema and up to date (npm run schema)', async () => {
-    const { runbookJsonSchema } = await import('../src/runbook-json-schema');
+    const { runbookJsonSchema } = await import('../src/apps/runbook-json-schema');
     expect(JSON.parse(readFileSync(join(RUNBOOKS, 'runbook.schema.json'), 'utf8'))).toEqual(runbookJsonSchema());
   });
 });

@@ -1,4 +1,4 @@
-import { computeStart, parseAt, parseOffset, ScheduleError, StartSpec, startSpecSchema } from '../src/schedule';
+import { computeStart, parseAt, parseOffset, ScheduleError, StartSpec, startSpecSchema } from '../src/core/schedule';
 
 // Every time here is written with a zone, so results do not depend on the machine's TZ.
 // 2026 DST changes: Europe/Berlin 03-29 and 10-25 at 01:00Z; America/New_York 03-08 at 07:00Z and 11-01 at 06:00Z.

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { ConfigError } from '../src/config';
-import { SecretBox } from '../src/secrets';
+import { ConfigError } from '../src/platform/config';
+import { SecretBox } from '../src/platform/secrets';
 
 describe('SecretBox', () => {
   const key = randomBytes(32).toString('base64');

@@ -1,4 +1,4 @@
-import { ACCEPTED_SEVERITIES, InvalidSeverityError, isSeverity, normalizeSeverity, SEVERITIES, severityProblem, toSeverity } from '../src/severity';
+import { ACCEPTED_SEVERITIES, InvalidSeverityError, isSeverity, normalizeSeverity, SEVERITIES, severityProblem, toSeverity } from '../src/core/severity';
 
 describe('the severity scale', () => {
   it('is SEV1 (the most severe) to SEV5', () => {

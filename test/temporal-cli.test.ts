@@ -1,8 +1,8 @@
 import { execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import axios from 'axios';
-import { getTimeline, sendIncidentEvent } from '../src/client';
-import { IncidentEvent } from '../src/incident';
+import { getTimeline, sendIncidentEvent } from '../src/temporal/client';
+import { IncidentEvent } from '../src/core/incident';
 import { StoredMeeting } from '../src/sandbox/zoom-api';
 import type { MeetingSummary, TimelineEntry } from '../workflows/definitions';
 import { eventually, Stack, startStack, testTemporalAddress, uniqueIncidentId } from './support/stack';

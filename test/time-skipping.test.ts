@@ -2,13 +2,13 @@ import { randomUUID } from 'node:crypto';
 import axios from 'axios';
 import YAML from 'yaml';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { getTimeline, sendIncidentEvent } from '../src/client';
-import { IncidentEvent } from '../src/incident';
-import { runbookSchema } from '../src/runbook';
+import { getTimeline, sendIncidentEvent } from '../src/temporal/client';
+import { IncidentEvent } from '../src/core/incident';
+import { runbookSchema } from '../src/core/runbook';
 import { ZoomSandbox } from '../src/sandbox/server';
-import { createWorker, RunbooksWorker } from '../src/worker';
+import { createWorker, RunbooksWorker } from '../src/apps/worker';
 import { incidentWorkflowId, TimelineEntry, zoomMeetingEventSignal } from '../workflows/definitions';
-import { registerSearchAttributes } from '../src/temporal';
+import { registerSearchAttributes } from '../src/temporal/connection';
 import { eventually, sandboxConnector, uniqueIncidentId } from './support/stack';
 
 /**

@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import axios from 'axios';
-import { installUserTokens, WorkflowTokenOwner } from '../src/connectors';
+import { installUserTokens, WorkflowTokenOwner } from '../src/temporal/connectors';
 import { ZoomSandbox } from '../src/sandbox/server';
-import { zoomConnector } from '../src/worker';
+import { zoomConnector } from '../src/apps/worker';
 import { ZoomAuthError, ZoomReauthorizationError } from '../src/zoom/errors';
 import { authorizationUrl, exchangeCode, pkcePair, refreshTokens, UserOAuthApp } from '../src/zoom/user-oauth';
 import { connectorStatusQuery, connectorWorkflowId } from '../workflows/definitions';

@@ -5,7 +5,7 @@ import { scopeReport } from '../src/zoom/scope-report';
 import { verifyWebhook } from '../src/zoom/webhooks';
 import { meetingPathId, ZoomClient } from '../src/zoom/client';
 import { AccountRateLimiter } from '../src/zoom/rate-limiter';
-import { zoomConnector } from '../src/worker';
+import { zoomConnector } from '../src/apps/worker';
 import { ZoomAuthError, ZoomDailyLimitError, ZoomNotFoundError, ZoomRateLimitError, ZoomScopeError, ZoomUnavailableError, ZoomValidationError } from '../src/zoom/errors';
 import { parseRetryAfter } from '../src/zoom/error-mapping';
 import { ZoomSandbox } from '../src/sandbox/server';

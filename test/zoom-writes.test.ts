@@ -4,7 +4,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { CreatedMeeting, createActivities, idempotencyMarker } from '../activities';
 import type { Participant } from '../src/zoom/types';
 import { ZoomSandbox } from '../src/sandbox/server';
-import { zoomConnector } from '../src/worker';
+import { zoomConnector } from '../src/apps/worker';
 import { ZoomValidationError } from '../src/zoom/errors';
 import { ZOOM_LIMITS } from '../src/zoom/limits';
 import { collectPages, MAX_PAGES } from '../src/zoom/paging';

@@ -4,8 +4,8 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import type { Incident, IncidentEvent, IncidentEventType } from '../src/incident';
-import type { Runbook } from '../src/runbook';
+import type { Incident, IncidentEvent, IncidentEventType } from '../src/core/incident';
+import type { Runbook } from '../src/core/runbook';
 
 export type { Incident, IncidentEvent, IncidentEventType };
 
@@ -106,7 +106,7 @@ export interface MeetingSummary {
   retried?: boolean;
 }
 
-export type { Runbook as RunbookDefinition, RunbookStep, StepAction } from '../src/runbook';
+export type { Runbook as RunbookDefinition, RunbookStep, StepAction } from '../src/core/runbook';
 
 export interface RunbookInput {
   runbook: Runbook;
@@ -182,7 +182,7 @@ export interface RunRunbookResult {
 export const ZOOM_MEETING_EVENT_TYPES = ['meeting.started', 'meeting.ended', 'meeting.participant_joined', 'meeting.participant_left', 'recording.completed'] as const;
 export type ZoomMeetingEventType = (typeof ZOOM_MEETING_EVENT_TYPES)[number];
 
-/** The incident event types (src/incident.ts holds the schema; workflows may not import its code). */
+/** The incident event types (src/core/incident.ts holds the schema; workflows may not import its code). */
 export const INCIDENT_EVENT_TYPES_LIST: readonly IncidentEventType[] = ['incident.created', 'incident.updated', 'incident.resolved', 'incident.reopened', 'incident.closed'];
 
 export interface ZoomMeetingEvent {
@@ -239,7 +239,7 @@ export interface ConnectorWorkflowInput {
 
 /**
  * A user-OAuth connector's tokens as its owner workflow keeps them: sealed (AES-GCM, see
- * src/secrets.ts), so history never holds a token; the fingerprint names the access token.
+ * src/platform/secrets.ts), so history never holds a token; the fingerprint names the access token.
  */
 export interface SealedTokenSet {
   sealedAccessToken: string;

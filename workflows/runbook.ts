@@ -21,7 +21,7 @@ import type { ActivityOptions, Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
 import type { Activities, AttendanceRecord, CreateMeetingInput, ManageParticipantsInput, RecordingSummary } from '../activities';
 import { nowIso, nowMs } from './clock';
-import { evaluate } from './conditions';
+import { evaluate } from '../src/core/conditions';
 import { ADD_PARTICIPANTS, CANCEL_RUNBOOK, ignoredInput, MEETING_EVENT, problems } from './inputs';
 import {
   addParticipantsUpdate,

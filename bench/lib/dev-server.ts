@@ -4,7 +4,7 @@ import { freePort } from '../../test/support/ports';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
-import { searchAttributeFlags } from '../../src/temporal';
+import { searchAttributeFlags } from '../../src/temporal/connection';
 
 /** A Temporal dev server of the benchmark's own, on a free port, its sqlite file in a temp dir. */
 export interface DevServer {

@@ -5,13 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { failureConverterPath } from '../../src/codec';
-import type { TemporalConfig, ZoomConnectorConfig } from '../../src/config';
-import type { IncidentEvent } from '../../src/incident';
-import { RunningServe, startServe } from '../../src/serve';
+import { failureConverterPath } from '../../src/temporal/codec';
+import type { TemporalConfig, ZoomConnectorConfig } from '../../src/platform/config';
+import type { IncidentEvent } from '../../src/core/incident';
+import { RunningServe, startServe } from '../../src/apps/serve';
 import { SandboxOptions, ZoomSandbox } from '../../src/sandbox/server';
 import type { SandboxUser } from '../../src/sandbox/zoom-api';
-import { dataConverter } from '../../src/temporal';
+import { dataConverter } from '../../src/temporal/connection';
 import type { ZoomPlan } from '../../src/zoom/rate-limiter';
 import { DevServer, processCpuSeconds, startDevServer } from './dev-server';
 import { startWorkerProcess, WorkerProcess } from './worker-handle';
@@ -32,7 +32,7 @@ export const PLAIN_PAYLOADS = process.env.ZR_BENCH_PAYLOADS === 'plain';
 
 /**
  * How the workflow bundle is built:
- * - `shipped`: as test/global-setup.ts and createWorker build it: failureConverterPath = src/failure-converter.ts;
+ * - `shipped`: as test/global-setup.ts and createWorker build it: failureConverterPath = src/temporal/failure-converter.ts;
  * - `preload`: the same plus `preloadModules: ['@temporalio/proto']` (a diagnostic: evaluated once per V8 context).
  */
 export type BundleVariant = 'shipped' | 'preload';

@@ -1,7 +1,7 @@
 import { ChildProcess, fork } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { ZoomConnectorConfig } from '../../src/config';
+import type { ZoomConnectorConfig } from '../../src/platform/config';
 import type { WorkerPreset } from './worker-tuning';
 
 /** What the worker process is told (JSON in ZR_BENCH_WORKER). */

@@ -6,9 +6,9 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { TemporalConfig } from '../../src/config';
-import { loadRunbooks } from '../../src/runbook-loader';
-import { createWorker, zoomConnector } from '../../src/worker';
+import { TemporalConfig } from '../../src/platform/config';
+import { loadRunbooks } from '../../src/core/runbook-loader';
+import { createWorker, zoomConnector } from '../../src/apps/worker';
 import type { HostPool } from '../../src/zoom/host-pool';
 import type { WorkerSpec, WorkerMessage, WorkerSample } from './worker-handle';
 

@@ -1,4 +1,4 @@
-import { WORKER_TUNING_DEFAULTS, WorkerTuning } from '../../src/config';
+import { WORKER_TUNING_DEFAULTS, WorkerTuning } from '../../src/platform/config';
 
 export interface WorkerPreset {
   name: string;

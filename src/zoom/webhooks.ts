@@ -196,7 +196,7 @@ export function parseWebhookEvent(rawBody: string): WebhookEnvelope {
   return envelope;
 }
 
-/** The events runbooks receive (src/zoom-events.ts), and the fields of each that are read. */
+/** The events runbooks receive (src/temporal/zoom-events.ts), and the fields of each that are read. */
 const MEETING_EVENTS = new Set(['meeting.started', 'meeting.ended', 'meeting.participant_joined', 'meeting.participant_left', 'recording.completed']);
 const MEETING_ID = /^\d{1,20}$/;
 

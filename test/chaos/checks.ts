@@ -3,7 +3,7 @@ import { optionalTsToMs } from '@temporalio/common/lib/time';
 import type { ZoomSandbox } from '../../src/sandbox/server';
 import type { StoredMeeting } from '../../src/sandbox/zoom-api';
 import { idempotencyMarker } from '../../activities';
-import { computeStart, StartSpec } from '../../src/schedule';
+import { computeStart, StartSpec } from '../../src/core/schedule';
 import { Incident, incidentQuery, RunbookAttr, TimelineEntry, timelineQuery } from '../../workflows/definitions';
 import { IncidentMeetings, IncidentRun, meetingsByIncident } from './driver';
 import { emptyStats, HistoryReader, HistoryStats } from './history';

@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
-import type { IncidentEvent } from '../../src/incident';
-import { mapPagerDutyWebhook } from '../../src/pagerduty';
-import { PAGERDUTY_SIGNATURE_HEADER, signPagerDutyBody } from '../../src/serve/auth';
+import type { IncidentEvent } from '../../src/core/incident';
+import { mapPagerDutyWebhook } from '../../src/core/pagerduty';
+import { PAGERDUTY_SIGNATURE_HEADER, signPagerDutyBody } from '../../src/apps/serve/auth';
 import { timelineQuery } from '../../workflows/definitions';
 import type { ZoomSandbox } from '../../src/sandbox/server';
 import type { StoredMeeting } from '../../src/sandbox/zoom-api';

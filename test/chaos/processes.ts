@@ -2,7 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
-import { searchAttributeFlags } from '../../src/temporal';
+import { searchAttributeFlags } from '../../src/temporal/connection';
 
 /**
  * The processes a chaos run owns: the Temporal dev server (stopped and restarted on the same

@@ -1,5 +1,5 @@
 import { Client } from '@temporalio/client';
-import { getTimeline } from '../../src/client';
+import { getTimeline } from '../../src/temporal/client';
 import { incidentWorkflowId } from '../../workflows/definitions';
 
 /**

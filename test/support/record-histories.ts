@@ -15,10 +15,10 @@ import { join } from 'node:path';
 import axios from 'axios';
 import globalSetup from '../global-setup';
 import globalTeardown from '../global-teardown';
-import { getTimeline, sendIncidentEvent } from '../../src/client';
-import { IncidentEvent } from '../../src/incident';
-import { loadRunbooks } from '../../src/runbook-loader';
-import { zoomWebhookRoutes } from '../../src/serve/zoom-webhook';
+import { getTimeline, sendIncidentEvent } from '../../src/temporal/client';
+import { IncidentEvent } from '../../src/core/incident';
+import { loadRunbooks } from '../../src/core/runbook-loader';
+import { zoomWebhookRoutes } from '../../src/apps/serve/zoom-webhook';
 import { addParticipantsUpdate, incidentWorkflowId, TimelineEntry } from '../../workflows/definitions';
 import { eventually, startStack } from './stack';
 

@@ -2,18 +2,18 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { AddressInfo } from 'node:net';
 import axios from 'axios';
-import { zoomWebhookRoutes } from '../../src/serve/zoom-webhook';
+import { zoomWebhookRoutes } from '../../src/apps/serve/zoom-webhook';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import type { RunbookDefinition } from '../../workflows/definitions';
-import type { IncidentPolicy } from '../../src/config';
-import { TemporalConfig, ZoomConnectorConfig } from '../../src/config';
+import type { IncidentPolicy } from '../../src/platform/config';
+import { TemporalConfig, ZoomConnectorConfig } from '../../src/platform/config';
 import { SandboxOptions, ZoomSandbox } from '../../src/sandbox/server';
-import { createWorker, RunbooksWorker } from '../../src/worker';
-import { loadRunbooks } from '../../src/runbook-loader';
+import { createWorker, RunbooksWorker } from '../../src/apps/worker';
+import { loadRunbooks } from '../../src/core/runbook-loader';
 import { join } from 'node:path';
-import { SecretBox } from '../../src/secrets';
-import { dataConverter } from '../../src/temporal';
+import { SecretBox } from '../../src/platform/secrets';
+import { dataConverter } from '../../src/temporal/connection';
 
 /** The real parts a test runs against: the Zoom sandbox over HTTP, the dev server, a real worker. */
 export interface Stack {

@@ -3,8 +3,8 @@
  * START_AT (epoch ms), makes CALLS concurrent Zoom calls, and prints how they went as JSON.
  */
 import { Client, Connection } from '@temporalio/client';
-import { WorkflowTokenOwner } from '../../src/connectors';
-import { SecretBox } from '../../src/secrets';
+import { WorkflowTokenOwner } from '../../src/temporal/connectors';
+import { SecretBox } from '../../src/platform/secrets';
 import { ZoomClient } from '../../src/zoom/client';
 import { UserOAuthTokenProvider } from '../../src/zoom/user-oauth';
 

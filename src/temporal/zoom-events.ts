@@ -1,0 +1,114 @@
+import { Client, WorkflowNotFoundError } from '@temporalio/client';
+import type { SignalDefinition } from '@temporalio/common';
+import {
+  claimMeetingSignal,
+  MeetingClaim,
+  meetingCreatedSignal,
+  MeetingMailboxWorkflow,
+  meetingMailboxWorkflowId,
+  releaseMeetingSignal,
+  WORKFLOW_TYPE,
+  ZoomMeetingEvent,
+  zoomMeetingEventSignal,
+  ZoomMeetingIdsAttr,
+} from '../../workflows/definitions';
+import { isWebhookEvent, WebhookEnvelope } from '../zoom/webhooks';
+
+/**
+ * Zoom's meeting webhooks as runbook workflows take them: the meeting, what happened, who. The
+ * recording's passcode and download token stay behind: only the share link travels.
+ */
+export function meetingEventFromWebhook(envelope: WebhookEnvelope): ZoomMeetingEvent | undefined {
+  const at = (iso: string | undefined) => iso ?? new Date(envelope.event_ts ?? Date.now()).toISOString();
+  if (isWebhookEvent(envelope, 'meeting.started')) return { type: envelope.event, meetingId: envelope.payload.object.id, at: at(envelope.payload.object.start_time) };
+  if (isWebhookEvent(envelope, 'meeting.ended')) return { type: envelope.event, meetingId: envelope.payload.object.id, at: at(envelope.payload.object.end_time) };
+  if (isWebhookEvent(envelope, 'meeting.participant_joined') || isWebhookEvent(envelope, 'meeting.participant_left')) {
+    const p = envelope.payload.object.participant;
+    const when = 'join_time' in p && envelope.event === 'meeting.participant_joined' ? p.join_time : p.leave_time;
+    return {
+      type: envelope.event,
+      meetingId: envelope.payload.object.id,
+      at: at(when),
+      participant: { id: p.participant_uuid || p.user_id, name: p.user_name, email: p.email || undefined },
+    };
+  }
+  if (isWebhookEvent(envelope, 'recording.completed')) {
+    const r = envelope.payload.object;
+    return {
+      type: envelope.event,
+      meetingId: String(r.id),
+      at: at(undefined),
+      recording: { shareUrl: r.share_url, files: (r.recording_files ?? []).map((f) => ({ type: f.file_type, sizeBytes: f.file_size })) },
+    };
+  }
+  return undefined;
+}
+
+/**
+ * Records the event in the meeting's mailbox workflow (signal-with-start): once this returns,
+ * Temporal holds it, and the run that created the meeting gets it whenever it claims the meeting.
+ * No index has to be current: the mailbox's id is derived from the meeting id.
+ */
+export async function recordMeetingEvent(client: Client, taskQueue: string, event: ZoomMeetingEvent): Promise<{ workflowId: string }> {
+  return signalMailbox(client, taskQueue, event.meetingId, zoomMeetingEventSignal, event);
+}
+
+/**
+ * Makes `owner` (a runbook run's workflow id) follow the meeting: its mailbox forwards what it
+ * holds and all that comes. The incident, when named, keeps the meeting too (an incident that has
+ * ended keeps nothing more).
+ */
+export async function claimMeetingMailbox(client: Client, taskQueue: string, { meetingId, owner, incident }: MeetingClaim): Promise<void> {
+  await signalMailbox(client, taskQueue, meetingId, claimMeetingSignal, { owner });
+  if (!incident) return;
+  try {
+    await client.workflow.getHandle(incident.workflowId).signal(meetingCreatedSignal, incident.record);
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+  }
+}
+
+/**
+ * The run `owner` no longer follows the meeting (it removed it). By signal-with-start: when the
+ * mailbox does not exist yet, a claim from a create that the run had cut short can still come
+ * later, and must find the release there.
+ */
+export async function releaseMeetingMailbox(client: Client, taskQueue: string, { meetingId, owner }: { meetingId: string; owner: string }): Promise<void> {
+  await signalMailbox(client, taskQueue, meetingId, releaseMeetingSignal, { owner });
+}
+
+/** Signal-with-start of a meeting's mailbox: whoever comes first (a webhook, the create's claim, a release) starts it. */
+async function signalMailbox<T>(client: Client, taskQueue: string, meetingId: string, signal: SignalDefinition<[T]>, arg: T): Promise<{ workflowId: string }> {
+  assertMeetingId(meetingId);
+  const workflowId = meetingMailboxWorkflowId(meetingId);
+  await client.workflow.signalWithStart<MeetingMailboxWorkflow, [T]>(WORKFLOW_TYPE.meetingMailbox, {
+    workflowId,
+    taskQueue,
+    args: [{ meetingId }],
+    signal,
+    signalArgs: [arg],
+    staticSummary: `Zoom meeting ${meetingId}: webhooks for the run that created it`,
+  });
+  return { workflowId };
+}
+
+/**
+ * Signals the event to every running runbook that lists the meeting in its ZoomMeetingIds search
+ * attribute, and returns how many there were: for runs from before the mailboxes, once a mailbox
+ * finds nobody claimed its meeting.
+ */
+export async function deliverMeetingEvent(client: Client, event: ZoomMeetingEvent): Promise<number> {
+  assertMeetingId(event.meetingId);
+  const query = `${ZoomMeetingIdsAttr.name} = '${event.meetingId}' AND ExecutionStatus = 'Running'`;
+  let delivered = 0;
+  for await (const run of client.workflow.list({ query })) {
+    await client.workflow.getHandle(run.workflowId, run.runId).signal(zoomMeetingEventSignal, event);
+    delivered++;
+  }
+  return delivered;
+}
+
+/** Zoom meeting ids are numbers; anything else would be a query injection or a strange workflow id. */
+function assertMeetingId(meetingId: string): void {
+  if (!/^\d{1,20}$/.test(meetingId)) throw new Error(`Not a Zoom meeting id: ${JSON.stringify(meetingId.slice(0, 40))}`);
+}
