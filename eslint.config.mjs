@@ -23,17 +23,35 @@ export default tseslint.config(
       '@typescript-eslint/no-restricted-imports': [
         'error',
         {
-          paths: [...nodeBuiltins, 'axios', 'handlebars', '@temporalio/activity', '@temporalio/client', '@temporalio/worker'],
+          paths: [
+            ...nodeBuiltins,
+            'axios',
+            'handlebars',
+            '@temporalio/activity',
+            '@temporalio/client',
+            '@temporalio/worker',
+          ],
           // Types from the rest of the project are fine; runtime code is not, but for the pure
           // domain code written for both sides (no imports, no clock, no I/O).
-          patterns: [{ group: ['../src/*', '!../src/core', '../src/core/*', '!../src/core/conditions', '../activities/*'], allowTypeImports: true }],
+          patterns: [
+            {
+              group: ['../src/*', '!../src/core', '../src/core/*', '!../src/core/conditions', '../activities/*'],
+              allowTypeImports: true,
+            },
+          ],
         },
       ],
       'no-restricted-globals': ['error', 'setTimeout', 'setInterval', 'process', 'fetch'],
-      'no-restricted-properties': ['error', { object: 'Date', property: 'now', message: 'Read time through workflows/clock.ts.' }],
+      'no-restricted-properties': [
+        'error',
+        { object: 'Date', property: 'now', message: 'Read time through workflows/clock.ts.' },
+      ],
     },
   },
   { files: ['workflows/clock.ts'], rules: { 'no-restricted-properties': 'off' } },
   { files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked },
-  { files: ['**/*.js'], languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } } },
+  {
+    files: ['**/*.js'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } },
+  },
 );

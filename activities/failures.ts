@@ -17,7 +17,11 @@ export async function onMeeting<T>(meetingId: string, action: string, call: () =
 }
 
 /** An end or delete whose meeting Zoom no longer has: what the caller wanted is already so. */
-export async function goneIsDone(meetingId: string, action: string, call: () => Promise<void>): Promise<MeetingRemoval> {
+export async function goneIsDone(
+  meetingId: string,
+  action: string,
+  call: () => Promise<void>,
+): Promise<MeetingRemoval> {
   try {
     await call();
     return {};
@@ -34,7 +38,9 @@ export async function goneIsDone(meetingId: string, action: string, call: () => 
  * "already registered" instead, that is the outcome the retry wanted.
  */
 export function isAlreadyRegistered(err: unknown): boolean {
-  return err instanceof ZoomValidationError && /already (been )?registered|registrant already exists/i.test(err.message);
+  return (
+    err instanceof ZoomValidationError && /already (been )?registered|registrant already exists/i.test(err.message)
+  );
 }
 
 /** Longer than a Zoom step's whole retry budget: a wait this long (a daily limit) fails the step at once. */

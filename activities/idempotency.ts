@@ -70,11 +70,17 @@ export async function findByMarker(zoom: ZoomConnector, marker: string, hosts: s
 }
 
 /** A host's scheduled meetings that carry the marker (every page, within collectPages' bounds). */
-export async function withMarker(zoom: ZoomConnector, marker: string, host: string): Promise<{ id: number | string }[]> {
+export async function withMarker(
+  zoom: ZoomConnector,
+  marker: string,
+  host: string,
+): Promise<{ id: number | string }[]> {
   const { items } = await collectPages({
     operation: `list meetings of host ${host}`,
     fetchPage: async (next_page_token) => {
-      const page = await retryingReads(() => zoom.client.listMeetings(host, { type: 'scheduled', page_size: 300, next_page_token }));
+      const page = await retryingReads(() =>
+        zoom.client.listMeetings(host, { type: 'scheduled', page_size: 300, next_page_token }),
+      );
       return { items: page.meetings, nextPageToken: page.next_page_token, totalRecords: page.total_records };
     },
   });

@@ -1,6 +1,13 @@
 import { activityInfo, ApplicationFailure, heartbeat, log } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
-import type { Incident, IncidentEventType, MeetingClaim, MeetingRecord, RunbookDefinition, SealedTokenSet } from '../workflows/definitions';
+import type {
+  Incident,
+  IncidentEventType,
+  MeetingClaim,
+  MeetingRecord,
+  RunbookDefinition,
+  SealedTokenSet,
+} from '../workflows/definitions';
 import { DEFAULT_INCIDENT_POLICY, IncidentPolicy } from '../src/platform/config';
 import { ConnectorGate, sealTokens } from '../src/temporal/connectors';
 import { resolveInvitees, runbookMatches } from '../src/core/runbook';
@@ -57,7 +64,11 @@ export function createActivities(deps: ActivityDeps) {
   /** The connector a call goes through, unless it is unknown here or disabled (its app was uninstalled). */
   async function connector(name = 'default'): Promise<ZoomConnector> {
     const c = deps.connectors.get(name);
-    if (!c) throw ApplicationFailure.nonRetryable(`Zoom connector "${name}" is not configured on this worker.`, ZoomConfigError.name);
+    if (!c)
+      throw ApplicationFailure.nonRetryable(
+        `Zoom connector "${name}" is not configured on this worker.`,
+        ZoomConfigError.name,
+      );
     const gate = deps.gate;
     if (gate) await callZoom(() => gate.assertEnabled(name));
     return c;
@@ -73,8 +84,17 @@ export function createActivities(deps: ActivityDeps) {
     const owner = activityInfo().workflowExecution?.workflowId;
     if (!owner) return meeting;
     const told = input.incident;
-    const record: MeetingRecord | undefined = told && { id: meeting.id, kind: told.kind, owner, connector: input.connector };
-    await deps.claimMeeting?.({ meetingId: meeting.id, owner, incident: told && record && { workflowId: told.workflowId, record } });
+    const record: MeetingRecord | undefined = told && {
+      id: meeting.id,
+      kind: told.kind,
+      owner,
+      connector: input.connector,
+    };
+    await deps.claimMeeting?.({
+      meetingId: meeting.id,
+      owner,
+      incident: told && record && { workflowId: told.workflowId, record },
+    });
     return meeting;
   }
 
@@ -92,7 +112,11 @@ export function createActivities(deps: ActivityDeps) {
      */
     async refreshUserToken(input: { connector: string; sealedRefreshToken: string }): Promise<SealedTokenSet> {
       const app = deps.oauthApps?.get(input.connector);
-      if (!app || !deps.secrets) throw ApplicationFailure.nonRetryable(`Zoom connector "${input.connector}" is not a user-OAuth connector on this worker.`, ZoomConfigError.name);
+      if (!app || !deps.secrets)
+        throw ApplicationFailure.nonRetryable(
+          `Zoom connector "${input.connector}" is not a user-OAuth connector on this worker.`,
+          ZoomConfigError.name,
+        );
       const box = deps.secrets;
       return callZoom(async () => sealTokens(box, await refreshTokens(app, box.open(input.sealedRefreshToken))));
     },
@@ -105,7 +129,8 @@ export function createActivities(deps: ActivityDeps) {
     /** How long after its resolution an incident from `source` closes by itself (ZR_CLOSE_AFTER_RESOLVE), or null. */
     async incidentPolicy(input: { source?: unknown }): Promise<{ closeAfterResolveMs: number | null }> {
       const { closeAfterResolveMs, autoCloseSources } = deps.incidentPolicy ?? DEFAULT_INCIDENT_POLICY;
-      const applies = autoCloseSources.includes('*') || (typeof input.source === 'string' && autoCloseSources.includes(input.source));
+      const applies =
+        autoCloseSources.includes('*') || (typeof input.source === 'string' && autoCloseSources.includes(input.source));
       return { closeAfterResolveMs: applies ? closeAfterResolveMs : null };
     },
 
@@ -131,7 +156,8 @@ export function createActivities(deps: ActivityDeps) {
         const rendered = renderValue(input.inputs, input.context, `step "${input.stepId}"`);
         const incident = input.context.Activity;
         for (const key of ['invitees', 'addInvitees'] as const) {
-          if (rendered[key] !== undefined) rendered[key] = resolveInvitees(rendered[key] as Parameters<typeof resolveInvitees>[0], incident);
+          if (rendered[key] !== undefined)
+            rendered[key] = resolveInvitees(rendered[key] as Parameters<typeof resolveInvitees>[0], incident);
         }
         // Start times from the incident's times: computed here, so history records the result.
         const times = { now: input.now ?? new Date(), createdAt: incident.createdAt, resolvedAt: incident.resolvedAt };
@@ -152,7 +178,8 @@ export function createActivities(deps: ActivityDeps) {
         return rendered;
       } catch (err) {
         if (err instanceof TemplateError) throw ApplicationFailure.nonRetryable(err.message, TemplateError.name);
-        if (err instanceof ScheduleError) throw ApplicationFailure.nonRetryable(`step "${input.stepId}": ${err.message}`, ScheduleError.name);
+        if (err instanceof ScheduleError)
+          throw ApplicationFailure.nonRetryable(`step "${input.stepId}": ${err.message}`, ScheduleError.name);
         throw err;
       }
     },
@@ -204,7 +231,11 @@ export function createActivities(deps: ActivityDeps) {
           try {
             const meeting = await zoom.client.createMeeting(host, request);
             zoom.hosts.spend(host);
-            if (cuts.notes.length) log.warn('Cut meeting fields to fit the limits Zoom documents', { meetingId: meeting.id, cut: cuts.notes });
+            if (cuts.notes.length)
+              log.warn('Cut meeting fields to fit the limits Zoom documents', {
+                meetingId: meeting.id,
+                cut: cuts.notes,
+              });
             return claimed(input, { ...summarise(meeting, true), ...cuts.cut });
           } catch (err) {
             if (!(err instanceof ZoomDailyLimitError) || zoom.hosts.hosts.length === 1) throw err;
@@ -219,7 +250,9 @@ export function createActivities(deps: ActivityDeps) {
      * Changes the fields given (a PATCH: sending it again changes nothing more, so retries are safe).
      * Topic and agenda are fitted to Zoom's limits; a meeting that no longer exists fails for good.
      */
-    async updateMeeting(input: MeetingCall & Partial<Pick<CreateMeetingInput, 'topic' | 'agenda' | 'duration' | 'settings'>>): Promise<FieldsCut> {
+    async updateMeeting(
+      input: MeetingCall & Partial<Pick<CreateMeetingInput, 'topic' | 'agenda' | 'duration' | 'settings'>>,
+    ): Promise<FieldsCut> {
       const zoom = await connector(input.connector);
       const settings = input.settings ? zoomSettings(input.settings) : undefined;
       return callZoom(() =>
@@ -229,7 +262,9 @@ export function createActivities(deps: ActivityDeps) {
           // Zoom replaces the whole agenda: the marker the meeting was created with is carried over,
           // so the lookups by marker (a retried create, removeByMarker) still find it.
           const agenda =
-            input.agenda === undefined ? undefined : agendaWithMarker(input.agenda, markerIn((await zoom.client.getMeeting(input.meetingId)).agenda), cuts);
+            input.agenda === undefined
+              ? undefined
+              : agendaWithMarker(input.agenda, markerIn((await zoom.client.getMeeting(input.meetingId)).agenda), cuts);
           await zoom.client.updateMeeting(input.meetingId, { topic, agenda, duration: input.duration, settings });
           return cuts.cut;
         }),
@@ -241,20 +276,35 @@ export function createActivities(deps: ActivityDeps) {
      * lists it is given) and registers people. Adding someone already there changes nothing, so a
      * retry after a lost answer is safe; a meeting that no longer exists fails for good.
      */
-    async manageParticipants(input: ManageParticipantsInput): Promise<{ invitees: string[]; alternativeHosts: string[]; registered: number } & FieldsCut> {
+    async manageParticipants(
+      input: ManageParticipantsInput,
+    ): Promise<{ invitees: string[]; alternativeHosts: string[]; registered: number } & FieldsCut> {
       const zoom = await connector(input.connector);
       return callZoom(() =>
         onMeeting(input.meetingId, 'change its participants', async () => {
           // Every registrant is checked before anything changes: a refused one leaves the meeting as it was.
           const cuts = new FieldCuts();
-          const registrants = (input.registrants ?? []).map((r) => fittedRegistrant({ email: r.email, first_name: r.firstName, last_name: r.lastName }, cuts));
+          const registrants = (input.registrants ?? []).map((r) =>
+            fittedRegistrant({ email: r.email, first_name: r.firstName, last_name: r.lastName }, cuts),
+          );
           const meeting = await zoom.client.getMeeting(input.meetingId);
           const settings = (meeting.settings ?? {}) as MeetingSettings;
-          const invitees = edit((settings.meeting_invitees ?? []).map((i) => i.email), input.addInvitees, input.removeInvitees);
-          const alternativeHosts = edit((settings.alternative_hosts ?? '').split(/[;,]/), input.addAlternativeHosts, input.removeAlternativeHosts);
+          const invitees = edit(
+            (settings.meeting_invitees ?? []).map((i) => i.email),
+            input.addInvitees,
+            input.removeInvitees,
+          );
+          const alternativeHosts = edit(
+            (settings.alternative_hosts ?? '').split(/[;,]/),
+            input.addAlternativeHosts,
+            input.removeAlternativeHosts,
+          );
           if (input.addInvitees || input.removeInvitees || input.addAlternativeHosts || input.removeAlternativeHosts) {
             await zoom.client.updateMeeting(input.meetingId, {
-              settings: { meeting_invitees: invitees.map((email) => ({ email })), alternative_hosts: alternativeHosts.join(';') },
+              settings: {
+                meeting_invitees: invitees.map((email) => ({ email })),
+                alternative_hosts: alternativeHosts.join(';'),
+              },
             });
           }
           for (const r of registrants) {
@@ -290,7 +340,10 @@ export function createActivities(deps: ActivityDeps) {
       return callZoom(async () => {
         try {
           const r = await zoom.client.getRecordings(input.meetingId);
-          const files = r.recording_files.map((f) => ({ type: String(f.file_type ?? 'unknown'), sizeBytes: typeof f.file_size === 'number' ? f.file_size : undefined }));
+          const files = r.recording_files.map((f) => ({
+            type: String(f.file_type ?? 'unknown'),
+            sizeBytes: typeof f.file_size === 'number' ? f.file_size : undefined,
+          }));
           const ready = files.length > 0 && r.recording_files.every((f) => f.status !== 'processing');
           return { ready, shareUrl: r.share_url, files };
         } catch (err) {
@@ -343,7 +396,11 @@ export function createActivities(deps: ActivityDeps) {
      * that timed-out attempts sent and that reached Zoom after the attempt that won had looked.
      * Returns the ids removed.
      */
-    async removeLateDuplicates(input: { connector?: string; idempotencyKey: string; keep?: string }): Promise<string[]> {
+    async removeLateDuplicates(input: {
+      connector?: string;
+      idempotencyKey: string;
+      keep?: string;
+    }): Promise<string[]> {
       const zoom = await connector(input.connector);
       return released(await callZoom(() => removeMarked(zoom, idempotencyMarker(input.idempotencyKey), input.keep)));
     },

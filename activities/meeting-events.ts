@@ -12,7 +12,10 @@ export function createMeetingEventActivities(client: Client | undefined) {
      */
     async deliverToIndexedRuns(input: { meetingId: string; events: ZoomMeetingEvent[] }): Promise<number> {
       if (!client) {
-        log.warn('No Temporal client on this worker: unclaimed Zoom meeting events are dropped', { meetingId: input.meetingId, events: input.events.length });
+        log.warn('No Temporal client on this worker: unclaimed Zoom meeting events are dropped', {
+          meetingId: input.meetingId,
+          events: input.events.length,
+        });
         return 0;
       }
       let delivered = 0;

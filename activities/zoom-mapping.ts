@@ -22,7 +22,10 @@ export function zoomSettings(s: NonNullable<CreateMeetingInput['settings']>): Me
     mute_upon_entry: s.muteUponEntry,
     // Registration: approved automatically (0); Zoom's "no registration" is 2.
     approval_type: s.registration === undefined ? undefined : s.registration ? 0 : 2,
-    breakout_room: s.breakoutRooms && { enable: true, rooms: s.breakoutRooms.map((r) => ({ name: r.name, participants: r.participants })) },
+    breakout_room: s.breakoutRooms && {
+      enable: true,
+      rooms: s.breakoutRooms.map((r) => ({ name: r.name, participants: r.participants })),
+    },
   };
 }
 
@@ -30,9 +33,16 @@ export const ZOOM_WEEKDAY: Record<Weekday, number> = { sun: 1, mon: 2, tue: 3, w
 /** Zoom's longest fixed-time series: 60 occurrences (two months daily); "while open" ends earlier by deletion. */
 export const MAX_OCCURRENCES = 60;
 
-export function zoomRecurrence(r: NonNullable<CreateMeetingInput['recurrence']>, start: Date, timezone = 'UTC'): CreateMeetingRecurrence {
+export function zoomRecurrence(
+  r: NonNullable<CreateMeetingInput['recurrence']>,
+  start: Date,
+  timezone = 'UTC',
+): CreateMeetingRecurrence {
   if (r.every === 'day') return { type: 1, repeat_interval: 1, end_times: MAX_OCCURRENCES };
-  const firstDay = new Intl.DateTimeFormat('en-US', { weekday: 'short', timeZone: timezone }).format(start).toLowerCase().slice(0, 3) as Weekday;
+  const firstDay = new Intl.DateTimeFormat('en-US', { weekday: 'short', timeZone: timezone })
+    .format(start)
+    .toLowerCase()
+    .slice(0, 3) as Weekday;
   const days = (r.on ?? [firstDay]).map((d) => ZOOM_WEEKDAY[d]).sort();
   return { type: 2, repeat_interval: 1, weekly_days: days.join(','), end_times: MAX_OCCURRENCES };
 }
@@ -49,5 +59,13 @@ export function edit(current: string[], add: string[] = [], remove: string[] = [
 /** Only what may be shared: never start_url (it lets anyone host) nor the passcode. */
 export function summarise(m: Meeting, created: boolean): MeetingSummary {
   const retried = activityInfo().attempt > 1;
-  return { id: String(m.id), topic: m.topic, joinUrl: m.join_url, hostEmail: m.host_email, startTime: m.start_time, created, ...(retried ? { retried } : {}) };
+  return {
+    id: String(m.id),
+    topic: m.topic,
+    joinUrl: m.join_url,
+    hostEmail: m.host_email,
+    startTime: m.start_time,
+    created,
+    ...(retried ? { retried } : {}),
+  };
 }

@@ -28,7 +28,15 @@ export interface BaselineOptions {
   compareWith: string;
 }
 
-export const BASELINE_DEFAULTS: BaselineOptions = { incidents: 1000, windowMs: 1000, hosts: 11, timeoutMs: 10_000, lostResponses: 0, key: 'baseline', compareWith: 'burst' };
+export const BASELINE_DEFAULTS: BaselineOptions = {
+  incidents: 1000,
+  windowMs: 1000,
+  hosts: 11,
+  timeoutMs: 10_000,
+  lostResponses: 0,
+  key: 'baseline',
+  compareWith: 'burst',
+};
 
 export interface BaselineResult {
   options: BaselineOptions;
@@ -53,7 +61,8 @@ export async function runBaseline(o: BaselineOptions = BASELINE_DEFAULTS, ours?:
   try {
     const c = sandbox.state.credentials;
     const http = axios.create({ timeout: o.timeoutMs, validateStatus: (s) => s >= 200 && s < 300 });
-    for (let i = 0; i < o.lostResponses; i++) sandbox.addFault({ method: 'POST', path: '^/v2/users/[^/]+/meetings$', dropResponse: true });
+    for (let i = 0; i < o.lostResponses; i++)
+      sandbox.addFault({ method: 'POST', path: '^/v2/users/[^/]+/meetings$', dropResponse: true });
     const run = Math.random().toString(36).slice(2, 7);
     const ids = Array.from({ length: o.incidents }, (_, i) => `N-${run}-${i}`);
 
@@ -61,13 +70,24 @@ export async function runBaseline(o: BaselineOptions = BASELINE_DEFAULTS, ours?:
       const host = users.pool[i % users.pool.length].email;
       for (let attempt = 1; attempt <= 2; attempt++) {
         try {
-          const token = await http.post(`${sandbox.url}/oauth/token`, new URLSearchParams({ grant_type: 'account_credentials', account_id: c.accountId }).toString(), {
-            auth: { username: c.clientId, password: c.clientSecret },
-            headers: { 'content-type': 'application/x-www-form-urlencoded' },
-          });
+          const token = await http.post(
+            `${sandbox.url}/oauth/token`,
+            new URLSearchParams({ grant_type: 'account_credentials', account_id: c.accountId }).toString(),
+            {
+              auth: { username: c.clientId, password: c.clientSecret },
+              headers: { 'content-type': 'application/x-www-form-urlencoded' },
+            },
+          );
           await http.post(
             `${sandbox.url}/v2/users/${encodeURIComponent(host)}/meetings`,
-            { topic: `Burst incident ${i} - Incident Bridge`, type: 2, start_time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), duration: 60, agenda: `Incident ${id}`, settings: { join_before_host: true } },
+            {
+              topic: `Burst incident ${i} - Incident Bridge`,
+              type: 2,
+              start_time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+              duration: 60,
+              agenda: `Incident ${id}`,
+              settings: { join_before_host: true },
+            },
             { headers: { authorization: `Bearer ${(token.data as { access_token: string }).access_token}` } },
           );
           return true;
@@ -79,7 +99,9 @@ export async function runBaseline(o: BaselineOptions = BASELINE_DEFAULTS, ours?:
     };
 
     const loadAverageAtStart = loadavg().map((l) => round(l, 2)!);
-    progress(`baseline: ${o.incidents} naive bridges over ${o.windowMs} ms (${o.hosts} hosts, ${o.lostResponses} lost responses)`);
+    progress(
+      `baseline: ${o.incidents} naive bridges over ${o.windowMs} ms (${o.hosts} hosts, ${o.lostResponses} lost responses)`,
+    );
     const t0 = Date.now();
     const calls: Promise<boolean>[] = [];
     for (let i = 0; i < ids.length; i++) {
@@ -109,7 +131,12 @@ export async function runBaseline(o: BaselineOptions = BASELINE_DEFAULTS, ours?:
     };
     ours ??= readResult<BurstResult>(o.compareWith);
     printBaseline(result, ours);
-    writeResult(o.key, { ...result, comparedWith: ours ? { key: o.compareWith, measuredAt: (ours as unknown as { measuredAt?: string }).measuredAt } : undefined });
+    writeResult(o.key, {
+      ...result,
+      comparedWith: ours
+        ? { key: o.compareWith, measuredAt: (ours as unknown as { measuredAt?: string }).measuredAt }
+        : undefined,
+    });
     return result;
   } finally {
     await sandbox.stop();
@@ -131,7 +158,11 @@ export function printBaseline(naive: BaselineResult, ours?: BurstResult): void {
   ];
   printTable(
     `Baseline beside ours: the same burst (${naive.incidents} incidents in ${naive.options.windowMs} ms, Pro limits${naive.options.lostResponses ? `, first ${naive.options.lostResponses} create responses lost` : ''})`,
-    ['metric', ours ? `ours (${burstLabel(ours)})` : 'ours (not measured)', 'naive: token per call, no pacing, 1 blind retry'],
+    [
+      'metric',
+      ours ? `ours (${burstLabel(ours)})` : 'ours (not measured)',
+      'naive: token per call, no pacing, 1 blind retry',
+    ],
     rows,
   );
 }
@@ -157,4 +188,3 @@ runMain(module, async () => {
     compareWith: a['compare-with'],
   });
 });
-

@@ -11,8 +11,29 @@ import { getTimeline } from '../src/temporal/client';
 import { RATE_PLANS } from '../src/zoom/rate-limiter';
 import { HOST_DAILY_BUDGET } from '../src/zoom/host-pool';
 import { int, options, runMain } from './lib/cli';
-import { Contention, contentionMonitor, mb, printTable, progress, round, sec, sleep, summarise, Summary, writeResult } from './lib/report';
-import { BENCH_RUNBOOKS, bundleVariant, BundleVariant, createdEvent, meetingsByIncident, PostResult, startBenchStack, zoomCallCounts } from './lib/stack';
+import {
+  Contention,
+  contentionMonitor,
+  mb,
+  printTable,
+  progress,
+  round,
+  sec,
+  sleep,
+  summarise,
+  Summary,
+  writeResult,
+} from './lib/report';
+import {
+  BENCH_RUNBOOKS,
+  bundleVariant,
+  BundleVariant,
+  createdEvent,
+  meetingsByIncident,
+  PostResult,
+  startBenchStack,
+  zoomCallCounts,
+} from './lib/stack';
 import { peak, WorkerWarnings } from './lib/worker-handle';
 import { describeOptions, preset } from './lib/worker-tuning';
 
@@ -34,7 +55,18 @@ export interface BurstOptions {
   bundle: BundleVariant;
 }
 
-export const BURST_DEFAULTS: BurstOptions = { incidents: 1000, windowMs: 1000, hosts: 11, worker: 'shipped', hostPool: 'shipped', timeoutS: 540, key: 'burst', latencyMs: 0, lostResponses: 0, bundle: 'shipped' };
+export const BURST_DEFAULTS: BurstOptions = {
+  incidents: 1000,
+  windowMs: 1000,
+  hosts: 11,
+  worker: 'shipped',
+  hostPool: 'shipped',
+  timeoutS: 540,
+  key: 'burst',
+  latencyMs: 0,
+  lostResponses: 0,
+  bundle: 'shipped',
+};
 
 export interface BurstResult {
   options: BurstOptions;
@@ -75,8 +107,17 @@ export interface BurstResult {
 
 export async function runBurst(o: BurstOptions = BURST_DEFAULTS): Promise<BurstResult> {
   const workerPreset = preset(o.worker);
-  if (o.hosts * HOST_DAILY_BUDGET < o.incidents + 1) progress(`burst: warning: ${o.hosts} hosts x ${HOST_DAILY_BUDGET} creates/day < ${o.incidents} bridges; expect failures`);
-  const stack = await startBenchStack({ runbooksDir: BENCH_RUNBOOKS.bridge, hosts: o.hosts, preset: workerPreset, hostPool: o.hostPool, bundle: o.bundle });
+  if (o.hosts * HOST_DAILY_BUDGET < o.incidents + 1)
+    progress(
+      `burst: warning: ${o.hosts} hosts x ${HOST_DAILY_BUDGET} creates/day < ${o.incidents} bridges; expect failures`,
+    );
+  const stack = await startBenchStack({
+    runbooksDir: BENCH_RUNBOOKS.bridge,
+    hosts: o.hosts,
+    preset: workerPreset,
+    hostPool: o.hostPool,
+    bundle: o.bundle,
+  });
   try {
     const { sandbox, client } = stack;
     if (o.latencyMs > 0) sandbox.addFault({ delayMs: o.latencyMs, times: 1_000_000_000 });
@@ -87,9 +128,12 @@ export async function runBurst(o: BurstOptions = BURST_DEFAULTS): Promise<BurstR
     await waitFor(async () => (await getTimeline(client, warm).catch(() => [])).some((e) => e.links?.length), 60_000);
     await sleep(1000);
 
-    for (let i = 0; i < o.lostResponses; i++) sandbox.addFault({ method: 'POST', path: '^/v2/users/[^/]+/meetings$', dropResponse: true });
+    for (let i = 0; i < o.lostResponses; i++)
+      sandbox.addFault({ method: 'POST', path: '^/v2/users/[^/]+/meetings$', dropResponse: true });
     const loadAverageAtStart = loadavg().map((l) => round(l, 2)!);
-    progress(`burst: ${o.incidents} incidents over ${o.windowMs} ms (${o.hosts} hosts, host pool ${o.hostPool}, worker ${workerPreset.name}); load average ${loadAverageAtStart.join(' ')}`);
+    progress(
+      `burst: ${o.incidents} incidents over ${o.windowMs} ms (${o.hosts} hosts, host pool ${o.hostPool}, worker ${workerPreset.name}); load average ${loadAverageAtStart.join(' ')}`,
+    );
     const ids = Array.from({ length: o.incidents }, (_, i) => `B-${run}-${i}`);
     const cpuBefore = stack.worker!.latest()?.cpuMs ?? 0;
     const monitor = contentionMonitor(stack.ourCpuSeconds);
@@ -135,7 +179,10 @@ export async function runBurst(o: BurstOptions = BURST_DEFAULTS): Promise<BurstR
     const accepted = posts.filter((p) => p.status === 202);
     const acceptedAt = new Map(ids.map((id, i) => [id, posts[i]]));
     const calls = zoomCallCounts(sandbox, t0);
-    const runbooksFailed = await count(client, `TaskQueue = "${stack.temporal.taskQueue}" AND WorkflowType = "runbookWorkflow" AND ExecutionStatus = "Failed"`);
+    const runbooksFailed = await count(
+      client,
+      `TaskQueue = "${stack.temporal.taskQueue}" AND WorkflowType = "runbookWorkflow" AND ExecutionStatus = "Failed"`,
+    );
     const timelinesWithLink = await countTimelines(client, ids);
     const floorS = ids.length / RATE_PLANS.pro.Medium;
     const lastBridgeS = created.length ? (Math.max(...created) - t0) / 1000 : undefined;
@@ -146,7 +193,10 @@ export async function runBurst(o: BurstOptions = BURST_DEFAULTS): Promise<BurstR
       accepted: accepted.length,
       intakeRetries503: posts.reduce((n, p) => n + p.retries, 0),
       intake202: summarise(accepted.map((p) => p.answeredAt - p.sentAt)),
-      lastAcceptedS: round(accepted.length ? (Math.max(...accepted.map((p) => p.answeredAt)) - t0) / 1000 : undefined, 2),
+      lastAcceptedS: round(
+        accepted.length ? (Math.max(...accepted.map((p) => p.answeredAt)) - t0) / 1000 : undefined,
+        2,
+      ),
       bridges: meetings.size,
       firstBridgeS: round(created.length ? (Math.min(...created) - t0) / 1000 : undefined, 2),
       lastBridgeS: round(lastBridgeS, 2),
@@ -161,14 +211,25 @@ export async function runBurst(o: BurstOptions = BURST_DEFAULTS): Promise<BurstR
       tokenRequests: sandbox.state.tokenRequests,
       workerProcesses: 1,
       zoomCalls: { creates: calls.creates, lists: calls.lists, other: calls.other },
-      bridgeAfter202: summarise(ids.filter((id) => meetings.get(id)?.length).map((id) => meetings.get(id)![0].createdAt - acceptedAt.get(id)!.answeredAt)),
+      bridgeAfter202: summarise(
+        ids
+          .filter((id) => meetings.get(id)?.length)
+          .map((id) => meetings.get(id)![0].createdAt - acceptedAt.get(id)!.answeredAt),
+      ),
       workerPeakRssMb: mb(peak(workerSamples, 'rss')),
       workerCpuS: sec(cpuAfter - cpuBefore),
       workerEventLoopP99MaxMs: round(peak(workerSamples, 'eventLoopP99Ms')),
       loadAverageAtStart,
       contention,
-      benchCpuMsPerIncident: round(contention.benchCores !== undefined ? (contention.benchCores * contention.seconds * 1000) / ids.length : undefined),
-      cpuFloorS: round(contention.benchCores !== undefined ? (contention.benchCores * contention.seconds) / cpus().length : undefined, 1),
+      benchCpuMsPerIncident: round(
+        contention.benchCores !== undefined
+          ? (contention.benchCores * contention.seconds * 1000) / ids.length
+          : undefined,
+      ),
+      cpuFloorS: round(
+        contention.benchCores !== undefined ? (contention.benchCores * contention.seconds) / cpus().length : undefined,
+        1,
+      ),
       workerWarnings: { ...stack.worker!.warnings },
       bundle: o.bundle,
       targets: { ratio: false, noFailed: false, noDuplicates: false, tokens: false },
@@ -190,7 +251,10 @@ export async function runBurst(o: BurstOptions = BURST_DEFAULTS): Promise<BurstR
 
 /** A column title: the worker preset, and what differs from the shipped engine. */
 export function burstLabel(r: BurstResult): string {
-  const diag = [r.options.hostPool !== 'shipped' && `${r.options.hostPool} host pool`, r.bundle !== 'shipped' && `bundle ${r.bundle}`].filter(Boolean);
+  const diag = [
+    r.options.hostPool !== 'shipped' && `${r.options.hostPool} host pool`,
+    r.bundle !== 'shipped' && `bundle ${r.bundle}`,
+  ].filter(Boolean);
   return `worker ${r.worker.preset}${diag.length ? ` [diagnostic: ${diag.join(', ')}]` : ''}`;
 }
 
@@ -216,16 +280,38 @@ export function printBurst(results: BurstResult[]): void {
       ['Zoom 429s per-second', ...results.map((r) => r.zoom429)],
       ['Zoom 429s daily', ...results.map((r) => r.zoom429Daily)],
       ['token requests (target <= 1 per worker)', ...results.map((r) => r.tokenRequests)],
-      ['Zoom creates / list calls / other', ...results.map((r) => `${r.zoomCalls.creates} / ${r.zoomCalls.lists} / ${r.zoomCalls.other}`)],
-      ['202 -> bridge p50 / p99 s', ...results.map((r) => `${sec(r.bridgeAfter202.p50)} / ${sec(r.bridgeAfter202.p99)}`)],
+      [
+        'Zoom creates / list calls / other',
+        ...results.map((r) => `${r.zoomCalls.creates} / ${r.zoomCalls.lists} / ${r.zoomCalls.other}`),
+      ],
+      [
+        '202 -> bridge p50 / p99 s',
+        ...results.map((r) => `${sec(r.bridgeAfter202.p50)} / ${sec(r.bridgeAfter202.p99)}`),
+      ],
       ['worker peak RSS MB', ...results.map((r) => r.workerPeakRssMb)],
       ['worker CPU s', ...results.map((r) => r.workerCpuS)],
       ['worker event-loop p99 max ms', ...results.map((r) => r.workerEventLoopP99MaxMs)],
-      ['workflow tasks > 5 s / retried after a timeout / lost', ...results.map((r) => `${r.workerWarnings.slowWorkflowTasks} / ${r.workerWarnings.retriedWorkflowTasks} / ${r.workerWarnings.lostWorkflowTasks}`)],
-      ['cores busy: bench / other processes', ...results.map((r) => `${r.contention.benchCores} / ${r.contention.otherCores}`)],
+      [
+        'workflow tasks > 5 s / retried after a timeout / lost',
+        ...results.map(
+          (r) =>
+            `${r.workerWarnings.slowWorkflowTasks} / ${r.workerWarnings.retriedWorkflowTasks} / ${r.workerWarnings.lostWorkflowTasks}`,
+        ),
+      ],
+      [
+        'cores busy: bench / other processes',
+        ...results.map((r) => `${r.contention.benchCores} / ${r.contention.otherCores}`),
+      ],
       ['bench CPU ms per incident (all its processes)', ...results.map((r) => r.benchCpuMsPerIncident)],
       ['CPU floor s (bench CPU / cores)', ...results.map((r) => r.cpuFloorS)],
-      ['targets: ratio / failed / dup / tokens', ...results.map((r) => Object.values(r.targets).map((t) => (t ? 'ok' : 'MISS')).join(' / '))],
+      [
+        'targets: ratio / failed / dup / tokens',
+        ...results.map((r) =>
+          Object.values(r.targets)
+            .map((t) => (t ? 'ok' : 'MISS'))
+            .join(' / '),
+        ),
+      ],
     ],
   );
 }
@@ -279,7 +365,8 @@ runMain(module, async () => {
     'lost-responses': String(d.lostResponses),
     bundle: d.bundle,
   });
-  if (a['host-pool'] !== 'shipped' && a['host-pool'] !== 'unmetered') throw new Error('--host-pool is shipped or unmetered');
+  if (a['host-pool'] !== 'shipped' && a['host-pool'] !== 'unmetered')
+    throw new Error('--host-pool is shipped or unmetered');
   await runBurst({
     incidents: int(a.incidents, 'incidents'),
     windowMs: int(a['window-ms'], 'window-ms'),

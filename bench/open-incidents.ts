@@ -14,7 +14,18 @@ import { count } from './burst';
 import { int, options, runMain } from './lib/cli';
 import { contentionMonitor, mb, printTable, progress, round, sec, sleep, writeResult } from './lib/report';
 import { processCpuSeconds } from './lib/dev-server';
-import { BENCH_RUNBOOKS, BenchStack, bundleVariant, BundleVariant, createdEvent, meetingsByIncident, PostResult, resolvedEvent, startBenchStack, zoomCallCounts } from './lib/stack';
+import {
+  BENCH_RUNBOOKS,
+  BenchStack,
+  bundleVariant,
+  BundleVariant,
+  createdEvent,
+  meetingsByIncident,
+  PostResult,
+  resolvedEvent,
+  startBenchStack,
+  zoomCallCounts,
+} from './lib/stack';
 import { peak, WorkerSample } from './lib/worker-handle';
 import { describeOptions, preset } from './lib/worker-tuning';
 
@@ -31,7 +42,15 @@ export interface OpenIncidentsOptions {
   bundle: BundleVariant;
 }
 
-export const OPEN_INCIDENTS_DEFAULTS: OpenIncidentsOptions = { incidents: 10_000, concurrency: 24, worker: 'shipped', budgetS: 570, hostPool: 'shipped', key: 'openIncidents', bundle: 'shipped' };
+export const OPEN_INCIDENTS_DEFAULTS: OpenIncidentsOptions = {
+  incidents: 10_000,
+  concurrency: 24,
+  worker: 'shipped',
+  budgetS: 570,
+  hostPool: 'shipped',
+  key: 'openIncidents',
+  bundle: 'shipped',
+};
 
 export async function runOpenIncidents(o: OpenIncidentsOptions = OPEN_INCIDENTS_DEFAULTS) {
   const started = Date.now();
@@ -39,7 +58,13 @@ export async function runOpenIncidents(o: OpenIncidentsOptions = OPEN_INCIDENTS_
   const workerPreset = preset(o.worker);
   // Zoom: 100 creates per host per day, so N follow-ups need N/100 hosts (+1 spare).
   const hosts = Math.ceil(o.incidents / HOST_DAILY_BUDGET) + 1;
-  const stack = await startBenchStack({ runbooksDir: BENCH_RUNBOOKS.followup, hosts, preset: workerPreset, hostPool: o.hostPool, bundle: o.bundle });
+  const stack = await startBenchStack({
+    runbooksDir: BENCH_RUNBOOKS.followup,
+    hosts,
+    preset: workerPreset,
+    hostPool: o.hostPool,
+    bundle: o.bundle,
+  });
   try {
     const worker = stack.worker!;
     const idle = await worker.sampleAfterGc();
@@ -47,13 +72,21 @@ export async function runOpenIncidents(o: OpenIncidentsOptions = OPEN_INCIDENTS_
     const run = Math.random().toString(36).slice(2, 7);
     const ids = Array.from({ length: o.incidents }, (_, i) => `OI-${run}-${i}`);
     const loadAverageAtStart = loadavg().map((l) => round(l, 2)!);
-    progress(`open-incidents: opening ${ids.length} incidents (${o.concurrency} in flight; worker ${workerPreset.name}; load average ${loadAverageAtStart.join(' ')})`);
+    progress(
+      `open-incidents: opening ${ids.length} incidents (${o.concurrency} in flight; worker ${workerPreset.name}; load average ${loadAverageAtStart.join(' ')})`,
+    );
 
     // Open every incident.
     const monitor = contentionMonitor(stack.ourCpuSeconds);
     const cpu0 = { worker: processCpuSeconds(worker.pid) ?? 0, server: processCpuSeconds(stack.server.pid) ?? 0 };
     const tOpen = Date.now();
-    const opened = await sendAll(stack, ids.map((id, i) => createdEvent(id, `Open incident ${i}`)), o.concurrency, deadline, 'opened');
+    const opened = await sendAll(
+      stack,
+      ids.map((id, i) => createdEvent(id, `Open incident ${i}`)),
+      o.concurrency,
+      deadline,
+      'opened',
+    );
     const runningQuery = `TaskQueue = "${stack.temporal.taskQueue}" AND WorkflowType = "runbookWorkflow" AND ExecutionStatus = "Running"`;
     let running = 0;
     for (;;) {
@@ -71,18 +104,30 @@ export async function runOpenIncidents(o: OpenIncidentsOptions = OPEN_INCIDENTS_
     const openContention = monitor.stop();
     const cpu1 = { worker: processCpuSeconds(worker.pid) ?? 0, server: processCpuSeconds(stack.server.pid) ?? 0 };
     const resolveMonitor = contentionMonitor(stack.ourCpuSeconds);
-    progress(`open-incidents: ${running} runbooks waiting after ${allOpenS.toFixed(1)} s; worker RSS ${mb(atRest?.rss)} MB after GC, cache ${atRest?.cachedWorkflows}`);
+    progress(
+      `open-incidents: ${running} runbooks waiting after ${allOpenS.toFixed(1)} s; worker RSS ${mb(atRest?.rss)} MB after GC, cache ${atRest?.cachedWorkflows}`,
+    );
 
     // Resolve every incident; each runbook then books its follow-up in Zoom.
     const tResolve = Date.now();
-    const resolved = Date.now() < deadline ? await sendAll(stack, ids.map((id) => resolvedEvent(id)), o.concurrency, deadline, 'resolved') : { accepted: 0, results: [] };
+    const resolved =
+      Date.now() < deadline
+        ? await sendAll(
+            stack,
+            ids.map((id) => resolvedEvent(id)),
+            o.concurrency,
+            deadline,
+            'resolved',
+          )
+        : { accepted: 0, results: [] };
     const pattern = new RegExp(`^Postmortem for (OI-${run}-\\d+)`);
     let lastCount = -1;
     let lastChange = Date.now();
     for (;;) {
       const n = meetingsByIncident(stack.sandbox, pattern).size;
       if (n !== lastCount) {
-        if (Math.floor(n / 1000) !== Math.floor(lastCount / 1000) || n === ids.length) progress(`  follow-ups: ${n}/${ids.length}`);
+        if (Math.floor(n / 1000) !== Math.floor(lastCount / 1000) || n === ids.length)
+          progress(`  follow-ups: ${n}/${ids.length}`);
         lastCount = n;
         lastChange = Date.now();
       }
@@ -119,7 +164,12 @@ export async function runOpenIncidents(o: OpenIncidentsOptions = OPEN_INCIDENTS_
         openHeapUsedAfterGcMb: mb(atRest?.heapUsed),
         openHeapTotalMb: mb(atRest?.heapTotal),
         cachedWorkflows: atRest?.cachedWorkflows,
-        rssPerCachedWorkflowMb: round(atRest && idle && atRest.cachedWorkflows ? (atRest.rss - idle.rss) / 2 ** 20 / atRest.cachedWorkflows : undefined, 2),
+        rssPerCachedWorkflowMb: round(
+          atRest && idle && atRest.cachedWorkflows
+            ? (atRest.rss - idle.rss) / 2 ** 20 / atRest.cachedWorkflows
+            : undefined,
+          2,
+        ),
         peakRssWhileOpeningMb: mb(peak(openSamples, 'rss')),
         peakRssWhileResolvingMb: mb(peak(resolveSamples, 'rss')),
         peakRssMb: mb(rssPeak),
@@ -155,14 +205,22 @@ export async function runOpenIncidents(o: OpenIncidentsOptions = OPEN_INCIDENTS_
       const followUpRate = meetings.size / (lastFollowUpS ?? Infinity);
       (result as Record<string, unknown>).extrapolatedTo10k = {
         note: 'linear from this run; RSS is bounded by the workflow cache once 2 x incidents exceeds it',
-        cacheFull: (atRest?.cachedWorkflows ?? 0) >= ((worker.effective.maxCachedWorkflows as number | undefined) ?? Infinity) - 2,
+        cacheFull:
+          (atRest?.cachedWorkflows ?? 0) >=
+          ((worker.effective.maxCachedWorkflows as number | undefined) ?? Infinity) - 2,
         openS: round(target / openRate),
         followUpsS: round(Math.max(target / followUpRate, target / RATE_PLANS.pro.Medium)),
         totalS: round(target / openRate + Math.max(target / followUpRate, target / RATE_PLANS.pro.Medium)),
-        diskMb: round((diskOpen - diskEmpty + (stack.server.diskBytes() - diskOpen)) / 2 ** 20 / ids.length * target + diskEmpty / 2 ** 20),
+        diskMb: round(
+          ((diskOpen - diskEmpty + (stack.server.diskBytes() - diskOpen)) / 2 ** 20 / ids.length) * target +
+            diskEmpty / 2 ** 20,
+        ),
       };
     }
-    result.targets = { rss: (result.memory.peakRssMb ?? Infinity) <= 400, followUps: result.completed && (result.resolve.ratioToFloor ?? Infinity) <= 2 };
+    result.targets = {
+      rss: (result.memory.peakRssMb ?? Infinity) <= 400,
+      followUps: result.completed && (result.resolve.ratioToFloor ?? Infinity) <= 2,
+    };
     printOpenIncidents([result]);
     if (o.key) writeResult(o.key, result);
     return result;
@@ -176,42 +234,93 @@ type OpenIncidentsResult = Awaited<ReturnType<typeof runOpenIncidents>>;
 export function printOpenIncidents(results: OpenIncidentsResult[]): void {
   printTable(
     'Open incidents: each runbook waits for the resolution, then books one follow-up (Zoom Pro, Medium 20/s)',
-    ['metric', ...results.map((r) => `worker ${r.worker.preset}${r.bundle !== 'shipped' ? ` [diagnostic: bundle ${r.bundle}]` : ''}${r.options.hostPool !== 'shipped' ? ` [diagnostic: ${r.options.hostPool} host pool]` : ''}`)],
+    [
+      'metric',
+      ...results.map(
+        (r) =>
+          `worker ${r.worker.preset}${r.bundle !== 'shipped' ? ` [diagnostic: bundle ${r.bundle}]` : ''}${r.options.hostPool !== 'shipped' ? ` [diagnostic: ${r.options.hostPool} host pool]` : ''}`,
+      ),
+    ],
     [
       ['incidents open at once', ...results.map((r) => r.open.runbooksWaiting)],
       ['time to open all s (incidents/s)', ...results.map((r) => `${r.open.allOpenS} (${r.open.incidentsPerS}/s)`)],
-      ['CPU ms per incident opened: worker / server', ...results.map((r) => `${r.open.workerCpuMsPerIncident} / ${r.open.serverCpuMsPerIncident}`)],
+      [
+        'CPU ms per incident opened: worker / server',
+        ...results.map((r) => `${r.open.workerCpuMsPerIncident} / ${r.open.serverCpuMsPerIncident}`),
+      ],
       ['worker RSS idle MB', ...results.map((r) => r.memory.idleRssMb)],
-      ['worker RSS all open MB (after GC)', ...results.map((r) => `${r.memory.openRssMb} (${r.memory.openRssAfterGcMb})`)],
+      [
+        'worker RSS all open MB (after GC)',
+        ...results.map((r) => `${r.memory.openRssMb} (${r.memory.openRssAfterGcMb})`),
+      ],
       ['worker heap used all open, after GC MB', ...results.map((r) => r.memory.openHeapUsedAfterGcMb)],
-      ['cached workflows (RSS MB per cached workflow)', ...results.map((r) => `${r.memory.cachedWorkflows} (${r.memory.rssPerCachedWorkflowMb})`)],
+      [
+        'cached workflows (RSS MB per cached workflow)',
+        ...results.map((r) => `${r.memory.cachedWorkflows} (${r.memory.rssPerCachedWorkflowMb})`),
+      ],
       ['worker peak RSS MB (target <= 400)', ...results.map((r) => r.memory.peakRssMb)],
       ['worker peak heap used MB', ...results.map((r) => r.memory.peakHeapUsedMb)],
-      ['dev-server disk MB: empty / open / resolved', ...results.map((r) => `${r.disk.emptyMb} / ${r.disk.openMb} / ${r.disk.afterResolveMb}`)],
+      [
+        'dev-server disk MB: empty / open / resolved',
+        ...results.map((r) => `${r.disk.emptyMb} / ${r.disk.openMb} / ${r.disk.afterResolveMb}`),
+      ],
       ['follow-ups scheduled', ...results.map((r) => `${r.resolve.followUps}/${r.incidents}`)],
       ['last follow-up after resolving s', ...results.map((r) => r.resolve.lastFollowUpS)],
       ['floor s (n / 20)', ...results.map((r) => r.resolve.floorS)],
       ['ratio to floor (target <= 2)', ...results.map((r) => r.resolve.ratioToFloor)],
       ['duplicates', ...results.map((r) => r.resolve.duplicates)],
       ['Zoom 429s', ...results.map((r) => r.resolve.zoom429)],
-      ['Zoom creates / lists / other', ...results.map((r) => `${r.resolve.zoomCalls.creates} / ${r.resolve.zoomCalls.lists} / ${r.resolve.zoomCalls.other}`)],
+      [
+        'Zoom creates / lists / other',
+        ...results.map(
+          (r) => `${r.resolve.zoomCalls.creates} / ${r.resolve.zoomCalls.lists} / ${r.resolve.zoomCalls.other}`,
+        ),
+      ],
       ['worker CPU s while resolving', ...results.map((r) => r.resolve.workerCpuS)],
-      ['CPU ms per follow-up: worker / server', ...results.map((r) => `${r.resolve.workerCpuMsPerIncident} / ${r.resolve.serverCpuMsPerIncident}`)],
+      [
+        'CPU ms per follow-up: worker / server',
+        ...results.map((r) => `${r.resolve.workerCpuMsPerIncident} / ${r.resolve.serverCpuMsPerIncident}`),
+      ],
       ['token requests', ...results.map((r) => r.tokenRequests)],
-      ['workflow tasks > 5 s / retried after a timeout / lost', ...results.map((r) => `${r.workerWarnings.slowWorkflowTasks} / ${r.workerWarnings.retriedWorkflowTasks} / ${r.workerWarnings.lostWorkflowTasks}`)],
-      ['cores busy open: bench / others', ...results.map((r) => `${r.contention.open.benchCores} / ${r.contention.open.otherCores}`)],
-      ['cores busy resolve: bench / others', ...results.map((r) => `${r.contention.resolve.benchCores} / ${r.contention.resolve.otherCores}`)],
-      ['targets: RSS / follow-ups', ...results.map((r) => `${r.targets.rss ? 'ok' : 'MISS'} / ${r.targets.followUps ? 'ok' : 'MISS'}`)],
-      ['extrapolated to 10,000: open s / follow-ups s / disk MB', ...results.map((r) => {
-        const x = (r as Record<string, unknown>).extrapolatedTo10k as { openS?: number; followUpsS?: number; diskMb?: number } | undefined;
-        return x ? `${x.openS} / ${x.followUpsS} / ${x.diskMb}` : '-';
-      })],
+      [
+        'workflow tasks > 5 s / retried after a timeout / lost',
+        ...results.map(
+          (r) =>
+            `${r.workerWarnings.slowWorkflowTasks} / ${r.workerWarnings.retriedWorkflowTasks} / ${r.workerWarnings.lostWorkflowTasks}`,
+        ),
+      ],
+      [
+        'cores busy open: bench / others',
+        ...results.map((r) => `${r.contention.open.benchCores} / ${r.contention.open.otherCores}`),
+      ],
+      [
+        'cores busy resolve: bench / others',
+        ...results.map((r) => `${r.contention.resolve.benchCores} / ${r.contention.resolve.otherCores}`),
+      ],
+      [
+        'targets: RSS / follow-ups',
+        ...results.map((r) => `${r.targets.rss ? 'ok' : 'MISS'} / ${r.targets.followUps ? 'ok' : 'MISS'}`),
+      ],
+      [
+        'extrapolated to 10,000: open s / follow-ups s / disk MB',
+        ...results.map((r) => {
+          const x = (r as Record<string, unknown>).extrapolatedTo10k as
+            { openS?: number; followUpsS?: number; diskMb?: number } | undefined;
+          return x ? `${x.openS} / ${x.followUpsS} / ${x.diskMb}` : '-';
+        }),
+      ],
     ],
   );
 }
 
 /** Sends events through the intake, `concurrency` at a time, in order. */
-async function sendAll(stack: BenchStack, events: IncidentEvent[], concurrency: number, deadline: number, what: string) {
+async function sendAll(
+  stack: BenchStack,
+  events: IncidentEvent[],
+  concurrency: number,
+  deadline: number,
+  what: string,
+) {
   const results: PostResult[] = [];
   let next = 0;
   let accepted = 0;
@@ -253,7 +362,8 @@ runMain(module, async () => {
     key: d.key,
     bundle: d.bundle,
   });
-  if (a['host-pool'] !== 'shipped' && a['host-pool'] !== 'unmetered') throw new Error('--host-pool is shipped or unmetered');
+  if (a['host-pool'] !== 'shipped' && a['host-pool'] !== 'unmetered')
+    throw new Error('--host-pool is shipped or unmetered');
   await runOpenIncidents({
     incidents: int(a.incidents, 'incidents'),
     concurrency: int(a.concurrency, 'concurrency'),

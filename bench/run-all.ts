@@ -39,7 +39,10 @@ runMain(module, async () => {
     progress(`load average ${loadavg()[0].toFixed(2)}: waiting for a quieter machine`);
     await sleep(15_000);
   }
-  if (loadavg()[0] >= 1) progress(`warning: load average ${loadavg()[0].toFixed(2)} at start; other processes share the CPU (each table says how many cores they used)`);
+  if (loadavg()[0] >= 1)
+    progress(
+      `warning: load average ${loadavg()[0].toFixed(2)} at start; other processes share the CPU (each table says how many cores they used)`,
+    );
   const timings: [string, number][] = [];
   const timed = async (name: string, fn: () => Promise<unknown>) => {
     if (!only.includes(name)) return;
@@ -51,12 +54,35 @@ runMain(module, async () => {
   let ours: BurstResult | undefined;
   await timed('time-to-bridge', () => runTimeToBridge({ ...TIME_TO_BRIDGE_DEFAULTS, worker: a.worker }));
   await timed('burst', async () => (ours = await runBurst({ ...BURST_DEFAULTS, worker: a.worker })));
-  await timed('open-incidents', () => runOpenIncidents({ ...OPEN_INCIDENTS_DEFAULTS, worker: a.worker, incidents: int(a['open-incidents'], 'open-incidents') }));
+  await timed('open-incidents', () =>
+    runOpenIncidents({
+      ...OPEN_INCIDENTS_DEFAULTS,
+      worker: a.worker,
+      incidents: int(a['open-incidents'], 'open-incidents'),
+    }),
+  );
   await timed('baseline', () => runBaseline(BASELINE_DEFAULTS, ours));
   // Lost responses (Zoom created the meeting, the caller never heard): where duplicates come from. Ours on a smaller burst.
   await timed('baseline-lossy', async () => {
-    const oursLossy = await runBurst({ ...BURST_DEFAULTS, worker: a.worker, incidents: 200, hosts: 3, lostResponses: 20, key: 'burstLossy' });
-    await runBaseline({ ...BASELINE_DEFAULTS, incidents: 200, hosts: 3, lostResponses: 20, key: 'baselineLossy', compareWith: 'burstLossy' }, oursLossy);
+    const oursLossy = await runBurst({
+      ...BURST_DEFAULTS,
+      worker: a.worker,
+      incidents: 200,
+      hosts: 3,
+      lostResponses: 20,
+      key: 'burstLossy',
+    });
+    await runBaseline(
+      {
+        ...BASELINE_DEFAULTS,
+        incidents: 200,
+        hosts: 3,
+        lostResponses: 20,
+        key: 'baselineLossy',
+        compareWith: 'burstLossy',
+      },
+      oursLossy,
+    );
   });
   await timed('tuning', () => runTuning(TUNING_DEFAULTS));
   console.log(`\nwall time per benchmark: ${timings.map(([n, s]) => `${n} ${s} s`).join(', ')}`);

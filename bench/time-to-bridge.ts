@@ -11,7 +11,17 @@ import { ZoomClient } from '../src/zoom/client';
 import { AccountRateLimiter } from '../src/zoom/rate-limiter';
 import { int, intList, options, runMain } from './lib/cli';
 import { startDevServer } from './lib/dev-server';
-import { Contention, contentionMonitor, printTable, progress, round, sleep, summarise, Summary, writeResult } from './lib/report';
+import {
+  Contention,
+  contentionMonitor,
+  printTable,
+  progress,
+  round,
+  sleep,
+  summarise,
+  Summary,
+  writeResult,
+} from './lib/report';
 import type { WorkerWarnings } from './lib/worker-handle';
 import { BENCH_RUNBOOKS, BenchStack, bundleVariant, BundleVariant, createdEvent, startBenchStack } from './lib/stack';
 import { describeOptions, preset } from './lib/worker-tuning';
@@ -49,7 +59,15 @@ export interface PhaseResult {
   workerWarnings: WorkerWarnings;
 }
 
-export const TIME_TO_BRIDGE_DEFAULTS: TimeToBridgeOptions = { incidents: 200, latencies: [0, 300], hosts: [10], worker: 'shipped', pollMs: 5, warmup: 3, bundle: 'shipped' };
+export const TIME_TO_BRIDGE_DEFAULTS: TimeToBridgeOptions = {
+  incidents: 200,
+  latencies: [0, 300],
+  hosts: [10],
+  worker: 'shipped',
+  pollMs: 5,
+  warmup: 3,
+  bundle: 'shipped',
+};
 
 export async function runTimeToBridge(o: TimeToBridgeOptions = TIME_TO_BRIDGE_DEFAULTS) {
   const workerPreset = preset(o.worker);
@@ -84,7 +102,25 @@ export async function runTimeToBridge(o: TimeToBridgeOptions = TIME_TO_BRIDGE_DE
 
   printTable(
     `Time to bridge: intake 202 -> join URL on the timeline, ${o.incidents} incidents one after another (ms); worker: ${describeOptions(workerPreset)}`,
-    ['hosts', 'latency', 'n', 'failed', 'ours p50', 'p95', 'p99', 'bare p50', 'p95', 'p99', 'diff p50', 'p95', 'p99', 'Zoom calls/bridge', 'p50<=bare+150', 'p99<=bare+400', 'other cores busy'],
+    [
+      'hosts',
+      'latency',
+      'n',
+      'failed',
+      'ours p50',
+      'p95',
+      'p99',
+      'bare p50',
+      'p95',
+      'p99',
+      'diff p50',
+      'p95',
+      'p99',
+      'Zoom calls/bridge',
+      'p50<=bare+150',
+      'p99<=bare+400',
+      'other cores busy',
+    ],
     phases.map((p) => [
       p.hosts,
       p.latencyMs,
@@ -124,22 +160,38 @@ export async function runTimeToBridge(o: TimeToBridgeOptions = TIME_TO_BRIDGE_DE
     worker: { preset: workerPreset.name, options: describeOptions(workerPreset) },
     bundle: o.bundle,
     seconds: round((Date.now() - started) / 1000),
-    latencyInjection: 'sandbox fault {delayMs, times: 1e9} on every Zoom API and OAuth call (the sandbox has no global latency option)',
+    latencyInjection:
+      'sandbox fault {delayMs, times: 1e9} on every Zoom API and OAuth call (the sandbox has no global latency option)',
     phases,
   };
   writeResult('timeToBridge', result);
   return result;
 }
 
-async function phase(stack: BenchStack, hosts: number, latencyMs: number, incidents: number, o: TimeToBridgeOptions): Promise<PhaseResult> {
+async function phase(
+  stack: BenchStack,
+  hosts: number,
+  latencyMs: number,
+  incidents: number,
+  o: TimeToBridgeOptions,
+): Promise<PhaseResult> {
   progress(`time-to-bridge: ${hosts} host(s), latency ${latencyMs} ms, ${incidents} incidents`);
   const { sandbox, client, connector } = stack;
   if (latencyMs > 0) {
     // No global latency option in the sandbox: a fault with only a delay, matching every call, for ever.
-    const res = await fetch(`${sandbox.url}/_sandbox/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ delayMs: latencyMs, times: 1_000_000_000 }) });
+    const res = await fetch(`${sandbox.url}/_sandbox/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ delayMs: latencyMs, times: 1_000_000_000 }),
+    });
     if (res.status !== 201) throw new Error(`could not set the sandbox latency: ${res.status} ${await res.text()}`);
   }
-  const tokens = new ServerToServerTokenProvider({ accountId: connector.accountId!, clientId: connector.clientId, clientSecret: connector.clientSecret, tokenUrl: connector.tokenUrl });
+  const tokens = new ServerToServerTokenProvider({
+    accountId: connector.accountId!,
+    clientId: connector.clientId,
+    clientSecret: connector.clientSecret,
+    tokenUrl: connector.tokenUrl,
+  });
   const bare = new ZoomClient({ apiUrl: connector.apiUrl, tokens, pacer: new AccountRateLimiter({ plan: 'pro' }) });
   const bareCall = async (n: number) => {
     const t = Date.now();
@@ -170,7 +222,8 @@ async function phase(stack: BenchStack, hosts: number, latencyMs: number, incide
     }
     return record(...items);
   };
-  const created = (id: string) => (zoomCreated.has(id) ? Promise.resolve() : new Promise<void>((resolve) => waiting.set(id, resolve)));
+  const created = (id: string) =>
+    zoomCreated.has(id) ? Promise.resolve() : new Promise<void>((resolve) => waiting.set(id, resolve));
 
   const run = Math.random().toString(36).slice(2, 7);
   const one = async (id: string) => {
@@ -181,7 +234,8 @@ async function phase(stack: BenchStack, hosts: number, latencyMs: number, incide
     await Promise.race([created(id), sleep(60_000)]);
     for (;;) {
       const timeline = await getTimeline(client, id).catch(() => []);
-      if (timeline.some((e) => e.links?.some((l) => l.label === 'Join'))) return { ok: true as const, answer, seenAt: Date.now() };
+      if (timeline.some((e) => e.links?.some((l) => l.label === 'Join')))
+        return { ok: true as const, answer, seenAt: Date.now() };
       if (Date.now() > deadline) return { ok: false as const, answer };
       await sleep(o.pollMs);
     }
@@ -207,10 +261,17 @@ async function phase(stack: BenchStack, hosts: number, latencyMs: number, incide
   const contention = monitor.stop();
   const ours = samples.map((s) => s.seenAt - s.acceptedAt);
   const withZoom = samples.filter((s) => zoomCreated.has(s.id));
-  const createCalls = sandbox.requests.filter((r) => r.path.startsWith('/v2/users/') && r.path.endsWith('/meetings') && !r.path.includes('benchBareCaller') && !r.path.includes('benchbarecaller')).length;
+  const createCalls = sandbox.requests.filter(
+    (r) =>
+      r.path.startsWith('/v2/users/') &&
+      r.path.endsWith('/meetings') &&
+      !r.path.includes('benchBareCaller') &&
+      !r.path.includes('benchbarecaller'),
+  ).length;
   const oursS = summarise(ours);
   const bareS = summarise(bareMs);
-  const diff = (q: 'p50' | 'p95' | 'p99') => (oursS[q] !== undefined && bareS[q] !== undefined ? round(oursS[q]! - bareS[q]!) : undefined);
+  const diff = (q: 'p50' | 'p95' | 'p99') =>
+    oursS[q] !== undefined && bareS[q] !== undefined ? round(oursS[q]! - bareS[q]!) : undefined;
   return {
     hosts,
     latencyMs,

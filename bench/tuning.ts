@@ -52,7 +52,15 @@ export async function runTuning(o: TuningOptions = TUNING_DEFAULTS) {
   if (o.sections.includes('A')) {
     for (const bundle of o.bundles.map(bundleVariant)) {
       progress(`tuning A: bundle ${bundle}`);
-      const r = await runOpenIncidents({ incidents: o.open, concurrency: 8, worker: 'shipped', budgetS: 300, hostPool: 'shipped', key: '', bundle });
+      const r = await runOpenIncidents({
+        incidents: o.open,
+        concurrency: 8,
+        worker: 'shipped',
+        budgetS: 300,
+        hostPool: 'shipped',
+        key: '',
+        bundle,
+      });
       merge('bundles', 'bundle', {
         bundle,
         openS: r.open.allOpenS,
@@ -74,25 +82,36 @@ export async function runTuning(o: TuningOptions = TUNING_DEFAULTS) {
   if (o.sections.includes('B')) {
     for (const name of o.presets) {
       progress(`tuning B: burst of ${o.burst} with worker preset ${name}`);
-      const r: BurstResult = await runBurst({ incidents: o.burst, windowMs: 1000, hosts: Math.ceil(o.burst / 100) + 1, worker: name, hostPool: 'shipped', timeoutS: 300, key: '', latencyMs: 0, lostResponses: 0, bundle: 'shipped' });
+      const r: BurstResult = await runBurst({
+        incidents: o.burst,
+        windowMs: 1000,
+        hosts: Math.ceil(o.burst / 100) + 1,
+        worker: name,
+        hostPool: 'shipped',
+        timeoutS: 300,
+        key: '',
+        latencyMs: 0,
+        lostResponses: 0,
+        bundle: 'shipped',
+      });
       merge('presets', 'preset', {
-      preset: r.worker.preset,
-      options: r.worker.options,
-      lastBridgeS: r.lastBridgeS,
-      ratioToFloor: r.ratioToFloor,
-      bridgeAfter202: r.bridgeAfter202,
-      intake202: r.intake202,
-      failed: r.failedBridges + r.runbooksFailed,
-      duplicates: r.duplicates,
-      zoom429: r.zoom429,
-      workerCpuS: r.workerCpuS,
-      workerPeakRssMb: r.workerPeakRssMb,
-      slowTasks: r.workerWarnings.slowWorkflowTasks,
-      lostTasks: r.workerWarnings.retriedWorkflowTasks + r.workerWarnings.lostWorkflowTasks,
-      otherCores: r.contention.otherCores,
-      benchCpuMsPerIncident: r.benchCpuMsPerIncident,
-      bundle: r.bundle,
-      burst: o.burst,
+        preset: r.worker.preset,
+        options: r.worker.options,
+        lastBridgeS: r.lastBridgeS,
+        ratioToFloor: r.ratioToFloor,
+        bridgeAfter202: r.bridgeAfter202,
+        intake202: r.intake202,
+        failed: r.failedBridges + r.runbooksFailed,
+        duplicates: r.duplicates,
+        zoom429: r.zoom429,
+        workerCpuS: r.workerCpuS,
+        workerPeakRssMb: r.workerPeakRssMb,
+        slowTasks: r.workerWarnings.slowWorkflowTasks,
+        lostTasks: r.workerWarnings.retriedWorkflowTasks + r.workerWarnings.lostWorkflowTasks,
+        otherCores: r.contention.otherCores,
+        benchCpuMsPerIncident: r.benchCpuMsPerIncident,
+        bundle: r.bundle,
+        burst: o.burst,
       });
     }
   }
@@ -100,7 +119,15 @@ export async function runTuning(o: TuningOptions = TUNING_DEFAULTS) {
   if (o.sections.includes('C')) {
     for (const name of o.cachePresets) {
       progress(`tuning C: ${o.open * 2} open incidents with worker preset ${name}`);
-      const r = await runOpenIncidents({ incidents: o.open * 2, concurrency: 8, worker: name, budgetS: 400, hostPool: 'shipped', key: '', bundle: 'shipped' });
+      const r = await runOpenIncidents({
+        incidents: o.open * 2,
+        concurrency: 8,
+        worker: name,
+        budgetS: 400,
+        hostPool: 'shipped',
+        key: '',
+        bundle: 'shipped',
+      });
       merge('cache', 'preset', {
         preset: name,
         options: describeOptions(preset(name)),
@@ -128,24 +155,123 @@ function printSummary(out: Record<string, unknown>): void {
   if (A) {
     printTable(
       'Tuning A: cost per incident by workflow bundle (open incidents, worker "shipped")',
-      ['bundle', 'open s', 'worker CPU ms/incident', 'server CPU ms/incident', 'RSS MB/cached wf', 'cached', 'RSS after GC MB', 'follow-up worker CPU ms', 'server ms', 'tasks >5s', 'timed out', 'other cores'],
-      A.map((r) => [r.bundle, r.openS, r.openWorkerCpuMs, r.openServerCpuMs, r.rssPerCachedMb, r.cached, r.openRssAfterGcMb, r.followUpWorkerCpuMs, r.followUpServerCpuMs, r.slowTasks, r.lostTasks, r.otherCores]),
+      [
+        'bundle',
+        'open s',
+        'worker CPU ms/incident',
+        'server CPU ms/incident',
+        'RSS MB/cached wf',
+        'cached',
+        'RSS after GC MB',
+        'follow-up worker CPU ms',
+        'server ms',
+        'tasks >5s',
+        'timed out',
+        'other cores',
+      ],
+      A.map((r) => [
+        r.bundle,
+        r.openS,
+        r.openWorkerCpuMs,
+        r.openServerCpuMs,
+        r.rssPerCachedMb,
+        r.cached,
+        r.openRssAfterGcMb,
+        r.followUpWorkerCpuMs,
+        r.followUpServerCpuMs,
+        r.slowTasks,
+        r.lostTasks,
+        r.otherCores,
+      ]),
     );
   }
-  const B = out.presets as { preset: string; ratioToFloor?: number; lastBridgeS?: number; bridgeAfter202: { p50?: number; p99?: number }; intake202: { p99?: number }; failed: number; duplicates: number; zoom429: number; workerCpuS?: number; workerPeakRssMb?: number; benchCpuMsPerIncident?: number; slowTasks: number; lostTasks: number; otherCores?: number }[] | undefined;
+  const B = out.presets as
+    | {
+        preset: string;
+        ratioToFloor?: number;
+        lastBridgeS?: number;
+        bridgeAfter202: { p50?: number; p99?: number };
+        intake202: { p99?: number };
+        failed: number;
+        duplicates: number;
+        zoom429: number;
+        workerCpuS?: number;
+        workerPeakRssMb?: number;
+        benchCpuMsPerIncident?: number;
+        slowTasks: number;
+        lostTasks: number;
+        otherCores?: number;
+      }[]
+    | undefined;
   if (B) {
     printTable(
       'Tuning B: worker presets on a burst (bundle shipped)',
-      ['preset', 'last bridge s', 'ratio', '202->bridge p50 ms', 'p99 ms', 'POST->202 p99', 'failed', 'dup', '429', 'worker CPU s', 'bench CPU ms/incident', 'peak RSS MB', 'tasks >5s', 'timed out', 'other cores'],
-      B.map((r) => [r.preset, r.lastBridgeS, r.ratioToFloor, r.bridgeAfter202.p50, r.bridgeAfter202.p99, r.intake202.p99, r.failed, r.duplicates, r.zoom429, r.workerCpuS, r.benchCpuMsPerIncident, r.workerPeakRssMb, r.slowTasks, r.lostTasks, r.otherCores]),
+      [
+        'preset',
+        'last bridge s',
+        'ratio',
+        '202->bridge p50 ms',
+        'p99 ms',
+        'POST->202 p99',
+        'failed',
+        'dup',
+        '429',
+        'worker CPU s',
+        'bench CPU ms/incident',
+        'peak RSS MB',
+        'tasks >5s',
+        'timed out',
+        'other cores',
+      ],
+      B.map((r) => [
+        r.preset,
+        r.lastBridgeS,
+        r.ratioToFloor,
+        r.bridgeAfter202.p50,
+        r.bridgeAfter202.p99,
+        r.intake202.p99,
+        r.failed,
+        r.duplicates,
+        r.zoom429,
+        r.workerCpuS,
+        r.benchCpuMsPerIncident,
+        r.workerPeakRssMb,
+        r.slowTasks,
+        r.lostTasks,
+        r.otherCores,
+      ]),
     );
   }
   const C = out.cache as Record<string, number | string | undefined>[] | undefined;
   if (C) {
     printTable(
       'Tuning C: cache size, memory and the time to book follow-ups (bundle shipped)',
-      ['preset', 'open s', 'cached', 'RSS after GC MB', 'peak RSS MB', 'last follow-up s', 'ratio', 'follow-up worker CPU ms', 'tasks >5s', 'timed out', 'other cores'],
-      C.map((r) => [r.preset, r.openS, r.cached, r.openRssAfterGcMb, r.peakRssMb, r.lastFollowUpS, r.ratioToFloor, r.followUpWorkerCpuMs, r.slowTasks, r.lostTasks, r.otherCores]),
+      [
+        'preset',
+        'open s',
+        'cached',
+        'RSS after GC MB',
+        'peak RSS MB',
+        'last follow-up s',
+        'ratio',
+        'follow-up worker CPU ms',
+        'tasks >5s',
+        'timed out',
+        'other cores',
+      ],
+      C.map((r) => [
+        r.preset,
+        r.openS,
+        r.cached,
+        r.openRssAfterGcMb,
+        r.peakRssMb,
+        r.lastFollowUpS,
+        r.ratioToFloor,
+        r.followUpWorkerCpuMs,
+        r.slowTasks,
+        r.lostTasks,
+        r.otherCores,
+      ]),
     );
   }
 }

@@ -32,21 +32,38 @@ describe(`chaos suite (${INCIDENTS} incidents)`, () => {
   function offFigures(prefixes: string[]): string[] {
     const rows = report.rows.filter((r) => prefixes.some((p) => r.check.startsWith(p)));
     expect(rows.length).toBeGreaterThan(0);
-    return rows.filter((r) => !r.ok).map((r) => `${r.check}: expected ${r.expected}, got ${r.actual} (seed ${report.seed})`);
+    return rows
+      .filter((r) => !r.ok)
+      .map((r) => `${r.check}: expected ${r.expected}, got ${r.actual} (seed ${report.seed})`);
   }
 
   it('applies every kind of chaos', () => {
     expect(offFigures(['Chaos applied'])).toEqual([]);
-    expect(report.injected.find((i) => i.label.startsWith('Worker processes SIGKILLed'))?.count).toBeGreaterThanOrEqual(1);
+    expect(report.injected.find((i) => i.label.startsWith('Worker processes SIGKILLed'))?.count).toBeGreaterThanOrEqual(
+      1,
+    );
     expect(report.injected.find((i) => i.label.startsWith('Temporal dev server stopped'))?.count).toBe(1);
-    for (const kind of ['Equal timestamps', 'Skewed clocks: create', 'Skewed clocks: resolves', 'Partial updates: incident.updated with one', 'Partial updates: incident.updated with only', 'Webhooks racing the create', 'Bridge runbooks cancelled', 'Bridge runbooks terminated', 'Reopens saying status "triggered"', 'Incidents sent as PagerDuty']) {
+    for (const kind of [
+      'Equal timestamps',
+      'Skewed clocks: create',
+      'Skewed clocks: resolves',
+      'Partial updates: incident.updated with one',
+      'Partial updates: incident.updated with only',
+      'Webhooks racing the create',
+      'Bridge runbooks cancelled',
+      'Bridge runbooks terminated',
+      'Reopens saying status "triggered"',
+      'Incidents sent as PagerDuty',
+    ]) {
       expect([kind, report.injected.find((i) => i.label.startsWith(kind))?.count]).toEqual([kind, expect.any(Number)]);
       expect([kind, report.injected.find((i) => i.label.startsWith(kind))!.count > 0]).toEqual([kind, true]);
     }
   });
 
   it('opens exactly one bridge per incident and ends it when the incident is resolved', () => {
-    expect(offFigures(['Duplicate meetings', 'Bridges', 'Duplicate bridges', 'Missing bridges', 'No bridge by design'])).toEqual([]);
+    expect(
+      offFigures(['Duplicate meetings', 'Bridges', 'Duplicate bridges', 'Missing bridges', 'No bridge by design']),
+    ).toEqual([]);
   });
 
   it('keeps the lifecycle right under equal timestamps, skewed clocks, partial updates and PagerDuty-shaped reopens', () => {
@@ -70,7 +87,9 @@ describe(`chaos suite (${INCIDENTS} incidents)`, () => {
   });
 
   it('leaves no workflow stuck or failed, except permanent faults by design, which the timeline explains', () => {
-    expect(offFigures(['Workflows', 'Failed by design', 'Workflow task failures', 'Worker processes that died'])).toEqual([]);
+    expect(
+      offFigures(['Workflows', 'Failed by design', 'Workflow task failures', 'Worker processes that died']),
+    ).toEqual([]);
   });
 
   it('keeps the refresh token valid: one rotation per expiry, never used twice', () => {

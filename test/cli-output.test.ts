@@ -12,7 +12,12 @@ import type { TimelineEntry } from '../workflows/definitions';
 
 const JOIN = 'http://127.0.0.1:9100/j/92191193874?pwd=Zm9vYmFyYmF6';
 const entries: TimelineEntry[] = [
-  { at: '2026-11-23T19:26:08.120Z', source: 'incident', status: 'info', summary: 'Incident INC-4211 created: Checkout latency > 5s in eu-west (SEV1)' },
+  {
+    at: '2026-11-23T19:26:08.120Z',
+    source: 'incident',
+    status: 'info',
+    summary: 'Incident INC-4211 created: Checkout latency > 5s in eu-west (SEV1)',
+  },
   {
     at: '2026-11-23T19:26:09.004Z',
     source: 'incident-bridge',
@@ -30,7 +35,9 @@ describe('formatTimeline', () => {
   it('prints every line whole without a width (not a terminal, or --wide)', () => {
     const lines = formatTimeline(entries).split('\n');
     expect(lines[0]).toMatch(/^TIME \(UTC\)\s+SOURCE\s+STEP\s+STATUS\s+SUMMARY\s+LINKS$/);
-    expect(lines[2]).toMatch(/^2026-11-23 19:26:09\s+incident-bridge\s+bridge\s+ok\s+Zoom meeting ready: .* \(92191193874\)\s+Join: http:\S+$/);
+    expect(lines[2]).toMatch(
+      /^2026-11-23 19:26:09\s+incident-bridge\s+bridge\s+ok\s+Zoom meeting ready: .* \(92191193874\)\s+Join: http:\S+$/,
+    );
     expect(lines[2].endsWith(`Join: ${JOIN}`)).toBe(true);
     // A further link goes on a row of its own, in the LINKS column.
     expect(lines[3].trim()).toBe('Recording: http://127.0.0.1:9100/rec/share/abc');
@@ -67,7 +74,11 @@ describe('formatTimeline', () => {
   });
 
   it('breaks between words, and leaves a word longer than the line whole', () => {
-    expect(wrap('Join the bridge: http://127.0.0.1:9100/j/92191193874?pwd=x now', 20)).toEqual(['Join the bridge:', 'http://127.0.0.1:9100/j/92191193874?pwd=x', 'now']);
+    expect(wrap('Join the bridge: http://127.0.0.1:9100/j/92191193874?pwd=x now', 20)).toEqual([
+      'Join the bridge:',
+      'http://127.0.0.1:9100/j/92191193874?pwd=x',
+      'now',
+    ]);
     expect(wrap('short', 20)).toEqual(['short']);
   });
 
@@ -78,7 +89,9 @@ describe('formatTimeline', () => {
     expect(layout.fitted).toBe(false);
     expect(first.split('\n')[0]).toMatch(/LINKS$/);
     const later = formatTimeline(entries.slice(1), layout, false).split('\n');
-    expect(later[0]).toMatch(/^2026-11-23 19:26:09\s+incident-bridge\s+bridge\s+ok\s+Zoom meeting ready: .*\(92191193874\)\s+Join: /);
+    expect(later[0]).toMatch(
+      /^2026-11-23 19:26:09\s+incident-bridge\s+bridge\s+ok\s+Zoom meeting ready: .*\(92191193874\)\s+Join: /,
+    );
 
     const narrow: TimelineLayout = { widths: [], width: 90 };
     formatTimeline(entries, narrow);
@@ -101,10 +114,14 @@ describe('did you mean', () => {
     ['incident-sink', 'incident-sync'],
   ])('"%s" -> "%s"', (typed, meant) => expect(closest(typed, runbooks)).toBe(meant));
 
-  it.each(['nope', 'bridge', 'sync', 'deploy-freeze'])('"%s" is not a typo of any', (typed) => expect(closest(typed, runbooks)).toBeUndefined());
+  it.each(['nope', 'bridge', 'sync', 'deploy-freeze'])('"%s" is not a typo of any', (typed) =>
+    expect(closest(typed, runbooks)).toBeUndefined(),
+  );
 
   it('lists every name after the closest one', () => {
-    expect(suggestion('postmortm', runbooks, 'The runbooks in runbooks')).toBe('Did you mean "postmortem"? The runbooks in runbooks: incident-bridge, incident-sync, postmortem, recorded-bridge.');
+    expect(suggestion('postmortm', runbooks, 'The runbooks in runbooks')).toBe(
+      'Did you mean "postmortem"? The runbooks in runbooks: incident-bridge, incident-sync, postmortem, recorded-bridge.',
+    );
     expect(suggestion('nope', [], 'Its runbooks running now')).toBe('Its runbooks running now: none.');
   });
 });
@@ -149,7 +166,11 @@ describe('temporalEnv: what `zoom-runbooks temporal` gives the temporal CLI', ()
       ZR_CODEC_TOKEN: 'codec-token',
       ZOOM_CLIENT_SECRET: 'zoom-secret',
     };
-    const env = temporalEnv(ours, { address: 'temporal.example.com:7233', namespace: 'incidents', taskQueue: 'zoom-runbooks' });
+    const env = temporalEnv(ours, {
+      address: 'temporal.example.com:7233',
+      namespace: 'incidents',
+      taskQueue: 'zoom-runbooks',
+    });
     expect(env).toMatchObject({
       PATH: '/usr/bin',
       TEMPORAL_ADDRESS: 'temporal.example.com:7233',
@@ -163,9 +184,17 @@ describe('temporalEnv: what `zoom-runbooks temporal` gives the temporal CLI', ()
   });
 
   it("defaults as our commands do, and keeps the caller's own codec with its token only", () => {
-    expect(temporalEnv(base, temporalConfig(base))).toMatchObject({ TEMPORAL_ADDRESS: 'localhost:7233', TEMPORAL_NAMESPACE: 'default' });
+    expect(temporalEnv(base, temporalConfig(base))).toMatchObject({
+      TEMPORAL_ADDRESS: 'localhost:7233',
+      TEMPORAL_NAMESPACE: 'default',
+    });
     const own = { ...base, TEMPORAL_CODEC_ENDPOINT: 'https://codec.example.com', TEMPORAL_CODEC_AUTH: 'Bearer t' };
-    expect(temporalEnv(own, temporalConfig(own))).toMatchObject({ TEMPORAL_CODEC_ENDPOINT: 'https://codec.example.com', TEMPORAL_CODEC_AUTH: 'Bearer t' });
-    expect(temporalEnv({ ...base, TEMPORAL_CODEC_AUTH: 'Bearer stray' }, temporalConfig(base))).not.toHaveProperty('TEMPORAL_CODEC_AUTH');
+    expect(temporalEnv(own, temporalConfig(own))).toMatchObject({
+      TEMPORAL_CODEC_ENDPOINT: 'https://codec.example.com',
+      TEMPORAL_CODEC_AUTH: 'Bearer t',
+    });
+    expect(temporalEnv({ ...base, TEMPORAL_CODEC_AUTH: 'Bearer stray' }, temporalConfig(base))).not.toHaveProperty(
+      'TEMPORAL_CODEC_AUTH',
+    );
   });
 });

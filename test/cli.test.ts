@@ -19,19 +19,28 @@ interface Run {
 /** Runs the real CLI with only the environment given (plus PATH), as an operator would. */
 function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(CLI, args, { env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? '/tmp', ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
+    execFile(
+      CLI,
+      args,
+      { env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? '/tmp', ...env }, timeout: 60_000 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
 /** A long-running CLI process (serve, timeline --follow), with its output so far and its exit code. */
 function spawnCli(args: string[], env: Record<string, string>) {
-  const child: ChildProcess = spawn(CLI, args, { env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? '/tmp', ...env } });
+  const child: ChildProcess = spawn(CLI, args, {
+    env: { PATH: process.env.PATH!, HOME: process.env.HOME ?? '/tmp', ...env },
+  });
   const out = { stdout: '', stderr: '' };
   child.stdout!.on('data', (d: Buffer) => (out.stdout += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out.stderr += d.toString()));
-  const exited = new Promise<number>((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1))));
+  const exited = new Promise<number>((resolve) =>
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1))),
+  );
   return { child, out, exited };
 }
 
@@ -51,7 +60,10 @@ describe('zoom-runbooks CLI', () => {
     env = { TEMPORAL_ADDRESS: testTemporalAddress(), ZR_TASK_QUEUE: stack.temporal.taskQueue };
     // The stack encrypts payloads (unless told not to): the CLI must hold the same key to read them.
     const ring = stack.temporal.payloadKeys;
-    if (ring) env.ZR_PAYLOAD_KEYS = [ring.current, ...(ring.previous ?? [])].map((k) => `${k.id}:${Buffer.from(k.key).toString('base64')}`).join(',');
+    if (ring)
+      env.ZR_PAYLOAD_KEYS = [ring.current, ...(ring.previous ?? [])]
+        .map((k) => `${k.id}:${Buffer.from(k.key).toString('base64')}`)
+        .join(',');
     zoomEnv = sandboxEnv(stack.sandbox);
   });
   afterAll(async () => stack?.stop());
@@ -68,14 +80,23 @@ describe('zoom-runbooks CLI', () => {
     };
   }
 
-  const meetingOf = (id: string): StoredMeeting => [...stack.sandbox.state.meetings.values()].find((m) => String(m.agenda).includes(`Incident ${id}`))!;
+  const meetingOf = (id: string): StoredMeeting =>
+    [...stack.sandbox.state.meetings.values()].find((m) => String(m.agenda).includes(`Incident ${id}`))!;
 
   /** An incident whose bridge is up (declared through the library: these tests are about what comes next). */
   async function openBridge(title = 'Bridge test'): Promise<{ id: string; meeting: StoredMeeting }> {
     const id = uniqueIncidentId();
-    const created = { eventId: `e-${id}`, type: 'incident.created' as const, occurredAt: new Date().toISOString(), incident: { id, title, severity: 'SEV3' } };
+    const created = {
+      eventId: `e-${id}`,
+      type: 'incident.created' as const,
+      occurredAt: new Date().toISOString(),
+      incident: { id, title, severity: 'SEV3' },
+    };
     await sendIncidentEvent(stack.client, stack.temporal.taskQueue, created);
-    await eventually(async () => ((await getTimeline(stack.client, id)).some((e) => e.step === 'share') ? true : undefined), 'the bridge');
+    await eventually(
+      async () => ((await getTimeline(stack.client, id)).some((e) => e.step === 'share') ? true : undefined),
+      'the bridge',
+    );
     return { id, meeting: meetingOf(id) };
   }
 
@@ -95,7 +116,9 @@ describe('zoom-runbooks CLI', () => {
       const timeline = JSON.parse(run.stdout) as { step?: string; links?: { url: string }[] }[];
       return timeline.some((e) => e.step === 'share') ? timeline : undefined;
     }, 'the bridge on the timeline');
-    const meeting = [...stack.sandbox.state.meetings.values()].find((m) => m.topic === 'Payments API 500s - Incident Bridge')!;
+    const meeting = [...stack.sandbox.state.meetings.values()].find(
+      (m) => m.topic === 'Payments API 500s - Incident Bridge',
+    )!;
     expect(entries.find((e) => e.step === 'bridge')!.links![0].url).toBe(meeting.join_url);
 
     const human = await cli(['timeline', id], env);
@@ -103,13 +126,25 @@ describe('zoom-runbooks CLI', () => {
     const lines = human.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^TIME \(UTC\)\s+SOURCE\s+STEP\s+STATUS\s+SUMMARY\s+LINKS$/);
     expect(human.stdout).toContain(`Incident ${id} created: Payments API 500s (SEV2)`);
-    expect(lines.find((l) => l.includes('Zoom meeting ready'))).toMatch(new RegExp(`^\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\s+incident-bridge\\s+bridge\\s+ok\\s+.*Join: ${String(meeting.join_url).replace(/[.?]/g, '\\$&')}$`));
+    expect(lines.find((l) => l.includes('Zoom meeting ready'))).toMatch(
+      new RegExp(
+        `^\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\s+incident-bridge\\s+bridge\\s+ok\\s+.*Join: ${String(meeting.join_url).replace(/[.?]/g, '\\$&')}$`,
+      ),
+    );
   });
 
   it('sends an event from a JSON file, and --file checks the event matches the verb', async () => {
     const id = uniqueIncidentId();
     const file = join(dir, 'event.json');
-    writeFileSync(file, JSON.stringify({ eventId: `e-${id}`, type: 'incident.created', occurredAt: new Date().toISOString(), incident: { id, title: 'From a file' } }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        eventId: `e-${id}`,
+        type: 'incident.created',
+        occurredAt: new Date().toISOString(),
+        incident: { id, title: 'From a file' },
+      }),
+    );
     const run = await cli(['incident', 'send', file], env);
     expect(run.code).toBe(0);
     await eventually(async () => {
@@ -126,7 +161,10 @@ describe('zoom-runbooks CLI', () => {
 
   it('rejects an invalid event file naming each field, without a stack trace', async () => {
     const file = join(dir, 'bad.json');
-    writeFileSync(file, JSON.stringify({ eventId: 'e1', type: 'incident.opened', occurredAt: 'now', incident: { id: 'INC-1' } }));
+    writeFileSync(
+      file,
+      JSON.stringify({ eventId: 'e1', type: 'incident.opened', occurredAt: 'now', incident: { id: 'INC-1' } }),
+    );
     const run = await cli(['incident', 'send', file], env);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(`Invalid incident event in ${file}:`);
@@ -143,12 +181,19 @@ describe('zoom-runbooks CLI', () => {
   it('refuses to start a worker without Zoom credentials, naming what is missing', async () => {
     const run = await cli(['worker'], { ...env, ZOOM_ACCOUNT_ID: 'acct' });
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain('Zoom credentials are missing: set ZOOM_CLIENT_ID, ZOOM_CLIENT_SECRET (or ZOOM_CLIENT_SECRET_FILE), ZOOM_HOST_USER.');
+    expect(run.stderr).toContain(
+      'Zoom credentials are missing: set ZOOM_CLIENT_ID, ZOOM_CLIENT_SECRET (or ZOOM_CLIENT_SECRET_FILE), ZOOM_HOST_USER.',
+    );
     expect(run.stderr).not.toMatch(STACK_TRACE);
   });
 
   it('keeps trying to reach Temporal for ZR_TEMPORAL_WAIT seconds when starting a worker, then exits 1 with the reason', async () => {
-    const zoomEnv = { ZOOM_ACCOUNT_ID: 'acct', ZOOM_CLIENT_ID: 'id', ZOOM_CLIENT_SECRET: 'secret', ZOOM_HOST_USER: 'host@example.com' };
+    const zoomEnv = {
+      ZOOM_ACCOUNT_ID: 'acct',
+      ZOOM_CLIENT_ID: 'id',
+      ZOOM_CLIENT_SECRET: 'secret',
+      ZOOM_HOST_USER: 'host@example.com',
+    };
     const run = await cli(['worker'], { ...env, ...zoomEnv, TEMPORAL_ADDRESS: '127.0.0.1:1', ZR_TEMPORAL_WAIT: '6' });
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/Cannot reach Temporal at 127\.0\.0\.1:1.*Trying again for up to 6 s/);
@@ -179,12 +224,33 @@ describe('zoom-runbooks CLI', () => {
   it('prints help for every command and group (exit 0), and exits 2 on usage errors', async () => {
     const help = await cli(['--help'], env);
     expect(help).toMatchObject({ code: 0, stderr: '' });
-    for (const command of ['worker', 'sandbox', 'serve', 'incident', 'timeline [options] <incident-id>', 'runbook ', 'runbooks', 'meeting', 'connector']) {
+    for (const command of [
+      'worker',
+      'sandbox',
+      'serve',
+      'incident',
+      'timeline [options] <incident-id>',
+      'runbook ',
+      'runbooks',
+      'meeting',
+      'connector',
+    ]) {
       expect(help.stdout).toContain(`  ${command}`);
     }
     const subcommands = [
-      ['worker'], ['sandbox'], ['serve'], ['incident', 'send'], ['incident', 'open'], ['incident', 'close'], ['timeline'],
-      ['runbook', 'run'], ['runbook', 'cancel'], ['runbooks', 'validate'], ['runbooks', 'list'], ['meeting', 'end'], ['connector', 'test'],
+      ['worker'],
+      ['sandbox'],
+      ['serve'],
+      ['incident', 'send'],
+      ['incident', 'open'],
+      ['incident', 'close'],
+      ['timeline'],
+      ['runbook', 'run'],
+      ['runbook', 'cancel'],
+      ['runbooks', 'validate'],
+      ['runbooks', 'list'],
+      ['meeting', 'end'],
+      ['connector', 'test'],
     ];
     const helps = await Promise.all(subcommands.map((c) => cli([...c, '--help'], env)));
     helps.forEach((h, i) => {
@@ -196,7 +262,9 @@ describe('zoom-runbooks CLI', () => {
     expect(helps[11].stdout).toContain('--runbook <name>');
 
     // A group without its subcommand shows its help, as a usage error.
-    const groups = await Promise.all(['incident', 'runbook', 'runbooks', 'meeting', 'connector'].map((g) => cli([g], env)));
+    const groups = await Promise.all(
+      ['incident', 'runbook', 'runbooks', 'meeting', 'connector'].map((g) => cli([g], env)),
+    );
     for (const g of groups) {
       expect(g.code).toBe(2);
       expect(g.stderr).toMatch(/^Usage: zoom-runbooks \w+ \[options\] \[command\]/);
@@ -218,7 +286,7 @@ describe('zoom-runbooks CLI', () => {
     expect(usage[3].stderr).toContain("unknown option '--colour'");
     expect(usage[4].stderr).toContain("required option '--incident <id>' not specified");
     expect(usage[5].stderr).toContain('a port number (0-65535) is expected, got "nine"');
-   }, 180_000);
+  }, 180_000);
 
   it('validates and lists runbooks', async () => {
     const validate = await cli(['runbooks', 'validate'], env);
@@ -227,7 +295,10 @@ describe('zoom-runbooks CLI', () => {
     const list = await cli(['runbooks', 'list'], env);
     expect(list.stdout).toContain('postmortem  on incident.resolved');
 
-    writeFileSync(join(dir, 'broken.yaml'), 'name: broken\ntrigger: { on: [incident.created] }\nsteps:\n  - id: x\n    action: zoom.explode\n');
+    writeFileSync(
+      join(dir, 'broken.yaml'),
+      'name: broken\ntrigger: { on: [incident.created] }\nsteps:\n  - id: x\n    action: zoom.explode\n',
+    );
     const broken = await cli(['runbooks', 'validate', dir], env);
     expect(broken.code).toBe(1);
     expect(broken.stderr).toContain('broken.yaml');
@@ -236,12 +307,20 @@ describe('zoom-runbooks CLI', () => {
 
   it('runbook run starts a runbook on demand and names an unknown runbook or incident', async () => {
     const { id } = await openBridge('Run on demand');
-    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, { eventId: `r-${id}`, type: 'incident.resolved', occurredAt: new Date().toISOString(), incident: { id, status: 'resolved' } });
+    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, {
+      eventId: `r-${id}`,
+      type: 'incident.resolved',
+      occurredAt: new Date().toISOString(),
+      incident: { id, status: 'resolved' },
+    });
     const run = await cli(['runbook', 'run', 'postmortem', '--incident', id], env);
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(`workflow incident-${id}/postmortem/on-demand-1`);
     expect(run.stderr).toContain('waiting for a worker');
-    await eventually(() => [...stack.sandbox.state.meetings.values()].find((m) => m.topic === 'Postmortem: Run on demand'), 'the postmortem meeting');
+    await eventually(
+      () => [...stack.sandbox.state.meetings.values()].find((m) => m.topic === 'Postmortem: Run on demand'),
+      'the postmortem meeting',
+    );
 
     // The worker's answer, then the runbooks of this CLI's folder (the worker's too, unless told otherwise).
     const nope = await cli(['runbook', 'run', 'nope', '--incident', id], env);
@@ -252,7 +331,9 @@ describe('zoom-runbooks CLI', () => {
     ]);
     const typo = await cli(['runbook', 'run', 'postmortm', '--incident', id], env);
     expect(typo.code).toBe(1);
-    expect(typo.stderr).toContain('No runbook named "postmortm" is loaded on the worker.\nDid you mean "postmortem"? The runbooks in runbooks/: ');
+    expect(typo.stderr).toContain(
+      'No runbook named "postmortm" is loaded on the worker.\nDid you mean "postmortem"? The runbooks in runbooks/: ',
+    );
     const noIncident = await cli(['runbook', 'run', 'postmortem', '--incident', 'INC-never'], env);
     expect(noIncident.code).toBe(1);
     expect(noIncident.stderr).toContain('No incident "INC-never"');
@@ -262,18 +343,25 @@ describe('zoom-runbooks CLI', () => {
   it('runbook cancel --keep-meetings stops the runbook and leaves its bridge running', async () => {
     const { id, meeting } = await openBridge('Cancel me');
     await axios.post(`${stack.sandbox.url}/_sandbox/meetings/${meeting.id}/start`);
-    const run = await cli(['runbook', 'cancel', 'incident-bridge', '--incident', id, '--keep-meetings', '--reason', 'handled by phone'], env);
+    const run = await cli(
+      ['runbook', 'cancel', 'incident-bridge', '--incident', id, '--keep-meetings', '--reason', 'handled by phone'],
+      env,
+    );
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(`Runbook incident-bridge for incident ${id} stopped: handled by phone.`);
     expect(stack.sandbox.state.meetings.get(meeting.id)!.status).toBe('started');
-    expect((await getTimeline(stack.client, id)).map((e) => e.summary)).toContain('Runbook incident-bridge cancelled (its meetings were left as they are)');
+    expect((await getTimeline(stack.client, id)).map((e) => e.summary)).toContain(
+      'Runbook incident-bridge cancelled (its meetings were left as they are)',
+    );
 
     const again = await cli(['runbook', 'cancel', 'incident-bridge', '--incident', id], env);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain(`incident-${id}/incident-bridge is no longer running.`);
     const unknown = await cli(['runbook', 'cancel', 'nope', '--incident', id], env);
     expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toContain(`Incident ${id} has no runbook nope (no workflow incident-${id}/nope).\nIts runbooks running now: none.`);
+    expect(unknown.stderr).toContain(
+      `Incident ${id} has no runbook nope (no workflow incident-${id}/nope).\nIts runbooks running now: none.`,
+    );
   });
 
   it('meeting end ends the bridge now; the runbook goes on', async () => {
@@ -282,13 +370,19 @@ describe('zoom-runbooks CLI', () => {
     expect(stack.sandbox.state.meetings.get(meeting.id)!.status).toBe('started');
     const run = await cli(['meeting', 'end', id], env);
     expect(run.code).toBe(0);
-    expect(run.stdout).toContain(`Zoom meeting ${meeting.id} (End me - Incident Bridge) ended; runbook incident-bridge goes on.`);
+    expect(run.stdout).toContain(
+      `Zoom meeting ${meeting.id} (End me - Incident Bridge) ended; runbook incident-bridge goes on.`,
+    );
     expect(stack.sandbox.state.meetings.get(meeting.id)!.status).toBe('waiting');
-    expect((await stack.client.workflow.getHandle(`incident-${id}/incident-bridge`).describe()).status.name).toBe('RUNNING');
+    expect((await stack.client.workflow.getHandle(`incident-${id}/incident-bridge`).describe()).status.name).toBe(
+      'RUNNING',
+    );
 
     const other = await cli(['meeting', 'end', id, '--runbook', 'postmortem'], env);
     expect(other.code).toBe(1);
-    expect(other.stderr).toContain(`Incident ${id} has no runbook postmortem (no workflow incident-${id}/postmortem).\nIts runbooks running now: incident-bridge.`);
+    expect(other.stderr).toContain(
+      `Incident ${id} has no runbook postmortem (no workflow incident-${id}/postmortem).\nIts runbooks running now: incident-bridge.`,
+    );
     const typo = await cli(['meeting', 'end', id, '--runbook', 'incident-brige'], env);
     expect(typo.code).toBe(1);
     expect(typo.stderr).toContain('Did you mean "incident-bridge"? Its runbooks running now: incident-bridge.');
@@ -301,9 +395,19 @@ describe('zoom-runbooks CLI', () => {
     const { id } = await openBridge('Follow me');
     const table = spawnCli(['timeline', id, '--follow', '--for', '20s'], env);
     const json = spawnCli(['timeline', id, '--follow', '--json', '--for', '20s'], env);
-    await eventually(() => (table.out.stdout.includes('Join the bridge') && json.out.stdout.includes('Join the bridge') ? true : undefined), 'the entries so far');
+    await eventually(
+      () =>
+        table.out.stdout.includes('Join the bridge') && json.out.stdout.includes('Join the bridge') ? true : undefined,
+      'the entries so far',
+    );
     await cli(['incident', 'update', '--id', id, '--summary', 'rolled back'], env);
-    await eventually(() => (table.out.stdout.includes(`Incident ${id} updated`) && json.out.stdout.includes(`Incident ${id} updated`) ? true : undefined), 'the new entry');
+    await eventually(
+      () =>
+        table.out.stdout.includes(`Incident ${id} updated`) && json.out.stdout.includes(`Incident ${id} updated`)
+          ? true
+          : undefined,
+      'the new entry',
+    );
 
     // Ctrl-C stops following cleanly.
     table.child.kill('SIGINT');
@@ -313,7 +417,10 @@ describe('zoom-runbooks CLI', () => {
     expect(table.out.stderr).toContain(`following the timeline of ${id}`);
 
     expect(await json.exited).toBe(0);
-    const entries = json.out.stdout.trim().split('\n').map((l) => JSON.parse(l) as { source: string; summary: string });
+    const entries = json.out.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { source: string; summary: string });
     expect(entries[0]).toMatchObject({ source: 'incident', summary: `Incident ${id} created: Follow me (SEV3)` });
     expect(entries.filter((e) => e.summary === `Incident ${id} updated: Follow me (SEV3)`)).toHaveLength(1);
   });
@@ -321,9 +428,15 @@ describe('zoom-runbooks CLI', () => {
   it('timeline --follow waits for an incident that is not declared yet', async () => {
     const id = uniqueIncidentId();
     const follow = spawnCli(['timeline', id, '--follow', '--for', '20s'], env);
-    await eventually(() => (follow.out.stderr.includes(`waiting for incident ${id} to be declared`) ? true : undefined), 'the wait');
+    await eventually(
+      () => (follow.out.stderr.includes(`waiting for incident ${id} to be declared`) ? true : undefined),
+      'the wait',
+    );
     await cli(['incident', 'open', '--id', id, '--title', 'Late'], env);
-    await eventually(() => (follow.out.stdout.includes(`Incident ${id} created: Late`) ? true : undefined), 'the first entry');
+    await eventually(
+      () => (follow.out.stdout.includes(`Incident ${id} created: Late`) ? true : undefined),
+      'the first entry',
+    );
     follow.child.kill('SIGTERM');
     expect(await follow.exited).toBe(0);
   });
@@ -331,17 +444,28 @@ describe('zoom-runbooks CLI', () => {
   it('connector test checks token, host user and the scopes the runbooks need', async () => {
     const run = await cli(['connector', 'test'], { ...env, ...zoomEnv });
     expect(run.code).toBe(0);
-    expect(run.stdout).toContain(`Host user: ${stack.sandbox.state.users[0].email} (${stack.sandbox.state.users[0].id})`);
+    expect(run.stdout).toContain(
+      `Host user: ${stack.sandbox.state.users[0].email} (${stack.sandbox.state.users[0].id})`,
+    );
     expect(run.stdout).toMatch(/^ACTION\s+ALLOWED\s+MISSING SCOPES \(ANY OF\)$/m);
     expect(run.stdout).toMatch(/^zoom\.createMeeting\s+yes$/m);
     expect(run.stdout).toMatch(/^zoom\.endMeeting\s+yes$/m);
 
-    const limited = new ZoomSandbox({ scopes: ['meeting:read:meeting:admin', 'meeting:read:list_meetings:admin', 'meeting:update:status:admin', 'user:read:user:admin'] });
+    const limited = new ZoomSandbox({
+      scopes: [
+        'meeting:read:meeting:admin',
+        'meeting:read:list_meetings:admin',
+        'meeting:update:status:admin',
+        'user:read:user:admin',
+      ],
+    });
     await limited.start();
     try {
       const refused = await cli(['connector', 'test'], { ...env, ...sandboxEnv(limited) });
       expect(refused.code).toBe(1);
-      expect(refused.stdout).toMatch(/^zoom\.createMeeting\s+NO\s+createMeeting: meeting:write \| meeting:write:admin \| meeting:write:meeting \| meeting:write:meeting:admin$/m);
+      expect(refused.stdout).toMatch(
+        /^zoom\.createMeeting\s+NO\s+createMeeting: meeting:write \| meeting:write:admin \| meeting:write:meeting \| meeting:write:meeting:admin$/m,
+      );
       expect(refused.stdout).toMatch(/^zoom\.endMeeting\s+yes$/m);
       expect(refused.stderr).toMatch(/\d+ of \d+ actions are not allowed/);
       expect(refused.stderr).not.toMatch(STACK_TRACE);
@@ -363,7 +487,12 @@ describe('zoom-runbooks CLI', () => {
   it('serve takes incident events over HTTP with the bearer token, and stops on SIGTERM', async () => {
     const token = 'intake-token-for-cli-tests';
     const metricsPort = 20000 + Math.floor(Math.random() * 20000);
-    const serve = spawnCli(['serve', '--port', '0'], { ...env, ZR_INTAKE_TOKEN: token, ZOOM_WEBHOOK_SECRET_TOKEN: 'webhook-secret-for-cli', ZR_METRICS_ADDRESS: `127.0.0.1:${metricsPort}` });
+    const serve = spawnCli(['serve', '--port', '0'], {
+      ...env,
+      ZR_INTAKE_TOKEN: token,
+      ZOOM_WEBHOOK_SECRET_TOKEN: 'webhook-secret-for-cli',
+      ZR_METRICS_ADDRESS: `127.0.0.1:${metricsPort}`,
+    });
     const url = await eventually(() => /Serving on (http:\/\/\S+)/.exec(serve.out.stdout)?.[1], 'serve to listen');
     await eventually(() => (serve.out.stdout.includes('/zoom/webhook') ? true : undefined), 'the route list');
     expect(serve.out.stdout).toContain(`POST    ${url}/v1/events`);
@@ -372,13 +501,22 @@ describe('zoom-runbooks CLI', () => {
     expect(serve.out.stdout.includes(`${url}/codec/decode`)).toBe(!!env.ZR_PAYLOAD_KEYS);
 
     const id = uniqueIncidentId();
-    const event = { eventId: `http-${id}`, type: 'incident.created', occurredAt: new Date().toISOString(), incident: { id, title: 'Over HTTP' } };
-    const post = (auth: string) => axios.post(`${url}/v1/events`, event, { headers: { authorization: auth }, validateStatus: () => true });
+    const event = {
+      eventId: `http-${id}`,
+      type: 'incident.created',
+      occurredAt: new Date().toISOString(),
+      incident: { id, title: 'Over HTTP' },
+    };
+    const post = (auth: string) =>
+      axios.post(`${url}/v1/events`, event, { headers: { authorization: auth }, validateStatus: () => true });
     expect((await post('Bearer wrong-token-000000000')).status).toBe(401);
     const accepted = await post(`Bearer ${token}`);
     expect(accepted.status).toBe(202);
     expect(accepted.data).toMatchObject({ workflowId: `incident-${id}` });
-    await eventually(async () => ((await getTimeline(stack.client, id)).some((e) => e.step === 'share') ? true : undefined), 'the bridge');
+    await eventually(
+      async () => ((await getTimeline(stack.client, id)).some((e) => e.step === 'share') ? true : undefined),
+      'the bridge',
+    );
     expect((await axios.get(`${url}/readyz`)).data).toEqual({ ready: true });
     // serve's own metrics: answers by route and status (an accepted event, a rejected one).
     const metrics = await eventually(async () => {

@@ -8,7 +8,14 @@ import { loadDataConverter } from '@temporalio/common/lib/internal-non-workflow'
 import { temporal } from '@temporalio/proto';
 import { buildWorkflowBundle } from '../src/apps/workflow-bundle';
 import { sendIncidentEvent } from '../src/temporal/client';
-import { createDataConverter, EncryptionCodec, generateKey, KeyRing, keyRingFromEnv, PayloadKeyError } from '../src/temporal/codec';
+import {
+  createDataConverter,
+  EncryptionCodec,
+  generateKey,
+  KeyRing,
+  keyRingFromEnv,
+  PayloadKeyError,
+} from '../src/temporal/codec';
 import { startCodecServer } from '../src/apps/codec-server';
 import { IncidentEvent } from '../src/core/incident';
 import { testTemporalAddress, uniqueIncidentId } from './support/stack';
@@ -24,7 +31,12 @@ function jsonPayload(value: unknown): Payload {
 /** Payloads as the codec-server protocol carries them: proto3 JSON, bytes in base64. */
 function toJson(payloads: Payload[]) {
   const b64 = (v: Uint8Array | null | undefined) => Buffer.from(v ?? []).toString('base64');
-  return { payloads: payloads.map((p) => ({ metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, b64(v)])), data: b64(p.data) })) };
+  return {
+    payloads: payloads.map((p) => ({
+      metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, b64(v)])),
+      data: b64(p.data),
+    })),
+  };
 }
 
 describe('EncryptionCodec', () => {
@@ -60,7 +72,9 @@ describe('EncryptionCodec', () => {
     const [encrypted] = await codec.encode([jsonPayload({ title: TITLE })]);
     const data = Buffer.from(encrypted.data!);
     data[data.length - 20] ^= 1;
-    await expect(codec.decode([{ ...encrypted, data }])).rejects.toThrow('A payload encrypted with key "k1" could not be decrypted: it was altered');
+    await expect(codec.decode([{ ...encrypted, data }])).rejects.toThrow(
+      'A payload encrypted with key "k1" could not be decrypted: it was altered',
+    );
     await expect(codec.decode([{ ...encrypted, data: data.subarray(0, 10) }])).rejects.toThrow(PayloadKeyError);
     const swapped = { ...encrypted, metadata: { ...encrypted.metadata, 'encryption-key-id': Buffer.from('k0') } };
     await expect(codec.decode([swapped])).rejects.toThrow('key "k0" could not be decrypted');
@@ -92,7 +106,9 @@ describe('EncryptionCodec', () => {
       expect((error as Error).message).not.toContain(k.toString('hex'));
     }
     const noId = { ...encrypted, metadata: { encoding: encrypted.metadata!.encoding } };
-    await expect(new EncryptionCodec({ current: old }).decode([noId])).rejects.toThrow('has no "encryption-key-id" metadata');
+    await expect(new EncryptionCodec({ current: old }).decode([noId])).rejects.toThrow(
+      'has no "encryption-key-id" metadata',
+    );
   });
 
   it('passes payloads that are not encrypted through decode untouched', async () => {
@@ -106,7 +122,9 @@ describe('EncryptionCodec', () => {
   });
 
   it('refuses malformed rings', () => {
-    expect(() => new EncryptionCodec({ current: { id: 'short', key: randomBytes(16) } })).toThrow('Payload key "short" must be 32 bytes; it is 16.');
+    expect(() => new EncryptionCodec({ current: { id: 'short', key: randomBytes(16) } })).toThrow(
+      'Payload key "short" must be 32 bytes; it is 16.',
+    );
     expect(() => new EncryptionCodec({ current: newKey('a'), previous: [newKey('a')] })).toThrow('"a" appears twice');
     expect(() => new EncryptionCodec({ current: newKey('has space') })).toThrow('must be 1-64 letters');
   });
@@ -114,13 +132,19 @@ describe('EncryptionCodec', () => {
   it('encrypts failure messages: the data converter encodes common attributes', async () => {
     const loaded = loadDataConverter(createDataConverter(ring));
     expect(loaded.payloadCodecs).toHaveLength(1);
-    const failure = loaded.failureConverter.errorToFailure(ApplicationFailure.create({ message: TITLE }), loaded.payloadConverter);
+    const failure = loaded.failureConverter.errorToFailure(
+      ApplicationFailure.create({ message: TITLE }),
+      loaded.payloadConverter,
+    );
     expect(failure.message).toBe('Encoded failure');
     expect(JSON.stringify(failure)).not.toContain(TITLE);
     const [sealed] = await loaded.payloadCodecs[0].encode([failure.encodedAttributes!]);
     expect(Buffer.from(sealed.data!).includes(TITLE)).toBe(false);
     const [opened] = await loaded.payloadCodecs[0].decode([sealed]);
-    expect(loaded.failureConverter.failureToError({ ...failure, encodedAttributes: opened }, loaded.payloadConverter).message).toBe(TITLE);
+    expect(
+      loaded.failureConverter.failureToError({ ...failure, encodedAttributes: opened }, loaded.payloadConverter)
+        .message,
+    ).toBe(TITLE);
   });
 
   it('bundles its failure converter into the workflow code, without the protobuf definitions every workflow would evaluate', async () => {
@@ -146,13 +170,16 @@ describe('keyRingFromEnv', () => {
   it('means "no encryption" when unset, except in production', () => {
     expect(keyRingFromEnv({})).toBeUndefined();
     expect(keyRingFromEnv({ ZR_PAYLOAD_KEYS: ' ' })).toBeUndefined();
-    expect(() => keyRingFromEnv({ NODE_ENV: 'production' })).toThrow('ZR_PAYLOAD_KEYS is not set, and NODE_ENV=production requires encrypted payloads');
+    expect(() => keyRingFromEnv({ NODE_ENV: 'production' })).toThrow(
+      'ZR_PAYLOAD_KEYS is not set, and NODE_ENV=production requires encrypted payloads',
+    );
   });
 
   it('names each bad entry by id (or position) and the problem, never the key', () => {
     const short = k(16);
     const bare = k();
-    const bad = () => keyRingFromEnv({ ZR_PAYLOAD_KEYS: `ok:${k()},short:${short},${bare},ok:${k()},weird id:${k()},nob64:***` });
+    const bad = () =>
+      keyRingFromEnv({ ZR_PAYLOAD_KEYS: `ok:${k()},short:${short},${bare},ok:${k()},weird id:${k()},nob64:***` });
     expect(bad).toThrow(PayloadKeyError);
     let message = '';
     try {
@@ -188,10 +215,17 @@ describe('codec server', () => {
   afterAll(() => server.close());
 
   const post = (path: string, body: unknown, headers: Record<string, string> = { Authorization: `Bearer ${token}` }) =>
-    fetch(`${server.url}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Namespace': 'default', ...headers }, body: JSON.stringify(body) });
+    fetch(`${server.url}${path}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-Namespace': 'default', ...headers },
+      body: JSON.stringify(body),
+    });
 
   it('encodes and decodes over HTTP in the codec-server JSON format', async () => {
-    const original = toJson([jsonPayload({ title: TITLE }), { metadata: { encoding: Buffer.from('binary/null') }, data: new Uint8Array() }]);
+    const original = toJson([
+      jsonPayload({ title: TITLE }),
+      { metadata: { encoding: Buffer.from('binary/null') }, data: new Uint8Array() },
+    ]);
     const encoded = await post('/encode', original);
     expect(encoded.status).toBe(200);
     expect(encoded.headers.get('content-type')).toBe('application/json');
@@ -206,7 +240,10 @@ describe('codec server', () => {
   });
 
   it('answers 401 without the bearer token or with a wrong one', async () => {
-    for (const headers of [{}, { Authorization: 'Bearer wrong' }, { Authorization: token }] as Record<string, string>[]) {
+    for (const headers of [{}, { Authorization: 'Bearer wrong' }, { Authorization: token }] as Record<
+      string,
+      string
+    >[]) {
       const res = await post('/decode', { payloads: [] }, headers);
       expect(res.status).toBe(401);
       expect(res.headers.get('www-authenticate')).toBe('Bearer');
@@ -217,7 +254,11 @@ describe('codec server', () => {
   it('answers the Web UI preflight, and only for allowed origins', async () => {
     const preflight = await fetch(`${server.url}/decode`, {
       method: 'OPTIONS',
-      headers: { Origin: ui, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type,x-namespace,authorization' },
+      headers: {
+        Origin: ui,
+        'Access-Control-Request-Method': 'POST',
+        'Access-Control-Request-Headers': 'content-type,x-namespace,authorization',
+      },
     });
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get('access-control-allow-origin')).toBe(ui);
@@ -232,10 +273,16 @@ describe('codec server', () => {
     expect(unauthorised.status).toBe(401);
     expect(unauthorised.headers.get('access-control-allow-origin')).toBe(ui); // so the UI can show the error
 
-    const evil = await fetch(`${server.url}/decode`, { method: 'OPTIONS', headers: { Origin: 'https://evil.example', 'Access-Control-Request-Method': 'POST' } });
+    const evil = await fetch(`${server.url}/decode`, {
+      method: 'OPTIONS',
+      headers: { Origin: 'https://evil.example', 'Access-Control-Request-Method': 'POST' },
+    });
     expect(evil.status).toBe(403);
     expect(evil.headers.get('access-control-allow-origin')).toBeNull();
-    expect((await post('/decode', { payloads: [] }, { Authorization: `Bearer ${token}`, Origin: 'https://evil.example' })).status).toBe(403);
+    expect(
+      (await post('/decode', { payloads: [] }, { Authorization: `Bearer ${token}`, Origin: 'https://evil.example' }))
+        .status,
+    ).toBe(403);
   });
 
   it('reports bad requests and undecryptable payloads as 400, unknown paths as 404', async () => {
@@ -265,18 +312,30 @@ describe('end to end against the dev server', () => {
     codecServer = await startCodecServer({ ring, token });
   });
   afterAll(async () => {
-    for (const id of started) await plain.workflow.getHandle(id).terminate('codec test done').catch(() => undefined);
+    for (const id of started)
+      await plain.workflow
+        .getHandle(id)
+        .terminate('codec test done')
+        .catch(() => undefined);
     await codecServer.close();
     await plain.connection.close();
   });
 
   function event(): IncidentEvent {
-    return { eventId: `evt-${randomUUID()}`, type: 'incident.created', occurredAt: '2026-11-22T09:14:03Z', incident: { id: uniqueIncidentId('CODEC'), title: TITLE, severity: 'SEV2' } };
+    return {
+      eventId: `evt-${randomUUID()}`,
+      type: 'incident.created',
+      occurredAt: '2026-11-22T09:14:03Z',
+      incident: { id: uniqueIncidentId('CODEC'), title: TITLE, severity: 'SEV2' },
+    };
   }
 
   /** Input and signal payloads of a history that has no worker: the start and the signal. */
   function messagePayloads(history: temporal.api.history.v1.IHistory): Payload[] {
-    return history.events!.flatMap((e) => [...(e.workflowExecutionStartedEventAttributes?.input?.payloads ?? []), ...(e.workflowExecutionSignaledEventAttributes?.input?.payloads ?? [])]);
+    return history.events!.flatMap((e) => [
+      ...(e.workflowExecutionStartedEventAttributes?.input?.payloads ?? []),
+      ...(e.workflowExecutionSignaledEventAttributes?.input?.payloads ?? []),
+    ]);
   }
 
   it('stores only ciphertext in history, which the codec server (and the CLI through it) decodes', async () => {
@@ -294,7 +353,8 @@ describe('end to end against the dev server', () => {
       expect(text(p.metadata!.encoding)).toBe('binary/encrypted');
       expect(text(p.metadata!['encryption-key-id'])).toBe('e2e');
     }
-    const wire = (h: temporal.api.history.v1.IHistory) => Buffer.from(temporal.api.history.v1.History.encode(h).finish());
+    const wire = (h: temporal.api.history.v1.IHistory) =>
+      Buffer.from(temporal.api.history.v1.History.encode(h).finish());
     expect(JSON.stringify(history)).not.toContain(TITLE);
     expect(wire(history).includes(TITLE)).toBe(false);
     expect(wire(await plain.workflow.getHandle(control.workflowId).fetchHistory()).includes(TITLE)).toBe(true);
@@ -305,17 +365,35 @@ describe('end to end against the dev server', () => {
       body: JSON.stringify(toJson(payloads)),
     });
     expect(res.status).toBe(200);
-    const decoded = ((await res.json()) as ReturnType<typeof toJson>).payloads.map((p) => JSON.parse(Buffer.from(p.data, 'base64').toString()) as unknown);
+    const decoded = ((await res.json()) as ReturnType<typeof toJson>).payloads.map(
+      (p) => JSON.parse(Buffer.from(p.data, 'base64').toString()) as unknown,
+    );
     expect(decoded[0]).toEqual({ incidentId: expect.stringMatching(/^CODEC-/) });
     expect(decoded[1]).toMatchObject({ type: 'incident.created', incident: { title: TITLE } });
 
     // The Temporal CLI speaks the same protocol: with `--codec-endpoint` it shows the event in clear.
     const cli = process.env.ZR_TEST_TEMPORAL_CLI ?? join(__dirname, '../.temporal/venv/bin/temporal');
     const signalShownByCli = async (...extra: string[]) => {
-      const { stdout } = await promisify(execFile)(cli, ['workflow', 'show', '-w', workflowId, '--address', testTemporalAddress(), '-o', 'json', ...extra]);
-      const shown = JSON.parse(stdout) as { events: { workflowExecutionSignaledEventAttributes?: { input: ReturnType<typeof toJson> } }[] };
-      const [p] = shown.events.find((e) => e.workflowExecutionSignaledEventAttributes)!.workflowExecutionSignaledEventAttributes!.input.payloads;
-      return { encoding: Buffer.from(p.metadata.encoding, 'base64').toString(), data: Buffer.from(p.data, 'base64').toString() };
+      const { stdout } = await promisify(execFile)(cli, [
+        'workflow',
+        'show',
+        '-w',
+        workflowId,
+        '--address',
+        testTemporalAddress(),
+        '-o',
+        'json',
+        ...extra,
+      ]);
+      const shown = JSON.parse(stdout) as {
+        events: { workflowExecutionSignaledEventAttributes?: { input: ReturnType<typeof toJson> } }[];
+      };
+      const [p] = shown.events.find((e) => e.workflowExecutionSignaledEventAttributes)!
+        .workflowExecutionSignaledEventAttributes!.input.payloads;
+      return {
+        encoding: Buffer.from(p.metadata.encoding, 'base64').toString(),
+        data: Buffer.from(p.data, 'base64').toString(),
+      };
     };
     const raw = await signalShownByCli();
     expect(raw.encoding).toBe('binary/encrypted');

@@ -16,14 +16,20 @@ describe('workerTuning', () => {
     });
   });
 
-  it('caps the Zoom queue below the plan\'s Medium limit unless told otherwise', () => {
+  it("caps the Zoom queue below the plan's Medium limit unless told otherwise", () => {
     expect(workerTuning({ ZOOM_PLAN: 'business' }).maxTaskQueueActivitiesPerSecond).toBe(54);
     expect(workerTuning({ ZOOM_PLAN: 'free' }).maxTaskQueueActivitiesPerSecond).toBe(1);
     expect(workerTuning({ ZR_ACTIVITIES_PER_SECOND: 'off' })).not.toHaveProperty('maxTaskQueueActivitiesPerSecond');
   });
 
   it('takes each from the environment', () => {
-    const t = workerTuning({ ZR_WORKFLOW_SLOTS: '20', ZR_ACTIVITY_SLOTS: '50', ZR_POLLERS: '6', ZR_CACHED_WORKFLOWS: '0', ZR_ACTIVITIES_PER_SECOND: '18.5' });
+    const t = workerTuning({
+      ZR_WORKFLOW_SLOTS: '20',
+      ZR_ACTIVITY_SLOTS: '50',
+      ZR_POLLERS: '6',
+      ZR_CACHED_WORKFLOWS: '0',
+      ZR_ACTIVITIES_PER_SECOND: '18.5',
+    });
     expect(t).toMatchObject({
       maxConcurrentWorkflowTaskExecutions: 20,
       maxConcurrentActivityTaskExecutions: 50,
@@ -53,10 +59,15 @@ describe('zoomConnectorConfig', () => {
     } catch (err) {
       message = (err as Error).message;
     }
-    expect(message).toContain('Zoom credentials are missing: set ZOOM_CLIENT_ID, ZOOM_CLIENT_SECRET (or ZOOM_CLIENT_SECRET_FILE), ZOOM_HOST_USER.');
+    expect(message).toContain(
+      'Zoom credentials are missing: set ZOOM_CLIENT_ID, ZOOM_CLIENT_SECRET (or ZOOM_CLIENT_SECRET_FILE), ZOOM_HOST_USER.',
+    );
     const cited = /see README, "([^"]+)"/.exec(message)?.[1];
     expect(cited).toBeDefined();
-    const headings = readFileSync(join(__dirname, '../README.md'), 'utf8').split('\n').filter((l) => /^#+ /.test(l)).map((l) => l.replace(/^#+ /, ''));
+    const headings = readFileSync(join(__dirname, '../README.md'), 'utf8')
+      .split('\n')
+      .filter((l) => /^#+ /.test(l))
+      .map((l) => l.replace(/^#+ /, ''));
     expect(headings.filter((h) => h.startsWith(cited!))).toHaveLength(1);
   });
 });

@@ -16,7 +16,9 @@ const SPEC_DIR = path.join(__dirname, '../../shared/zoom-openapi');
 const SPEC_FILES = ['ZoomMeetingAPISpec.json', 'ZoomUsersAPISpec.json'].map((f) => path.join(SPEC_DIR, f));
 const missing = SPEC_FILES.filter((f) => !existsSync(f));
 if (missing.length) {
-  console.warn(`Skipping the Zoom OpenAPI contract test: ${missing.join(', ')} not found (the specs live in ${SPEC_DIR}, outside this repository).`);
+  console.warn(
+    `Skipping the Zoom OpenAPI contract test: ${missing.join(', ')} not found (the specs live in ${SPEC_DIR}, outside this repository).`,
+  );
 }
 const describeWithSpecs = missing.length ? describe.skip : describe;
 
@@ -53,14 +55,28 @@ describeWithSpecs('Zoom OpenAPI contract: client requests and sandbox responses'
     specs = new OpenApiSpecs(SPEC_FILES);
     sandbox = new ZoomSandbox();
     await sandbox.start();
-    const { client: zoom, hosts: { hosts: [host] } } = zoomConnector(sandboxConnector(sandbox));
+    const {
+      client: zoom,
+      hosts: {
+        hosts: [host],
+      },
+    } = zoomConnector(sandboxConnector(sandbox));
 
     const admin = axios.create({ baseURL: `${sandbox.url}/_sandbox` }); // not Zoom's API: not recorded
     const created = await zoom.createMeeting(host, RICH_MEETING);
     await zoom.getMeeting(created.id);
     await zoom.listMeetings(host, { type: 'scheduled', page_size: 30 });
-    await zoom.updateMeeting(created.id, { topic: 'INC-4711 [SEV1] checkout latency bridge', settings: { waiting_room: true } });
-    const recurring = await zoom.createMeeting(host, { topic: 'INC-4711 daily sync', type: 8, start_time: '2026-11-23T08:00:00Z', timezone: 'Europe/Berlin', recurrence: { type: 1, repeat_interval: 1, end_times: 7 } });
+    await zoom.updateMeeting(created.id, {
+      topic: 'INC-4711 [SEV1] checkout latency bridge',
+      settings: { waiting_room: true },
+    });
+    const recurring = await zoom.createMeeting(host, {
+      topic: 'INC-4711 daily sync',
+      type: 8,
+      start_time: '2026-11-23T08:00:00Z',
+      timezone: 'Europe/Berlin',
+      recurrence: { type: 1, repeat_interval: 1, end_times: 7 },
+    });
     const postmortem = await zoom.createMeeting(host, { topic: 'Postmortem INC-4711', settings: { approval_type: 0 } });
     await zoom.addRegistrant(postmortem.id, { email: 'ana@example.com', first_name: 'Ana', last_name: 'Ruiz' });
 
@@ -152,7 +168,13 @@ describeWithSpecs('Zoom OpenAPI contract: client requests and sandbox responses'
       expect(validate({ topic: 123 })).toEqual([
         'POST /users/{userId}/meetings (meetingCreate) request body: /topic must be string (got 123)',
       ]);
-      expect(validate({ topic: 'x', type: 5, settings: { auto_recording: 'sometimes', meeting_invitees: [{ email: 'not-an-email' }] } })).toEqual([
+      expect(
+        validate({
+          topic: 'x',
+          type: 5,
+          settings: { auto_recording: 'sometimes', meeting_invitees: [{ email: 'not-an-email' }] },
+        }),
+      ).toEqual([
         'POST /users/{userId}/meetings (meetingCreate) request body: /settings/auto_recording must be equal to one of the allowed values: ["local","cloud","none"] (got "sometimes")',
         'POST /users/{userId}/meetings (meetingCreate) request body: /settings/meeting_invitees/0/email must match format "email" (got "not-an-email")',
         'POST /users/{userId}/meetings (meetingCreate) request body: /type must be equal to one of the allowed values: [1,2,3,8] (got 5)',
@@ -161,7 +183,13 @@ describeWithSpecs('Zoom OpenAPI contract: client requests and sandbox responses'
 
     it('rejects a get-meeting response with join_url of the wrong type', () => {
       const validate = specs.operation('GET', '/v2/meetings/85746065432').response(200)!;
-      const meeting = { id: 85746065432, topic: 'x', type: 2, status: 'waiting', join_url: 'https://zoom.us/j/85746065432' };
+      const meeting = {
+        id: 85746065432,
+        topic: 'x',
+        type: 2,
+        status: 'waiting',
+        join_url: 'https://zoom.us/j/85746065432',
+      };
       expect(validate(meeting)).toEqual([]);
       expect(validate({ ...meeting, join_url: 123, id: '85746065432' })).toEqual([
         'GET /meetings/{meetingId} (meeting) response 200: /id must be integer (got "85746065432")',
@@ -172,7 +200,9 @@ describeWithSpecs('Zoom OpenAPI contract: client requests and sandbox responses'
     it('matches concrete paths to templates and refuses paths the spec lacks', () => {
       expect(specs.operation('GET', '/v2/users/me/meetings').template).toBe('/users/{userId}/meetings');
       expect(specs.operation('GET', '/users/sbxHostUser001').template).toBe('/users/{userId}'); // from the Users document
-      expect(() => specs.operation('GET', '/v2/no/such/thing')).toThrow('The Zoom OpenAPI spec has no operation for GET /v2/no/such/thing');
+      expect(() => specs.operation('GET', '/v2/no/such/thing')).toThrow(
+        'The Zoom OpenAPI spec has no operation for GET /v2/no/such/thing',
+      );
     });
   });
 });

@@ -8,7 +8,16 @@ import { loadRunbooks } from '../src/core/runbook-loader';
 import { Runbook, runbookSchema } from '../src/core/runbook';
 import { StoredMeeting } from '../src/sandbox/zoom-api';
 import { idempotencyMarker } from '../activities';
-import { addParticipantsUpdate, bridgeQuery, endBridgeSignal, incidentWorkflowId, meetingMailboxWorkflowId, runRunbookUpdate, TimelineEntry, zoomMeetingEventSignal } from '../workflows/definitions';
+import {
+  addParticipantsUpdate,
+  bridgeQuery,
+  endBridgeSignal,
+  incidentWorkflowId,
+  meetingMailboxWorkflowId,
+  runRunbookUpdate,
+  TimelineEntry,
+  zoomMeetingEventSignal,
+} from '../workflows/definitions';
 import { eventually, receiveZoomWebhooks, Stack, startStack, uniqueIncidentId } from './support/stack';
 import { hoursFromNow } from './support/times';
 
@@ -55,7 +64,10 @@ describe('under disorder', () => {
   let stack: Stack;
   let stopReceiver: (() => Promise<void>) | undefined;
   beforeAll(async () => {
-    stack = await startStack({ runbooks: [...examples, fragile, verbose, slowFollowUp], incidentPolicy: { closeAfterResolveMs: CLOSE_AFTER_RESOLVE_MS, autoCloseSources: ['pagerduty'] } });
+    stack = await startStack({
+      runbooks: [...examples, fragile, verbose, slowFollowUp],
+      incidentPolicy: { closeAfterResolveMs: CLOSE_AFTER_RESOLVE_MS, autoCloseSources: ['pagerduty'] },
+    });
     stopReceiver = await receiveZoomWebhooks(stack, SECRET_TOKEN);
   });
   afterAll(async () => {
@@ -66,13 +78,19 @@ describe('under disorder', () => {
   const sim = (path: string, body: object = {}) => axios.post(`${stack.sandbox.url}/_sandbox${path}`, body);
   const send = (event: IncidentEvent) => sendIncidentEvent(stack.client, stack.temporal.taskQueue, event);
   let counter = 0;
-  const event = (id: string, type: IncidentEvent['type'], incident: Partial<IncidentEvent['incident']> = {}, occurredAt = new Date().toISOString()): IncidentEvent => ({
+  const event = (
+    id: string,
+    type: IncidentEvent['type'],
+    incident: Partial<IncidentEvent['incident']> = {},
+    occurredAt = new Date().toISOString(),
+  ): IncidentEvent => ({
     eventId: `${id}-${type}-${++counter}`,
     type,
     occurredAt,
     incident: { id, ...incident },
   });
-  const incidentOf = (id: string) => stack.client.workflow.getHandle(incidentWorkflowId(id)).query<Incident>('incident');
+  const incidentOf = (id: string) =>
+    stack.client.workflow.getHandle(incidentWorkflowId(id)).query<Incident>('incident');
   const timelineWith = (id: string, match: (e: TimelineEntry) => boolean, what: string, timeoutMs?: number) =>
     eventually(
       async () => {
@@ -83,11 +101,19 @@ describe('under disorder', () => {
       timeoutMs,
     );
   /** The claims and releases a meeting's mailbox received, in order. */
-  const mailboxSignals = async (mailbox: { fetchHistory(): Promise<{ events?: { workflowExecutionSignaledEventAttributes?: { signalName?: string | null } | null }[] | null }> }) =>
-    ((await mailbox.fetchHistory()).events ?? []).map((e) => e.workflowExecutionSignaledEventAttributes?.signalName).filter((n) => n === 'claimMeeting' || n === 'releaseMeeting');
-  const meetingsWhere = (match: (m: StoredMeeting) => boolean) => [...stack.sandbox.state.meetings.values()].filter(match);
+  const mailboxSignals = async (mailbox: {
+    fetchHistory(): Promise<{
+      events?: { workflowExecutionSignaledEventAttributes?: { signalName?: string | null } | null }[] | null;
+    }>;
+  }) =>
+    ((await mailbox.fetchHistory()).events ?? [])
+      .map((e) => e.workflowExecutionSignaledEventAttributes?.signalName)
+      .filter((n) => n === 'claimMeeting' || n === 'releaseMeeting');
+  const meetingsWhere = (match: (m: StoredMeeting) => boolean) =>
+    [...stack.sandbox.state.meetings.values()].filter(match);
   const bridgeOf = (id: string) => meetingsWhere((m) => String(m.agenda).includes(`Incident ${id}`));
-  const statusOf = (meetingId: string | number) => meetingsWhere((m) => String(m.id) === String(meetingId))[0]?.status ?? 'deleted';
+  const statusOf = (meetingId: string | number) =>
+    meetingsWhere((m) => String(m.id) === String(meetingId))[0]?.status ?? 'deleted';
 
   describe('lifecycle', () => {
     it('a resolve and a create with the same timestamp (a flapping alert): the incident stays resolved, no bridge stays open', async () => {
@@ -95,7 +121,11 @@ describe('under disorder', () => {
       const at = new Date(Math.floor(Date.now() / 1000) * 1000).toISOString();
       await send(event(id, 'incident.resolved', { title: 'Flapping', severity: 'SEV3' }, at));
       await send(event(id, 'incident.created', { title: 'Flapping', severity: 'SEV3' }, at));
-      await timelineWith(id, (e) => e.summary.includes('created') && e.summary.includes('already resolved'), 'the create noted as not changing the status');
+      await timelineWith(
+        id,
+        (e) => e.summary.includes('created') && e.summary.includes('already resolved'),
+        'the create noted as not changing the status',
+      );
       expect(await incidentOf(id)).toMatchObject({ status: 'resolved', resolvedAt: at, createdAt: at });
       await new Promise((r) => setTimeout(r, 1000));
       // Matched as of the resolve: the bridge runbook (on created) never starts for a resolved incident.
@@ -120,13 +150,23 @@ describe('under disorder', () => {
       await send(event(id, 'incident.resolved'));
       await timelineWith(id, (e) => e.summary === 'Runbook slow-follow-up started', 'the follow-up run');
       await send(event(id, 'incident.reopened'));
-      await timelineWith(id, (e) => e.source === 'slow-follow-up' && e.summary.startsWith('Not booked yet: the incident was reopened'), 'the booking held back');
+      await timelineWith(
+        id,
+        (e) => e.source === 'slow-follow-up' && e.summary.startsWith('Not booked yet: the incident was reopened'),
+        'the booking held back',
+      );
       const reviews = () => meetingsWhere((m) => String(m.agenda).includes(`Review of ${id}`));
       expect(reviews()).toEqual([]);
       const resolvedAgain = new Date().toISOString();
       await send(event(id, 'incident.resolved', {}, resolvedAgain));
-      await timelineWith(id, (e) => e.source === 'slow-follow-up' && e.step === 'review' && e.status === 'ok', 'the follow-up booked');
-      expect(reviews().map((m) => Date.parse(String(m.start_time)))).toEqual([Date.parse(resolvedAgain.replace(/\.\d{3}Z$/, 'Z')) + 2 * 86_400_000]);
+      await timelineWith(
+        id,
+        (e) => e.source === 'slow-follow-up' && e.step === 'review' && e.status === 'ok',
+        'the follow-up booked',
+      );
+      expect(reviews().map((m) => Date.parse(String(m.start_time)))).toEqual([
+        Date.parse(resolvedAgain.replace(/\.\d{3}Z$/, 'Z')) + 2 * 86_400_000,
+      ]);
     });
 
     it('a partial update merges custom fields and the owner; null removes', async () => {
@@ -139,7 +179,9 @@ describe('under disorder', () => {
           fields: { service: 'checkout', region: 'eu-west-1', tier: 1 },
         }),
       );
-      await send(event(id, 'incident.updated', { fields: { region: 'us-east-1', tier: null }, owner: { name: 'Ana Ruiz' } }));
+      await send(
+        event(id, 'incident.updated', { fields: { region: 'us-east-1', tier: null }, owner: { name: 'Ana Ruiz' } }),
+      );
       const incident = await eventually(async () => {
         const i = await incidentOf(id);
         return i.fields?.region === 'us-east-1' ? i : undefined;
@@ -150,24 +192,45 @@ describe('under disorder', () => {
 
     it("PagerDuty's reopen (status: triggered) reopens: the postmortem is cancelled; the source's word is kept beside", async () => {
       const id = uniqueIncidentId('PD');
-      await send(event(id, 'incident.created', { title: 'PD reopen', severity: 'SEV2', status: 'triggered' }, hoursFromNow(-2)));
+      await send(
+        event(id, 'incident.created', { title: 'PD reopen', severity: 'SEV2', status: 'triggered' }, hoursFromNow(-2)),
+      );
       await send(event(id, 'incident.resolved', { status: 'resolved' }, hoursFromNow(-1)));
       await timelineWith(id, (e) => e.source === 'postmortem' && e.step === 'share', 'the postmortem');
       const [postmortem] = meetingsWhere((m) => String(m.agenda).startsWith(`Postmortem for ${id}`));
       await send(event(id, 'incident.reopened', { status: 'triggered' }));
-      await timelineWith(id, (e) => e.summary.startsWith(`Zoom meeting ${postmortem.id} cancelled: the incident was reopened`), 'the postmortem cancelled');
+      await timelineWith(
+        id,
+        (e) => e.summary.startsWith(`Zoom meeting ${postmortem.id} cancelled: the incident was reopened`),
+        'the postmortem cancelled',
+      );
       expect(await incidentOf(id)).toMatchObject({ status: 'reopened', sourceStatus: 'triggered' });
       expect(statusOf(postmortem.id)).toBe('deleted');
     });
 
     it('an incident whose source never closes (PagerDuty) is closed after the configured time; its daily sync is deleted; others stay resolved', async () => {
       const id = uniqueIncidentId('PD');
-      await send(event(id, 'incident.created', { title: 'Never closed', severity: 'SEV1', fields: { source: 'pagerduty' } }));
-      const withSync = await timelineWith(id, (e) => e.source === 'incident-sync' && e.step === 'sync', 'the daily sync');
-      const syncId = /\((\d+)\)/.exec(withSync.find((e) => e.source === 'incident-sync' && e.step === 'sync')!.summary)![1];
+      await send(
+        event(id, 'incident.created', { title: 'Never closed', severity: 'SEV1', fields: { source: 'pagerduty' } }),
+      );
+      const withSync = await timelineWith(
+        id,
+        (e) => e.source === 'incident-sync' && e.step === 'sync',
+        'the daily sync',
+      );
+      const syncId = /\((\d+)\)/.exec(
+        withSync.find((e) => e.source === 'incident-sync' && e.step === 'sync')!.summary,
+      )![1];
       await send(event(id, 'incident.resolved'));
-      const timeline = await timelineWith(id, (e) => e.summary.startsWith(`Recurring Zoom meeting ${syncId} deleted`), 'the sync deleted', 30_000);
-      expect(timeline.map((e) => e.summary)).toContainEqual(expect.stringMatching(/^Closed automatically: resolved at .* \(ZR_CLOSE_AFTER_RESOLVE\)$/));
+      const timeline = await timelineWith(
+        id,
+        (e) => e.summary.startsWith(`Recurring Zoom meeting ${syncId} deleted`),
+        'the sync deleted',
+        30_000,
+      );
+      expect(timeline.map((e) => e.summary)).toContainEqual(
+        expect.stringMatching(/^Closed automatically: resolved at .* \(ZR_CLOSE_AFTER_RESOLVE\)$/),
+      );
       expect(await incidentOf(id)).toMatchObject({ status: 'closed' });
       expect(statusOf(syncId)).toBe('deleted');
       // A source that sends its own close (no fields.source here) is left resolved.
@@ -189,15 +252,23 @@ describe('under disorder', () => {
       await sim(`/meetings/${meeting.id}/start`);
       const ana = (await sim(`/meetings/${meeting.id}/participants`, { name: 'Ana', email: 'ana@example.com' })).data;
       // The run has not seen the create's answer yet: the events wait in the meeting's mailbox.
-      expect((await getTimeline(stack.client, id)).some((e) => e.source === 'recorded-bridge' && e.step === 'bridge')).toBe(false);
-      expect((await stack.client.workflow.getHandle(meetingMailboxWorkflowId(String(meeting.id))).describe()).status.name).toBe('RUNNING');
+      expect(
+        (await getTimeline(stack.client, id)).some((e) => e.source === 'recorded-bridge' && e.step === 'bridge'),
+      ).toBe(false);
+      expect(
+        (await stack.client.workflow.getHandle(meetingMailboxWorkflowId(String(meeting.id))).describe()).status.name,
+      ).toBe('RUNNING');
       await timelineWith(id, (e) => e.source === 'recorded-bridge' && e.step === 'share', 'the bridge shared');
       await send(event(id, 'incident.resolved'));
       await timelineWith(id, (e) => e.summary === 'Incident is resolved', 'the resolution');
       await new Promise((r) => setTimeout(r, 1500));
       expect(statusOf(meeting.id)).toBe('started'); // Ana is still in the room
       await sim(`/meetings/${meeting.id}/participants/${ana.participantId}/leave`);
-      const timeline = await timelineWith(id, (e) => e.source === 'recorded-bridge' && e.step === 'attendance', 'attendance');
+      const timeline = await timelineWith(
+        id,
+        (e) => e.source === 'recorded-bridge' && e.step === 'attendance',
+        'attendance',
+      );
       expect(timeline.find((e) => e.step === 'attendance')!.summary).toMatch(/Ana \d+ min/);
     });
 
@@ -209,17 +280,34 @@ describe('under disorder', () => {
       await sim(`/meetings/${meeting.id}/start`);
       // As the mailbox does when it forwards in the same workflow task as the create's answer.
       const run = stack.client.workflow.getHandle(`${incidentWorkflowId(id)}/recorded-bridge`);
-      const joined = { type: 'meeting.participant_joined', meetingId: String(meeting.id), at: new Date().toISOString(), participant: { id: 'early-1', name: 'Early Ed' } } as const;
+      const joined = {
+        type: 'meeting.participant_joined',
+        meetingId: String(meeting.id),
+        at: new Date().toISOString(),
+        participant: { id: 'early-1', name: 'Early Ed' },
+      } as const;
       await run.signal(zoomMeetingEventSignal, joined);
-      expect((await getTimeline(stack.client, id)).some((e) => e.source === 'recorded-bridge' && e.step === 'bridge')).toBe(false);
+      expect(
+        (await getTimeline(stack.client, id)).some((e) => e.source === 'recorded-bridge' && e.step === 'bridge'),
+      ).toBe(false);
       await timelineWith(id, (e) => e.source === 'recorded-bridge' && e.step === 'share', 'the bridge shared');
       await send(event(id, 'incident.resolved'));
       await timelineWith(id, (e) => e.summary === 'Incident is resolved', 'the resolution');
       await new Promise((r) => setTimeout(r, 1500));
       expect(statusOf(meeting.id)).toBe('started'); // Ed is in the room, as far as the run knows
-      expect((await getTimeline(stack.client, id)).some((e) => e.source === 'recorded-bridge' && e.step === 'end')).toBe(false);
-      await run.signal(zoomMeetingEventSignal, { ...joined, type: 'meeting.participant_left', at: new Date(Date.now() + 60_000).toISOString() });
-      const timeline = await timelineWith(id, (e) => e.source === 'recorded-bridge' && e.step === 'attendance', 'attendance');
+      expect(
+        (await getTimeline(stack.client, id)).some((e) => e.source === 'recorded-bridge' && e.step === 'end'),
+      ).toBe(false);
+      await run.signal(zoomMeetingEventSignal, {
+        ...joined,
+        type: 'meeting.participant_left',
+        at: new Date(Date.now() + 60_000).toISOString(),
+      });
+      const timeline = await timelineWith(
+        id,
+        (e) => e.source === 'recorded-bridge' && e.step === 'attendance',
+        'attendance',
+      );
       expect(timeline.find((e) => e.step === 'attendance')!.summary).toMatch(/live webhooks.*Early Ed 1 min/);
     });
   });
@@ -234,11 +322,20 @@ describe('under disorder', () => {
       await run.cancel();
       await eventually(() => (statusOf(meeting.id) === 'deleted' ? true : undefined), 'the meeting removed');
       const { runId } = await run.describe();
-      expect(meetingsWhere((m) => String(m.agenda).includes(idempotencyMarker(`${run.workflowId}/${runId}/bridge`)))).toEqual([]);
-      await timelineWith(id, (e) => e.summary === `Removed Zoom meeting ${meeting.id}: created by a step the cancel cut short`, 'the removal on the timeline');
+      expect(
+        meetingsWhere((m) => String(m.agenda).includes(idempotencyMarker(`${run.workflowId}/${runId}/bridge`))),
+      ).toEqual([]);
+      await timelineWith(
+        id,
+        (e) => e.summary === `Removed Zoom meeting ${meeting.id}: created by a step the cancel cut short`,
+        'the removal on the timeline',
+      );
       // The create answers after the removal and claims the mailbox late: the release it finds there wins.
       const mailbox = stack.client.workflow.getHandle(meetingMailboxWorkflowId(String(meeting.id)));
-      await eventually(async () => ((await mailboxSignals(mailbox)).includes('claimMeeting') ? true : undefined), 'the late claim');
+      await eventually(
+        async () => ((await mailboxSignals(mailbox)).includes('claimMeeting') ? true : undefined),
+        'the late claim',
+      );
       expect(await mailboxSignals(mailbox)).toEqual(['releaseMeeting', 'claimMeeting']);
       await run.terminate('test over: the late pass is not awaited here');
     });
@@ -248,21 +345,40 @@ describe('under disorder', () => {
       await sim('/faults', { method: 'POST', path: '/v2/users/[^/]+/meetings$', holdResponseMs: 3000 });
       await send(event(id, 'incident.created', { title: 'Terminate mid-create', severity: 'SEV3' }));
       const [meeting] = await eventually(() => (bridgeOf(id).length ? bridgeOf(id) : undefined), 'the meeting in Zoom');
-      await stack.client.workflow.getHandle(`${incidentWorkflowId(id)}/incident-bridge`).terminate('operator, mid-create');
+      await stack.client.workflow
+        .getHandle(`${incidentWorkflowId(id)}/incident-bridge`)
+        .terminate('operator, mid-create');
       const mailbox = stack.client.workflow.getHandle(meetingMailboxWorkflowId(String(meeting.id)));
-      await eventually(async () => ((await mailboxSignals(mailbox)).includes('claimMeeting') ? true : undefined), 'the create answered (and claimed)', 10_000);
+      await eventually(
+        async () => ((await mailboxSignals(mailbox)).includes('claimMeeting') ? true : undefined),
+        'the create answered (and claimed)',
+        10_000,
+      );
       await send(event(id, 'incident.closed'));
-      await timelineWith(id, (e) => e.summary === `Zoom meeting ${meeting.id} ended on close: its runbook incident-bridge no longer runs`, 'the bridge ended on close');
-      const ended = stack.sandbox.requests.filter((r) => r.method === 'PUT' && r.path === `/v2/meetings/${meeting.id}/status` && r.status === 204);
+      await timelineWith(
+        id,
+        (e) => e.summary === `Zoom meeting ${meeting.id} ended on close: its runbook incident-bridge no longer runs`,
+        'the bridge ended on close',
+      );
+      const ended = stack.sandbox.requests.filter(
+        (r) => r.method === 'PUT' && r.path === `/v2/meetings/${meeting.id}/status` && r.status === 204,
+      );
       expect(ended.map((r) => (r.body as { action?: string }).action)).toEqual(['end']);
       // Nobody follows the meeting any more (no webhook came to find that out): the close released its mailbox.
-      await eventually(async () => ((await mailbox.describe()).status.name === 'COMPLETED' ? true : undefined), 'the mailbox ended');
+      await eventually(
+        async () => ((await mailbox.describe()).status.name === 'COMPLETED' ? true : undefined),
+        'the mailbox ended',
+      );
     });
 
     it('a terminated runbook: meeting end goes through the incident, and closing ends what it left open', async () => {
       const id = uniqueIncidentId();
       await send(event(id, 'incident.created', { title: 'Terminated', severity: 'SEV1' }));
-      const timeline = await timelineWith(id, (e) => e.source === 'incident-sync' && e.step === 'sync', 'bridge and sync');
+      const timeline = await timelineWith(
+        id,
+        (e) => e.source === 'incident-sync' && e.step === 'sync',
+        'bridge and sync',
+      );
       await timelineWith(id, (e) => e.source === 'incident-bridge' && e.step === 'share', 'the bridge');
       const incident = stack.client.workflow.getHandle(incidentWorkflowId(id));
       const bridge = (await incident.query(bridgeQuery))!;
@@ -271,13 +387,23 @@ describe('under disorder', () => {
       await stack.client.workflow.getHandle(`${incidentWorkflowId(id)}/incident-sync`).terminate('operator');
 
       await incident.signal(endBridgeSignal, { meetingId: bridge.id });
-      await timelineWith(id, (e) => e.source === 'incident' && e.summary === `Zoom meeting ${bridge.id} ended by an operator`, 'the bridge ended through the incident');
+      await timelineWith(
+        id,
+        (e) => e.source === 'incident' && e.summary === `Zoom meeting ${bridge.id} ended by an operator`,
+        'the bridge ended through the incident',
+      );
       expect(statusOf(bridge.id)).toBe('waiting');
       expect(await incident.query(bridgeQuery)).toBeNull();
 
-      const syncId = /\((\d+)\)/.exec(timeline.find((e) => e.source === 'incident-sync' && e.step === 'sync')!.summary)![1];
+      const syncId = /\((\d+)\)/.exec(
+        timeline.find((e) => e.source === 'incident-sync' && e.step === 'sync')!.summary,
+      )![1];
       await send(event(id, 'incident.closed'));
-      await timelineWith(id, (e) => e.summary === `Zoom meeting ${syncId} deleted on close: its runbook incident-sync no longer runs`, 'the sync deleted on close');
+      await timelineWith(
+        id,
+        (e) => e.summary === `Zoom meeting ${syncId} deleted on close: its runbook incident-sync no longer runs`,
+        'the sync deleted on close',
+      );
       expect(statusOf(syncId)).toBe('deleted');
     });
 
@@ -286,12 +412,21 @@ describe('under disorder', () => {
       await send(event(id, 'incident.created', { title: 'Retry', severity: 'SEV4' }));
       await timelineWith(id, (e) => e.source === 'incident-bridge' && e.step === 'share', 'the bridge');
       const incident = stack.client.workflow.getHandle(incidentWorkflowId(id));
-      const first = await incident.executeUpdate(runRunbookUpdate, { args: [{ runbook: 'postmortem', requestId: 'req-1' }] });
-      const retry = await incident.executeUpdate(runRunbookUpdate, { args: [{ runbook: 'postmortem', requestId: 'req-1' }] });
+      const first = await incident.executeUpdate(runRunbookUpdate, {
+        args: [{ runbook: 'postmortem', requestId: 'req-1' }],
+      });
+      const retry = await incident.executeUpdate(runRunbookUpdate, {
+        args: [{ runbook: 'postmortem', requestId: 'req-1' }],
+      });
       expect(retry).toEqual({ workflowId: first.workflowId, alreadyStarted: true });
       // The same update id (the `temporal` CLI's --update-id) is the request id when none is given.
-      const byUpdateId = await incident.executeUpdate(runRunbookUpdate, { args: [{ runbook: 'postmortem' }], updateId: 'op-7' });
-      expect(await incident.executeUpdate(runRunbookUpdate, { args: [{ runbook: 'postmortem' }], updateId: 'op-7' })).toMatchObject({ workflowId: byUpdateId.workflowId });
+      const byUpdateId = await incident.executeUpdate(runRunbookUpdate, {
+        args: [{ runbook: 'postmortem' }],
+        updateId: 'op-7',
+      });
+      expect(
+        await incident.executeUpdate(runRunbookUpdate, { args: [{ runbook: 'postmortem' }], updateId: 'op-7' }),
+      ).toMatchObject({ workflowId: byUpdateId.workflowId });
       expect(byUpdateId.workflowId).not.toBe(first.workflowId);
     });
   });
@@ -299,12 +434,25 @@ describe('under disorder', () => {
   describe('limits and operator input', () => {
     it('an agenda longer than Zoom takes is cut to fit, the exactly-once marker kept, and the cut noted', async () => {
       const id = uniqueIncidentId();
-      await send(event(id, 'incident.created', { title: 'Verbose', severity: 'SEV4', summary: 'x'.repeat(2500), fields: { verbose: true } }));
-      const timeline = await timelineWith(id, (e) => e.source === 'verbose' && e.step === 'bridge' && e.status === 'ok', 'the verbose bridge');
+      await send(
+        event(id, 'incident.created', {
+          title: 'Verbose',
+          severity: 'SEV4',
+          summary: 'x'.repeat(2500),
+          fields: { verbose: true },
+        }),
+      );
+      const timeline = await timelineWith(
+        id,
+        (e) => e.source === 'verbose' && e.step === 'bridge' && e.status === 'ok',
+        'the verbose bridge',
+      );
       const [meeting] = meetingsWhere((m) => String(m.topic) === `Verbose ${id}`);
       expect(String(meeting.agenda).length).toBeLessThanOrEqual(2000);
       expect(String(meeting.agenda)).toMatch(/\[zoom-runbooks:[0-9a-f]{20}\]$/);
-      expect(timeline.map((e) => e.summary)).toContainEqual(expect.stringMatching(/^Cut to fit Zoom's limits for meeting \d+: agenda \(2\d{3} → \d{4} characters\)$/));
+      expect(timeline.map((e) => e.summary)).toContainEqual(
+        expect.stringMatching(/^Cut to fit Zoom's limits for meeting \d+: agenda \(2\d{3} → \d{4} characters\)$/),
+      );
     });
 
     it('addParticipants with the wrong types is refused naming the field', async () => {
@@ -314,7 +462,9 @@ describe('under disorder', () => {
       const run = stack.client.workflow.getHandle(`${incidentWorkflowId(id)}/incident-bridge`);
       const refused = run.executeUpdate(addParticipantsUpdate, { args: [{ emails: 42 } as never] });
       await expect(refused).rejects.toThrow(WorkflowUpdateFailedError);
-      await expect(refused.catch((e: WorkflowUpdateFailedError) => Promise.reject(e.cause))).rejects.toThrow('emails: must be a list of email addresses, not 42');
+      await expect(refused.catch((e: WorkflowUpdateFailedError) => Promise.reject(e.cause))).rejects.toThrow(
+        'emails: must be a list of email addresses, not 42',
+      );
     });
 
     it('a step that names a meeting a failed step never made says which', async () => {
@@ -322,10 +472,18 @@ describe('under disorder', () => {
       await send(event(id, 'incident.created', { title: 'Fragile', severity: 'SEV4' }));
       await timelineWith(id, (e) => e.source === 'incident-bridge' && e.step === 'share', 'the bridge');
       // The next create (the fragile runbook's, started by the update) is refused by Zoom.
-      await sim('/faults', { method: 'POST', path: '/v2/users/[^/]+/meetings$', status: 400, code: 300, message: 'Invalid field.' });
+      await sim('/faults', {
+        method: 'POST',
+        path: '/v2/users/[^/]+/meetings$',
+        status: 400,
+        code: 300,
+        message: 'Invalid field.',
+      });
       await send(event(id, 'incident.updated', { fields: { fragile: true } }));
       const timeline = await timelineWith(id, (e) => e.source === 'fragile' && e.step === 'end', 'the end step');
-      expect(timeline.find((e) => e.source === 'fragile' && e.step === 'end')!.summary).toBe('Step end failed: step "bridge" has no Zoom meeting (it failed, was skipped or has not run)');
+      expect(timeline.find((e) => e.source === 'fragile' && e.step === 'end')!.summary).toBe(
+        'Step end failed: step "bridge" has no Zoom meeting (it failed, was skipped or has not run)',
+      );
     });
   });
 });

@@ -15,7 +15,19 @@ import { freePort } from './support/ports';
 export default async function globalSetup(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'zr-test-'));
   const port = await freePort();
-  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--headless', '--log-level', 'error', '--db-filename', join(dir, 'temporal.sqlite')];
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--headless',
+    '--log-level',
+    'error',
+    '--db-filename',
+    join(dir, 'temporal.sqlite'),
+  ];
   args.push(...searchAttributeFlags());
   const server = spawn(temporalCliPath(), args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   let stderr = '';
@@ -23,7 +35,9 @@ export default async function globalSetup(): Promise<void> {
   (globalThis as Record<string, unknown>).__TEMPORAL_SERVER__ = server;
 
   const address = `127.0.0.1:${port}`;
-  await waitForServer(address, () => (server.exitCode !== null ? `the dev server exited (${server.exitCode}): ${stderr}` : undefined));
+  await waitForServer(address, () =>
+    server.exitCode !== null ? `the dev server exited (${server.exitCode}): ${stderr}` : undefined,
+  );
   process.env.ZR_TEST_TEMPORAL_ADDRESS = address;
   process.env.ZR_TEST_TEMPORAL_CLI = temporalCliPath();
   // Tests choose their own payload keys: never the dev stack's key file (.temporal/payload-keys).
@@ -45,7 +59,8 @@ async function waitForServer(address: string, failed: () => string | undefined):
       await connection.close();
       return;
     } catch (err) {
-      if (Date.now() > deadline) throw new Error(`Temporal dev server at ${address} did not start within 60 s: ${(err as Error).message}`);
+      if (Date.now() > deadline)
+        throw new Error(`Temporal dev server at ${address} did not start within 60 s: ${(err as Error).message}`);
       await new Promise((r) => setTimeout(r, 250));
     }
   }

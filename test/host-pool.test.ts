@@ -13,13 +13,19 @@ describe('host pool', () => {
   });
   afterAll(() => sandbox?.stop());
 
-  const liveChecks = () => sandbox.requests.filter((r) => r.method === 'GET' && /\/users\/[^/]+\/meetings$/.test(r.path)).length;
+  const liveChecks = () =>
+    sandbox.requests.filter((r) => r.method === 'GET' && /\/users\/[^/]+\/meetings$/.test(r.path)).length;
 
   it('gives a bridge a host who is not on a call, and books later meetings in turn without asking Zoom who is', async () => {
     const { client } = zoomConnector(sandboxConnector(sandbox));
     const [h1, h2] = sandbox.state.users.map((u) => u.email);
     const pool = new HostPool([h1, h2]);
-    const meeting = await client.createMeeting(h1, { topic: 'On a call', type: 2, start_time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), duration: 30 });
+    const meeting = await client.createMeeting(h1, {
+      topic: 'On a call',
+      type: 2,
+      start_time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      duration: 30,
+    });
     await axios.post(`${sandbox.url}/_sandbox/meetings/${meeting.id}/start`);
 
     const before = liveChecks();

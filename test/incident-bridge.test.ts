@@ -3,7 +3,13 @@ import axios from 'axios';
 import { loadRunbooks } from '../src/core/runbook-loader';
 import { sendIncidentEvent, getTimeline } from '../src/temporal/client';
 import { IncidentEvent } from '../src/core/incident';
-import { bridgeQuery, endBridgeSignal, IncidentIdAttr, incidentWorkflowId, TimelineEntry } from '../workflows/definitions';
+import {
+  bridgeQuery,
+  endBridgeSignal,
+  IncidentIdAttr,
+  incidentWorkflowId,
+  TimelineEntry,
+} from '../workflows/definitions';
 import { eventually, Stack, startStack, uniqueIncidentId } from './support/stack';
 import { hoursFromNow, latestWeekdayAt, wallClock } from './support/times';
 
@@ -27,7 +33,12 @@ describe('an incident opens a Zoom bridge', () => {
   }
 
   function resolved(id: string): IncidentEvent {
-    return { eventId: `evt-${id}-resolved`, type: 'incident.resolved', occurredAt: new Date().toISOString(), incident: { id } };
+    return {
+      eventId: `evt-${id}-resolved`,
+      type: 'incident.resolved',
+      occurredAt: new Date().toISOString(),
+      incident: { id },
+    };
   }
 
   /** A new incident whose bridge exists and has started in Zoom, with its runbook's handle. */
@@ -41,7 +52,8 @@ describe('an incident opens a Zoom bridge', () => {
   }
 
   const bridgeEntry = (timeline: TimelineEntry[]) => timeline.find((e) => e.step === 'bridge' && e.status === 'ok');
-  const meetingsFor = (id: string) => [...stack.sandbox.state.meetings.values()].filter((m) => String(m.agenda).includes(`Incident ${id}`));
+  const meetingsFor = (id: string) =>
+    [...stack.sandbox.state.meetings.values()].filter((m) => String(m.agenda).includes(`Incident ${id}`));
 
   it('creates exactly one meeting with the rendered topic and puts its join URL on the timeline', async () => {
     const id = uniqueIncidentId();
@@ -67,7 +79,11 @@ describe('an incident opens a Zoom bridge', () => {
     expect(JSON.stringify(timeline)).not.toContain(`${meeting.password}`);
 
     const runbook = stack.client.workflow.getHandle(`${workflowId}/incident-bridge`);
-    expect(await runbook.query(bridgeQuery)).toMatchObject({ id: String(meeting.id), joinUrl: meeting.join_url, created: true });
+    expect(await runbook.query(bridgeQuery)).toMatchObject({
+      id: String(meeting.id),
+      joinUrl: meeting.join_url,
+      created: true,
+    });
     const description = await runbook.describe();
     expect(description.typedSearchAttributes.get(IncidentIdAttr)).toBe(id);
   });
@@ -77,8 +93,19 @@ describe('an incident opens a Zoom bridge', () => {
     await sendIncidentEvent(stack.client, stack.temporal.taskQueue, created(id));
     await eventually(async () => bridgeEntry(await getTimeline(stack.client, id)), 'the bridge');
     const [meeting] = meetingsFor(id);
-    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, { eventId: `evt-${id}-title`, type: 'incident.updated', occurredAt: new Date().toISOString(), incident: { id, title: 'Checkout down in eu-west' } });
-    await eventually(async () => (await getTimeline(stack.client, id)).find((e) => e.summary === `Zoom meeting ${meeting.id} renamed: Checkout down in eu-west - Incident Bridge`), 'the rename');
+    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, {
+      eventId: `evt-${id}-title`,
+      type: 'incident.updated',
+      occurredAt: new Date().toISOString(),
+      incident: { id, title: 'Checkout down in eu-west' },
+    });
+    await eventually(
+      async () =>
+        (await getTimeline(stack.client, id)).find(
+          (e) => e.summary === `Zoom meeting ${meeting.id} renamed: Checkout down in eu-west - Incident Bridge`,
+        ),
+      'the rename',
+    );
     expect(stack.sandbox.state.meetings.get(meeting.id)!.topic).toBe('Checkout down in eu-west - Incident Bridge');
     // The agenda keeps its exactly-once marker.
     expect(String(stack.sandbox.state.meetings.get(meeting.id)!.agenda)).toMatch(/\[zoom-runbooks:[0-9a-f]{20}\]/);
@@ -89,17 +116,41 @@ describe('an incident opens a Zoom bridge', () => {
     await sendIncidentEvent(stack.client, stack.temporal.taskQueue, created(id));
     await eventually(async () => bridgeEntry(await getTimeline(stack.client, id)), 'the bridge');
     const [meeting] = meetingsFor(id);
-    await axios.post(`${stack.sandbox.url}/_sandbox/faults`, { method: 'PATCH', path: `^/v2/meetings/${meeting.id}$`, status: 400, code: 300, message: 'Invalid topic.' });
-    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, { eventId: `evt-${id}-title`, type: 'incident.updated', occurredAt: new Date().toISOString(), incident: { id, title: 'Renamed' } });
-    const failed = await eventually(async () => (await getTimeline(stack.client, id)).find((e) => e.status === 'failed'), 'the failure');
-    expect(failed).toMatchObject({ step: 'bridge', summary: expect.stringMatching(new RegExp(`^Following the incident for meeting ${meeting.id} failed: .*Invalid topic`)) });
+    await axios.post(`${stack.sandbox.url}/_sandbox/faults`, {
+      method: 'PATCH',
+      path: `^/v2/meetings/${meeting.id}$`,
+      status: 400,
+      code: 300,
+      message: 'Invalid topic.',
+    });
+    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, {
+      eventId: `evt-${id}-title`,
+      type: 'incident.updated',
+      occurredAt: new Date().toISOString(),
+      incident: { id, title: 'Renamed' },
+    });
+    const failed = await eventually(
+      async () => (await getTimeline(stack.client, id)).find((e) => e.status === 'failed'),
+      'the failure',
+    );
+    expect(failed).toMatchObject({
+      step: 'bridge',
+      summary: expect.stringMatching(
+        new RegExp(`^Following the incident for meeting ${meeting.id} failed: .*Invalid topic`),
+      ),
+    });
     await sendIncidentEvent(stack.client, stack.temporal.taskQueue, resolved(id));
-    expect(await stack.client.workflow.getHandle(`${incidentWorkflowId(id)}/incident-bridge`).result()).toMatchObject({ runbook: 'incident-bridge' });
+    expect(await stack.client.workflow.getHandle(`${incidentWorkflowId(id)}/incident-bridge`).result()).toMatchObject({
+      runbook: 'incident-bridge',
+    });
   });
 
   it('ends the live bridge for everyone when the incident is resolved', async () => {
     const { id, meeting, runbook } = await openLiveBridge();
-    await axios.post(`${stack.sandbox.url}/_sandbox/meetings/${meeting.id}/participants`, { name: 'Ana', email: 'ana@example.com' });
+    await axios.post(`${stack.sandbox.url}/_sandbox/meetings/${meeting.id}/participants`, {
+      name: 'Ana',
+      email: 'ana@example.com',
+    });
     expect(stack.sandbox.state.meetings.get(meeting.id)!.status).toBe('started');
 
     await sendIncidentEvent(stack.client, stack.temporal.taskQueue, resolved(id));
@@ -110,7 +161,11 @@ describe('an incident opens a Zoom bridge', () => {
     expect(instance.participants[0].leave_time).toEqual(expect.any(String));
     const timeline = await getTimeline(stack.client, id);
     expect(timeline.map((e) => e.summary)).toEqual(
-      expect.arrayContaining([`Incident ${id} resolved: Checkout latency > 5s in eu-west (SEV1)`, 'Incident is resolved', `Zoom meeting ${meeting.id} ended`]),
+      expect.arrayContaining([
+        `Incident ${id} resolved: Checkout latency > 5s in eu-west (SEV1)`,
+        'Incident is resolved',
+        `Zoom meeting ${meeting.id} ended`,
+      ]),
     );
   });
 
@@ -121,36 +176,62 @@ describe('an incident opens a Zoom bridge', () => {
     await sendIncidentEvent(stack.client, stack.temporal.taskQueue, {
       ...created(id),
       occurredAt: hoursFromNow(-7, friday.getTime()),
-      incident: { ...created(id).incident, owner: { email: 'ana@example.com' }, responders: [{ email: 'oncall@example.com' }, { email: 'ana@example.com' }] },
+      incident: {
+        ...created(id).incident,
+        owner: { email: 'ana@example.com' },
+        responders: [{ email: 'oncall@example.com' }, { email: 'ana@example.com' }],
+      },
     });
-    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, { ...resolved(id), occurredAt: friday.toISOString() });
+    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, {
+      ...resolved(id),
+      occurredAt: friday.toISOString(),
+    });
     const postmortem = stack.client.workflow.getHandle(`${incidentWorkflowId(id)}/postmortem`);
     await eventually(() => postmortem.describe(), 'the postmortem runbook to start');
     // The runbook stays to follow its meeting (a reopening cancels it), so wait for the timeline.
-    await eventually(async () => (await getTimeline(stack.client, id)).find((e) => e.source === 'postmortem' && e.step === 'share'), 'the postmortem link');
+    await eventually(
+      async () => (await getTimeline(stack.client, id)).find((e) => e.source === 'postmortem' && e.step === 'share'),
+      'the postmortem link',
+    );
 
-    const postmortems = [...stack.sandbox.state.meetings.values()].filter((m) => String(m.agenda).startsWith(`Postmortem for ${id} (SEV1)`));
+    const postmortems = [...stack.sandbox.state.meetings.values()].filter((m) =>
+      String(m.agenda).startsWith(`Postmortem for ${id} (SEV1)`),
+    );
     expect(postmortems).toHaveLength(1);
     const [meeting] = postmortems;
-    expect(meeting).toMatchObject({ topic: 'Postmortem: Checkout latency > 5s in eu-west', type: 2, timezone: 'Europe/Berlin', duration: 45 });
+    expect(meeting).toMatchObject({
+      topic: 'Postmortem: Checkout latency > 5s in eu-west',
+      type: 2,
+      timezone: 'Europe/Berlin',
+      duration: 45,
+    });
     expect(wallClock(String(meeting.start_time), 'Europe/Berlin')).toBe('Monday 10:00');
     const daysAfter = (Date.parse(String(meeting.start_time)) - friday.getTime()) / 86_400_000;
     expect(daysAfter).toBeGreaterThan(2);
     expect(daysAfter).toBeLessThan(3);
-    expect(meeting.settings).toMatchObject({ meeting_invitees: [{ email: 'ana@example.com' }, { email: 'oncall@example.com' }] });
+    expect(meeting.settings).toMatchObject({
+      meeting_invitees: [{ email: 'ana@example.com' }, { email: 'oncall@example.com' }],
+    });
     const timeline = await getTimeline(stack.client, id);
-    expect(timeline.find((e) => e.source === 'postmortem' && e.step === 'share')!.summary).toBe(`Postmortem booked: ${meeting.join_url}`);
+    expect(timeline.find((e) => e.source === 'postmortem' && e.step === 'share')!.summary).toBe(
+      `Postmortem booked: ${meeting.join_url}`,
+    );
   });
 
   it('ends the bridge at once on the endBridge signal, and the runbook goes on waiting', async () => {
     const { id, meeting, runbook } = await openLiveBridge();
     await runbook.signal(endBridgeSignal);
-    await eventually(() => (stack.sandbox.state.meetings.get(meeting.id)!.status === 'waiting' ? true : undefined), 'the meeting to end');
+    await eventually(
+      () => (stack.sandbox.state.meetings.get(meeting.id)!.status === 'waiting' ? true : undefined),
+      'the meeting to end',
+    );
     const timeline = await eventually(async () => {
       const t = await getTimeline(stack.client, id);
       return t.some((e) => e.summary.endsWith('ended by an operator')) ? t : undefined;
     }, 'the timeline entry');
-    expect(timeline.filter((e) => e.summary === `Zoom meeting ${meeting.id} ended: ended by an operator`)).toHaveLength(1);
+    expect(timeline.filter((e) => e.summary === `Zoom meeting ${meeting.id} ended: ended by an operator`)).toHaveLength(
+      1,
+    );
     expect((await runbook.describe()).status.name).toBe('RUNNING'); // still waiting for resolution
   });
 
@@ -161,7 +242,12 @@ describe('an incident opens a Zoom bridge', () => {
     expect((await runbook.describe()).status.name).toBe('CANCELLED');
     expect(stack.sandbox.state.meetings.get(meeting.id)!.status).toBe('waiting');
     const summaries = (await getTimeline(stack.client, id)).map((e) => e.summary);
-    expect(summaries).toEqual(expect.arrayContaining([`Zoom meeting ${meeting.id} ended: runbook cancelled`, 'Runbook incident-bridge cancelled']));
+    expect(summaries).toEqual(
+      expect.arrayContaining([
+        `Zoom meeting ${meeting.id} ended: runbook cancelled`,
+        'Runbook incident-bridge cancelled',
+      ]),
+    );
   });
 
   it('creates one meeting when the same event is delivered twice, or a second create event arrives', async () => {
@@ -212,7 +298,9 @@ describe('an incident opens a Zoom bridge', () => {
     await eventually(async () => bridgeEntry(await getTimeline(stack.client, id)), 'the bridge');
 
     expect(meetingsFor(id)).toHaveLength(1);
-    const attempts = stack.sandbox.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/meetings') && JSON.stringify(r.body).includes(`Incident ${id}`));
+    const attempts = stack.sandbox.requests.filter(
+      (r) => r.method === 'POST' && r.path.endsWith('/meetings') && JSON.stringify(r.body).includes(`Incident ${id}`),
+    );
     expect(attempts.map((r) => r.status)).toEqual([429, 201]);
     // The retry policy alone would retry after 1 s; Zoom asked for 3.
     expect(Date.parse(attempts[1].at) - Date.parse(attempts[0].at)).toBeGreaterThanOrEqual(2900);

@@ -3,7 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readEventFile } from '../src/apps/cli/incident';
 import { ConfigError, clockSkewTolerance } from '../src/platform/config';
-import { checkClockSkew, clockSkewProblem, DEFAULT_CLOCK_SKEW_TOLERANCE_MS, formatSpan, formatTolerance, incidentEventSchema, InvalidIncidentEventError, parseIncidentEvent } from '../src/core/incident';
+import {
+  checkClockSkew,
+  clockSkewProblem,
+  DEFAULT_CLOCK_SKEW_TOLERANCE_MS,
+  formatSpan,
+  formatTolerance,
+  incidentEventSchema,
+  InvalidIncidentEventError,
+  parseIncidentEvent,
+} from '../src/core/incident';
 import { renderString, renderValue, TemplateError } from '../src/core/templates';
 
 const valid = {
@@ -38,18 +47,30 @@ describe('incident events', () => {
   });
 
   it('names each bad field', () => {
-    expect(problems({ ...valid, type: 'incident.exploded' })).toEqual([expect.stringMatching(/^type: Invalid enum value/)]);
+    expect(problems({ ...valid, type: 'incident.exploded' })).toEqual([
+      expect.stringMatching(/^type: Invalid enum value/),
+    ]);
     expect(problems({ ...valid, occurredAt: 'yesterday' })).toEqual(['occurredAt: Invalid datetime']);
     expect(problems({ ...valid, eventId: undefined })).toEqual(['eventId: is required']);
-    expect(problems({ ...valid, incident: { ...valid.incident, id: 'INC 42/a' } })).toEqual([expect.stringMatching(/^incident\.id: must start with a letter or digit/)]);
-    expect(problems({ ...valid, incident: { ...valid.incident, owner: { email: 'not-an-email' } } })).toEqual(['incident.owner.email: Invalid email']);
-    expect(problems({ ...valid, incident: { ...valid.incident, priority: 'P1' } })).toEqual(['incident: unknown field(s) "priority"']);
+    expect(problems({ ...valid, incident: { ...valid.incident, id: 'INC 42/a' } })).toEqual([
+      expect.stringMatching(/^incident\.id: must start with a letter or digit/),
+    ]);
+    expect(problems({ ...valid, incident: { ...valid.incident, owner: { email: 'not-an-email' } } })).toEqual([
+      'incident.owner.email: Invalid email',
+    ]);
+    expect(problems({ ...valid, incident: { ...valid.incident, priority: 'P1' } })).toEqual([
+      'incident: unknown field(s) "priority"',
+    ]);
   });
 
   it('requires a title when an incident is created, not on later events', () => {
     const { title: _t, ...untitled } = valid.incident;
-    expect(problems({ ...valid, incident: untitled })).toEqual(['incident.title: is required when an incident is created']);
-    expect(parseIncidentEvent({ ...valid, type: 'incident.resolved', incident: { id: 'INC-4211' } }).type).toBe('incident.resolved');
+    expect(problems({ ...valid, incident: untitled })).toEqual([
+      'incident.title: is required when an incident is created',
+    ]);
+    expect(parseIncidentEvent({ ...valid, type: 'incident.resolved', incident: { id: 'INC-4211' } }).type).toBe(
+      'incident.resolved',
+    );
   });
 
   it('reports every problem at once', () => {
@@ -59,7 +80,10 @@ describe('incident events', () => {
 });
 
 describe('incident event severity', () => {
-  const withSeverity = (severity: unknown, extra: Record<string, unknown> = {}) => ({ ...valid, incident: { ...valid.incident, severity, ...extra } });
+  const withSeverity = (severity: unknown, extra: Record<string, unknown> = {}) => ({
+    ...valid,
+    incident: { ...valid.incident, severity, ...extra },
+  });
 
   it.each<[unknown, string, string | null]>([
     ['SEV1', 'SEV1', null],
@@ -82,10 +106,17 @@ describe('incident event severity', () => {
   });
 
   it('keeps a source severity the sender set itself, and refuses one without a severity', () => {
-    expect(parseIncidentEvent(withSeverity('SEV2', { sourceSeverity: 'Major outage (custom)' })).incident).toMatchObject({ severity: 'SEV2', sourceSeverity: 'Major outage (custom)' });
-    expect(parseIncidentEvent(withSeverity('P2', { sourceSeverity: 'P2 - High' })).incident).toMatchObject({ severity: 'SEV2', sourceSeverity: 'P2 - High' });
+    expect(
+      parseIncidentEvent(withSeverity('SEV2', { sourceSeverity: 'Major outage (custom)' })).incident,
+    ).toMatchObject({ severity: 'SEV2', sourceSeverity: 'Major outage (custom)' });
+    expect(parseIncidentEvent(withSeverity('P2', { sourceSeverity: 'P2 - High' })).incident).toMatchObject({
+      severity: 'SEV2',
+      sourceSeverity: 'P2 - High',
+    });
     const { severity: _s, ...unrated } = valid.incident;
-    expect(problems({ ...valid, incident: { ...unrated, sourceSeverity: 'P1' } })).toEqual(['incident.sourceSeverity: is only accepted together with severity']);
+    expect(problems({ ...valid, incident: { ...unrated, sourceSeverity: 'P1' } })).toEqual([
+      'incident.sourceSeverity: is only accepted together with severity',
+    ]);
   });
 
   it('leaves both out when the event says nothing of severity', () => {
@@ -99,15 +130,24 @@ describe('incident event severity', () => {
     const accepted =
       'use SEV1, SEV2, SEV3, SEV4 or SEV5 (also read: SEV0 and P0 and 0 as SEV1; P1-P5 and 1-5 as SEV1-SEV5; critical; high, major; medium, moderate, warning; low, minor; info, informational)';
     expect(problems(withSeverity('SEV9'))).toEqual([`incident.severity: unknown severity "SEV9"; ${accepted}`]);
-    expect(problems(withSeverity('urgent-ish'))).toEqual([`incident.severity: unknown severity "urgent-ish"; ${accepted}`]);
+    expect(problems(withSeverity('urgent-ish'))).toEqual([
+      `incident.severity: unknown severity "urgent-ish"; ${accepted}`,
+    ]);
     expect(problems(withSeverity(7))).toEqual([`incident.severity: unknown severity 7; ${accepted}`]);
-    expect(problems(withSeverity(true))).toEqual([`incident.severity: expected a severity (a string or a number): ${accepted.slice(4)}`]);
-    expect(problems(withSeverity(null))).toEqual([`incident.severity: expected a severity (a string or a number): ${accepted.slice(4)}`]);
+    expect(problems(withSeverity(true))).toEqual([
+      `incident.severity: expected a severity (a string or a number): ${accepted.slice(4)}`,
+    ]);
+    expect(problems(withSeverity(null))).toEqual([
+      `incident.severity: expected a severity (a string or a number): ${accepted.slice(4)}`,
+    ]);
   });
 
-  it('reports a bad severity together with the event\'s other problems', () => {
+  it("reports a bad severity together with the event's other problems", () => {
     const { title: _t, ...untitled } = valid.incident;
-    expect(problems({ ...valid, incident: { ...untitled, severity: 'SEV9' } })).toEqual([expect.stringMatching(/^incident\.severity: unknown severity "SEV9"/), 'incident.title: is required when an incident is created']);
+    expect(problems({ ...valid, incident: { ...untitled, severity: 'SEV9' } })).toEqual([
+      expect.stringMatching(/^incident\.severity: unknown severity "SEV9"/),
+      'incident.title: is required when an incident is created',
+    ]);
   });
 
   it('gives an event that validates again as it is (what Temporal stores is valid)', () => {
@@ -121,14 +161,34 @@ describe('incident event severity', () => {
 });
 
 describe('partial updates: null removes', () => {
-  const update = (incident: Record<string, unknown>) => ({ eventId: 'evt-2', type: 'incident.updated', occurredAt: '2026-11-22T09:20:00Z', incident: { id: 'INC-4211', ...incident } });
+  const update = (incident: Record<string, unknown>) => ({
+    eventId: 'evt-2',
+    type: 'incident.updated',
+    occurredAt: '2026-11-22T09:20:00Z',
+    incident: { id: 'INC-4211', ...incident },
+  });
 
   it('carries only what changed, nulls included', () => {
-    expect(parseIncidentEvent(update({ fields: { region: 'x' } })).incident).toEqual({ id: 'INC-4211', fields: { region: 'x' } });
-    expect(parseIncidentEvent(update({ owner: { name: 'A' } })).incident).toEqual({ id: 'INC-4211', owner: { name: 'A' } });
-    expect(parseIncidentEvent(update({ fields: { region: null } })).incident).toEqual({ id: 'INC-4211', fields: { region: null } });
-    expect(parseIncidentEvent(update({ owner: { email: null } })).incident).toEqual({ id: 'INC-4211', owner: { email: null } });
-    expect(parseIncidentEvent(update({ owner: { name: null, email: 'b@example.com' } })).incident).toEqual({ id: 'INC-4211', owner: { name: null, email: 'b@example.com' } });
+    expect(parseIncidentEvent(update({ fields: { region: 'x' } })).incident).toEqual({
+      id: 'INC-4211',
+      fields: { region: 'x' },
+    });
+    expect(parseIncidentEvent(update({ owner: { name: 'A' } })).incident).toEqual({
+      id: 'INC-4211',
+      owner: { name: 'A' },
+    });
+    expect(parseIncidentEvent(update({ fields: { region: null } })).incident).toEqual({
+      id: 'INC-4211',
+      fields: { region: null },
+    });
+    expect(parseIncidentEvent(update({ owner: { email: null } })).incident).toEqual({
+      id: 'INC-4211',
+      owner: { email: null },
+    });
+    expect(parseIncidentEvent(update({ owner: { name: null, email: 'b@example.com' } })).incident).toEqual({
+      id: 'INC-4211',
+      owner: { name: null, email: 'b@example.com' },
+    });
     expect(parseIncidentEvent(update({ owner: null })).incident).toEqual({ id: 'INC-4211', owner: null });
     expect(parseIncidentEvent(update({ summary: null })).incident).toEqual({ id: 'INC-4211', summary: null });
   });
@@ -137,7 +197,9 @@ describe('partial updates: null removes', () => {
     expect(problems(update({ title: null }))).toEqual(['incident.title: Expected string, received null']);
     expect(problems(update({ status: null }))).toEqual(['incident.status: Expected string, received null']);
     expect(problems(update({ id: null }))).toEqual(['incident.id: Expected string, received null']);
-    expect(problems(update({ responders: [{ email: null }] }))).toEqual(['incident.responders.0.email: Expected string, received null']);
+    expect(problems(update({ responders: [{ email: null }] }))).toEqual([
+      'incident.responders.0.email: Expected string, received null',
+    ]);
     expect(problems(update({ fields: null }))).toEqual(['incident.fields: Expected object, received null']);
   });
 });
@@ -159,8 +221,12 @@ describe('clock skew at the door', () => {
     expect(clockSkewProblem(ahead(15 * 60_000 + 1000), now)).toBe(
       "occurredAt: 2026-11-22T09:15:01.000Z is 15 minutes 1 second ahead of this server's clock (tolerance 15m, ZR_CLOCK_SKEW_TOLERANCE)",
     );
-    expect(clockSkewProblem('2031-01-01T00:00:00Z', now)).toBe("occurredAt: 2031-01-01T00:00:00Z is 4 years 40 days ahead of this server's clock (tolerance 15m, ZR_CLOCK_SKEW_TOLERANCE)");
-    expect(clockSkewProblem('2026-11-22T12:00:00+02:00', now)).toBe("occurredAt: 2026-11-22T12:00:00+02:00 is 1 hour ahead of this server's clock (tolerance 15m, ZR_CLOCK_SKEW_TOLERANCE)");
+    expect(clockSkewProblem('2031-01-01T00:00:00Z', now)).toBe(
+      "occurredAt: 2031-01-01T00:00:00Z is 4 years 40 days ahead of this server's clock (tolerance 15m, ZR_CLOCK_SKEW_TOLERANCE)",
+    );
+    expect(clockSkewProblem('2026-11-22T12:00:00+02:00', now)).toBe(
+      "occurredAt: 2026-11-22T12:00:00+02:00 is 1 hour ahead of this server's clock (tolerance 15m, ZR_CLOCK_SKEW_TOLERANCE)",
+    );
     expect(clockSkewProblem(ahead(90_000), now, 60_000, 'event.occurred_at')).toBe(
       "event.occurred_at: 2026-11-22T09:01:30.000Z is 1 minute 30 seconds ahead of this server's clock (tolerance 1m, ZR_CLOCK_SKEW_TOLERANCE)",
     );
@@ -176,23 +242,44 @@ describe('clock skew at the door', () => {
       error = err;
     }
     expect(error).toBeInstanceOf(InvalidIncidentEventError);
-    expect((error as InvalidIncidentEventError).problems).toEqual(["occurredAt: 2026-11-22T11:00:00Z is 2 hours ahead of this server's clock (tolerance 15m, ZR_CLOCK_SKEW_TOLERANCE)"]);
+    expect((error as InvalidIncidentEventError).problems).toEqual([
+      "occurredAt: 2026-11-22T11:00:00Z is 2 hours ahead of this server's clock (tolerance 15m, ZR_CLOCK_SKEW_TOLERANCE)",
+    ]);
     expect((error as Error).message).toContain('Invalid incident event in event.json');
   });
 
-  it('applies to event files the CLI sends (incident send <file>), with this machine\'s clock', () => {
+  it("applies to event files the CLI sends (incident send <file>), with this machine's clock", () => {
     const dir = mkdtempSync(join(tmpdir(), 'zr-skew-'));
     const file = join(dir, 'future.json');
-    writeFileSync(file, JSON.stringify({ ...valid, occurredAt: '2026-11-22T10:00:00Z', incident: { ...valid.incident, severity: 'P2' } }));
-    expect(readEventFile(file, now + 50 * 60_000, DEFAULT_CLOCK_SKEW_TOLERANCE_MS)).toMatchObject({ occurredAt: '2026-11-22T10:00:00Z', incident: { severity: 'SEV2', sourceSeverity: 'P2' } });
+    writeFileSync(
+      file,
+      JSON.stringify({ ...valid, occurredAt: '2026-11-22T10:00:00Z', incident: { ...valid.incident, severity: 'P2' } }),
+    );
+    expect(readEventFile(file, now + 50 * 60_000, DEFAULT_CLOCK_SKEW_TOLERANCE_MS)).toMatchObject({
+      occurredAt: '2026-11-22T10:00:00Z',
+      incident: { severity: 'SEV2', sourceSeverity: 'P2' },
+    });
     expect(() => readEventFile(file, now, DEFAULT_CLOCK_SKEW_TOLERANCE_MS)).toThrow(
-      new InvalidIncidentEventError([`occurredAt: 2026-11-22T10:00:00Z is 1 hour ahead of this server's clock (tolerance 15m, ZR_CLOCK_SKEW_TOLERANCE)`], file),
+      new InvalidIncidentEventError(
+        [
+          `occurredAt: 2026-11-22T10:00:00Z is 1 hour ahead of this server's clock (tolerance 15m, ZR_CLOCK_SKEW_TOLERANCE)`,
+        ],
+        file,
+      ),
     );
     expect(() => readEventFile(file, now, 2 * 3_600_000)).not.toThrow();
   });
 
   it('words spans and tolerances', () => {
-    expect([formatSpan(1000), formatSpan(61_000), formatSpan(3_600_000), formatSpan(3_660_000), formatSpan(90_061_000), formatSpan(400 * 86_400_000), formatSpan(500)]).toEqual([
+    expect([
+      formatSpan(1000),
+      formatSpan(61_000),
+      formatSpan(3_600_000),
+      formatSpan(3_660_000),
+      formatSpan(90_061_000),
+      formatSpan(400 * 86_400_000),
+      formatSpan(500),
+    ]).toEqual([
       '1 second',
       '1 minute 1 second',
       '1 hour',
@@ -201,7 +288,14 @@ describe('clock skew at the door', () => {
       '1 year 35 days',
       '500 ms',
     ]);
-    expect([formatTolerance(900_000), formatTolerance(5_400_000), formatTolerance(3_600_000), formatTolerance(90_000), formatTolerance(1500), formatTolerance(0)]).toEqual(['15m', '90m', '1h', '90s', '1500ms', '0ms']);
+    expect([
+      formatTolerance(900_000),
+      formatTolerance(5_400_000),
+      formatTolerance(3_600_000),
+      formatTolerance(90_000),
+      formatTolerance(1500),
+      formatTolerance(0),
+    ]).toEqual(['15m', '90m', '1h', '90s', '1500ms', '0ms']);
   });
 
   it('reads its tolerance from ZR_CLOCK_SKEW_TOLERANCE', () => {
@@ -213,33 +307,48 @@ describe('clock skew at the door', () => {
     expect(clockSkewTolerance({ ZR_CLOCK_SKEW_TOLERANCE: '2 minutes' })).toBe(120_000);
     expect(clockSkewTolerance({ ZR_CLOCK_SKEW_TOLERANCE: '0s' })).toBe(0);
     for (const bad of ['900', '-5m', 'soon', '15 parsecs']) {
-      expect(() => clockSkewTolerance({ ZR_CLOCK_SKEW_TOLERANCE: bad })).toThrow(new ConfigError(`ZR_CLOCK_SKEW_TOLERANCE must be a duration such as "15m", "900s" or "1h"; got "${bad}".`));
+      expect(() => clockSkewTolerance({ ZR_CLOCK_SKEW_TOLERANCE: bad })).toThrow(
+        new ConfigError(`ZR_CLOCK_SKEW_TOLERANCE must be a duration such as "15m", "900s" or "1h"; got "${bad}".`),
+      );
     }
   });
 });
 
 describe('templates', () => {
-  const context = { Activity: { id: 'INC-1', title: 'DB down', fields: { region: 'eu' } }, steps: { bridge: { joinUrl: 'https://zoom.us/j/1' } } };
+  const context = {
+    Activity: { id: 'INC-1', title: 'DB down', fields: { region: 'eu' } },
+    steps: { bridge: { joinUrl: 'https://zoom.us/j/1' } },
+  };
 
   it('renders variables, nested fields and step outputs without HTML escaping', () => {
     expect(renderString('{{Activity.title}} - Incident Bridge', context, 'topic')).toBe('DB down - Incident Bridge');
-    expect(renderString('{{Activity.fields.region}} <{{steps.bridge.joinUrl}}>', context, 'm')).toBe('eu <https://zoom.us/j/1>');
+    expect(renderString('{{Activity.fields.region}} <{{steps.bridge.joinUrl}}>', context, 'm')).toBe(
+      'eu <https://zoom.us/j/1>',
+    );
     expect(renderValue({ a: ['{{Activity.id}}', 3], b: true }, context, 'with')).toEqual({ a: ['INC-1', 3], b: true });
   });
 
   it('fails on a missing variable, naming the whole path and the input', () => {
     expect(() => renderString('{{Activity.titel}} bridge', context, 'step "bridge".topic')).toThrow(
-      new TemplateError('step "bridge".topic: template variable "Activity.titel" is not defined (template "{{Activity.titel}} bridge")'),
+      new TemplateError(
+        'step "bridge".topic: template variable "Activity.titel" is not defined (template "{{Activity.titel}} bridge")',
+      ),
     );
-    expect(() => renderValue({ m: ['{{steps.postmortem.joinUrl}}'] }, context, 'with')).toThrow(/with\.m\[0\]: template variable "steps\.postmortem\.joinUrl" is not defined/);
+    expect(() => renderValue({ m: ['{{steps.postmortem.joinUrl}}'] }, context, 'with')).toThrow(
+      /with\.m\[0\]: template variable "steps\.postmortem\.joinUrl" is not defined/,
+    );
   });
 
   it('lets #if and #unless test a path whose parent is missing (false), while a bare missing path stays an error', () => {
-    expect(renderString('{{#if Activity.owner.email}}mail {{Activity.owner.email}}{{else}}no owner{{/if}}', context, 't')).toBe('no owner');
+    expect(
+      renderString('{{#if Activity.owner.email}}mail {{Activity.owner.email}}{{else}}no owner{{/if}}', context, 't'),
+    ).toBe('no owner');
     expect(renderString('{{#unless steps.postmortem.joinUrl}}not booked{{/unless}}', context, 't')).toBe('not booked');
     expect(renderString('{{#if Activity.fields.region}}{{Activity.fields.region}}{{/if}}', context, 't')).toBe('eu');
     expect(renderString('{{#if Activity.constructor.name}}leak{{else}}none{{/if}}', context, 't')).toBe('none');
-    expect(() => renderString('{{Activity.owner.email}}', context, 't')).toThrow('template variable "Activity.owner.email" is not defined');
+    expect(() => renderString('{{Activity.owner.email}}', context, 't')).toThrow(
+      'template variable "Activity.owner.email" is not defined',
+    );
   });
 
   it('refuses prototype access and unknown helpers', () => {

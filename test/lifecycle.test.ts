@@ -18,18 +18,22 @@ function replay(...events: ReturnType<typeof ev>[]): (string | undefined)[] {
 
 describe('incident lifecycle', () => {
   it('goes created → resolved ⇄ reopened → closed', () => {
-    expect(replay(ev('incident.created', 0), ev('incident.resolved', 10), ev('incident.reopened', 20), ev('incident.resolved', 30), ev('incident.closed', 40))).toEqual([
-      'open',
-      'resolved',
-      'reopened',
-      'resolved',
-      'closed',
-    ]);
+    expect(
+      replay(
+        ev('incident.created', 0),
+        ev('incident.resolved', 10),
+        ev('incident.reopened', 20),
+        ev('incident.resolved', 30),
+        ev('incident.closed', 40),
+      ),
+    ).toEqual(['open', 'resolved', 'reopened', 'resolved', 'closed']);
   });
 
   it('a create with the same timestamp as the resolve before it does not reopen the incident', () => {
     expect(replay(ev('incident.resolved', 0), ev('incident.created', 0))).toEqual(['resolved', 'resolved']);
-    expect(transition({ status: 'resolved', since: at(0), by: 'incident.resolved' }, ev('incident.created', 0))).toEqual({ moved: false, why: 'backwards' });
+    expect(
+      transition({ status: 'resolved', since: at(0), by: 'incident.resolved' }, ev('incident.created', 0)),
+    ).toEqual({ moved: false, why: 'backwards' });
   });
 
   it('a create stamped ahead by a fast clock does not make the real resolve late', () => {
@@ -40,34 +44,57 @@ describe('incident lifecycle', () => {
 
   it('within the clock-skew tolerance, arrival order decides between resolve and reopen', () => {
     const skew = CLOCK_SKEW_TOLERANCE_MS / 60_000 - 1;
-    expect(replay(ev('incident.created', 0), ev('incident.resolved', 30), ev('incident.reopened', 30 - skew))).toEqual(['open', 'resolved', 'reopened']);
-    expect(replay(ev('incident.created', 0), ev('incident.resolved', 30), ev('incident.reopened', 30))).toEqual(['open', 'resolved', 'reopened']);
+    expect(replay(ev('incident.created', 0), ev('incident.resolved', 30), ev('incident.reopened', 30 - skew))).toEqual([
+      'open',
+      'resolved',
+      'reopened',
+    ]);
+    expect(replay(ev('incident.created', 0), ev('incident.resolved', 30), ev('incident.reopened', 30))).toEqual([
+      'open',
+      'resolved',
+      'reopened',
+    ]);
   });
 
   it('a reopen stamped clearly before the resolve it would undo is a late delivery', () => {
     const behind = CLOCK_SKEW_TOLERANCE_MS / 60_000 + 1;
     const resolved: Lifecycle = { status: 'resolved', since: at(60), by: 'incident.resolved' };
     expect(transition(resolved, ev('incident.reopened', 60 - behind))).toEqual({ moved: false, why: 'stale' });
-    expect(transition({ status: 'reopened', since: at(60), by: 'incident.reopened' }, ev('incident.resolved', 60 - behind))).toEqual({ moved: false, why: 'stale' });
+    expect(
+      transition({ status: 'reopened', since: at(60), by: 'incident.reopened' }, ev('incident.resolved', 60 - behind)),
+    ).toEqual({ moved: false, why: 'stale' });
   });
 
   it('closed is final; updates never move it', () => {
-    expect(replay(ev('incident.created', 0), ev('incident.closed', 5), ev('incident.reopened', 10), ev('incident.resolved', 11), ev('incident.created', 12))).toEqual([
-      'open',
-      'closed',
-      'closed',
-      'closed',
-      'closed',
-    ]);
-    expect(transition({ status: 'open', since: at(0), by: 'incident.created' }, ev('incident.updated', 5))).toEqual({ moved: false, why: 'no lifecycle change' });
+    expect(
+      replay(
+        ev('incident.created', 0),
+        ev('incident.closed', 5),
+        ev('incident.reopened', 10),
+        ev('incident.resolved', 11),
+        ev('incident.created', 12),
+      ),
+    ).toEqual(['open', 'closed', 'closed', 'closed', 'closed']);
+    expect(transition({ status: 'open', since: at(0), by: 'incident.created' }, ev('incident.updated', 5))).toEqual({
+      moved: false,
+      why: 'no lifecycle change',
+    });
   });
 
   it('a reopen that overtakes its resolve stands: the older resolve arrives as a late delivery', () => {
-    expect(replay(ev('incident.created', 0), ev('incident.reopened', 60), ev('incident.resolved', 30))).toEqual(['open', 'reopened', 'reopened']);
+    expect(replay(ev('incident.created', 0), ev('incident.reopened', 60), ev('incident.resolved', 30))).toEqual([
+      'open',
+      'reopened',
+      'reopened',
+    ]);
   });
 
   it('events that arrive before the create still count (a reopen first, its older resolve later)', () => {
-    expect(replay(ev('incident.reopened', 30), ev('incident.resolved', 10), ev('incident.created', 0))).toEqual(['reopened', 'reopened', 'reopened']);
+    expect(replay(ev('incident.reopened', 30), ev('incident.resolved', 10), ev('incident.created', 0))).toEqual([
+      'reopened',
+      'reopened',
+      'reopened',
+    ]);
   });
 
   it('isLate allows the skew tolerance', () => {
@@ -89,14 +116,26 @@ describe('mergeIncident', () => {
 
   it('merges custom fields and the owner key by key: a partial update drops nothing', () => {
     const incident = base();
-    mergeIncident(incident, { fields: { region: 'us-east-1', links: { dashboard: 'd2' } }, owner: { name: 'Ana Ruiz' } });
-    expect(incident.fields).toEqual({ service: 'checkout', region: 'us-east-1', links: { runbook: 'r', dashboard: 'd2' } });
+    mergeIncident(incident, {
+      fields: { region: 'us-east-1', links: { dashboard: 'd2' } },
+      owner: { name: 'Ana Ruiz' },
+    });
+    expect(incident.fields).toEqual({
+      service: 'checkout',
+      region: 'us-east-1',
+      links: { runbook: 'r', dashboard: 'd2' },
+    });
     expect(incident.owner).toEqual({ name: 'Ana Ruiz', email: 'ana@example.com' });
   });
 
   it('null removes a field; lists replace', () => {
     const incident = base();
-    mergeIncident(incident, { fields: { region: null }, owner: { email: null }, summary: null, responders: [{ email: 'c@example.com' }] });
+    mergeIncident(incident, {
+      fields: { region: null },
+      owner: { email: null },
+      summary: null,
+      responders: [{ email: 'c@example.com' }],
+    });
     expect(incident.fields).toEqual({ service: 'checkout', links: { runbook: 'r', dashboard: 'd' } });
     expect(incident.owner).toEqual({ name: 'Ana' });
     expect('summary' in incident).toBe(false);
@@ -107,7 +146,11 @@ describe('mergeIncident', () => {
 
   it('a late event only fills what is missing, and removes nothing', () => {
     const incident = base();
-    mergeIncident(incident, { title: 'Old title', severity: 'SEV2', fields: { region: 'old', team: 'payments' }, summary: null }, true);
+    mergeIncident(
+      incident,
+      { title: 'Old title', severity: 'SEV2', fields: { region: 'old', team: 'payments' }, summary: null },
+      true,
+    );
     expect(incident).toMatchObject({ title: 'Checkout down', severity: 'SEV2', summary: 'p99' });
     expect(incident.fields).toMatchObject({ region: 'eu-west-1', team: 'payments' });
   });

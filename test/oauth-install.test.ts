@@ -24,10 +24,17 @@ describe('installing a user-OAuth Zoom app through /zoom/install', () => {
   const said: string[] = [];
   /** Authorization codes the sandbox issued to our callback. */
   const codes: string[] = [];
-  const logger = { info: (m: string) => said.push(m), warn: (m: string) => said.push(m), error: (m: string) => said.push(m) };
+  const logger = {
+    info: (m: string) => said.push(m),
+    warn: (m: string) => said.push(m),
+    error: (m: string) => said.push(m),
+  };
 
   beforeAll(async () => {
-    stack = await startStack({ sandbox: { rateLimits: false }, connectors: (s) => [sandboxUserConnector(s, CONNECTOR)] });
+    stack = await startStack({
+      sandbox: { rateLimits: false },
+      connectors: (s) => [sandboxUserConnector(s, CONNECTOR)],
+    });
   });
   afterAll(async () => {
     await Promise.all(servers.map((s) => s.close()));
@@ -47,12 +54,26 @@ describe('installing a user-OAuth Zoom app through /zoom/install', () => {
       stateTtlMs,
       logger,
     });
-    servers.push(await startServe({ client: stack.client, taskQueue: stack.temporal.taskQueue, auth: { token: randomBytes(24).toString('hex') }, port, logger, routes }));
+    servers.push(
+      await startServe({
+        client: stack.client,
+        taskQueue: stack.temporal.taskQueue,
+        auth: { token: randomBytes(24).toString('hex') },
+        port,
+        logger,
+        routes,
+      }),
+    );
     return base;
   }
 
   async function get(url: string, cookie?: string): Promise<Answer> {
-    const res = await axios.get(url, { maxRedirects: 0, validateStatus: () => true, responseType: 'text', headers: cookie ? { cookie } : {} });
+    const res = await axios.get(url, {
+      maxRedirects: 0,
+      validateStatus: () => true,
+      responseType: 'text',
+      headers: cookie ? { cookie } : {},
+    });
     const answer = { status: res.status, text: String(res.data), headers: res.headers as Record<string, unknown> };
     // The sandbox's own redirects carry codes by design; only our answers are checked.
     if (!url.startsWith(stack.sandbox.url)) said.push(answer.text, JSON.stringify(answer.headers));
@@ -111,11 +132,18 @@ describe('installing a user-OAuth Zoom app through /zoom/install', () => {
     expect((done.headers['set-cookie'] as string[])[0]).toMatch(/^zr_oauth_state=;.*Max-Age=0/);
 
     expect(await status()).toMatchObject({ connector: CONNECTOR, authorised: true, refreshes: 0 });
-    const zoom = zoomConnector(sandboxUserConnector(stack.sandbox, CONNECTOR), new WorkflowTokenOwner(stack.client, CONNECTOR, stack.secrets));
+    const zoom = zoomConnector(
+      sandboxUserConnector(stack.sandbox, CONNECTOR),
+      new WorkflowTokenOwner(stack.client, CONNECTOR, stack.secrets),
+    );
     const me = await zoom.client.getUser('me');
     expect(me).toMatchObject({ id: stack.sandbox.state.users[0].id }); // "me" is the user who consented
     // By id: the sandbox resolves "me" only on GET /users/me (Zoom also takes it on /users/me/meetings).
-    const meeting = await zoom.client.createMeeting(me.id, { topic: 'Installed through the browser', type: 2, duration: 30 });
+    const meeting = await zoom.client.createMeeting(me.id, {
+      topic: 'Installed through the browser',
+      type: 2,
+      duration: 30,
+    });
     expect(stack.sandbox.state.meetings.get(meeting.id)).toBeDefined();
 
     // The same callback again (a reload, or a replay): the state is spent, nothing is exchanged.
@@ -191,12 +219,20 @@ describe('installing a user-OAuth Zoom app through /zoom/install', () => {
   it('answers 400 when the user declines on Zoom (error=access_denied)', async () => {
     const before = tokenRequests();
     const { authorize, cookie } = await startInstall(base);
-    const denied = await get(`${base}${CALLBACK_PATH}?error=access_denied&state=${authorize.searchParams.get('state')}`, cookie);
+    const denied = await get(
+      `${base}${CALLBACK_PATH}?error=access_denied&state=${authorize.searchParams.get('state')}`,
+      cookie,
+    );
     expect(denied.status).toBe(400);
-    expect(denied.text).toContain(`Zoom did not authorise connector ${CONNECTOR}: the Zoom user declined to authorise the app.`);
+    expect(denied.text).toContain(
+      `Zoom did not authorise connector ${CONNECTOR}: the Zoom user declined to authorise the app.`,
+    );
     // Zoom's error text is not echoed into the page.
     const other = await startInstall(base);
-    const odd = await get(`${base}${CALLBACK_PATH}?error=%3Cscript%3E&state=${other.authorize.searchParams.get('state')}`, other.cookie);
+    const odd = await get(
+      `${base}${CALLBACK_PATH}?error=%3Cscript%3E&state=${other.authorize.searchParams.get('state')}`,
+      other.cookie,
+    );
     expect(odd.status).toBe(400);
     expect(odd.text).not.toContain('<script>');
     expect(tokenRequests()).toBe(before);

@@ -53,8 +53,16 @@ describe('worker metrics, health and logs', () => {
       stdout += d.toString();
     });
     worker.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-    const config = { address: testTemporalAddress(), namespace: 'default', taskQueue, payloadKeys: { current: { id: 'obs', key: Buffer.from(keys.split(':')[1], 'base64') } } };
-    client = new Client({ connection: await Connection.connect({ address: config.address }), dataConverter: dataConverter(config) });
+    const config = {
+      address: testTemporalAddress(),
+      namespace: 'default',
+      taskQueue,
+      payloadKeys: { current: { id: 'obs', key: Buffer.from(keys.split(':')[1], 'base64') } },
+    };
+    client = new Client({
+      connection: await Connection.connect({ address: config.address }),
+      dataConverter: dataConverter(config),
+    });
   }, 60_000);
   afterAll(async () => {
     worker?.kill('SIGTERM');
@@ -64,11 +72,22 @@ describe('worker metrics, health and logs', () => {
   });
 
   it('is ready once polling, then reports Zoom calls, bridges and Temporal metrics, and logs JSON lines with incident, runbook and step', async () => {
-    expect(await eventually(async () => (await axios.get(`${healthUrl}/healthz`)).data, 'liveness')).toEqual({ ok: true });
-    await eventually(async () => ((await axios.get(`${healthUrl}/readyz`)).status === 200 ? true : undefined), 'readiness', 60_000);
+    expect(await eventually(async () => (await axios.get(`${healthUrl}/healthz`)).data, 'liveness')).toEqual({
+      ok: true,
+    });
+    await eventually(
+      async () => ((await axios.get(`${healthUrl}/readyz`)).status === 200 ? true : undefined),
+      'readiness',
+      60_000,
+    );
 
     const id = uniqueIncidentId();
-    await sendIncidentEvent(client, taskQueue, { eventId: `${id}-1`, type: 'incident.created', occurredAt: new Date().toISOString(), incident: { id, title: 'Metrics', severity: 'SEV3' } });
+    await sendIncidentEvent(client, taskQueue, {
+      eventId: `${id}-1`,
+      type: 'incident.created',
+      occurredAt: new Date().toISOString(),
+      incident: { id, title: 'Metrics', severity: 'SEV3' },
+    });
     await eventually(async () => (await getTimeline(client, id)).find((e) => e.step === 'share'), 'the bridge', 60_000);
 
     const metrics = await eventually(async () => {
@@ -79,18 +98,37 @@ describe('worker metrics, health and logs', () => {
     expect(metrics).toMatch(/zoom_runbooks_zoom_call_latency_bucket\{[^}]*operation="createMeeting"/);
     expect(metrics).toMatch(/zoom_runbooks_zoom_token_requests_total\{[^}]*kind="client_credentials"[^}]*\} 1/);
     expect(metrics).toMatch(/zoom_runbooks_time_to_bridge_bucket\{/);
-    expect(metrics).toMatch(/^temporal_workflow_completed_total|^temporal_activity_execution_latency|^temporal_worker_task_slots_available/m);
+    expect(metrics).toMatch(
+      /^temporal_workflow_completed_total|^temporal_activity_execution_latency|^temporal_worker_task_slots_available/m,
+    );
 
     // Complete lines of stdout only: a chunk may end mid-line, and stderr has the CLI's progress.
-    const jsonLines = () => stdout.split('\n').slice(0, -1).filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
-    const step = await eventually(async () => jsonLines().find((l) => l.msg === 'Step bridge done'), "the step's log line").catch((err: Error) => {
+    const jsonLines = () =>
+      stdout
+        .split('\n')
+        .slice(0, -1)
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const step = await eventually(
+      async () => jsonLines().find((l) => l.msg === 'Step bridge done'),
+      "the step's log line",
+    ).catch((err: Error) => {
       throw new Error(`${err.message}; the worker wrote:\n${output.slice(-4000)}`);
     });
     const lines = jsonLines();
-    expect(step).toMatchObject({ level: 'INFO', incidentId: id, runbook: 'incident-bridge', step: 'bridge', action: 'zoom.createMeeting', status: 'ok' });
+    expect(step).toMatchObject({
+      level: 'INFO',
+      incidentId: id,
+      runbook: 'incident-bridge',
+      step: 'bridge',
+      action: 'zoom.createMeeting',
+      status: 'ok',
+    });
     expect(typeof step!.time).toBe('string');
     // Activity lines carry the workflow id, which names the incident and runbook.
-    expect(lines.some((l) => l.activityType === 'createMeeting' && String(l.workflowId).includes(id))).toBe(lines.some((l) => l.activityType === 'createMeeting'));
+    expect(lines.some((l) => l.activityType === 'createMeeting' && String(l.workflowId).includes(id))).toBe(
+      lines.some((l) => l.activityType === 'createMeeting'),
+    );
     // No secret of the sandbox in the output.
     expect(output).not.toContain(sandbox.state.credentials.clientSecret);
     // The Zoom queue's worker has no workflows by design; the SDK's warning about it stays below INFO.
@@ -98,4 +136,3 @@ describe('worker metrics, health and logs', () => {
     for (const token of sandbox.state.tokens.keys()) expect(output).not.toContain(token);
   });
 });
-

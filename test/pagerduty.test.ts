@@ -1,9 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidPagerDutyWebhookError, mapPagerDutyWebhook, pagerDutySeverity } from '../src/core/pagerduty';
-import { PAGERDUTY_SIGNATURE_HEADER, signPagerDutyBody, verifyPagerDutySignature, IntakeAuthenticator } from '../src/apps/serve/auth';
+import {
+  PAGERDUTY_SIGNATURE_HEADER,
+  signPagerDutyBody,
+  verifyPagerDutySignature,
+  IntakeAuthenticator,
+} from '../src/apps/serve/auth';
 
-const fixture = (name: string) => JSON.parse(readFileSync(join(__dirname, 'fixtures/pagerduty', `${name}.json`), 'utf8')) as { event: Record<string, unknown> & { data: Record<string, unknown> } };
+const fixture = (name: string) =>
+  JSON.parse(readFileSync(join(__dirname, 'fixtures/pagerduty', `${name}.json`), 'utf8')) as {
+    event: Record<string, unknown> & { data: Record<string, unknown> };
+  };
 
 /** What every event of PagerDuty incident #4711 carries besides its type and status. */
 const checkoutFields = {
@@ -44,27 +52,47 @@ describe('mapPagerDutyWebhook', () => {
     const mapped = mapPagerDutyWebhook(fixture('incident.acknowledged'));
     expect(mapped).toMatchObject({
       kind: 'event',
-      event: { eventId: '01JDA2GKZ8W5T0BN3C6E1Q7D2F', type: 'incident.updated', occurredAt: '2026-11-22T09:15:41.077Z', incident: { id: 'PD-4711', status: 'acknowledged', severity: 'SEV1', sourceSeverity: 'P1' } },
+      event: {
+        eventId: '01JDA2GKZ8W5T0BN3C6E1Q7D2F',
+        type: 'incident.updated',
+        occurredAt: '2026-11-22T09:15:41.077Z',
+        incident: { id: 'PD-4711', status: 'acknowledged', severity: 'SEV1', sourceSeverity: 'P1' },
+      },
     });
     // PagerDuty's own status wins; when a payload has none, the event type says it.
     const noStatus = fixture('incident.acknowledged');
     delete noStatus.event.data.status;
-    expect(mapPagerDutyWebhook(noStatus)).toMatchObject({ event: { type: 'incident.updated', incident: { status: 'acknowledged' } } });
+    expect(mapPagerDutyWebhook(noStatus)).toMatchObject({
+      event: { type: 'incident.updated', incident: { status: 'acknowledged' } },
+    });
   });
 
   it('maps incident.priority_updated onto incident.updated with the new severity', () => {
     expect(mapPagerDutyWebhook(fixture('incident.priority_updated'))).toMatchObject({
-      event: { type: 'incident.updated', incident: { id: 'PD-4711', severity: 'SEV2', sourceSeverity: 'P2', fields: { ...checkoutFields, priority: 'P2' } } },
+      event: {
+        type: 'incident.updated',
+        incident: {
+          id: 'PD-4711',
+          severity: 'SEV2',
+          sourceSeverity: 'P2',
+          fields: { ...checkoutFields, priority: 'P2' },
+        },
+      },
     });
   });
 
   it('maps incident.resolved and incident.reopened onto our lifecycle events', () => {
     expect(mapPagerDutyWebhook(fixture('incident.resolved'))).toMatchObject({
-      event: { eventId: '01JDA3B7T1V6H2QW8Z4D9S5N0J', type: 'incident.resolved', occurredAt: '2026-11-22T10:02:44.901Z', incident: { id: 'PD-4711', status: 'resolved' } },
+      event: {
+        eventId: '01JDA3B7T1V6H2QW8Z4D9S5N0J',
+        type: 'incident.resolved',
+        occurredAt: '2026-11-22T10:02:44.901Z',
+        incident: { id: 'PD-4711', status: 'resolved' },
+      },
     });
   });
 
-  it('keeps incident.reopened as our reopened event, with PagerDuty\'s own status (triggered) in incident.status', () => {
+  it("keeps incident.reopened as our reopened event, with PagerDuty's own status (triggered) in incident.status", () => {
     const mapped = mapPagerDutyWebhook(fixture('incident.reopened'));
     expect(mapped).toEqual({
       kind: 'event',
@@ -73,7 +101,14 @@ describe('mapPagerDutyWebhook', () => {
         eventId: '01JDA3R2E5K8F1XM6B3T0Y7C4L',
         type: 'incident.reopened',
         occurredAt: '2026-11-22T10:20:18.004Z',
-        incident: { id: 'PD-4711', title: expect.any(String), severity: 'SEV2', sourceSeverity: 'P2', status: 'triggered', fields: { ...checkoutFields, priority: 'P2' } },
+        incident: {
+          id: 'PD-4711',
+          title: expect.any(String),
+          severity: 'SEV2',
+          sourceSeverity: 'P2',
+          status: 'triggered',
+          fields: { ...checkoutFields, priority: 'P2' },
+        },
       },
     });
   });
@@ -132,10 +167,14 @@ describe('mapPagerDutyWebhook', () => {
     const body = fixture('incident.triggered');
     delete body.event.data.number;
     delete body.event.data.title;
-    expect(mapPagerDutyWebhook(body)).toMatchObject({ event: { incident: { id: 'PD-Q0RIJJZL24RC6W', title: 'PagerDuty incident Q0RIJJZL24RC6W' } } });
+    expect(mapPagerDutyWebhook(body)).toMatchObject({
+      event: { incident: { id: 'PD-Q0RIJJZL24RC6W', title: 'PagerDuty incident Q0RIJJZL24RC6W' } },
+    });
     const numbered = fixture('incident.triggered');
     numbered.event.data.title = null;
-    expect(mapPagerDutyWebhook(numbered)).toMatchObject({ event: { incident: { id: 'PD-4711', title: 'PagerDuty incident #4711' } } });
+    expect(mapPagerDutyWebhook(numbered)).toMatchObject({
+      event: { incident: { id: 'PD-4711', title: 'PagerDuty incident #4711' } },
+    });
   });
 
   it('truncates a title longer than ours allows', () => {
@@ -147,7 +186,12 @@ describe('mapPagerDutyWebhook', () => {
 
   it.each(['pagey.ping', 'incident.annotated', 'service.updated'])('ignores %s', (name) => {
     const body = fixture(name);
-    expect(mapPagerDutyWebhook(body)).toEqual({ kind: 'ignored', pagerdutyEventType: body.event.event_type, pagerdutyEventId: body.event.id, reason: expect.stringContaining('does not change an incident') });
+    expect(mapPagerDutyWebhook(body)).toEqual({
+      kind: 'ignored',
+      pagerdutyEventType: body.event.event_type,
+      pagerdutyEventId: body.event.id,
+      reason: expect.stringContaining('does not change an incident'),
+    });
   });
 
   it('names every problem of a malformed delivery with its path', () => {
@@ -166,7 +210,11 @@ describe('mapPagerDutyWebhook', () => {
     bad.event.occurred_at = 'yesterday';
     delete bad.event.data.id;
     bad.event.data.number = 'forty-seven';
-    expect(problems(bad)).toEqual(['event.occurred_at: Invalid datetime', 'event.data.id: is required', 'event.data.number: Expected number, received string']);
+    expect(problems(bad)).toEqual([
+      'event.occurred_at: Invalid datetime',
+      'event.data.id: is required',
+      'event.data.number: Expected number, received string',
+    ]);
     const wrongKind = fixture('incident.triggered');
     wrongKind.event.data.type = 'incident_note';
     expect(problems(wrongKind)[0]).toMatch(/^event\.data\.type: Invalid literal value, expected "incident"/);
@@ -213,7 +261,9 @@ describe('PagerDuty signatures (x-pagerduty-signature)', () => {
   });
 
   it('rejects a changed body, another secret, a missing or malformed header', () => {
-    expect(verifyPagerDutySignature(secret, signature, body.replace('ping', 'pong'))).toBe('PagerDuty signature mismatch');
+    expect(verifyPagerDutySignature(secret, signature, body.replace('ping', 'pong'))).toBe(
+      'PagerDuty signature mismatch',
+    );
     expect(verifyPagerDutySignature('another-secret-0000000', signature, body)).toBe('PagerDuty signature mismatch');
     expect(verifyPagerDutySignature(secret, undefined, body)).toMatch(/^missing or repeated/);
     expect(verifyPagerDutySignature(secret, [signature, signature], body)).toMatch(/^missing or repeated/);
@@ -224,11 +274,21 @@ describe('PagerDuty signatures (x-pagerduty-signature)', () => {
   it('counts only on the PagerDuty route, and only when a PagerDuty secret is configured', () => {
     const auth = new IntakeAuthenticator({ token: 'intake-token-0123456789', pagerdutySecret: secret });
     const headers = { [PAGERDUTY_SIGNATURE_HEADER]: signature };
-    expect(auth.authenticate(headers, Buffer.from(body), { pagerduty: true })).toMatchObject({ ok: true, schemes: ['pagerduty'] });
-    expect(auth.authenticate(headers, Buffer.from(body))).toMatchObject({ ok: false, reason: expect.stringMatching(/^missing credentials/) });
+    expect(auth.authenticate(headers, Buffer.from(body), { pagerduty: true })).toMatchObject({
+      ok: true,
+      schemes: ['pagerduty'],
+    });
+    expect(auth.authenticate(headers, Buffer.from(body))).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/^missing credentials/),
+    });
     // PagerDuty always signs; with no PagerDuty secret, a custom Authorization header is what counts.
     const tokenOnly = new IntakeAuthenticator({ token: 'intake-token-0123456789' });
-    expect(tokenOnly.authenticate({ ...headers, authorization: 'Bearer intake-token-0123456789' }, Buffer.from(body), { pagerduty: true })).toMatchObject({ ok: true, schemes: ['token'] });
+    expect(
+      tokenOnly.authenticate({ ...headers, authorization: 'Bearer intake-token-0123456789' }, Buffer.from(body), {
+        pagerduty: true,
+      }),
+    ).toMatchObject({ ok: true, schemes: ['token'] });
     expect(tokenOnly.authenticate(headers, Buffer.from(body), { pagerduty: true })).toMatchObject({ ok: false });
   });
 });

@@ -17,7 +17,8 @@ class VirtualClock {
 
   now = (): number => this.time;
 
-  sleep = (ms: number): Promise<void> => new Promise((resolve) => this.timers.push({ at: this.time + Math.max(0, ms), resolve }));
+  sleep = (ms: number): Promise<void> =>
+    new Promise((resolve) => this.timers.push({ at: this.time + Math.max(0, ms), resolve }));
 
   async run(): Promise<void> {
     for (;;) {
@@ -108,7 +109,12 @@ describe('AccountRateLimiter', () => {
 
   it('lets an aborted caller leave the line at once, without taking a slot from those behind it', async () => {
     const clock = new VirtualClock();
-    const limiter = new AccountRateLimiter({ limits: { Heavy: 1 }, safetyMarginMs: 0, now: clock.now, sleep: clock.sleep });
+    const limiter = new AccountRateLimiter({
+      limits: { Heavy: 1 },
+      safetyMarginMs: 0,
+      now: clock.now,
+      sleep: clock.sleep,
+    });
     const times: Record<string, number | string> = {};
     const abort = new AbortController();
     const first = limiter.acquire('Heavy').then(() => (times.first = clock.now()));
@@ -151,7 +157,12 @@ describe('AccountRateLimiter', () => {
 
   it('penalize while a caller is already waiting pushes that caller back too', async () => {
     const clock = new VirtualClock();
-    const limiter = new AccountRateLimiter({ limits: { Heavy: 1 }, safetyMarginMs: 0, now: clock.now, sleep: clock.sleep });
+    const limiter = new AccountRateLimiter({
+      limits: { Heavy: 1 },
+      safetyMarginMs: 0,
+      now: clock.now,
+      sleep: clock.sleep,
+    });
     await limiter.acquire('Heavy');
     let releasedAt = -1;
     const waiting = limiter.acquire('Heavy').then(() => (releasedAt = clock.now()));
@@ -187,7 +198,11 @@ describe('AccountRateLimiter', () => {
     expect(() => new AccountRateLimiter({ limits: { Medium: 2.5 } })).toThrow(RangeError);
     expect(() => new AccountRateLimiter({ plan: 'gold' as ZoomPlan })).toThrow(RangeError);
     expect(() => new AccountRateLimiter({ safetyMarginMs: -1 })).toThrow(RangeError);
-    expect(new AccountRateLimiter({ plan: 'business', limits: { Heavy: 5 } }).limits).toEqual({ Light: 80, Medium: 60, Heavy: 5 });
+    expect(new AccountRateLimiter({ plan: 'business', limits: { Heavy: 5 } }).limits).toEqual({
+      Light: 80,
+      Medium: 60,
+      Heavy: 5,
+    });
   });
 });
 
@@ -286,7 +301,9 @@ describe('SandboxRateLimits', () => {
     const clock = new VirtualClock(MAY_30_3PM);
     const limits = new SandboxRateLimits({ limits: { Medium: 1 }, hostDailyLimit: 5, now: clock.now });
     limits.check({ category: 'Medium', hostDaily: true, hostUserId: 'u1' });
-    expect(() => limits.check({ category: 'Medium', hostDaily: true, hostUserId: 'u1' })).toThrow(PER_SECOND_LIMIT_MESSAGE);
+    expect(() => limits.check({ category: 'Medium', hostDaily: true, hostUserId: 'u1' })).toThrow(
+      PER_SECOND_LIMIT_MESSAGE,
+    );
     clock.time += 1_000;
     expect(limits.check({ category: 'Medium', hostDaily: true, hostUserId: 'u1' })['X-RateLimit-Remaining']).toBe('3');
   });
@@ -304,7 +321,9 @@ describe('SandboxRateLimits', () => {
     expect(() => limits.check({ category: 'Light' })).toThrow(PER_SECOND_LIMIT_MESSAGE);
     expect(limits.check({ category: 'Medium' })['X-RateLimit-Limit']).toBe('20');
     clock.time += 1_000;
-    expect(() => limits.check({ category: 'Light', hostDaily: true, hostUserId: 'u1' })).toThrow(hostDailyLimitMessage(1));
+    expect(() => limits.check({ category: 'Light', hostDaily: true, hostUserId: 'u1' })).toThrow(
+      hostDailyLimitMessage(1),
+    );
 
     limits.reset();
     expect(limits.check({ category: 'Light', hostDaily: true, hostUserId: 'u1' })['X-RateLimit-Remaining']).toBe('0');
@@ -331,7 +350,9 @@ describe('SandboxRateLimits', () => {
     expect(perSecond.retryAfterMs).toBe(1_000);
 
     limits.check({ category: 'Light', hostDaily: true, hostUserId: 'u1' });
-    const daily = zoomErrorFromResponse(asResponse(rejection(() => limits.check({ category: 'Light', hostDaily: true, hostUserId: 'u1' }))));
+    const daily = zoomErrorFromResponse(
+      asResponse(rejection(() => limits.check({ category: 'Light', hostDaily: true, hostUserId: 'u1' }))),
+    );
     expect(daily).toBeInstanceOf(ZoomDailyLimitError);
     expect(daily.retryAfterMs).toBe(9 * 3600 * 1000);
   });
@@ -339,9 +360,18 @@ describe('SandboxRateLimits', () => {
 
 describe('client pacing against sandbox enforcement', () => {
   /** Sends every call through the limiter and checks each with the sandbox at its release time, on one clock. */
-  async function burst(opts: { plan?: ZoomPlan; safetyMarginMs?: number; calls: { category: RateCategory; hostUserId?: string }[] }) {
+  async function burst(opts: {
+    plan?: ZoomPlan;
+    safetyMarginMs?: number;
+    calls: { category: RateCategory; hostUserId?: string }[];
+  }) {
     const clock = new VirtualClock(Date.parse('2026-03-02T09:00:00Z'));
-    const limiter = new AccountRateLimiter({ plan: opts.plan, safetyMarginMs: opts.safetyMarginMs, now: clock.now, sleep: clock.sleep });
+    const limiter = new AccountRateLimiter({
+      plan: opts.plan,
+      safetyMarginMs: opts.safetyMarginMs,
+      now: clock.now,
+      sleep: clock.sleep,
+    });
     const sandbox = new SandboxRateLimits({ plan: opts.plan, now: clock.now });
     const started = clock.now();
     const rejected: ZoomHttpError[] = [];
@@ -362,7 +392,10 @@ describe('client pacing against sandbox enforcement', () => {
   }
 
   // 1,000 meeting creates (Medium, 20/s at Pro) spread over 10 hosts, 100 each: the daily limit exactly.
-  const thousandCreates = Array.from({ length: 1000 }, (_, i) => ({ category: 'Medium' as const, hostUserId: `host-${i % 10}` }));
+  const thousandCreates = Array.from({ length: 1000 }, (_, i) => ({
+    category: 'Medium' as const,
+    hostUserId: `host-${i % 10}`,
+  }));
 
   it.each([
     { margin: 'no safety margin', safetyMarginMs: 0 },
@@ -375,12 +408,15 @@ describe('client pacing against sandbox enforcement', () => {
     expect(elapsedMs).toBeGreaterThanOrEqual(49_000);
   });
 
-  it.each(['free', 'pro', 'business'] as const)('mixed categories at %s get no 429 with the same plan on both sides', async (plan) => {
-    const categories: RateCategory[] = ['Light', 'Medium', 'Heavy'];
-    const calls = Array.from({ length: 600 }, (_, i) => ({ category: categories[i % 3] }));
-    const { rejected } = await burst({ plan, safetyMarginMs: 0, calls });
-    expect(rejected).toEqual([]);
-  });
+  it.each(['free', 'pro', 'business'] as const)(
+    'mixed categories at %s get no 429 with the same plan on both sides',
+    async (plan) => {
+      const categories: RateCategory[] = ['Light', 'Medium', 'Heavy'];
+      const calls = Array.from({ length: 600 }, (_, i) => ({ category: categories[i % 3] }));
+      const { rejected } = await burst({ plan, safetyMarginMs: 0, calls });
+      expect(rejected).toEqual([]);
+    },
+  );
 
   it('without the limiter the same burst is mostly refused with per-second 429s', () => {
     const clock = new VirtualClock(Date.parse('2026-03-02T09:00:00Z'));

@@ -51,8 +51,13 @@ describe('README.md, line by line, against ./temporal-dev.sh', () => {
     stack = await startDevStack();
     connection = await Connection.connect({ address: `127.0.0.1:${stack.ports.temporal}` });
     // The dev stack's own key, as every command in its second terminal reads it.
-    const ring = keyRingFromEnv({ ZR_PAYLOAD_KEYS: readFileSync(join(stack.dir, '.temporal', 'payload-keys'), 'utf8').trim() });
-    client = new Client({ connection, dataConverter: dataConverter({ address: '', namespace: 'default', taskQueue: '', payloadKeys: ring }) });
+    const ring = keyRingFromEnv({
+      ZR_PAYLOAD_KEYS: readFileSync(join(stack.dir, '.temporal', 'payload-keys'), 'utf8').trim(),
+    });
+    client = new Client({
+      connection,
+      dataConverter: dataConverter({ address: '', namespace: 'default', taskQueue: '', payloadKeys: ring }),
+    });
   }, 300_000);
   afterAll(async () => {
     await connection?.close();
@@ -61,12 +66,25 @@ describe('README.md, line by line, against ./temporal-dev.sh', () => {
 
   /** A README line in the second terminal: bash, in the project, with what the banner said to export. */
   function paste(line: string): Promise<Run> {
-    const defaults: Record<string, number> = { 7233: stack.ports.temporal, 8233: stack.ports.ui, 9100: stack.ports.sandbox, 9180: stack.ports.serve };
-    const command = line.replace(/\b(127\.0\.0\.1|localhost):(7233|8233|9100|9180)\b/g, (_, host: string, port: string) => `${host}:${defaults[port]}`);
+    const defaults: Record<string, number> = {
+      7233: stack.ports.temporal,
+      8233: stack.ports.ui,
+      9100: stack.ports.sandbox,
+      9180: stack.ports.serve,
+    };
+    const command = line.replace(
+      /\b(127\.0\.0\.1|localhost):(7233|8233|9100|9180)\b/g,
+      (_, host: string, port: string) => `${host}:${defaults[port]}`,
+    );
     return new Promise((resolve) => {
-      execFile('bash', ['-c', command], { cwd: stack.dir, env: stack.terminal, timeout: 120_000 }, (err, stdout, stderr) => {
-        resolve({ line, code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-      });
+      execFile(
+        'bash',
+        ['-c', command],
+        { cwd: stack.dir, env: stack.terminal, timeout: 120_000 },
+        (err, stdout, stderr) => {
+          resolve({ line, code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+        },
+      );
     });
   }
 
@@ -77,7 +95,9 @@ describe('README.md, line by line, against ./temporal-dev.sh', () => {
     const shown = `${line}\nexit ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;
     if (result.code !== 0) throw new Error(`A README line failed:\n${shown}`);
     if (CIPHERTEXT.test(result.stdout + result.stderr)) throw new Error(`A README line showed ciphertext:\n${shown}`);
-    const key = readFileSync(join(stack.dir, '.temporal', 'payload-keys'), 'utf8').trim().split(':')[1];
+    const key = readFileSync(join(stack.dir, '.temporal', 'payload-keys'), 'utf8')
+      .trim()
+      .split(':')[1];
     expect(result.stdout + result.stderr).not.toContain(key);
     await settled();
     return result;
@@ -86,7 +106,7 @@ describe('README.md, line by line, against ./temporal-dev.sh', () => {
   /** Until every run of the incidents named so far is idle twice in a row (a quarter second apart). */
   async function settled(): Promise<void> {
     const deadline = Date.now() + 60_000;
-    for (let quiet = 0; quiet < 2; ) {
+    for (let quiet = 0; quiet < 2;) {
       if (Date.now() > deadline) throw new Error(`The runs of ${[...incidents].join(', ')} were still busy after 60 s`);
       quiet = (await busy([...incidents].map((id) => `incident-${id}`))) ? 0 : quiet + 1;
       await new Promise((r) => setTimeout(r, 250));
@@ -98,21 +118,32 @@ describe('README.md, line by line, against ./temporal-dev.sh', () => {
     for (const workflowId of workflowIds) {
       let d: proto.api.workflowservice.v1.DescribeWorkflowExecutionResponse;
       try {
-        d = await connection.workflowService.describeWorkflowExecution({ namespace: 'default', execution: { workflowId } });
+        d = await connection.workflowService.describeWorkflowExecution({
+          namespace: 'default',
+          execution: { workflowId },
+        });
       } catch (err) {
         if ((err as { code?: number }).code === 5) continue; // not started yet (NOT_FOUND)
         throw err;
       }
-      if (d.workflowExecutionInfo?.status !== proto.api.enums.v1.WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING) continue;
+      if (
+        d.workflowExecutionInfo?.status !== proto.api.enums.v1.WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
+      )
+        continue;
       if (d.pendingWorkflowTask || d.pendingActivities?.length) return true;
       if (await busy((d.pendingChildren ?? []).map((c) => c.workflowId!))) return true;
     }
     return false;
   }
 
-  const meetings = async () => ((await axios.get<{ meetings: StoredMeeting[] }>(`http://127.0.0.1:${stack.ports.sandbox}/_sandbox/meetings`)).data.meetings);
+  const meetings = async () =>
+    (await axios.get<{ meetings: StoredMeeting[] }>(`http://127.0.0.1:${stack.ports.sandbox}/_sandbox/meetings`)).data
+      .meetings;
   // The bridge runbook's agenda is "Incident <id>", and the idempotency marker after it.
-  const bridgeOf = async (id: string) => (await meetings()).find((m) => new RegExp(`^Incident ${id}(\\s|$)`).test(String(m.agenda)) && m.topic.endsWith(' - Incident Bridge'));
+  const bridgeOf = async (id: string) =>
+    (await meetings()).find(
+      (m) => new RegExp(`^Incident ${id}(\\s|$)`).test(String(m.agenda)) && m.topic.endsWith(' - Incident Bridge'),
+    );
   const timelineOf = (id: string) => getTimeline(client, id);
   const summaries = async (id: string) => (await timelineOf(id)).map((e) => e.summary);
   const status = async (workflowId: string) => (await client.workflow.getHandle(workflowId).describe()).status.name;
@@ -189,7 +220,9 @@ describe('README.md, line by line, against ./temporal-dev.sh', () => {
         const { emails } = input(r.line) as { emails: string[] };
         const bridge = (await bridgeOf(incidentOf(r.line)))!;
         expect(r.stdout).toContain(`invitees:[${emails.join(' ')}]`);
-        expect((bridge.settings as { meeting_invitees: { email: string }[] }).meeting_invitees.map((i) => i.email)).toEqual(emails);
+        expect(
+          (bridge.settings as { meeting_invitees: { email: string }[] }).meeting_invitees.map((i) => i.email),
+        ).toEqual(emails);
       },
     },
     {
@@ -207,8 +240,12 @@ describe('README.md, line by line, against ./temporal-dev.sh', () => {
       match: /^bin\/zoom-runbooks temporal workflow signal -w \S+ --name cancelRunbook /,
       async check(r) {
         expect(input(r.line)).toEqual({ cleanup: false });
-        expect(await client.workflow.getHandle(target(r.line)).result()).toMatchObject({ cancelled: 'cancelled by an operator' });
-        expect(await summaries(incidentOf(r.line))).toContain('Runbook incident-bridge cancelled (its meetings were left as they are)');
+        expect(await client.workflow.getHandle(target(r.line)).result()).toMatchObject({
+          cancelled: 'cancelled by an operator',
+        });
+        expect(await summaries(incidentOf(r.line))).toContain(
+          'Runbook incident-bridge cancelled (its meetings were left as they are)',
+        );
       },
     },
     {
@@ -217,12 +254,15 @@ describe('README.md, line by line, against ./temporal-dev.sh', () => {
       async check(r) {
         expect(await status(target(r.line))).toBe('CANCELLED');
         // Cleanup ran: the daily sync's recurring meeting is gone.
-        expect(await summaries(incidentOf(r.line))).toContainEqual(expect.stringMatching(/^Recurring Zoom meeting \d+ deleted: runbook cancelled$/));
+        expect(await summaries(incidentOf(r.line))).toContainEqual(
+          expect.stringMatching(/^Recurring Zoom meeting \d+ deleted: runbook cancelled$/),
+        );
       },
     },
     {
       kind: 'update runRunbook',
-      match: /^bin\/zoom-runbooks temporal workflow update execute -w incident-INC-\d+ --name runRunbook --update-id \S+ /,
+      match:
+        /^bin\/zoom-runbooks temporal workflow update execute -w incident-INC-\d+ --name runRunbook --update-id \S+ /,
       async check(r) {
         const { runbook } = input(r.line) as { runbook: string };
         const workflowId = `incident-${incidentOf(r.line)}/${runbook}/on-demand-1`;
@@ -248,7 +288,10 @@ describe('README.md, line by line, against ./temporal-dev.sh', () => {
   async function runSection(lines: string[]): Promise<void> {
     for (const line of lines) {
       const effect = effects.filter((e) => e.match.test(line));
-      if (effect.length !== 1) throw new Error(`A README line this test does not know (or knows twice); say what it does in "effects":\n${line}`);
+      if (effect.length !== 1)
+        throw new Error(
+          `A README line this test does not know (or knows twice); say what it does in "effects":\n${line}`,
+        );
       await effect[0].check(await run(line));
     }
   }
@@ -270,7 +313,14 @@ describe('README.md, line by line, against ./temporal-dev.sh', () => {
     for (const row of sample.lines.filter((l) => /^\d{4}-/.test(l))) {
       const [, source, step, state, summary] = /^\S+ \S+\s+(\S+)\s+(\S+)\s+(\S+)\s+(.*)$/.exec(row)!;
       const start = summary.split(' ').slice(0, 3).join(' ');
-      expect(entries).toContainEqual(expect.objectContaining({ source, status: state, summary: expect.stringContaining(start), ...(step === '-' ? {} : { step }) }));
+      expect(entries).toContainEqual(
+        expect.objectContaining({
+          source,
+          status: state,
+          summary: expect.stringContaining(start),
+          ...(step === '-' ? {} : { step }),
+        }),
+      );
     }
   });
 
@@ -280,7 +330,12 @@ describe('README.md, line by line, against ./temporal-dev.sh', () => {
 
   it("the sandbox's meetings page, linked from the walk-through, is JSON for people to read", async () => {
     expect(WALK_THROUGH).toContain('<http://127.0.0.1:9100/_sandbox/meetings>');
-    const text = (await axios.get<string>(`http://127.0.0.1:${stack.ports.sandbox}/_sandbox/meetings`, { responseType: 'text', transformResponse: (t: string) => t })).data;
+    const text = (
+      await axios.get<string>(`http://127.0.0.1:${stack.ports.sandbox}/_sandbox/meetings`, {
+        responseType: 'text',
+        transformResponse: (t: string) => t,
+      })
+    ).data;
     expect(text.startsWith('{\n  "meetings": [\n')).toBe(true);
   });
 });

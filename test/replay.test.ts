@@ -9,16 +9,24 @@ import { DeterminismViolationError } from '@temporalio/workflow';
  * guard such changes with patched() instead of re-recording.
  */
 const FIXTURES = join(__dirname, 'fixtures/histories');
-const fixtures = readdirSync(FIXTURES).filter((f) => f.endsWith('.json')).sort();
+const fixtures = readdirSync(FIXTURES)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
 const load = (file: string) => JSON.parse(readFileSync(join(FIXTURES, file), 'utf8'));
 const replay = (history: unknown, workflowId: string) =>
-  Worker.runReplayHistory({ workflowBundle: { codePath: process.env.ZR_TEST_WORKFLOW_BUNDLE! }, replayName: 'replay-test' }, history, workflowId);
+  Worker.runReplayHistory(
+    { workflowBundle: { codePath: process.env.ZR_TEST_WORKFLOW_BUNDLE! }, replayName: 'replay-test' },
+    history,
+    workflowId,
+  );
 
 /** The workflow id the history was recorded under (workflows read it, e.g. for child ids), from its input. */
 function workflowIdOf(file: string): string {
   const started = load(file).events[0].workflowExecutionStartedEventAttributes;
   const input = JSON.parse(Buffer.from(started.input.payloads[0].data, 'base64').toString('utf8'));
-  return input.incidentWorkflowId ? `${input.incidentWorkflowId}/${input.runbook.name}` : `incident-${input.incidentId}`;
+  return input.incidentWorkflowId
+    ? `${input.incidentWorkflowId}/${input.runbook.name}`
+    : `incident-${input.incidentId}`;
 }
 
 describe('replay of recorded histories', () => {
@@ -45,8 +53,11 @@ describe('replay of recorded histories', () => {
 
   it('has runs from before the Zoom task queue (Zoom on the workflow queue) and after it (every Zoom call on <queue>-zoom)', () => {
     const queues = (file: string) => {
-      const events: { eventType: string; activityTaskScheduledEventAttributes?: { taskQueue: { name: string } } }[] = load(file).events;
-      const scheduled = events.filter((e) => e.eventType === 'EVENT_TYPE_ACTIVITY_TASK_SCHEDULED').map((e) => e.activityTaskScheduledEventAttributes!.taskQueue.name);
+      const events: { eventType: string; activityTaskScheduledEventAttributes?: { taskQueue: { name: string } } }[] =
+        load(file).events;
+      const scheduled = events
+        .filter((e) => e.eventType === 'EVENT_TYPE_ACTIVITY_TASK_SCHEDULED')
+        .map((e) => e.activityTaskScheduledEventAttributes!.taskQueue.name);
       const own: string = load(file).events[0].workflowExecutionStartedEventAttributes.taskQueue.name;
       return { own, scheduled: [...new Set(scheduled)] };
     };
@@ -62,8 +73,12 @@ describe('replay of recorded histories', () => {
 
   it('catches an incompatible change (an activity the code no longer schedules)', async () => {
     const history = load('runbook-incident-bridge.json');
-    const scheduled = history.events.find((e: { eventType: string }) => e.eventType === 'EVENT_TYPE_ACTIVITY_TASK_SCHEDULED');
+    const scheduled = history.events.find(
+      (e: { eventType: string }) => e.eventType === 'EVENT_TYPE_ACTIVITY_TASK_SCHEDULED',
+    );
     scheduled.activityTaskScheduledEventAttributes.activityType.name = 'createMeetingV0';
-    await expect(replay(history, workflowIdOf('runbook-incident-bridge.json'))).rejects.toBeInstanceOf(DeterminismViolationError);
+    await expect(replay(history, workflowIdOf('runbook-incident-bridge.json'))).rejects.toBeInstanceOf(
+      DeterminismViolationError,
+    );
   });
 });

@@ -5,8 +5,23 @@ import { IncidentEvent } from '../src/core/incident';
 import { loadRunbooks } from '../src/core/runbook-loader';
 import { Runbook, runbookSchema } from '../src/core/runbook';
 import { StoredMeeting } from '../src/sandbox/zoom-api';
-import { addParticipantsUpdate, bridgeQuery, cancelRunbookSignal, incidentWorkflowId, runRunbookUpdate, TimelineEntry, ZoomMeetingIdsAttr } from '../workflows/definitions';
-import { eventually, receiveZoomWebhooks, sandboxConnector, Stack, startStack, uniqueIncidentId } from './support/stack';
+import {
+  addParticipantsUpdate,
+  bridgeQuery,
+  cancelRunbookSignal,
+  incidentWorkflowId,
+  runRunbookUpdate,
+  TimelineEntry,
+  ZoomMeetingIdsAttr,
+} from '../workflows/definitions';
+import {
+  eventually,
+  receiveZoomWebhooks,
+  sandboxConnector,
+  Stack,
+  startStack,
+  uniqueIncidentId,
+} from './support/stack';
 import { join } from 'node:path';
 import { computeStart } from '../src/core/schedule';
 import { hoursFromNow, wallClock } from './support/times';
@@ -19,18 +34,29 @@ const zoomTime = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 const examples = loadRunbooks(join(__dirname, '../runbooks')).map((r) => r.runbook);
 const runbook = (yaml: string): Runbook => runbookSchema.parse(YAML.parse(yaml));
 
-function event(id: string, type: IncidentEvent['type'], incident: Partial<IncidentEvent['incident']> = {}, occurredAt = new Date().toISOString()): IncidentEvent {
+function event(
+  id: string,
+  type: IncidentEvent['type'],
+  incident: Partial<IncidentEvent['incident']> = {},
+  occurredAt = new Date().toISOString(),
+): IncidentEvent {
   return { eventId: `${id}-${type}-${occurredAt}`, type, occurredAt, incident: { id, ...incident } };
 }
 
-async function timelineWith(stack: Stack, id: string, match: (e: TimelineEntry) => boolean, what: string): Promise<TimelineEntry[]> {
+async function timelineWith(
+  stack: Stack,
+  id: string,
+  match: (e: TimelineEntry) => boolean,
+  what: string,
+): Promise<TimelineEntry[]> {
   return eventually(async () => {
     const t = await getTimeline(stack.client, id);
     return t.some(match) ? t : undefined;
   }, what);
 }
 
-const meetingsWhere = (stack: Stack, match: (m: StoredMeeting) => boolean) => [...stack.sandbox.state.meetings.values()].filter(match);
+const meetingsWhere = (stack: Stack, match: (m: StoredMeeting) => boolean) =>
+  [...stack.sandbox.state.meetings.values()].filter(match);
 const SECRET_TOKEN = 'webhook-secret-for-tests';
 
 describe('the example runbooks', () => {
@@ -48,13 +74,17 @@ describe('the example runbooks', () => {
 
   it('recorded-bridge: invites, ends once the room is empty, collects attendance and the recording from webhooks', async () => {
     const id = uniqueIncidentId();
-    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, event(id, 'incident.created', {
-      title: 'Payments down',
-      severity: 'SEV3',
-      owner: { email: 'ana@example.com' },
-      responders: [{ email: 'bo@example.com' }],
-      fields: { record: true },
-    }));
+    await sendIncidentEvent(
+      stack.client,
+      stack.temporal.taskQueue,
+      event(id, 'incident.created', {
+        title: 'Payments down',
+        severity: 'SEV3',
+        owner: { email: 'ana@example.com' },
+        responders: [{ email: 'bo@example.com' }],
+        fields: { record: true },
+      }),
+    );
     await timelineWith(stack, id, (e) => e.source === 'recorded-bridge' && e.step === 'share', 'the recorded bridge');
     const [meeting] = meetingsWhere(stack, (m) => String(m.agenda).includes(`Incident ${id}`));
     expect(meeting.settings).toMatchObject({
@@ -65,7 +95,9 @@ describe('the example runbooks', () => {
     // Only the recorded bridge: the plain bridge runbook stays out of it.
     expect(meetingsWhere(stack, (m) => String(m.agenda).includes(`Incident ${id}`))).toHaveLength(1);
     const runbookHandle = stack.client.workflow.getHandle(`${incidentWorkflowId(id)}/recorded-bridge`);
-    expect((await runbookHandle.describe()).typedSearchAttributes.get(ZoomMeetingIdsAttr)).toEqual([String(meeting.id)]);
+    expect((await runbookHandle.describe()).typedSearchAttributes.get(ZoomMeetingIdsAttr)).toEqual([
+      String(meeting.id),
+    ]);
 
     await sim(`/meetings/${meeting.id}/start`);
     const ana = (await sim(`/meetings/${meeting.id}/participants`, { name: 'Ana', email: 'ana@example.com' })).data;
@@ -79,7 +111,11 @@ describe('the example runbooks', () => {
     await sim(`/meetings/${meeting.id}/participants/${bo.participantId}/leave`);
     const afterEnd = await timelineWith(stack, id, (e) => e.step === 'attendance', 'attendance');
     expect(afterEnd.find((e) => e.step === 'end')!.summary).toBe(`Zoom meeting ${meeting.id} ended`);
-    expect(afterEnd.find((e) => e.step === 'attendance')!.summary).toMatch(new RegExp(`^Attendance of Zoom meeting ${meeting.id} \\(Zoom report\\): 2 people \\((Ana|Bo) \\d+ min, (Ana|Bo) \\d+ min\\)$`));
+    expect(afterEnd.find((e) => e.step === 'attendance')!.summary).toMatch(
+      new RegExp(
+        `^Attendance of Zoom meeting ${meeting.id} \\(Zoom report\\): 2 people \\((Ana|Bo) \\d+ min, (Ana|Bo) \\d+ min\\)$`,
+      ),
+    );
 
     await sim(`/meetings/${meeting.id}/recording`);
     const timeline = await timelineWith(stack, id, (e) => e.step === 'recording-access', 'the recording');
@@ -95,25 +131,65 @@ describe('the example runbooks', () => {
 
   it('recorded-bridge: invitations Zoom refuses (the host started the bridge first) go on the timeline, and the bridge is still ended and its attendance taken', async () => {
     const id = uniqueIncidentId();
-    stack.sandbox.addFault({ method: 'PATCH', path: '^/v2/meetings/\\d+$', status: 400, code: 3000, message: 'You cannot update or delete meetings that have started using this method.' });
-    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, event(id, 'incident.created', { title: 'Started early', owner: { email: 'ana@example.com' }, fields: { record: true } }));
-    const shared = await timelineWith(stack, id, (e) => e.source === 'recorded-bridge' && e.step === 'share', 'the recorded bridge');
-    expect(shared.find((e) => e.step === 'invite')).toMatchObject({ status: 'failed', summary: expect.stringContaining('code 3000: You cannot update or delete meetings that have started') });
+    stack.sandbox.addFault({
+      method: 'PATCH',
+      path: '^/v2/meetings/\\d+$',
+      status: 400,
+      code: 3000,
+      message: 'You cannot update or delete meetings that have started using this method.',
+    });
+    await sendIncidentEvent(
+      stack.client,
+      stack.temporal.taskQueue,
+      event(id, 'incident.created', {
+        title: 'Started early',
+        owner: { email: 'ana@example.com' },
+        fields: { record: true },
+      }),
+    );
+    const shared = await timelineWith(
+      stack,
+      id,
+      (e) => e.source === 'recorded-bridge' && e.step === 'share',
+      'the recorded bridge',
+    );
+    expect(shared.find((e) => e.step === 'invite')).toMatchObject({
+      status: 'failed',
+      summary: expect.stringContaining('code 3000: You cannot update or delete meetings that have started'),
+    });
     const [meeting] = meetingsWhere(stack, (m) => String(m.agenda).includes(`Incident ${id}`));
     await sendIncidentEvent(stack.client, stack.temporal.taskQueue, event(id, 'incident.resolved'));
-    const timeline = await timelineWith(stack, id, (e) => e.source === 'recorded-bridge' && e.step === 'attendance', 'attendance');
+    const timeline = await timelineWith(
+      stack,
+      id,
+      (e) => e.source === 'recorded-bridge' && e.step === 'attendance',
+      'attendance',
+    );
     expect(timeline.find((e) => e.step === 'end')!.summary).toBe(`Zoom meeting ${meeting.id} ended`);
-    const endCall = stack.sandbox.requests.find((r) => r.method === 'PUT' && r.path === `/v2/meetings/${meeting.id}/status`);
+    const endCall = stack.sandbox.requests.find(
+      (r) => r.method === 'PUT' && r.path === `/v2/meetings/${meeting.id}/status`,
+    );
     expect(endCall).toMatchObject({ status: 204, body: { action: 'end' } });
-    await stack.client.workflow.getHandle(`${incidentWorkflowId(id)}/recorded-bridge`).signal(cancelRunbookSignal, { reason: 'test over' });
+    await stack.client.workflow
+      .getHandle(`${incidentWorkflowId(id)}/recorded-bridge`)
+      .signal(cancelRunbookSignal, { reason: 'test over' });
   });
 
   it('incident-sync: a daily recurring meeting while the incident is open, deleted when it closes', async () => {
     const id = uniqueIncidentId();
-    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, event(id, 'incident.created', { title: 'Disk pressure', severity: 'SEV2', owner: { email: 'ana@example.com' } }));
+    await sendIncidentEvent(
+      stack.client,
+      stack.temporal.taskQueue,
+      event(id, 'incident.created', { title: 'Disk pressure', severity: 'SEV2', owner: { email: 'ana@example.com' } }),
+    );
     await timelineWith(stack, id, (e) => e.source === 'incident-sync' && e.step === 'share', 'the sync link');
     const [sync] = meetingsWhere(stack, (m) => String(m.agenda).includes(`Status of incident ${id}`));
-    expect(sync).toMatchObject({ type: 8, recurrence: { type: 1, repeat_interval: 1 }, timezone: 'Europe/Berlin', duration: 30 });
+    expect(sync).toMatchObject({
+      type: 8,
+      recurrence: { type: 1, repeat_interval: 1 },
+      timezone: 'Europe/Berlin',
+      duration: 30,
+    });
     // 09:30 in Berlin is 08:30 UTC in winter.
     expect(sync.start_time).toMatch(/T08:30:00Z$/);
     await sendIncidentEvent(stack.client, stack.temporal.taskQueue, event(id, 'incident.resolved'));
@@ -123,7 +199,9 @@ describe('the example runbooks', () => {
     await stack.client.workflow.getHandle(`${incidentWorkflowId(id)}/incident-sync`).result();
     expect(stack.sandbox.state.meetings.get(sync.id)?.status ?? 'deleted').toBe('deleted');
     const timeline = await getTimeline(stack.client, id);
-    expect(timeline.map((e) => e.summary)).toContain(`Recurring Zoom meeting ${sync.id} deleted: the incident is closed`);
+    expect(timeline.map((e) => e.summary)).toContain(
+      `Recurring Zoom meeting ${sync.id} deleted: the incident is closed`,
+    );
   });
 
   it('postmortem: a reopening cancels the booked meeting, and the next resolution books it again', async () => {
@@ -132,15 +210,28 @@ describe('the example runbooks', () => {
     // Every time relative to now, so the booking (the next business day at 10:00) is always ahead.
     const spec = { from: 'resolvedAt', offset: '1 business day', at: '10:00', timezone: 'Europe/Berlin' } as const;
     const firstResolve = hoursFromNow(-3);
-    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, event(id, 'incident.created', people, hoursFromNow(-4)));
+    await sendIncidentEvent(
+      stack.client,
+      stack.temporal.taskQueue,
+      event(id, 'incident.created', people, hoursFromNow(-4)),
+    );
     await sendIncidentEvent(stack.client, stack.temporal.taskQueue, event(id, 'incident.resolved', {}, firstResolve));
     await timelineWith(stack, id, (e) => e.source === 'postmortem' && e.step === 'share', 'the postmortem');
     const postmortems = () => meetingsWhere(stack, (m) => String(m.agenda).startsWith(`Postmortem for ${id}`));
     const [first] = postmortems();
     expect(first.start_time).toBe(zoomTime(computeStart(spec, { now: firstResolve, resolvedAt: firstResolve })));
 
-    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, event(id, 'incident.reopened', {}, hoursFromNow(-2)));
-    await timelineWith(stack, id, (e) => e.summary.startsWith(`Zoom meeting ${first.id} cancelled: the incident was reopened`), 'the cancellation');
+    await sendIncidentEvent(
+      stack.client,
+      stack.temporal.taskQueue,
+      event(id, 'incident.reopened', {}, hoursFromNow(-2)),
+    );
+    await timelineWith(
+      stack,
+      id,
+      (e) => e.summary.startsWith(`Zoom meeting ${first.id} cancelled: the incident was reopened`),
+      'the cancellation',
+    );
     expect(stack.sandbox.state.meetings.get(first.id)?.status ?? 'deleted').toBe('deleted');
 
     // Resolved again: the postmortem is booked from the new resolution.
@@ -151,23 +242,46 @@ describe('the example runbooks', () => {
     expect(live).toHaveLength(1);
     expect(live[0].id).not.toBe(first.id);
     expect(live[0].start_time).toBe(zoomTime(computeStart(spec, { now: secondResolve, resolvedAt: secondResolve })));
-    expect(wallClock(String(live[0].start_time), 'Europe/Berlin')).toMatch(/^(Monday|Tuesday|Wednesday|Thursday|Friday) 10:00$/);
-    expect(timeline.find((e) => e.summary.startsWith('Re-planned:'))!.links).toEqual([{ label: 'Join', url: live[0].join_url }]);
+    expect(wallClock(String(live[0].start_time), 'Europe/Berlin')).toMatch(
+      /^(Monday|Tuesday|Wednesday|Thursday|Friday) 10:00$/,
+    );
+    expect(timeline.find((e) => e.summary.startsWith('Re-planned:'))!.links).toEqual([
+      { label: 'Join', url: live[0].join_url },
+    ]);
   });
 
   it('keeps a resolve that arrives before the create, and matches runbooks as of the latest state', async () => {
     const id = uniqueIncidentId();
     // The resolve already says SEV1 (the postmortem's trigger), but the title comes with the create.
     const [createdAt, resolvedAt] = [hoursFromNow(-2), hoursFromNow(-1)];
-    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, event(id, 'incident.resolved', { severity: 'SEV1' }, resolvedAt));
+    await sendIncidentEvent(
+      stack.client,
+      stack.temporal.taskQueue,
+      event(id, 'incident.resolved', { severity: 'SEV1' }, resolvedAt),
+    );
     await new Promise((r) => setTimeout(r, 1000));
-    await sendIncidentEvent(stack.client, stack.temporal.taskQueue, event(id, 'incident.created', { title: 'Late create', severity: 'SEV1' }, createdAt));
-    const timeline = await timelineWith(stack, id, (e) => e.source === 'postmortem' && e.step === 'share', 'the postmortem');
-    const incident = await stack.client.workflow.getHandle(incidentWorkflowId(id)).query<{ status: string; resolvedAt: string; createdAt: string; severity: string }>('incident');
+    await sendIncidentEvent(
+      stack.client,
+      stack.temporal.taskQueue,
+      event(id, 'incident.created', { title: 'Late create', severity: 'SEV1' }, createdAt),
+    );
+    const timeline = await timelineWith(
+      stack,
+      id,
+      (e) => e.source === 'postmortem' && e.step === 'share',
+      'the postmortem',
+    );
+    const incident = await stack.client.workflow
+      .getHandle(incidentWorkflowId(id))
+      .query<{ status: string; resolvedAt: string; createdAt: string; severity: string }>('incident');
     expect(incident).toMatchObject({ status: 'resolved', severity: 'SEV1', createdAt, resolvedAt });
-    expect(timeline.map((e) => e.summary)).toContain(`Incident ${id} created: Late create (SEV1) (arrived after a later event; its details were merged)`);
+    expect(timeline.map((e) => e.summary)).toContain(
+      `Incident ${id} created: Late create (SEV1) (arrived after a later event; its details were merged)`,
+    );
     // The postmortem waited for the create, so its topic has the title.
-    expect(meetingsWhere(stack, (m) => String(m.agenda).startsWith(`Postmortem for ${id}`)).map((m) => m.topic)).toEqual(['Postmortem: Late create']);
+    expect(
+      meetingsWhere(stack, (m) => String(m.agenda).startsWith(`Postmortem for ${id}`)).map((m) => m.topic),
+    ).toEqual(['Postmortem: Late create']);
     // The incident is already resolved: no bridge and no daily sync are opened for it.
     expect(timeline.filter((e) => e.source === 'incident-bridge' || e.source === 'incident-sync')).toEqual([]);
   });
@@ -204,7 +318,11 @@ steps:
   afterAll(async () => stack?.stop());
 
   async function bridgeFor(id: string, fields?: Record<string, unknown>, on = stack) {
-    await sendIncidentEvent(on.client, on.temporal.taskQueue, event(id, 'incident.created', { title: `Bridge ${id}`, fields }));
+    await sendIncidentEvent(
+      on.client,
+      on.temporal.taskQueue,
+      event(id, 'incident.created', { title: `Bridge ${id}`, fields }),
+    );
     const runbookName = fields?.poll ? `recording-poll-${fields.poll}` : 'bridge-only';
     const handle = on.client.workflow.getHandle(`${incidentWorkflowId(id)}/${runbookName}`);
     const isBridge = (e: TimelineEntry) => e.source === runbookName && e.step === 'bridge';
@@ -219,7 +337,9 @@ steps:
       pooled = await startStack({
         runbooks: [bridgeOnly],
         sandbox: { rateLimits: { hostDailyLimit: 2 } },
-        connectors: (sandbox) => [{ ...sandboxConnector(sandbox), hostUsers: [sandbox.state.users[0].email, sandbox.state.users[1].email] }],
+        connectors: (sandbox) => [
+          { ...sandboxConnector(sandbox), hostUsers: [sandbox.state.users[0].email, sandbox.state.users[1].email] },
+        ],
       });
     });
     afterAll(async () => pooled?.stop());
@@ -243,9 +363,15 @@ steps:
       const toMidnightMs = 86_400_000 - (Date.now() % 86_400_000);
       if (toMidnightMs > 16 * 60_000) {
         const e = uniqueIncidentId();
-        await sendIncidentEvent(pooled.client, pooled.temporal.taskQueue, event(e, 'incident.created', { title: 'Fifth' }));
+        await sendIncidentEvent(
+          pooled.client,
+          pooled.temporal.taskQueue,
+          event(e, 'incident.created', { title: 'Fifth' }),
+        );
         const failed = await timelineWith(pooled, e, (x) => x.step === 'bridge', 'the failure');
-        expect(failed.find((x) => x.step === 'bridge')!.summary).toMatch(/^Step bridge failed: Every host of this connector \(2\) is out of Zoom's daily meeting create\/update budget\. Hint: add hosts to ZOOM_HOST_USER/);
+        expect(failed.find((x) => x.step === 'bridge')!.summary).toMatch(
+          /^Step bridge failed: Every host of this connector \(2\) is out of Zoom's daily meeting create\/update budget\. Hint: add hosts to ZOOM_HOST_USER/,
+        );
       }
     });
   });
@@ -253,13 +379,28 @@ steps:
   it('addParticipants update invites people to the bridge; bad addresses are refused with a clear error', async () => {
     const id = uniqueIncidentId();
     const { handle, meeting } = await bridgeFor(id);
-    const result = await handle.executeUpdate(addParticipantsUpdate, { args: [{ emails: ['cy@example.com', 'dee@example.com'] }] });
-    expect(result).toEqual({ meetingId: String(meeting.id), invitees: ['cy@example.com', 'dee@example.com'], alternativeHosts: [] });
-    expect(stack.sandbox.state.meetings.get(meeting.id)!.settings).toMatchObject({ meeting_invitees: [{ email: 'cy@example.com' }, { email: 'dee@example.com' }] });
-    await expect(handle.executeUpdate(addParticipantsUpdate, { args: [{ emails: ['not-an-email'] }] })).rejects.toMatchObject({
+    const result = await handle.executeUpdate(addParticipantsUpdate, {
+      args: [{ emails: ['cy@example.com', 'dee@example.com'] }],
+    });
+    expect(result).toEqual({
+      meetingId: String(meeting.id),
+      invitees: ['cy@example.com', 'dee@example.com'],
+      alternativeHosts: [],
+    });
+    expect(stack.sandbox.state.meetings.get(meeting.id)!.settings).toMatchObject({
+      meeting_invitees: [{ email: 'cy@example.com' }, { email: 'dee@example.com' }],
+    });
+    await expect(
+      handle.executeUpdate(addParticipantsUpdate, { args: [{ emails: ['not-an-email'] }] }),
+    ).rejects.toMatchObject({
       cause: { message: 'addParticipants: emails: not email addresses: "not-an-email"' },
     });
-    const timeline = await timelineWith(stack, id, (e) => e.summary.startsWith('Added to Zoom meeting'), 'the timeline entry');
+    const timeline = await timelineWith(
+      stack,
+      id,
+      (e) => e.summary.startsWith('Added to Zoom meeting'),
+      'the timeline entry',
+    );
     expect(timeline.filter((e) => e.summary.startsWith('Added to Zoom meeting'))).toHaveLength(1);
   });
 
@@ -267,12 +408,16 @@ steps:
     const id = uniqueIncidentId();
     const { handle, meeting } = await bridgeFor(id);
     await axios.post(`${stack.sandbox.url}/_sandbox/meetings/${meeting.id}/start`);
-    expect(await stack.client.workflow.getHandle(incidentWorkflowId(id)).query(bridgeQuery)).toMatchObject({ id: String(meeting.id) });
+    expect(await stack.client.workflow.getHandle(incidentWorkflowId(id)).query(bridgeQuery)).toMatchObject({
+      id: String(meeting.id),
+    });
     await handle.signal(cancelRunbookSignal, { cleanup: false, reason: 'handled by phone' });
     expect(await handle.result()).toMatchObject({ runbook: 'bridge-only', cancelled: 'handled by phone' });
     expect(stack.sandbox.state.meetings.get(meeting.id)!.status).toBe('started');
     const timeline = await getTimeline(stack.client, id);
-    expect(timeline.map((e) => e.summary)).toContain('Runbook bridge-only cancelled (its meetings were left as they are)');
+    expect(timeline.map((e) => e.summary)).toContain(
+      'Runbook bridge-only cancelled (its meetings were left as they are)',
+    );
   });
 
   it('runRunbook runs a runbook on demand against an existing incident, and names an unknown one', async () => {
@@ -297,13 +442,17 @@ steps:
     await handle.result();
     const entry = (await getTimeline(stack.client, found)).find((e) => e.step === 'recording')!;
     expect(entry.summary).toMatch(/is ready/);
-    expect(entry.links![0].url).toBe(stack.sandbox.state.instances.find((i) => i.meetingId === meeting.id)!.recording!.share_url);
+    expect(entry.links![0].url).toBe(
+      stack.sandbox.state.instances.find((i) => i.meetingId === meeting.id)!.recording!.share_url,
+    );
 
     const missing = uniqueIncidentId();
     const late = await bridgeFor(missing, { poll: '3s' });
     await late.handle.result();
     const timeline = await getTimeline(stack.client, missing);
-    expect(timeline.find((e) => e.step === 'recording')!.summary).toBe(`No recording of Zoom meeting ${late.meeting.id} within 3s`);
+    expect(timeline.find((e) => e.step === 'recording')!.summary).toBe(
+      `No recording of Zoom meeting ${late.meeting.id} within 3s`,
+    );
   });
 });
 
@@ -329,8 +478,10 @@ steps:
     await stopReceiver?.();
     await stack?.stop();
   });
-  const open = (id: string) => sendIncidentEvent(stack.client, stack.temporal.taskQueue, event(id, 'incident.created', { title: `Outage ${id}` }));
-  const stepEntry = (id: string, step: string) => timelineWith(stack, id, (e) => e.step === step, `step ${step}`).then((t) => t.find((e) => e.step === step)!);
+  const open = (id: string) =>
+    sendIncidentEvent(stack.client, stack.temporal.taskQueue, event(id, 'incident.created', { title: `Outage ${id}` }));
+  const stepEntry = (id: string, step: string) =>
+    timelineWith(stack, id, (e) => e.step === step, `step ${step}`).then((t) => t.find((e) => e.step === step)!);
   const disabledMessage = `Zoom connector ${name} is disabled (app uninstalled)`;
 
   it('disables the connector at once: running runbooks and new runs fail their Zoom steps saying so; enabling restores it', async () => {
@@ -340,7 +491,10 @@ steps:
 
     await axios.post(`${stack.sandbox.url}/_sandbox/deauthorize`);
     const connector = stack.client.workflow.getHandle(`zoom-connector-${name}`);
-    expect((await connector.query<{ disabled?: string; authorised: boolean }>('connectorStatus'))).toMatchObject({ authorised: false, disabled: expect.stringMatching(/^app uninstalled at /) });
+    expect(await connector.query<{ disabled?: string; authorised: boolean }>('connectorStatus')).toMatchObject({
+      authorised: false,
+      disabled: expect.stringMatching(/^app uninstalled at /),
+    });
     await new Promise((r) => setTimeout(r, 2100)); // workers re-read the connector's state every 2 s
 
     await sendIncidentEvent(stack.client, stack.temporal.taskQueue, event(running, 'incident.resolved'));

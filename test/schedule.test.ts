@@ -8,7 +8,9 @@ const NEW_YORK = 'America/New_York';
 /** The wall-clock time of `date` in `zone`, as "2026-03-29 03:30" (Sunday). */
 function local(date: Date, zone: string): string {
   const weekday = new Intl.DateTimeFormat('en-US', { timeZone: zone, weekday: 'long' }).format(date);
-  const text = new Intl.DateTimeFormat('sv-SE', { timeZone: zone, dateStyle: 'short', timeStyle: 'short' }).format(date);
+  const text = new Intl.DateTimeFormat('sv-SE', { timeZone: zone, dateStyle: 'short', timeStyle: 'short' }).format(
+    date,
+  );
   return `${text} (${weekday})`;
 }
 
@@ -44,22 +46,35 @@ describe('parseOffset', () => {
     expect(parseOffset(text)).toEqual({ days, businessDays, minutes });
   });
 
-  it.each(['2 fortnights', '', '   ', '24', 'h', '1.5h', '-1h', 'tomorrow', '1 businessday', '1 day later', '1h and 2m'])(
-    'rejects %j, naming it and showing what works',
-    (text) => {
-      expect(() => parseOffset(text)).toThrow(ScheduleError);
-      expect(() => parseOffset(text)).toThrow(
-        `offset "${text}" is not understood: use e.g. "24h", "90m", "3 days", "1w", "1d 2h", "1 business day"`,
-      );
-    },
-  );
+  it.each([
+    '2 fortnights',
+    '',
+    '   ',
+    '24',
+    'h',
+    '1.5h',
+    '-1h',
+    'tomorrow',
+    '1 businessday',
+    '1 day later',
+    '1h and 2m',
+  ])('rejects %j, naming it and showing what works', (text) => {
+    expect(() => parseOffset(text)).toThrow(ScheduleError);
+    expect(() => parseOffset(text)).toThrow(
+      `offset "${text}" is not understood: use e.g. "24h", "90m", "3 days", "1w", "1d 2h", "1 business day"`,
+    );
+  });
 
   it('rejects repeated units, zero or huge amounts, and business days mixed with other units', () => {
     expect(() => parseOffset('1h 2h')).toThrow('offset "1h 2h" gives hours more than once');
     expect(() => parseOffset('1 day 2d')).toThrow('gives days more than once');
-    expect(() => parseOffset('0h')).toThrow('offset "0h": 0 is out of range, amounts are whole numbers from 1 to 10000');
+    expect(() => parseOffset('0h')).toThrow(
+      'offset "0h": 0 is out of range, amounts are whole numbers from 1 to 10000',
+    );
     expect(() => parseOffset('10001m')).toThrow('10001 is out of range');
-    expect(() => parseOffset('1 business day 2h')).toThrow('offset "1 business day 2h": business days cannot be combined with other units');
+    expect(() => parseOffset('1 business day 2h')).toThrow(
+      'offset "1 business day 2h": business days cannot be combined with other units',
+    );
   });
 });
 
@@ -109,29 +124,39 @@ describe('startSpecSchema', () => {
 
 describe('computeStart: durations', () => {
   it('adds 24h to resolvedAt, in UTC by default', () => {
-    expect(start({ from: 'resolvedAt', offset: '24h' }, '2026-11-20T15:00:00Z').toISOString()).toBe('2026-11-21T15:00:00.000Z');
+    expect(start({ from: 'resolvedAt', offset: '24h' }, '2026-11-20T15:00:00Z').toISOString()).toBe(
+      '2026-11-21T15:00:00.000Z',
+    );
   });
 
   it('starts from now or createdAt, and accepts Dates and zone offsets', () => {
-    expect(computeStart({ from: 'now', offset: '30 minutes' }, { now: new Date('2026-11-23T12:00:00Z') }).toISOString()).toBe(
-      '2026-11-23T12:30:00.000Z',
+    expect(
+      computeStart({ from: 'now', offset: '30 minutes' }, { now: new Date('2026-11-23T12:00:00Z') }).toISOString(),
+    ).toBe('2026-11-23T12:30:00.000Z');
+    expect(start({ from: 'createdAt', offset: '1d 2h' }, '2026-11-23T10:00:00+01:00').toISOString()).toBe(
+      '2026-11-24T11:00:00.000Z',
     );
-    expect(start({ from: 'createdAt', offset: '1d 2h' }, '2026-11-23T10:00:00+01:00').toISOString()).toBe('2026-11-24T11:00:00.000Z');
   });
 
   it('keeps the seconds of the from time', () => {
-    expect(start({ from: 'resolvedAt', offset: '90m' }, '2026-11-20T15:04:37.250Z').toISOString()).toBe('2026-11-20T16:34:37.250Z');
+    expect(start({ from: 'resolvedAt', offset: '90m' }, '2026-11-20T15:04:37.250Z').toISOString()).toBe(
+      '2026-11-20T16:34:37.250Z',
+    );
   });
 
   it('counts hours as elapsed time but days and weeks as calendar days at the same wall-clock time', () => {
     const saturday10 = '2026-03-28T09:00:00Z'; // 10:00 CET, the day before spring-forward
-    expect(local(start({ from: 'resolvedAt', offset: '24h', timezone: BERLIN }, saturday10), BERLIN)).toBe('2026-03-29 11:00 (Sunday)');
+    expect(local(start({ from: 'resolvedAt', offset: '24h', timezone: BERLIN }, saturday10), BERLIN)).toBe(
+      '2026-03-29 11:00 (Sunday)',
+    );
     const oneDay = start({ from: 'resolvedAt', offset: '1 day', timezone: BERLIN }, saturday10);
     expect(oneDay.toISOString()).toBe('2026-03-29T08:00:00.000Z');
     expect(local(oneDay, BERLIN)).toBe('2026-03-29 10:00 (Sunday)');
 
     const beforeFallBack = '2026-10-24T08:00:00Z'; // 10:00 CEST
-    expect(start({ from: 'resolvedAt', offset: '1d', timezone: BERLIN }, beforeFallBack).toISOString()).toBe('2026-10-25T09:00:00.000Z');
+    expect(start({ from: 'resolvedAt', offset: '1d', timezone: BERLIN }, beforeFallBack).toISOString()).toBe(
+      '2026-10-25T09:00:00.000Z',
+    );
     expect(start({ from: 'resolvedAt', offset: '1w', timezone: BERLIN }, '2026-03-25T09:00:00Z').toISOString()).toBe(
       '2026-04-01T08:00:00.000Z',
     );
@@ -141,9 +166,9 @@ describe('computeStart: durations', () => {
 
   it('applies days before hours in a combination', () => {
     // 10:00 CET Saturday + 1 calendar day = 10:00 CEST Sunday, then 2 exact hours.
-    expect(local(start({ from: 'resolvedAt', offset: '1d 2h', timezone: BERLIN }, '2026-03-28T09:00:00Z'), BERLIN)).toBe(
-      '2026-03-29 12:00 (Sunday)',
-    );
+    expect(
+      local(start({ from: 'resolvedAt', offset: '1d 2h', timezone: BERLIN }, '2026-03-28T09:00:00Z'), BERLIN),
+    ).toBe('2026-03-29 12:00 (Sunday)');
   });
 });
 
@@ -152,7 +177,10 @@ describe('computeStart: business days', () => {
     local(start({ from: 'resolvedAt', offset, at: '10:00', timezone: BERLIN }, from), BERLIN);
 
   it('goes from Friday 16:00 Berlin to Monday 10:00 Berlin (09:00Z in winter)', () => {
-    const monday = start({ from: 'resolvedAt', offset: '1 business day', at: '10:00', timezone: BERLIN }, '2026-11-20T15:00:00Z');
+    const monday = start(
+      { from: 'resolvedAt', offset: '1 business day', at: '10:00', timezone: BERLIN },
+      '2026-11-20T15:00:00Z',
+    );
     expect(monday.toISOString()).toBe('2026-11-23T09:00:00.000Z');
     expect(local(monday, BERLIN)).toBe('2026-11-23 10:00 (Monday)');
   });
@@ -179,9 +207,12 @@ describe('computeStart: business days', () => {
 
   it('lands on 10:00 local across both Berlin DST changes', () => {
     expect(nextBusinessDayAt10('2026-03-27T15:00:00Z')).toBe('2026-03-30 10:00 (Monday)');
-    expect(start({ from: 'resolvedAt', offset: '1 business day', at: '10:00', timezone: BERLIN }, '2026-03-27T15:00:00Z').toISOString()).toBe(
-      '2026-03-30T08:00:00.000Z',
-    );
+    expect(
+      start(
+        { from: 'resolvedAt', offset: '1 business day', at: '10:00', timezone: BERLIN },
+        '2026-03-27T15:00:00Z',
+      ).toISOString(),
+    ).toBe('2026-03-30T08:00:00.000Z');
     expect(nextBusinessDayAt10('2026-10-23T14:00:00Z')).toBe('2026-10-26 10:00 (Monday)');
   });
 });
@@ -189,24 +220,40 @@ describe('computeStart: business days', () => {
 describe('computeStart: at', () => {
   it('sets the time on the day a day-based offset reaches, even earlier than the offset alone', () => {
     // Friday 16:00 UTC: "1 day" picks Saturday, at 10:00 that day.
-    expect(start({ from: 'resolvedAt', offset: '1 day', at: '10:00' }, '2026-11-20T16:00:00Z').toISOString()).toBe('2026-11-21T10:00:00.000Z');
+    expect(start({ from: 'resolvedAt', offset: '1 day', at: '10:00' }, '2026-11-20T16:00:00Z').toISOString()).toBe(
+      '2026-11-21T10:00:00.000Z',
+    );
   });
 
   it('after hours, minutes or no offset, takes the first such time at or after the result', () => {
     // "24h" is a minimum delay: Saturday 16:00 has passed 10:00, so Sunday 10:00.
-    expect(start({ from: 'resolvedAt', offset: '24h', at: '10:00' }, '2026-11-20T16:00:00Z').toISOString()).toBe('2026-11-22T10:00:00.000Z');
-    expect(start({ from: 'resolvedAt', offset: '2h', at: '10:00' }, '2026-11-23T07:00:00Z').toISOString()).toBe('2026-11-23T10:00:00.000Z');
-    expect(start({ from: 'resolvedAt', offset: '2h', at: '10:00' }, '2026-11-23T09:00:00Z').toISOString()).toBe('2026-11-24T10:00:00.000Z');
-    expect(start({ from: 'resolvedAt', at: '10:00' }, '2026-11-23T10:00:00Z').toISOString()).toBe('2026-11-23T10:00:00.000Z');
-    expect(start({ from: 'resolvedAt', at: '10:00' }, '2026-11-23T10:00:30Z').toISOString()).toBe('2026-11-24T10:00:00.000Z');
+    expect(start({ from: 'resolvedAt', offset: '24h', at: '10:00' }, '2026-11-20T16:00:00Z').toISOString()).toBe(
+      '2026-11-22T10:00:00.000Z',
+    );
+    expect(start({ from: 'resolvedAt', offset: '2h', at: '10:00' }, '2026-11-23T07:00:00Z').toISOString()).toBe(
+      '2026-11-23T10:00:00.000Z',
+    );
+    expect(start({ from: 'resolvedAt', offset: '2h', at: '10:00' }, '2026-11-23T09:00:00Z').toISOString()).toBe(
+      '2026-11-24T10:00:00.000Z',
+    );
+    expect(start({ from: 'resolvedAt', at: '10:00' }, '2026-11-23T10:00:00Z').toISOString()).toBe(
+      '2026-11-23T10:00:00.000Z',
+    );
+    expect(start({ from: 'resolvedAt', at: '10:00' }, '2026-11-23T10:00:30Z').toISOString()).toBe(
+      '2026-11-24T10:00:00.000Z',
+    );
   });
 
   it('does not skip weekends unless the offset is in business days', () => {
-    expect(start({ from: 'resolvedAt', at: '10:00' }, '2026-11-20T12:00:00Z').toISOString()).toBe('2026-11-21T10:00:00.000Z'); // Saturday
+    expect(start({ from: 'resolvedAt', at: '10:00' }, '2026-11-20T12:00:00Z').toISOString()).toBe(
+      '2026-11-21T10:00:00.000Z',
+    ); // Saturday
   });
 
   it('zeroes seconds', () => {
-    expect(start({ from: 'resolvedAt', at: '10:00' }, '2026-11-23T07:12:34.567Z').toISOString()).toBe('2026-11-23T10:00:00.000Z');
+    expect(start({ from: 'resolvedAt', at: '10:00' }, '2026-11-23T07:12:34.567Z').toISOString()).toBe(
+      '2026-11-23T10:00:00.000Z',
+    );
   });
 });
 
@@ -216,17 +263,17 @@ describe('computeStart: DST edges', () => {
     expect(gap.toISOString()).toBe('2026-03-29T01:30:00.000Z');
     expect(local(gap, BERLIN)).toBe('2026-03-29 03:30 (Sunday)');
     // "1 day" from Saturday 02:30 lands in the same gap.
-    expect(local(start({ from: 'resolvedAt', offset: '1 day', timezone: BERLIN }, '2026-03-28T01:30:00Z'), BERLIN)).toBe(
-      '2026-03-29 03:30 (Sunday)',
-    );
+    expect(
+      local(start({ from: 'resolvedAt', offset: '1 day', timezone: BERLIN }, '2026-03-28T01:30:00Z'), BERLIN),
+    ).toBe('2026-03-29 03:30 (Sunday)');
   });
 
   it('takes the first occurrence of an ambiguous Berlin fall-back time (still CEST)', () => {
     const first = start({ from: 'resolvedAt', at: '02:30', timezone: BERLIN }, '2026-10-24T22:00:00Z'); // Sunday 00:00 CEST
     expect(first.toISOString()).toBe('2026-10-25T00:30:00.000Z'); // 02:30 CEST, not 01:30Z (02:30 CET)
-    expect(local(start({ from: 'resolvedAt', offset: '1 day', timezone: BERLIN }, '2026-10-24T00:30:00Z'), BERLIN)).toBe(
-      '2026-10-25 02:30 (Sunday)',
-    );
+    expect(
+      local(start({ from: 'resolvedAt', offset: '1 day', timezone: BERLIN }, '2026-10-24T00:30:00Z'), BERLIN),
+    ).toBe('2026-10-25 02:30 (Sunday)');
     expect(start({ from: 'resolvedAt', offset: '1 day', timezone: BERLIN }, '2026-10-24T00:30:00Z').toISOString()).toBe(
       '2026-10-25T00:30:00.000Z',
     );
@@ -236,16 +283,23 @@ describe('computeStart: DST edges', () => {
     expect(start({ from: 'resolvedAt', at: '02:30', timezone: NEW_YORK }, '2026-03-08T05:00:00Z').toISOString()).toBe(
       '2026-03-08T07:30:00.000Z', // 03:30 EDT
     );
-    expect(start({ from: 'resolvedAt', offset: '1 day', timezone: NEW_YORK }, '2026-03-07T15:00:00Z').toISOString()).toBe(
+    expect(
+      start({ from: 'resolvedAt', offset: '1 day', timezone: NEW_YORK }, '2026-03-07T15:00:00Z').toISOString(),
+    ).toBe(
       '2026-03-08T14:00:00.000Z', // 10:00 EST -> 10:00 EDT
     );
     expect(start({ from: 'resolvedAt', at: '01:30', timezone: NEW_YORK }, '2026-11-01T04:00:00Z').toISOString()).toBe(
       '2026-11-01T05:30:00.000Z', // first 01:30, EDT
     );
-    expect(start({ from: 'resolvedAt', offset: '1 day', timezone: NEW_YORK }, '2026-10-31T14:00:00Z').toISOString()).toBe(
+    expect(
+      start({ from: 'resolvedAt', offset: '1 day', timezone: NEW_YORK }, '2026-10-31T14:00:00Z').toISOString(),
+    ).toBe(
       '2026-11-01T15:00:00.000Z', // 10:00 EDT -> 10:00 EST
     );
-    const monday = start({ from: 'resolvedAt', offset: '1 business day', at: '09:00', timezone: NEW_YORK }, '2026-11-06T22:00:00Z');
+    const monday = start(
+      { from: 'resolvedAt', offset: '1 business day', at: '09:00', timezone: NEW_YORK },
+      '2026-11-06T22:00:00Z',
+    );
     expect(monday.toISOString()).toBe('2026-11-09T14:00:00.000Z');
     expect(local(monday, NEW_YORK)).toBe('2026-11-09 09:00 (Monday)');
   });
@@ -269,7 +323,8 @@ describe('computeStart: DST edges', () => {
         const from = new Date(Date.parse(first) + i * 15 * 60_000);
         for (const spec of specs) {
           const result = computeStart({ ...spec, from: 'resolvedAt', timezone }, { now: from, resolvedAt: from });
-          if (result.getTime() < from.getTime()) throw new Error(`${JSON.stringify(spec)} from ${from.toISOString()} gave ${result.toISOString()}`);
+          if (result.getTime() < from.getTime())
+            throw new Error(`${JSON.stringify(spec)} from ${from.toISOString()} gave ${result.toISOString()}`);
         }
       }
     }
@@ -298,8 +353,12 @@ describe('computeStart: errors', () => {
 
   it('checks the spec itself, with the same messages as the schema', () => {
     const at = '2026-11-20T15:00:00Z';
-    expect(() => start({ from: 'resolvedAt', timezone: 'Europe/Berln' }, at)).toThrow('timezone "Europe/Berln" is not a known IANA time zone');
-    expect(() => start({ from: 'resolvedAt', offset: '2 fortnights' }, at)).toThrow('offset "2 fortnights" is not understood');
+    expect(() => start({ from: 'resolvedAt', timezone: 'Europe/Berln' }, at)).toThrow(
+      'timezone "Europe/Berln" is not a known IANA time zone',
+    );
+    expect(() => start({ from: 'resolvedAt', offset: '2 fortnights' }, at)).toThrow(
+      'offset "2 fortnights" is not understood',
+    );
     expect(() => start({ from: 'resolvedAt', at: '10h' }, at)).toThrow('at "10h" is not a time of day');
   });
 });

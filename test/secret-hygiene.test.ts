@@ -22,7 +22,15 @@ import { authorizationUrl, exchangeCode, pkcePair, refreshTokens, UserOAuthApp }
 import { incidentWorkflowId, TimelineEntry } from '../workflows/definitions';
 import { failure } from './support/failure';
 import { whereItStands } from './support/diagnose';
-import { eventually, sandboxConnector, sandboxUserConnector, Stack, startStack, testTemporalAddress, uniqueIncidentId } from './support/stack';
+import {
+  eventually,
+  sandboxConnector,
+  sandboxUserConnector,
+  Stack,
+  startStack,
+  testTemporalAddress,
+  uniqueIncidentId,
+} from './support/stack';
 
 /**
  * Secret hygiene, checked (issue 6): the example runbooks run end to end — webhooks, attendance,
@@ -59,7 +67,10 @@ jest.spyOn(Runtime, 'install').mockImplementation((options) =>
     ...options,
     logger: new DefaultLogger('TRACE', (entry) => {
       // Deeper than DefaultLogger prints: nested values count too.
-      capture(`worker ${entry.level}`, `${entry.message}${entry.meta ? ` ${inspect(entry.meta, { depth: 12, breakLength: Infinity })}` : ''}`);
+      capture(
+        `worker ${entry.level}`,
+        `${entry.message}${entry.meta ? ` ${inspect(entry.meta, { depth: 12, breakLength: Infinity })}` : ''}`,
+      );
     }),
   }),
 );
@@ -67,7 +78,9 @@ jest.spyOn(Runtime, 'install').mockImplementation((options) =>
 const restores: (() => void)[] = [];
 function startConsoleCapture(): void {
   for (const method of ['log', 'info', 'warn', 'error', 'debug', 'trace'] as const) {
-    const spy = jest.spyOn(console, method).mockImplementation((...args: unknown[]) => capture(`console.${method}`, format(...args)));
+    const spy = jest
+      .spyOn(console, method)
+      .mockImplementation((...args: unknown[]) => capture(`console.${method}`, format(...args)));
     restores.push(() => spy.mockRestore());
   }
   for (const stream of [process.stdout, process.stderr]) {
@@ -131,8 +144,10 @@ function walkSecrets(into: Map<string, Secret>, value: unknown, depth = 0): void
   for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
     const kind = SECRET_KEYS[key];
     if (kind) addSecret(into, kind, v);
-    if (key === 'start_url' && typeof v === 'string') addSecret(into, 'host zak token', new URL(v).searchParams.get('zak'));
-    if ((key === 'download_url' || key === 'play_url') && typeof v === 'string') addSecret(into, 'recording file token', v.split('/').pop());
+    if (key === 'start_url' && typeof v === 'string')
+      addSecret(into, 'host zak token', new URL(v).searchParams.get('zak'));
+    if ((key === 'download_url' || key === 'play_url') && typeof v === 'string')
+      addSecret(into, 'recording file token', v.split('/').pop());
     walkSecrets(into, v, depth + 1);
   }
 }
@@ -142,7 +157,11 @@ function issuedSecrets(sandbox: ZoomSandbox, extra: Secret[]): Secret[] {
   const found = new Map<string, Secret>();
   const { credentials } = sandbox.state;
   addSecret(found, 'client secret', credentials.clientSecret);
-  addSecret(found, 'client credentials (Basic)', Buffer.from(`${credentials.clientId}:${credentials.clientSecret}`).toString('base64'));
+  addSecret(
+    found,
+    'client credentials (Basic)',
+    Buffer.from(`${credentials.clientId}:${credentials.clientSecret}`).toString('base64'),
+  );
   for (const token of sandbox.state.tokens.keys()) addSecret(found, 'access token', token);
   for (const grant of sandbox.state.oauth.grants) addSecret(found, 'refresh token', grant.refreshToken);
   addSecret(found, 'webhook secret token', sandbox.state.webhook?.secretToken);
@@ -166,11 +185,14 @@ function occurs(text: string, value: string): boolean {
 }
 
 /** Go's JSON escapes <, > and & as \u003c…; read them back so a value containing one is found. */
-const unescapeJson = (text: string) => text.replace(/\\u([0-9a-fA-F]{4})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+const unescapeJson = (text: string) =>
+  text.replace(/\\u([0-9a-fA-F]{4})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
 
 /** Every payload's data, decoded (history payloads are base64 JSON). */
 function decodedPayloads(historyJson: string): string {
-  return [...historyJson.matchAll(/"data":\s*"([A-Za-z0-9+/=]+)"/g)].map((m) => Buffer.from(m[1], 'base64').toString('utf8')).join('\n');
+  return [...historyJson.matchAll(/"data":\s*"([A-Za-z0-9+/=]+)"/g)]
+    .map((m) => Buffer.from(m[1], 'base64').toString('utf8'))
+    .join('\n');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -217,7 +239,12 @@ describe('secret hygiene: the example runbooks on plain history', () => {
       taskQueue: stack.temporal.taskQueue,
       auth: { token: INTAKE_TOKEN },
       port: 0,
-      routes: zoomWebhookRoutes({ client: stack.client, secretToken: WEBHOOK_SECRET, taskQueue: stack.temporal.taskQueue, connectors: [sandboxConnector(stack.sandbox)] }),
+      routes: zoomWebhookRoutes({
+        client: stack.client,
+        secretToken: WEBHOOK_SECRET,
+        taskQueue: stack.temporal.taskQueue,
+        connectors: [sandboxConnector(stack.sandbox)],
+      }),
     });
     await sim('/webhooks', { url: `${serve.url}/zoom/webhook`, secretToken: WEBHOOK_SECRET, validate: true });
   }, 60_000);
@@ -230,25 +257,48 @@ describe('secret hygiene: the example runbooks on plain history', () => {
 
   const sim = (path: string, body: object = {}) => axios.post(`${stack.sandbox.url}/_sandbox${path}`, body);
   let n = 0;
-  async function send(id: string, type: IncidentEvent['type'], incident: Partial<IncidentEvent['incident']> = {}): Promise<void> {
-    const event: IncidentEvent = { eventId: `hyg-${id}-${++n}`, type, occurredAt: new Date().toISOString(), incident: { id, ...incident } };
-    const res = await axios.post(`${serve.url}/v1/events`, event, { headers: { authorization: `Bearer ${INTAKE_TOKEN}` }, validateStatus: () => true });
+  async function send(
+    id: string,
+    type: IncidentEvent['type'],
+    incident: Partial<IncidentEvent['incident']> = {},
+  ): Promise<void> {
+    const event: IncidentEvent = {
+      eventId: `hyg-${id}-${++n}`,
+      type,
+      occurredAt: new Date().toISOString(),
+      incident: { id, ...incident },
+    };
+    const res = await axios.post(`${serve.url}/v1/events`, event, {
+      headers: { authorization: `Bearer ${INTAKE_TOKEN}` },
+      validateStatus: () => true,
+    });
     expect(res.status).toBe(202);
   }
   const until = (id: string, what: string, match: (e: TimelineEntry) => boolean) =>
-    eventually(async () => {
-      const t = await getTimeline(stack.client, id);
-      return t.some(match) ? t : undefined;
-    }, `${id}: ${what}`, SEARCH_TIMEOUT_MS).catch(async (err: Error) => {
-      const deliveries = stack.sandbox.webhooks.deliveries.map((d) => `  ${d.sentAt} ${d.event} ${d.status ?? '-'} ${d.error ?? ''}`);
-      throw new Error(`${err.message}\n${await whereItStands(stack.client, id)}\nwebhook deliveries:\n${deliveries.join('\n')}`);
+    eventually(
+      async () => {
+        const t = await getTimeline(stack.client, id);
+        return t.some(match) ? t : undefined;
+      },
+      `${id}: ${what}`,
+      SEARCH_TIMEOUT_MS,
+    ).catch(async (err: Error) => {
+      const deliveries = stack.sandbox.webhooks.deliveries.map(
+        (d) => `  ${d.sentAt} ${d.event} ${d.status ?? '-'} ${d.error ?? ''}`,
+      );
+      throw new Error(
+        `${err.message}\n${await whereItStands(stack.client, id)}\nwebhook deliveries:\n${deliveries.join('\n')}`,
+      );
     });
   const meetingOf = async (id: string, source: string, step = 'bridge') => {
-    const entry = (await until(id, `${source}/${step}`, (e) => e.source === source && e.step === step)).find((e) => e.source === source && e.step === step)!;
+    const entry = (await until(id, `${source}/${step}`, (e) => e.source === source && e.step === step)).find(
+      (e) => e.source === source && e.step === step,
+    )!;
     expect(entry.status).toBe('ok');
     return Number(/\((\d+)\)$/.exec(entry.summary)![1]);
   };
-  const runbookResult = (id: string, runbook: string) => stack.client.workflow.getHandle(`${incidentWorkflowId(id)}/${runbook}`).result();
+  const runbookResult = (id: string, runbook: string) =>
+    stack.client.workflow.getHandle(`${incidentWorkflowId(id)}/${runbook}`).result();
 
   it('finds no token, client secret, refresh token, passcode, start_url or download token in any history or log line', async () => {
     const { sandbox } = stack;
@@ -261,14 +311,29 @@ describe('secret hygiene: the example runbooks on plain history', () => {
     };
     // The user-OAuth connector is authorised as after "Allow" on Zoom's consent page.
     const { verifier, challenge } = pkcePair();
-    const consent = await axios.get(authorizationUrl(app, 'csrf-hygiene', challenge), { maxRedirects: 0, validateStatus: () => true });
+    const consent = await axios.get(authorizationUrl(app, 'csrf-hygiene', challenge), {
+      maxRedirects: 0,
+      validateStatus: () => true,
+    });
     const code = new URL(consent.headers.location as string).searchParams.get('code')!;
     extraSecrets.push({ kind: 'authorization code', value: code }, { kind: 'PKCE verifier', value: verifier });
-    await installUserTokens(stack.client, stack.temporal.taskQueue, USER_CONNECTOR, stack.secrets, await exchangeCode(app, code, verifier));
+    await installUserTokens(
+      stack.client,
+      stack.temporal.taskQueue,
+      USER_CONNECTOR,
+      stack.secrets,
+      await exchangeCode(app, code, verifier),
+    );
 
     // A: recorded bridge (webhooks, attendance, recording), daily sync, postmortem.
     const a = uniqueIncidentId('HYG-A');
-    await send(a, 'incident.created', { title: 'Payments down', severity: 'SEV2', owner: { name: 'Ana', email: 'ana@example.com' }, responders: [{ email: 'bo@example.com' }], fields: { record: true } });
+    await send(a, 'incident.created', {
+      title: 'Payments down',
+      severity: 'SEV2',
+      owner: { name: 'Ana', email: 'ana@example.com' },
+      responders: [{ email: 'bo@example.com' }],
+      fields: { record: true },
+    });
     // B: plain bridge on the Server-to-Server connector, and one on the user-OAuth connector.
     const b = uniqueIncidentId('HYG-B');
     await send(b, 'incident.created', { title: 'Search slow', severity: 'SEV3', fields: { userOauth: true } });
@@ -281,7 +346,9 @@ describe('secret hygiene: the example runbooks on plain history', () => {
     expect(sandbox.state.meetings.get(userMeeting)!.host_id).toBe(sandbox.state.users[0].id); // "me" is the authorising user
 
     await sim(`/meetings/${bridgeA}/start`);
-    const ana = (await sim(`/meetings/${bridgeA}/participants`, { name: 'Ana', email: 'ana@example.com' })).data as { participantId: string };
+    const ana = (await sim(`/meetings/${bridgeA}/participants`, { name: 'Ana', email: 'ana@example.com' })).data as {
+      participantId: string;
+    };
 
     // Every token expires: the next calls get Zoom's 124, S2S fetches a new token, the user
     // connector's owner workflow spends its refresh token for a new pair.
@@ -294,8 +361,18 @@ describe('secret hygiene: the example runbooks on plain history', () => {
     const { clientId, clientSecret } = sandbox.state.credentials;
     const basic = Buffer.from(`${clientId}:${clientSecret}`).toString('base64');
     const staleToken = [...sandbox.state.tokens.keys()].pop()!;
-    sandbox.addFault({ method: 'POST', path: '^/oauth/token$', status: 500, message: `upstream echo: Authorization: Basic ${basic}; body: grant_type=account_credentials&client_secret=${clientSecret}` });
-    sandbox.addFault({ method: 'POST', path: '^/v2/users/[^/]+/meetings$', status: 500, message: `proxy error for POST with {"authorization":"Bearer ${staleToken}"}` });
+    sandbox.addFault({
+      method: 'POST',
+      path: '^/oauth/token$',
+      status: 500,
+      message: `upstream echo: Authorization: Basic ${basic}; body: grant_type=account_credentials&client_secret=${clientSecret}`,
+    });
+    sandbox.addFault({
+      method: 'POST',
+      path: '^/v2/users/[^/]+/meetings$',
+      status: 500,
+      message: `proxy error for POST with {"authorization":"Bearer ${staleToken}"}`,
+    });
     await send(c, 'incident.created', { title: 'Flaky Zoom', severity: 'SEV4' });
     const bridgeC = await meetingOf(c, 'incident-bridge');
 
@@ -309,7 +386,8 @@ describe('secret hygiene: the example runbooks on plain history', () => {
     await sim(`/meetings/${bridgeA}/participants/${ana.participantId}/leave`);
     await until(a, 'attendance', (e) => e.step === 'attendance');
     const recording = (await sim(`/meetings/${bridgeA}/recording`)).data as { downloadToken?: string };
-    if (recording.downloadToken) extraSecrets.push({ kind: 'recording download token', value: recording.downloadToken });
+    if (recording.downloadToken)
+      extraSecrets.push({ kind: 'recording download token', value: recording.downloadToken });
     await runbookResult(a, 'recorded-bridge');
     await send(a, 'incident.closed');
     await runbookResult(a, 'incident-sync');
@@ -320,29 +398,64 @@ describe('secret hygiene: the example runbooks on plain history', () => {
       .map((r) => (r.response as { access_token?: string } | undefined)?.access_token)
       .filter(Boolean)
       .pop()!;
-    sandbox.addFault({ method: 'PUT', path: `^/v2/meetings/${bridgeC}/status$`, status: 401, message: `Unauthorized: authorization: Bearer ${liveToken} body {"action":"end"}` });
+    sandbox.addFault({
+      method: 'PUT',
+      path: `^/v2/meetings/${bridgeC}/status$`,
+      status: 401,
+      message: `Unauthorized: authorization: Bearer ${liveToken} body {"action":"end"}`,
+    });
     await send(c, 'incident.resolved');
     const failed = (await until(c, 'the failed end', (e) => e.step === 'end')).find((e) => e.step === 'end')!;
-    expect(failed).toMatchObject({ status: 'failed', summary: expect.stringContaining('Zoom end meeting failed: HTTP 401') });
+    expect(failed).toMatchObject({
+      status: 'failed',
+      summary: expect.stringContaining('Zoom end meeting failed: HTTP 401'),
+    });
     expect(failed.summary).toContain('[redacted]');
-    await expect(runbookResult(c, 'incident-bridge')).rejects.toMatchObject({ cause: { message: expect.stringContaining('step end failed') } });
+    await expect(runbookResult(c, 'incident-bridge')).rejects.toMatchObject({
+      cause: { message: expect.stringContaining('step end failed') },
+    });
 
     // ---- Export every history with the real CLI ----
     const executions: { workflowId: string; runId: string }[] = [];
-    for await (const run of stack.client.workflow.list({ query: `TaskQueue = '${stack.temporal.taskQueue}'` })) executions.push({ workflowId: run.workflowId, runId: run.runId });
-    const expected = [a, b, c].map(incidentWorkflowId).concat([`zoom-connector-${USER_CONNECTOR}`, `${incidentWorkflowId(a)}/recorded-bridge`, `${incidentWorkflowId(b)}/user-bridge`]);
+    for await (const run of stack.client.workflow.list({ query: `TaskQueue = '${stack.temporal.taskQueue}'` }))
+      executions.push({ workflowId: run.workflowId, runId: run.runId });
+    const expected = [a, b, c]
+      .map(incidentWorkflowId)
+      .concat([
+        `zoom-connector-${USER_CONNECTOR}`,
+        `${incidentWorkflowId(a)}/recorded-bridge`,
+        `${incidentWorkflowId(b)}/user-bridge`,
+      ]);
     await eventually(async () => {
       executions.length = 0;
-      for await (const run of stack.client.workflow.list({ query: `TaskQueue = '${stack.temporal.taskQueue}'` })) executions.push({ workflowId: run.workflowId, runId: run.runId });
+      for await (const run of stack.client.workflow.list({ query: `TaskQueue = '${stack.temporal.taskQueue}'` }))
+        executions.push({ workflowId: run.workflowId, runId: run.runId });
       return expected.every((id) => executions.some((e) => e.workflowId === id)) ? true : undefined;
     }, 'every workflow of the run in visibility');
     const cli = process.env.ZR_TEST_TEMPORAL_CLI!;
     const show = promisify(execFile);
     const histories: { workflowId: string; text: string }[] = [];
     for (const e of executions) {
-      const { stdout } = await show(cli, ['workflow', 'show', '--workflow-id', e.workflowId, '--run-id', e.runId, '--address', testTemporalAddress(), '--namespace', 'default', '-o', 'json'], {
-        maxBuffer: 256 << 20,
-      });
+      const { stdout } = await show(
+        cli,
+        [
+          'workflow',
+          'show',
+          '--workflow-id',
+          e.workflowId,
+          '--run-id',
+          e.runId,
+          '--address',
+          testTemporalAddress(),
+          '--namespace',
+          'default',
+          '-o',
+          'json',
+        ],
+        {
+          maxBuffer: 256 << 20,
+        },
+      );
       histories.push({ workflowId: e.workflowId, text: stdout });
     }
 
@@ -353,7 +466,9 @@ describe('secret hygiene: the example runbooks on plain history', () => {
     expect(count('refresh token')).toBeGreaterThanOrEqual(2); // the first grant and its rotation
     expect(count('host start_url')).toBeGreaterThanOrEqual(5);
     expect(count('host zak token')).toBeGreaterThanOrEqual(5);
-    expect(count('H.323 passcode') + count('PSTN passcode') + count('passcode (meeting or recording)')).toBeGreaterThanOrEqual(10);
+    expect(
+      count('H.323 passcode') + count('PSTN passcode') + count('passcode (meeting or recording)'),
+    ).toBeGreaterThanOrEqual(10);
     expect(count('encrypted meeting passcode')).toBeGreaterThanOrEqual(5);
     expect(count('recording play passcode')).toBeGreaterThanOrEqual(1);
     expect(count('client secret')).toBe(1);
@@ -369,7 +484,8 @@ describe('secret hygiene: the example runbooks on plain history', () => {
     const scan = (where: string, text: string) => {
       const plain = withoutJoinLinks(text);
       for (const s of secrets) {
-        if (occurs(s.kind === 'encrypted meeting passcode' ? plain : text, s.value)) leaks.push(`${s.kind} in ${where}`);
+        if (occurs(s.kind === 'encrypted meeting passcode' ? plain : text, s.value))
+          leaks.push(`${s.kind} in ${where}`);
       }
     };
     let decodedAll = '';
@@ -382,8 +498,12 @@ describe('secret hygiene: the example runbooks on plain history', () => {
     const logText = logs.lines.join('\n');
     scan('the logs', logText);
     // Nothing that looks like a credential, whatever its value.
-    for (const [where, text] of [['histories', histories.map((h) => unescapeJson(h.text)).join('\n') + decodedAll], ['the logs', logText]] as const) {
-      for (const m of text.matchAll(/\b(Bearer|Basic)\s+(?!\[redacted\])[A-Za-z0-9._~+/=-]{8,}/g)) leaks.push(`"${m[1]} <credential>" in ${where}`);
+    for (const [where, text] of [
+      ['histories', histories.map((h) => unescapeJson(h.text)).join('\n') + decodedAll],
+      ['the logs', logText],
+    ] as const) {
+      for (const m of text.matchAll(/\b(Bearer|Basic)\s+(?!\[redacted\])[A-Za-z0-9._~+/=-]{8,}/g))
+        leaks.push(`"${m[1]} <credential>" in ${where}`);
     }
 
     // The scan reads what it should: payloads decoded, join links present, the fault paths taken.
@@ -446,7 +566,12 @@ describe('Zoom errors are sanitised before they are thrown or logged', () => {
     server = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => handler({ method: req.method!, url: req.url!, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') }, res));
+      req.on('end', () =>
+        handler(
+          { method: req.method!, url: req.url!, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') },
+          res,
+        ),
+      );
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -456,8 +581,10 @@ describe('Zoom errors are sanitised before they are thrown or logged', () => {
     await new Promise((r) => server.close(r));
   });
 
-  const json = (res: ServerResponse, status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-  const echoLine = (r: EchoRequest) => `${r.method} ${r.url} authorization=${r.headers.authorization ?? ''} body=${r.body}`;
+  const json = (res: ServerResponse, status: number, body: unknown) =>
+    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  const echoLine = (r: EchoRequest) =>
+    `${r.method} ${r.url} authorization=${r.headers.authorization ?? ''} body=${r.body}`;
 
   /** A token provider that hands out TOKEN, then FRESH_TOKEN once TOKEN was invalidated. */
   function tokens(): TokenProvider & { invalidated: string[] } {
@@ -473,7 +600,9 @@ describe('Zoom errors are sanitised before they are thrown or logged', () => {
   /** The error `call` fails with, and what was logged meanwhile; asserts neither carries a secret. */
   async function sanitised(call: () => Promise<unknown>): Promise<Error> {
     const logged: string[] = [];
-    const spies = (['log', 'info', 'warn', 'error', 'debug'] as const).map((m) => jest.spyOn(console, m).mockImplementation((...args: unknown[]) => void logged.push(format(...args))));
+    const spies = (['log', 'info', 'warn', 'error', 'debug'] as const).map((m) =>
+      jest.spyOn(console, m).mockImplementation((...args: unknown[]) => void logged.push(format(...args))),
+    );
     let err: Error;
     try {
       err = await failure(call());
@@ -494,11 +623,13 @@ describe('Zoom errors are sanitised before they are thrown or logged', () => {
     }
     // Nothing of the request travels on the error: no axios config, request or response objects.
     expect(Object.keys(err)).not.toEqual(expect.arrayContaining(['config']));
-    for (const key of ['config', 'request', 'response', 'cause']) expect((err as unknown as Record<string, unknown>)[key]).toBeUndefined();
+    for (const key of ['config', 'request', 'response', 'cause'])
+      expect((err as unknown as Record<string, unknown>)[key]).toBeUndefined();
     return err;
   }
 
-  const zoom = (opts: { apiUrl?: string; timeoutMs?: number } = {}) => new ZoomClient({ apiUrl: opts.apiUrl ?? `${url}/v2`, tokens: tokens(), timeoutMs: opts.timeoutMs });
+  const zoom = (opts: { apiUrl?: string; timeoutMs?: number } = {}) =>
+    new ZoomClient({ apiUrl: opts.apiUrl ?? `${url}/v2`, tokens: tokens(), timeoutMs: opts.timeoutMs });
   const create = (client: ZoomClient) => client.createMeeting('me', { topic: 'Bridge', type: 2, password: PASSCODE });
 
   it('network failures: refused, reset, timed out', async () => {
@@ -511,7 +642,7 @@ describe('Zoom errors are sanitised before they are thrown or logged', () => {
     expect(refused.message).toMatch(/^Zoom create meeting failed: ECONNREFUSED/);
 
     handler = (_req, res) => res.socket?.destroy();
-    expect((await sanitised(() => create(zoom())))).toBeInstanceOf(ZoomUnavailableError);
+    expect(await sanitised(() => create(zoom()))).toBeInstanceOf(ZoomUnavailableError);
 
     handler = () => undefined; // never answers
     const timedOut = await sanitised(() => create(zoom({ timeoutMs: 200 })));
@@ -519,12 +650,20 @@ describe('Zoom errors are sanitised before they are thrown or logged', () => {
   });
 
   it('5xx and 4xx answers that echo the request: headers, body, passcode', async () => {
-    handler = (r, res) => json(res, 500, { code: 500, message: `Internal error for ${echoLine(r)}`, request: { headers: r.headers, body: r.body } });
+    handler = (r, res) =>
+      json(res, 500, {
+        code: 500,
+        message: `Internal error for ${echoLine(r)}`,
+        request: { headers: r.headers, body: r.body },
+      });
     const echoed = await sanitised(() => create(zoom()));
     expect(echoed).toBeInstanceOf(ZoomUnavailableError);
-    expect(echoed.message).toMatch(/^Zoom create meeting failed: HTTP 500 code 500: Internal error for POST \/v2\/users\/me\/meetings authorization=Bearer \[redacted\]/);
+    expect(echoed.message).toMatch(
+      /^Zoom create meeting failed: HTTP 500 code 500: Internal error for POST \/v2\/users\/me\/meetings authorization=Bearer \[redacted\]/,
+    );
 
-    handler = (r, res) => res.writeHead(502, { 'content-type': 'text/plain' }).end(`bad gateway: ${r.headers.authorization} ${PASSCODE}`);
+    handler = (r, res) =>
+      res.writeHead(502, { 'content-type': 'text/plain' }).end(`bad gateway: ${r.headers.authorization} ${PASSCODE}`);
     expect((await sanitised(() => create(zoom()))).message).toMatch(/HTTP 502: bad gateway/);
 
     handler = (r, res) =>
@@ -548,7 +687,9 @@ describe('Zoom errors are sanitised before they are thrown or logged', () => {
     const err = await sanitised(() => new ZoomClient({ apiUrl: `${url}/v2`, tokens: provider }).getUser());
     // The fresh token refused too is a race with whoever revoked it: retryable, not an auth failure.
     expect(err).toBeInstanceOf(ZoomUnavailableError);
-    expect(err.message).toBe('Zoom get user refused a freshly issued access token too (code 124); the call is tried again later');
+    expect(err.message).toBe(
+      'Zoom get user refused a freshly issued access token too (code 124); the call is tried again later',
+    );
     expect(provider.invalidated).toEqual([TOKEN]);
     handler = (r, res) => json(res, 401, { message: `Unauthorized ${r.headers.authorization}` });
     expect(await sanitised(() => create(zoom()))).toBeInstanceOf(ZoomAuthError);
@@ -561,18 +702,32 @@ describe('Zoom errors are sanitised before they are thrown or logged', () => {
     expect(await sanitised(s2s)).toBeInstanceOf(ZoomUnavailableError);
     expect(await sanitised(() => refreshTokens(app, REFRESH))).toBeInstanceOf(ZoomUnavailableError);
 
-    handler = (r, res) => json(res, 401, { reason: `Invalid client: ${r.headers.authorization} client_secret=${CLIENT_SECRET}`, error: 'invalid_client' });
+    handler = (r, res) =>
+      json(res, 401, {
+        reason: `Invalid client: ${r.headers.authorization} client_secret=${CLIENT_SECRET}`,
+        error: 'invalid_client',
+      });
     expect(await sanitised(s2s)).toBeInstanceOf(ZoomAuthError);
 
     handler = (r, res) => json(res, 400, { reason: `Invalid Token! ${r.body}`, error: 'invalid_grant' });
     const stale = await sanitised(() => refreshTokens(app, REFRESH));
     expect(stale).toBeInstanceOf(ZoomReauthorizationError);
     const verifier = `verifier-${randomBytes(16).toString('hex')}`;
-    const codeErr = await failure(exchangeCode({ ...app, authorizeUrl: `${url}/oauth/authorize`, redirectUri: 'http://127.0.0.1:1/cb' }, 'the-one-time-code-123', verifier));
+    const codeErr = await failure(
+      exchangeCode(
+        { ...app, authorizeUrl: `${url}/oauth/authorize`, redirectUri: 'http://127.0.0.1:1/cb' },
+        'the-one-time-code-123',
+        verifier,
+      ),
+    );
     expect(codeErr.message).not.toContain(verifier);
     expect(codeErr.message).not.toContain('the-one-time-code-123');
 
     handler = (_req, res) => res.socket?.destroy();
-    expect(await sanitised(() => requestTokens(axios.create(), app, { grant_type: 'refresh_token', refresh_token: REFRESH }, 'refused'))).toBeInstanceOf(ZoomUnavailableError);
+    expect(
+      await sanitised(() =>
+        requestTokens(axios.create(), app, { grant_type: 'refresh_token', refresh_token: REFRESH }, 'refused'),
+      ),
+    ).toBeInstanceOf(ZoomUnavailableError);
   });
 });

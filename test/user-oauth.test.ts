@@ -44,7 +44,11 @@ describe('user OAuth against the sandbox', () => {
     const { code, state, verifier } = await consent(app);
     expect(state).toBe('csrf-123');
     const first = await exchangeCode(app, code, verifier);
-    expect(first).toMatchObject({ accessToken: expect.any(String), refreshToken: expect.any(String), expiresInMs: 3_600_000 });
+    expect(first).toMatchObject({
+      accessToken: expect.any(String),
+      refreshToken: expect.any(String),
+      expiresInMs: 3_600_000,
+    });
     expect(await failure(exchangeCode(app, code, verifier))).toBeInstanceOf(ZoomReauthorizationError); // codes are single-use
 
     const second = await refreshTokens(app, first.refreshToken!);
@@ -62,17 +66,24 @@ describe('user OAuth against the sandbox', () => {
     const a = await consent(app);
     expect(await failure(exchangeCode(app, a.code, 'not-the-verifier'))).toBeInstanceOf(ZoomReauthorizationError);
     const b = await consent(app);
-    expect(await failure(exchangeCode({ ...app, redirectUri: 'http://127.0.0.1:1/elsewhere' }, b.code, b.verifier))).toBeInstanceOf(ZoomReauthorizationError);
+    expect(
+      await failure(exchangeCode({ ...app, redirectUri: 'http://127.0.0.1:1/elsewhere' }, b.code, b.verifier)),
+    ).toBeInstanceOf(ZoomReauthorizationError);
   });
 
   it('revoking voids the access token and the refresh token', async () => {
     const app = oauthApp(sandbox);
     const { code, verifier } = await consent(app);
     const tokens = await exchangeCode(app, code, verifier);
-    const revoke = await axios.post(`${sandbox.url}/oauth/revoke?token=${tokens.accessToken}`, '', { auth: { username: app.clientId, password: app.clientSecret } });
+    const revoke = await axios.post(`${sandbox.url}/oauth/revoke?token=${tokens.accessToken}`, '', {
+      auth: { username: app.clientId, password: app.clientSecret },
+    });
     expect(revoke.data).toEqual({ status: 'success' });
     expect(await failure(refreshTokens(app, tokens.refreshToken!))).toBeInstanceOf(ZoomReauthorizationError);
-    const me = await axios.get(`${sandbox.url}/v2/users/me`, { headers: { authorization: `Bearer ${tokens.accessToken}` }, validateStatus: () => true });
+    const me = await axios.get(`${sandbox.url}/v2/users/me`, {
+      headers: { authorization: `Bearer ${tokens.accessToken}` },
+      validateStatus: () => true,
+    });
     expect(me.data).toMatchObject({ code: 124 });
   });
 });
@@ -82,17 +93,28 @@ describe('a user-OAuth connector owned by its connector workflow', () => {
   beforeAll(async () => {
     // Rate limits off: two processes each pace on their own, and this test is about tokens.
     // Plain history (no payload codec), so the test sees that tokens are sealed even without it.
-    stack = await startStack({ encrypt: false, sandbox: { rateLimits: false }, connectors: (sandbox) => [sandboxUserConnector(sandbox)] });
+    stack = await startStack({
+      encrypt: false,
+      sandbox: { rateLimits: false },
+      connectors: (sandbox) => [sandboxUserConnector(sandbox)],
+    });
   });
   afterAll(async () => stack?.stop());
 
   const app = () => oauthApp(stack.sandbox);
   const connectorHandle = () => stack.client.workflow.getHandle(connectorWorkflowId('default'));
-  const userConnector = () => zoomConnector(sandboxUserConnector(stack.sandbox), new WorkflowTokenOwner(stack.client, 'default', stack.secrets));
+  const userConnector = () =>
+    zoomConnector(sandboxUserConnector(stack.sandbox), new WorkflowTokenOwner(stack.client, 'default', stack.secrets));
 
   async function authorise() {
     const { code, verifier } = await consent(app());
-    await installUserTokens(stack.client, stack.temporal.taskQueue, 'default', stack.secrets, await exchangeCode(app(), code, verifier));
+    await installUserTokens(
+      stack.client,
+      stack.temporal.taskQueue,
+      'default',
+      stack.secrets,
+      await exchangeCode(app(), code, verifier),
+    );
   }
 
   /** Runs test/support/token-caller.ts: another process using the same connector. */
@@ -133,7 +155,9 @@ describe('a user-OAuth connector owned by its connector workflow', () => {
     const refreshesBefore = stack.sandbox.state.oauth.refreshRequests;
     const startAt = Date.now() + 4000; // after the other process has started
     const [here, there] = await Promise.all([
-      new Promise((r) => setTimeout(r, startAt - Date.now())).then(() => Promise.allSettled(Array.from({ length: 25 }, () => zoom.client.getUser()))),
+      new Promise((r) => setTimeout(r, startAt - Date.now())).then(() =>
+        Promise.allSettled(Array.from({ length: 25 }, () => zoom.client.getUser())),
+      ),
       otherProcess(25, startAt),
     ]);
     expect(here.filter((r) => r.status === 'rejected')).toEqual([]);
@@ -149,10 +173,15 @@ describe('a user-OAuth connector owned by its connector workflow', () => {
 
   it('never writes a token to workflow history', async () => {
     const history = JSON.stringify(await connectorHandle().fetchHistory());
-    const issued = [...stack.sandbox.state.tokens.keys(), ...stack.sandbox.state.oauth.grants.map((g) => g.refreshToken)];
+    const issued = [
+      ...stack.sandbox.state.tokens.keys(),
+      ...stack.sandbox.state.oauth.grants.map((g) => g.refreshToken),
+    ];
     expect(issued.length).toBeGreaterThan(2);
     // History payloads are base64 JSON; look for the tokens both raw and inside decoded payloads.
-    const decoded = [...history.matchAll(/"data":"([A-Za-z0-9+/=]+)"/g)].map((m) => Buffer.from(m[1], 'base64').toString('utf8')).join('\n');
+    const decoded = [...history.matchAll(/"data":"([A-Za-z0-9+/=]+)"/g)]
+      .map((m) => Buffer.from(m[1], 'base64').toString('utf8'))
+      .join('\n');
     expect(decoded).toContain('sealedRefreshToken'); // the payloads were read
     for (const token of issued) {
       expect(history).not.toContain(token);
@@ -162,12 +191,17 @@ describe('a user-OAuth connector owned by its connector workflow', () => {
 
   it('says the connector needs re-authorising when its grant is revoked, and recovers when authorised again', async () => {
     const grant = stack.sandbox.state.oauth.grants[0];
-    await axios.post(`${stack.sandbox.url}/oauth/revoke?token=${grant.refreshToken}`, '', { auth: { username: app().clientId, password: app().clientSecret } });
+    await axios.post(`${stack.sandbox.url}/oauth/revoke?token=${grant.refreshToken}`, '', {
+      auth: { username: app().clientId, password: app().clientSecret },
+    });
     const zoom = userConnector();
     const err = await failure(zoom.client.getUser());
     expect(err).toBeInstanceOf(ZoomReauthorizationError);
     expect(err.message).toContain('Zoom connector default needs re-authorising');
-    expect(await connectorHandle().query(connectorStatusQuery)).toMatchObject({ authorised: false, needsReauthorization: expect.stringContaining('invalid_grant') });
+    expect(await connectorHandle().query(connectorStatusQuery)).toMatchObject({
+      authorised: false,
+      needsReauthorization: expect.stringContaining('invalid_grant'),
+    });
 
     await authorise();
     expect(await userConnector().client.getUser()).toMatchObject({ email: stack.sandbox.state.users[0].email });

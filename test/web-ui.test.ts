@@ -20,7 +20,9 @@ import { freePort } from './support/ports';
  */
 
 // The README's images are refreshed only on request (ZR_UPDATE_SCREENSHOTS=1): a test run leaves the clone clean.
-const IMAGES = process.env.ZR_UPDATE_SCREENSHOTS ? join(__dirname, '../docs/images') : join(__dirname, '../.temporal/screenshots');
+const IMAGES = process.env.ZR_UPDATE_SCREENSHOTS
+  ? join(__dirname, '../docs/images')
+  : join(__dirname, '../.temporal/screenshots');
 const SAMPLE_EVENT = join(__dirname, '../runbooks/events/INC-4211-created.json');
 /** How long the page may take to show something. */
 const UI_TIMEOUT = 45_000;
@@ -42,8 +44,13 @@ describe('the Temporal Web UI, in Chromium', () => {
   const incident = () => event.incident.id;
   const title = () => event.incident.title!;
   /** The incident workflow and the runbooks the sample starts: a bridge, and a daily sync for a SEV1. */
-  const expectedWorkflows = () => [incidentWorkflowId(incident()), `${incidentWorkflowId(incident())}/incident-bridge`, `${incidentWorkflowId(incident())}/incident-sync`];
-  const workflowUrl = (workflowId: string, tab: string) => `${ui}/namespaces/default/workflows/${encodeURIComponent(workflowId)}/${runIds[workflowId]}/${tab}`;
+  const expectedWorkflows = () => [
+    incidentWorkflowId(incident()),
+    `${incidentWorkflowId(incident())}/incident-bridge`,
+    `${incidentWorkflowId(incident())}/incident-sync`,
+  ];
+  const workflowUrl = (workflowId: string, tab: string) =>
+    `${ui}/namespaces/default/workflows/${encodeURIComponent(workflowId)}/${runIds[workflowId]}/${tab}`;
 
   beforeAll(async () => {
     // Installs Debian's chromium package when it is missing, which takes a while once.
@@ -52,7 +59,12 @@ describe('the Temporal Web UI, in Chromium', () => {
 
   beforeAll(async () => {
     event = parseIncidentEvent(JSON.parse(readFileSync(SAMPLE_EVENT, 'utf8')), SAMPLE_EVENT);
-    other = { eventId: 'evt-other', type: 'incident.created', occurredAt: new Date().toISOString(), incident: { id: 'INC-4299', title: 'Search indexing stalled', severity: 'SEV3' } };
+    other = {
+      eventId: 'evt-other',
+      type: 'incident.created',
+      occurredAt: new Date().toISOString(),
+      incident: { id: 'INC-4299', title: 'Search indexing stalled', severity: 'SEV3' },
+    };
 
     codecPort = await freePort();
     devServer = await startDevServerWithUi(`http://127.0.0.1:${codecPort}/codec`);
@@ -63,12 +75,22 @@ describe('the Temporal Web UI, in Chromium', () => {
 
     for (const e of [event, other]) {
       await sendIncidentEvent(stack.client, stack.temporal.taskQueue, e);
-      await eventually(async () => (await getTimeline(stack!.client, e.incident.id)).find((t) => t.step === 'share'), `the bridge link of ${e.incident.id}`, 60_000);
+      await eventually(
+        async () => (await getTimeline(stack!.client, e.incident.id)).find((t) => t.step === 'share'),
+        `the bridge link of ${e.incident.id}`,
+        60_000,
+      );
     }
     // The SEV1 sample also books a daily incident sync.
-    await eventually(async () => (await getTimeline(stack!.client, incident())).find((t) => t.source === 'incident-sync' && t.step === 'share'), 'the incident sync', 60_000);
+    await eventually(
+      async () =>
+        (await getTimeline(stack!.client, incident())).find((t) => t.source === 'incident-sync' && t.step === 'share'),
+      'the incident sync',
+      60_000,
+    );
     runIds = {};
-    for (const id of [...expectedWorkflows(), incidentWorkflowId(other.incident.id)]) runIds[id] = (await stack.client.workflow.getHandle(id).describe()).runId;
+    for (const id of [...expectedWorkflows(), incidentWorkflowId(other.incident.id)])
+      runIds[id] = (await stack.client.workflow.getHandle(id).describe()).runId;
 
     browser = await launchChromium();
     mkdirSync(IMAGES, { recursive: true });
@@ -124,7 +146,10 @@ describe('the Temporal Web UI, in Chromium', () => {
       await see(page.getByText(`${expectedWorkflows().length} Workflows`), 'the workflow count');
       for (const id of expectedWorkflows()) {
         const row = rows.filter({ has: workflowLink(page, id) });
-        await see(row.getByText(id.includes('/') ? 'runbookWorkflow' : 'incidentWorkflow', { exact: true }), `the type of ${id}`);
+        await see(
+          row.getByText(id.includes('/') ? 'runbookWorkflow' : 'incidentWorkflow', { exact: true }),
+          `the type of ${id}`,
+        );
         await see(row.getByText('Running', { exact: true }), `${id} running`);
       }
       // The raw query toggle keeps its tooltip open: leave it out of the picture.
@@ -157,7 +182,10 @@ describe('the Temporal Web UI, in Chromium', () => {
       await see(codeLine(page, `"incidentId": "${incident()}"`), 'the decoded workflow input');
       // The child workflows are drawn with their static summaries (markdown as written).
       for (const runbook of ['incident-bridge', 'incident-sync']) {
-        await see(page.getByText(`Runbook **${runbook}** for incident ${incident()}`, { exact: true }), `the ${runbook} child on the timeline`);
+        await see(
+          page.getByText(`Runbook **${runbook}** for incident ${incident()}`, { exact: true }),
+          `the ${runbook} child on the timeline`,
+        );
       }
       await page.getByRole('button', { name: /^Event incidentEvent\b/ }).click();
       await see(page.getByText('Workflow Execution Signaled'), 'the signal details');
@@ -176,21 +204,33 @@ describe('the Temporal Web UI, in Chromium', () => {
     const page = await openPage(1150);
     try {
       await page.goto(workflowUrl(runbook, 'timeline'));
-      await see(page.getByText(`createMeeting • Create Zoom meeting: ${topic}`, { exact: true }), 'the createMeeting activity with its summary on the timeline');
+      await see(
+        page.getByText(`createMeeting • Create Zoom meeting: ${topic}`, { exact: true }),
+        'the createMeeting activity with its summary on the timeline',
+      );
       await page.getByRole('button', { name: /^Event createMeeting\b/ }).click();
       await see(page.getByText('Activity Task Scheduled'), 'the activity details');
-      await see(page.getByText(`Create Zoom meeting: ${topic}`, { exact: true }), 'the activity summary in the details');
+      await see(
+        page.getByText(`Create Zoom meeting: ${topic}`, { exact: true }),
+        'the activity summary in the details',
+      );
       await see(codeLine(page, `"topic": "${topic}"`), 'the decoded activity input');
       await see(codeLine(page, `"agenda": "Incident ${incident()}"`), 'the decoded activity input');
       await page.screenshot({ path: join(IMAGES, 'web-ui-runbook.png') });
 
       await page.goto(workflowUrl(runbook, 'user-metadata'));
       const summary = page.frameLocator('#user-metadata-summary');
-      await see(summary.getByText(`Runbook incident-bridge for incident ${incident()}`), "the runbook's static summary");
+      await see(
+        summary.getByText(`Runbook incident-bridge for incident ${incident()}`),
+        "the runbook's static summary",
+      );
       await see(summary.locator('strong', { hasText: 'incident-bridge' }), 'the runbook name in bold');
       // setCurrentDetails: the bridge is open and the runbook waits for the resolution.
       const details = page.frameLocator('#user-metadata-current-details');
-      await see(details.getByText(`incident-bridge for incident ${incident()}: step resolved (wait.forIncident)`), "the runbook's current details");
+      await see(
+        details.getByText(`incident-bridge for incident ${incident()}: step resolved (wait.forIncident)`),
+        "the runbook's current details",
+      );
     } finally {
       await page.close();
     }
@@ -204,7 +244,13 @@ describe('the Temporal Web UI, in Chromium', () => {
       await page.goto(workflowUrl(incidentWorkflowId(incident()), 'timeline'));
       await page.getByRole('button', { name: /^Event incidentEvent\b/ }).click();
       await see(page.getByText('Workflow Execution Signaled'), 'the signal details');
-      await see(page.locator('.cm-line').filter({ hasText: /^"[A-Za-z0-9+/]{40,}={0,2}"$/ }).first(), 'the encrypted signal input, as base64');
+      await see(
+        page
+          .locator('.cm-line')
+          .filter({ hasText: /^"[A-Za-z0-9+/]{40,}={0,2}"$/ })
+          .first(),
+        'the encrypted signal input, as base64',
+      );
       await expect(codeLine(page, title()).count()).resolves.toBe(0);
       await expect(codeLine(page, `"incidentId"`).count()).resolves.toBe(0);
       // Summaries are payloads too: encrypted, the runbooks' are not shown.
@@ -229,7 +275,9 @@ async function see(locator: Locator, what: string): Promise<void> {
   try {
     await locator.first().waitFor({ state: 'visible', timeout: UI_TIMEOUT });
   } catch (err) {
-    throw new Error(`The Web UI did not show ${what} within ${UI_TIMEOUT / 1000} s: ${(err as Error).message.split('\n')[0]}`);
+    throw new Error(
+      `The Web UI did not show ${what} within ${UI_TIMEOUT / 1000} s: ${(err as Error).message.split('\n')[0]}`,
+    );
   }
 }
 
@@ -271,12 +319,24 @@ interface DevServerWithUi {
 /** `temporal server start-dev` with the Web UI on free ports, the project's search attributes and a codec endpoint. */
 async function startDevServerWithUi(codecEndpoint: string): Promise<DevServerWithUi> {
   const cli = process.env.ZR_TEST_TEMPORAL_CLI;
-  if (!cli) throw new Error('ZR_TEST_TEMPORAL_CLI is not set: run the tests through jest (test/global-setup.ts finds the Temporal CLI).');
+  if (!cli)
+    throw new Error(
+      'ZR_TEST_TEMPORAL_CLI is not set: run the tests through jest (test/global-setup.ts finds the Temporal CLI).',
+    );
   const dir = mkdtempSync(join(tmpdir(), 'zr-web-ui-'));
   const [port, uiPort] = [await freePort(), await freePort()];
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(uiPort)];
-  args.push('--ui-codec-endpoint', codecEndpoint, '--ui-disable-news-fetch', '--log-level', 'error', '--db-filename', join(dir, 'temporal.sqlite'));
-  for (const key of SEARCH_ATTRIBUTES) args.push('--search-attribute', `${key.name}=${key.type === 'KEYWORD_LIST' ? 'KeywordList' : 'Keyword'}`);
+  args.push(
+    '--ui-codec-endpoint',
+    codecEndpoint,
+    '--ui-disable-news-fetch',
+    '--log-level',
+    'error',
+    '--db-filename',
+    join(dir, 'temporal.sqlite'),
+  );
+  for (const key of SEARCH_ATTRIBUTES)
+    args.push('--search-attribute', `${key.name}=${key.type === 'KEYWORD_LIST' ? 'KeywordList' : 'Keyword'}`);
   const server: ChildProcess = spawn(cli, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   let stderr = '';
   server.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -311,4 +371,3 @@ async function startDevServerWithUi(codecEndpoint: string): Promise<DevServerWit
   }
   return { address, uiUrl, stop };
 }
-

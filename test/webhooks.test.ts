@@ -20,7 +20,8 @@ const SECRET = 'sbx-webhook-secret-token';
 describe('signWebhook and verifyWebhook', () => {
   // Zoom's documented example message; the expected hex was computed independently with
   // `printf '%s' 'v0:1658940994:<body>' | openssl dgst -sha256 -hmac sbx-webhook-secret-token`.
-  const body = '{"event":"session.started","payload":{"account_id":"{ACCOUNT_ID}","object":{"start_time":"2022-07-27T16:56:34Z","id":"{SESSION_ID}"}},"event_ts":1658940994914}';
+  const body =
+    '{"event":"session.started","payload":{"account_id":"{ACCOUNT_ID}","object":{"start_time":"2022-07-27T16:56:34Z","id":"{SESSION_ID}"}},"event_ts":1658940994914}';
   const timestamp = '1658940994';
   const now = 1658940994 * 1000 + 1500;
   const signature = 'v0=739e4fac0d29d74cd5b62987dd2bf6acae3851ae5d360cc7e32b85b006dfa3a1';
@@ -32,44 +33,110 @@ describe('signWebhook and verifyWebhook', () => {
 
   it('accepts a valid signature', () => {
     expect(verifyWebhook({ secretToken: SECRET, rawBody: body, timestamp, signature, now })).toEqual({ ok: true });
-    expect(verifyWebhook({ secretToken: SECRET, rawBody: body, timestamp, signature: signature.toUpperCase().replace('V0=', 'v0='), now })).toEqual({ ok: true });
+    expect(
+      verifyWebhook({
+        secretToken: SECRET,
+        rawBody: body,
+        timestamp,
+        signature: signature.toUpperCase().replace('V0=', 'v0='),
+        now,
+      }),
+    ).toEqual({ ok: true });
   });
 
   it('rejects a tampered body, a wrong secret and a changed timestamp', () => {
-    expect(verifyWebhook({ secretToken: SECRET, rawBody: body.replace('session', 'meeting'), timestamp, signature, now })).toEqual({ ok: false, reason: 'signature mismatch' });
-    expect(verifyWebhook({ secretToken: 'another-secret', rawBody: body, timestamp, signature, now })).toEqual({ ok: false, reason: 'signature mismatch' });
-    expect(verifyWebhook({ secretToken: SECRET, rawBody: body, timestamp: '1658940995', signature, now })).toEqual({ ok: false, reason: 'signature mismatch' });
+    expect(
+      verifyWebhook({ secretToken: SECRET, rawBody: body.replace('session', 'meeting'), timestamp, signature, now }),
+    ).toEqual({ ok: false, reason: 'signature mismatch' });
+    expect(verifyWebhook({ secretToken: 'another-secret', rawBody: body, timestamp, signature, now })).toEqual({
+      ok: false,
+      reason: 'signature mismatch',
+    });
+    expect(verifyWebhook({ secretToken: SECRET, rawBody: body, timestamp: '1658940995', signature, now })).toEqual({
+      ok: false,
+      reason: 'signature mismatch',
+    });
   });
 
   it('rejects timestamps outside the tolerance, in either direction', () => {
     const fresh = signWebhook(SECRET, timestamp, body);
-    const stale = verifyWebhook({ secretToken: SECRET, rawBody: body, timestamp, signature: fresh, now: now + 301_000 });
+    const stale = verifyWebhook({
+      secretToken: SECRET,
+      rawBody: body,
+      timestamp,
+      signature: fresh,
+      now: now + 301_000,
+    });
     expect(stale).toEqual({ ok: false, reason: expect.stringContaining('stale') });
-    expect(verifyWebhook({ secretToken: SECRET, rawBody: body, timestamp, signature: fresh, now: now - 400_000 }).ok).toBe(false);
-    expect(verifyWebhook({ secretToken: SECRET, rawBody: body, timestamp, signature: fresh, now: now + 301_000, toleranceSeconds: 600 })).toEqual({ ok: true });
-    expect(verifyWebhook({ secretToken: SECRET, rawBody: body, timestamp: String(Math.floor(Date.now() / 1000)), signature: 'v0=00' }).ok).toBe(false);
+    expect(
+      verifyWebhook({ secretToken: SECRET, rawBody: body, timestamp, signature: fresh, now: now - 400_000 }).ok,
+    ).toBe(false);
+    expect(
+      verifyWebhook({
+        secretToken: SECRET,
+        rawBody: body,
+        timestamp,
+        signature: fresh,
+        now: now + 301_000,
+        toleranceSeconds: 600,
+      }),
+    ).toEqual({ ok: true });
+    expect(
+      verifyWebhook({
+        secretToken: SECRET,
+        rawBody: body,
+        timestamp: String(Math.floor(Date.now() / 1000)),
+        signature: 'v0=00',
+      }).ok,
+    ).toBe(false);
   });
 
   it('rejects missing headers and a missing secret', () => {
-    expect(verifyWebhook({ secretToken: SECRET, rawBody: body, timestamp: undefined, signature, now })).toEqual({ ok: false, reason: 'missing x-zm-request-timestamp header' });
-    expect(verifyWebhook({ secretToken: SECRET, rawBody: body, timestamp, signature: undefined, now })).toEqual({ ok: false, reason: 'missing x-zm-signature header' });
+    expect(verifyWebhook({ secretToken: SECRET, rawBody: body, timestamp: undefined, signature, now })).toEqual({
+      ok: false,
+      reason: 'missing x-zm-request-timestamp header',
+    });
+    expect(verifyWebhook({ secretToken: SECRET, rawBody: body, timestamp, signature: undefined, now })).toEqual({
+      ok: false,
+      reason: 'missing x-zm-signature header',
+    });
     expect(verifyWebhook({ secretToken: SECRET, rawBody: body, timestamp: '', signature: '', now }).ok).toBe(false);
-    expect(verifyWebhook({ secretToken: '', rawBody: body, timestamp, signature, now })).toEqual({ ok: false, reason: 'no webhook secret token is configured' });
+    expect(verifyWebhook({ secretToken: '', rawBody: body, timestamp, signature, now })).toEqual({
+      ok: false,
+      reason: 'no webhook secret token is configured',
+    });
   });
 
   it('rejects malformed signatures and timestamps', () => {
-    const malformed = (sig: string | string[]) => verifyWebhook({ secretToken: SECRET, rawBody: body, timestamp, signature: sig, now });
-    for (const sig of ['739e4fac0d29d74cd5b62987dd2bf6acae3851ae5d360cc7e32b85b006dfa3a1', 'v1=739e4f', 'v0=', 'v0=zz', 'v0=abc', [signature, signature]]) {
+    const malformed = (sig: string | string[]) =>
+      verifyWebhook({ secretToken: SECRET, rawBody: body, timestamp, signature: sig, now });
+    for (const sig of [
+      '739e4fac0d29d74cd5b62987dd2bf6acae3851ae5d360cc7e32b85b006dfa3a1',
+      'v1=739e4f',
+      'v0=',
+      'v0=zz',
+      'v0=abc',
+      [signature, signature],
+    ]) {
       expect(malformed(sig)).toEqual({ ok: false, reason: expect.stringContaining('malformed x-zm-signature') });
     }
     for (const ts of ['1658940994000.5', 'yesterday', '-1658940994', ['1658940994', '1658940994']]) {
-      expect(verifyWebhook({ secretToken: SECRET, rawBody: body, timestamp: ts, signature, now })).toEqual({ ok: false, reason: expect.stringContaining('malformed x-zm-request-timestamp') });
+      expect(verifyWebhook({ secretToken: SECRET, rawBody: body, timestamp: ts, signature, now })).toEqual({
+        ok: false,
+        reason: expect.stringContaining('malformed x-zm-request-timestamp'),
+      });
     }
   });
 
   it('rejects a well-formed signature of the wrong length without throwing', () => {
-    expect(verifyWebhook({ secretToken: SECRET, rawBody: body, timestamp, signature: 'v0=739e4fac', now })).toEqual({ ok: false, reason: 'signature length mismatch' });
-    expect(verifyWebhook({ secretToken: SECRET, rawBody: body, timestamp, signature: `${signature}00`, now })).toEqual({ ok: false, reason: 'signature length mismatch' });
+    expect(verifyWebhook({ secretToken: SECRET, rawBody: body, timestamp, signature: 'v0=739e4fac', now })).toEqual({
+      ok: false,
+      reason: 'signature length mismatch',
+    });
+    expect(verifyWebhook({ secretToken: SECRET, rawBody: body, timestamp, signature: `${signature}00`, now })).toEqual({
+      ok: false,
+      reason: 'signature length mismatch',
+    });
   });
 
   it('never puts the secret in a reason', () => {
@@ -95,20 +162,32 @@ describe('urlValidationResponse', () => {
 });
 
 describe('parseWebhookEvent', () => {
-  it("returns the envelope and normalises object.id to a string", () => {
-    const parsed = parseWebhookEvent('{"event":"recording.completed","event_ts":1626230691572,"payload":{"account_id":"a","object":{"id":86431910364,"uuid":"u"}},"download_token":"dt"}');
-    expect(parsed).toEqual({ event: 'recording.completed', event_ts: 1626230691572, payload: { account_id: 'a', object: { id: '86431910364', uuid: 'u' } }, download_token: 'dt' });
-    const started = parseWebhookEvent('{"event":"meeting.started","event_ts":1,"payload":{"object":{"id":"1234567890"}}}');
+  it('returns the envelope and normalises object.id to a string', () => {
+    const parsed = parseWebhookEvent(
+      '{"event":"recording.completed","event_ts":1626230691572,"payload":{"account_id":"a","object":{"id":86431910364,"uuid":"u"}},"download_token":"dt"}',
+    );
+    expect(parsed).toEqual({
+      event: 'recording.completed',
+      event_ts: 1626230691572,
+      payload: { account_id: 'a', object: { id: '86431910364', uuid: 'u' } },
+      download_token: 'dt',
+    });
+    const started = parseWebhookEvent(
+      '{"event":"meeting.started","event_ts":1,"payload":{"object":{"id":"1234567890"}}}',
+    );
     expect(isWebhookEvent(started, 'meeting.started') && started.payload.object.id).toBe('1234567890');
   });
 
   it("reads app_deauthorized's event_ts from the payload, as a number or Zoom's example string", () => {
-    const example = '{"event":"app_deauthorized","payload":{"account_id":"AAAAAABBBB","user_id":"abcD3ojfdbjfg","signature":"827edc3452044f0bc86bdd5684afb7d1e6becfa1a767f24df1b287853cf73000","deauthorization_time":"2020-06-17T13:52:28.632Z","client_id":"ABCDEFGHIJKLMNOPQRST!V","event_ts":"2024-09-08 15:58:40"}}';
+    const example =
+      '{"event":"app_deauthorized","payload":{"account_id":"AAAAAABBBB","user_id":"abcD3ojfdbjfg","signature":"827edc3452044f0bc86bdd5684afb7d1e6becfa1a767f24df1b287853cf73000","deauthorization_time":"2020-06-17T13:52:28.632Z","client_id":"ABCDEFGHIJKLMNOPQRST!V","event_ts":"2024-09-08 15:58:40"}}';
     const parsed = parseWebhookEvent(example);
     expect(parsed.event).toBe('app_deauthorized');
     expect(parsed.event_ts).toBe(Date.parse('2024-09-08T15:58:40Z'));
     expect(parsed.payload).toMatchObject({ account_id: 'AAAAAABBBB', client_id: 'ABCDEFGHIJKLMNOPQRST!V' });
-    expect(parseWebhookEvent('{"event":"app_deauthorized","payload":{"event_ts":1725811120000}}').event_ts).toBe(1725811120000);
+    expect(parseWebhookEvent('{"event":"app_deauthorized","payload":{"event_ts":1725811120000}}').event_ts).toBe(
+      1725811120000,
+    );
   });
 
   it('throws a clear WebhookParseError for bodies that are not webhooks', () => {
@@ -147,7 +226,8 @@ async function startReceiver(secret = SECRET): Promise<Receiver> {
     received: [],
     respond: (r) => {
       const body = JSON.parse(r.rawBody) as WebhookEnvelope<{ plainToken?: string }>;
-      if (body.event === 'endpoint.url_validation') return { status: 200, body: urlValidationResponse(secret, body.payload.plainToken!) };
+      if (body.event === 'endpoint.url_validation')
+        return { status: 200, body: urlValidationResponse(secret, body.payload.plainToken!) };
       return { status: 200 };
     },
     close: async () => {
@@ -173,7 +253,12 @@ async function listen(server: Server): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-async function call(method: string, url: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown> }> {
+async function call(
+  method: string,
+  url: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(url, {
     method,
     headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
@@ -203,17 +288,36 @@ describe('WebhookSender', () => {
   it('posts the envelope with Zoom headers, signed over the exact bytes sent', async () => {
     const sender = new WebhookSender(() => ({ url: receiver.url, secretToken: SECRET }));
     const before = Date.now();
-    await expect(sender.send('meeting.started', { account_id: 'acc', object: { id: '1' } })).resolves.toEqual({ status: 200 });
+    await expect(sender.send('meeting.started', { account_id: 'acc', object: { id: '1' } })).resolves.toEqual({
+      status: 200,
+    });
 
     const [r] = receiver.received;
-    expect(r.headers).toMatchObject({ 'user-agent': 'Zoom Marketplace/1.0a', 'content-type': 'application/json; charset=utf-8' });
+    expect(r.headers).toMatchObject({
+      'user-agent': 'Zoom Marketplace/1.0a',
+      'content-type': 'application/json; charset=utf-8',
+    });
     expect(r.headers['x-zm-request-id']).toMatch(/^[0-9a-f]{8}_[0-9a-f]{4}_[0-9a-f]{4}_[0-9a-f]{4}_[0-9a-f]{12}$/);
     expect(Number(r.headers['x-zm-request-timestamp'])).toBeGreaterThanOrEqual(Math.floor(before / 1000));
-    expect(r.headers['x-zm-signature']).toBe(signWebhook(SECRET, r.headers['x-zm-request-timestamp'] as string, r.rawBody));
+    expect(r.headers['x-zm-signature']).toBe(
+      signWebhook(SECRET, r.headers['x-zm-request-timestamp'] as string, r.rawBody),
+    );
     const envelope = JSON.parse(r.rawBody) as WebhookEnvelope;
-    expect(envelope).toEqual({ event: 'meeting.started', event_ts: expect.any(Number), payload: { account_id: 'acc', object: { id: '1' } } });
+    expect(envelope).toEqual({
+      event: 'meeting.started',
+      event_ts: expect.any(Number),
+      payload: { account_id: 'acc', object: { id: '1' } },
+    });
     expect(envelope.event_ts).toBeGreaterThanOrEqual(before); // milliseconds
-    expect(sender.deliveries).toEqual([expect.objectContaining({ event: 'meeting.started', status: 200, ok: true, retryable: false, requestId: r.headers['x-zm-request-id'] })]);
+    expect(sender.deliveries).toEqual([
+      expect.objectContaining({
+        event: 'meeting.started',
+        status: 200,
+        ok: true,
+        retryable: false,
+        requestId: r.headers['x-zm-request-id'],
+      }),
+    ]);
   });
 
   it('sends nothing without a subscription', async () => {
@@ -259,16 +363,31 @@ describe('WebhookSender', () => {
     const challenge = JSON.parse(receiver.received[0].rawBody) as WebhookEnvelope<{ plainToken: string }>;
     expect(challenge.event).toBe('endpoint.url_validation');
     expect(challenge.payload.plainToken).toMatch(/^[A-Za-z0-9_-]{22}$/);
-    expect(verifyWebhook({ secretToken: SECRET, rawBody: receiver.received[0].rawBody, timestamp: receiver.received[0].headers['x-zm-request-timestamp'], signature: receiver.received[0].headers['x-zm-signature'] })).toEqual({ ok: true });
+    expect(
+      verifyWebhook({
+        secretToken: SECRET,
+        rawBody: receiver.received[0].rawBody,
+        timestamp: receiver.received[0].headers['x-zm-request-timestamp'],
+        signature: receiver.received[0].headers['x-zm-signature'],
+      }),
+    ).toEqual({ ok: true });
 
     const wrongSecret = new WebhookSender(() => ({ url: receiver.url, secretToken: 'not-the-receivers-secret' }));
     await expect(wrongSecret.validateEndpoint()).resolves.toBe(false);
-    expect(wrongSecret.deliveries[0]).toMatchObject({ status: 200, ok: false, error: expect.stringContaining('URL validation failed') });
+    expect(wrongSecret.deliveries[0]).toMatchObject({
+      status: 200,
+      ok: false,
+      error: expect.stringContaining('URL validation failed'),
+    });
     expect(wrongSecret.deliveries[0].error).not.toContain('not-the-receivers-secret');
 
     receiver.respond = () => ({ status: 204 });
     await expect(sender.validateEndpoint()).resolves.toBe(false);
-    expect(sender.deliveries.at(-1)).toMatchObject({ status: 204, ok: false, error: expect.stringContaining('URL validation failed') });
+    expect(sender.deliveries.at(-1)).toMatchObject({
+      status: 204,
+      ok: false,
+      error: expect.stringContaining('URL validation failed'),
+    });
   });
 });
 
@@ -298,7 +417,13 @@ describe('simulation admin API', () => {
       body: 'grant_type=account_credentials&account_id=sandbox-account',
     });
     token = ((await auth.json()) as { access_token: string }).access_token;
-    const created = await rest('POST', `/v2/users/${host}/meetings`, { topic: 'INC-7 checkout latency', type: 2, start_time: '2026-11-22T09:14:03Z', duration: 45, timezone: 'Europe/Berlin' });
+    const created = await rest('POST', `/v2/users/${host}/meetings`, {
+      topic: 'INC-7 checkout latency',
+      type: 2,
+      start_time: '2026-11-22T09:14:03Z',
+      duration: 45,
+      timezone: 'Europe/Berlin',
+    });
     expect(created.status).toBe(201);
     meetingId = created.body.id as number;
     meetingUuid = sandbox.state.meetings.get(meetingId)!.uuid;
@@ -323,7 +448,12 @@ describe('simulation admin API', () => {
   /** Every event the receiver got, checked the way our webhook endpoint will check it. */
   function events(): WebhookEnvelope[] {
     return receiver.received.map((r) => {
-      const verdict = verifyWebhook({ secretToken: SECRET, rawBody: r.rawBody, timestamp: r.headers['x-zm-request-timestamp'], signature: r.headers['x-zm-signature'] });
+      const verdict = verifyWebhook({
+        secretToken: SECRET,
+        rawBody: r.rawBody,
+        timestamp: r.headers['x-zm-request-timestamp'],
+        signature: r.headers['x-zm-signature'],
+      });
       expect(verdict).toEqual({ ok: true });
       return parseWebhookEvent(r.rawBody);
     });
@@ -336,12 +466,22 @@ describe('simulation admin API', () => {
     expect(started.body).toMatchObject({ uuid: meetingUuid, meetingId });
     expect((await rest('GET', `/v2/meetings/${meetingId}`)).body.status).toBe('started');
 
-    const alice = await adminCall('POST', `/meetings/${meetingId}/participants`, { name: 'Alice Oncall', email: 'alice@example.com', userId: 'sbxOnCallUser01' });
-    const bob = await adminCall('POST', `/meetings/${meetingId}/participants`, { name: 'Bob Guest', email: 'bob@example.com' });
+    const alice = await adminCall('POST', `/meetings/${meetingId}/participants`, {
+      name: 'Alice Oncall',
+      email: 'alice@example.com',
+      userId: 'sbxOnCallUser01',
+    });
+    const bob = await adminCall('POST', `/meetings/${meetingId}/participants`, {
+      name: 'Bob Guest',
+      email: 'bob@example.com',
+    });
     expect(alice).toMatchObject({ status: 201, body: { participantId: '16778240', instanceUuid: meetingUuid } });
     expect(bob.body.participantId).toBe('16779264');
 
-    const left = await adminCall('POST', `/meetings/${meetingId}/participants/${String(alice.body.participantId)}/leave`);
+    const left = await adminCall(
+      'POST',
+      `/meetings/${meetingId}/participants/${String(alice.body.participantId)}/leave`,
+    );
     expect(left).toMatchObject({ status: 200, body: { participantId: '16778240', duration: expect.any(Number) } });
     const ended = await adminCall('POST', `/meetings/${meetingId}/end`);
     expect(ended.status).toBe(200);
@@ -374,15 +514,38 @@ describe('simulation admin API', () => {
       account_id: 'sandbox-account',
       object: {
         ...meetingObject,
-        participant: { user_id: '16778240', user_name: 'Alice Oncall', id: 'sbxOnCallUser01', participant_uuid: alice.body.participantUuid, join_time: alice.body.joinTime, email: 'alice@example.com' },
+        participant: {
+          user_id: '16778240',
+          user_name: 'Alice Oncall',
+          id: 'sbxOnCallUser01',
+          participant_uuid: alice.body.participantUuid,
+          join_time: alice.body.joinTime,
+          email: 'alice@example.com',
+        },
       },
     });
-    expect(got[2].payload).toMatchObject({ object: { participant: { user_id: '16779264', user_name: 'Bob Guest', id: '', email: 'bob@example.com' } } });
-    expect(got[3].payload).toMatchObject({
-      object: { participant: { user_id: '16778240', leave_time: left.body.leaveTime, leave_reason: 'left the meeting. Reason : left the meeting', email: 'alice@example.com' } },
+    expect(got[2].payload).toMatchObject({
+      object: { participant: { user_id: '16779264', user_name: 'Bob Guest', id: '', email: 'bob@example.com' } },
     });
-    expect(got[4].payload).toMatchObject({ object: { participant: { user_id: '16779264', leave_reason: 'left the meeting. Reason : Host ended the meeting.' } } });
-    expect(got[5].payload).toEqual({ account_id: 'sandbox-account', object: { ...meetingObject, end_time: ended.body.endTime } });
+    expect(got[3].payload).toMatchObject({
+      object: {
+        participant: {
+          user_id: '16778240',
+          leave_time: left.body.leaveTime,
+          leave_reason: 'left the meeting. Reason : left the meeting',
+          email: 'alice@example.com',
+        },
+      },
+    });
+    expect(got[4].payload).toMatchObject({
+      object: {
+        participant: { user_id: '16779264', leave_reason: 'left the meeting. Reason : Host ended the meeting.' },
+      },
+    });
+    expect(got[5].payload).toEqual({
+      account_id: 'sandbox-account',
+      object: { ...meetingObject, end_time: ended.body.endTime },
+    });
     for (const e of got) expect(e.event_ts).toEqual(expect.any(Number));
     expect(new Set(receiver.received.map((r) => r.headers['x-zm-request-id'])).size).toBe(got.length);
 
@@ -414,7 +577,14 @@ describe('simulation admin API', () => {
       ['TRANSCRIPT', 'VTT', 'audio_transcript'],
     ]);
     for (const f of files) {
-      expect(f).toMatchObject({ id: expect.any(String), meeting_id: meetingUuid, recording_start: meetingObject.start_time, recording_end: ended.body.endTime, file_size: expect.any(Number), status: 'completed' });
+      expect(f).toMatchObject({
+        id: expect.any(String),
+        meeting_id: meetingUuid,
+        recording_start: meetingObject.start_time,
+        recording_end: ended.body.endTime,
+        file_size: expect.any(Number),
+        status: 'completed',
+      });
       expect(f.download_url).toMatch(new RegExp(`^${sandbox.url}/rec/download/`));
     }
     expect(object.total_size).toBe(files.reduce((sum, f) => sum + (f.file_size as number), 0));
@@ -424,7 +594,14 @@ describe('simulation admin API', () => {
 
     // Past participants agree with the webhooks.
     const past = await rest('GET', `/v2/past_meetings/${meetingId}/participants`);
-    expect((past.body.participants as Record<string, unknown>[]).map((p) => [p.user_id, p.name, p.id, p.leave_time !== undefined])).toEqual([
+    expect(
+      (past.body.participants as Record<string, unknown>[]).map((p) => [
+        p.user_id,
+        p.name,
+        p.id,
+        p.leave_time !== undefined,
+      ]),
+    ).toEqual([
       ['16778240', 'Alice Oncall', 'sbxOnCallUser01', true],
       ['16779264', 'Bob Guest', '', true],
     ]);
@@ -450,38 +627,91 @@ describe('simulation admin API', () => {
   });
 
   it('answers clear errors for bad requests', async () => {
-    expect(await adminCall('POST', '/meetings/123/start')).toEqual({ status: 404, body: { code: 3001, message: 'Meeting 123 is not found or has expired.' } });
-    expect(await adminCall('POST', `/meetings/${meetingId}/end`)).toMatchObject({ status: 400, body: { code: 3000, message: expect.stringContaining('is not started') } });
-    expect(await adminCall('POST', `/meetings/${meetingId}/participants`, { name: 'x', email: 'x@example.com' })).toMatchObject({ status: 400, body: { code: 3000 } });
-    expect(await adminCall('POST', `/meetings/${meetingId}/recording`)).toMatchObject({ status: 400, body: { code: 3000, message: expect.stringContaining('has not ended') } });
+    expect(await adminCall('POST', '/meetings/123/start')).toEqual({
+      status: 404,
+      body: { code: 3001, message: 'Meeting 123 is not found or has expired.' },
+    });
+    expect(await adminCall('POST', `/meetings/${meetingId}/end`)).toMatchObject({
+      status: 400,
+      body: { code: 3000, message: expect.stringContaining('is not started') },
+    });
+    expect(
+      await adminCall('POST', `/meetings/${meetingId}/participants`, { name: 'x', email: 'x@example.com' }),
+    ).toMatchObject({ status: 400, body: { code: 3000 } });
+    expect(await adminCall('POST', `/meetings/${meetingId}/recording`)).toMatchObject({
+      status: 400,
+      body: { code: 3000, message: expect.stringContaining('has not ended') },
+    });
 
     await adminCall('POST', `/meetings/${meetingId}/start`);
-    expect(await adminCall('POST', `/meetings/${meetingId}/start`)).toMatchObject({ status: 400, body: { code: 3000, message: expect.stringContaining('already started') } });
+    expect(await adminCall('POST', `/meetings/${meetingId}/start`)).toMatchObject({
+      status: 400,
+      body: { code: 3000, message: expect.stringContaining('already started') },
+    });
     expect(await adminCall('POST', `/meetings/${meetingId}/participants`, { email: 'x@example.com' })).toEqual({
       status: 400,
-      body: { code: 300, message: 'Invalid field "name": must be a non-empty string.', errors: [{ field: 'name', message: 'must be a non-empty string' }] },
+      body: {
+        code: 300,
+        message: 'Invalid field "name": must be a non-empty string.',
+        errors: [{ field: 'name', message: 'must be a non-empty string' }],
+      },
     });
-    expect(await adminCall('POST', `/meetings/${meetingId}/participants`, { name: 'x', email: 'nope' })).toMatchObject({ status: 400, body: { message: expect.stringContaining('"email"') } });
-    expect(await adminCall('POST', `/meetings/${meetingId}/participants`, { name: 'x', email: 'x@example.com', userId: 7 })).toMatchObject({ status: 400, body: { message: expect.stringContaining('"userId"') } });
-    expect(await adminCall('POST', `/meetings/${meetingId}/participants/999/leave`)).toMatchObject({ status: 404, body: { message: expect.stringContaining('Participant 999') } });
-    const joined = await adminCall('POST', `/meetings/${meetingId}/participants`, { name: 'x', email: 'x@example.com' });
+    expect(await adminCall('POST', `/meetings/${meetingId}/participants`, { name: 'x', email: 'nope' })).toMatchObject({
+      status: 400,
+      body: { message: expect.stringContaining('"email"') },
+    });
+    expect(
+      await adminCall('POST', `/meetings/${meetingId}/participants`, { name: 'x', email: 'x@example.com', userId: 7 }),
+    ).toMatchObject({ status: 400, body: { message: expect.stringContaining('"userId"') } });
+    expect(await adminCall('POST', `/meetings/${meetingId}/participants/999/leave`)).toMatchObject({
+      status: 404,
+      body: { message: expect.stringContaining('Participant 999') },
+    });
+    const joined = await adminCall('POST', `/meetings/${meetingId}/participants`, {
+      name: 'x',
+      email: 'x@example.com',
+    });
     await adminCall('POST', `/meetings/${meetingId}/participants/${String(joined.body.participantId)}/leave`);
-    expect(await adminCall('POST', `/meetings/${meetingId}/participants/${String(joined.body.participantId)}/leave`)).toMatchObject({ status: 400, body: { message: expect.stringContaining('already left') } });
+    expect(
+      await adminCall('POST', `/meetings/${meetingId}/participants/${String(joined.body.participantId)}/leave`),
+    ).toMatchObject({ status: 400, body: { message: expect.stringContaining('already left') } });
     await adminCall('POST', `/meetings/${meetingId}/end`);
-    expect(await adminCall('POST', `/meetings/${meetingId}/recording`, { delayMs: -1 })).toMatchObject({ status: 400, body: { message: expect.stringContaining('"delayMs"') } });
+    expect(await adminCall('POST', `/meetings/${meetingId}/recording`, { delayMs: -1 })).toMatchObject({
+      status: 400,
+      body: { message: expect.stringContaining('"delayMs"') },
+    });
     await adminCall('POST', `/meetings/${meetingId}/recording`);
-    expect(await adminCall('POST', `/meetings/${meetingId}/recording`)).toMatchObject({ status: 400, body: { message: expect.stringContaining('already has a recording') } });
+    expect(await adminCall('POST', `/meetings/${meetingId}/recording`)).toMatchObject({
+      status: 400,
+      body: { message: expect.stringContaining('already has a recording') },
+    });
 
-    expect(await adminCall('POST', '/webhooks', { url: 'ftp://x', secretToken: 's' })).toMatchObject({ status: 400, body: { message: expect.stringContaining('"url"') } });
+    expect(await adminCall('POST', '/webhooks', { url: 'ftp://x', secretToken: 's' })).toMatchObject({
+      status: 400,
+      body: { message: expect.stringContaining('"url"') },
+    });
     const noSecret = await adminCall('POST', '/webhooks', { url: receiver.url, secretToken: '' });
-    expect(noSecret).toMatchObject({ status: 400, body: { message: 'Invalid field "secretToken": must be a non-empty string.' } });
-    expect(await adminCall('POST', '/webhooks', [])).toMatchObject({ status: 400, body: { message: 'Request body must be a JSON object.' } });
+    expect(noSecret).toMatchObject({
+      status: 400,
+      body: { message: 'Invalid field "secretToken": must be a non-empty string.' },
+    });
+    expect(await adminCall('POST', '/webhooks', [])).toMatchObject({
+      status: 400,
+      body: { message: 'Request body must be a JSON object.' },
+    });
   });
 
   it('refuses a subscription whose endpoint fails validation, without echoing the secret', async () => {
     await subscribe();
-    const res = await adminCall('POST', '/webhooks', { url: receiver.url, secretToken: 'a-different-secret', validate: true });
-    expect(res).toMatchObject({ status: 400, body: { message: expect.stringContaining('Endpoint URL validation failed') } });
+    const res = await adminCall('POST', '/webhooks', {
+      url: receiver.url,
+      secretToken: 'a-different-secret',
+      validate: true,
+    });
+    expect(res).toMatchObject({
+      status: 400,
+      body: { message: expect.stringContaining('Endpoint URL validation failed') },
+    });
     expect(JSON.stringify(res.body)).not.toContain('a-different-secret');
     expect(sandbox.state.webhook).toEqual({ url: receiver.url, secretToken: SECRET }); // the previous one stays
     expect((await adminCall('DELETE', '/webhooks')).status).toBe(204);
@@ -495,11 +725,17 @@ describe('simulation admin API', () => {
     const res = await adminCall('POST', `/meetings/${meetingId}/recording`, { delayMs: 150 });
     expect(res).toEqual({ status: 202, body: { instanceUuid: meetingUuid, status: 'processing', readyInMs: 150 } });
     expect((await rest('GET', `/v2/meetings/${meetingId}/recordings`)).body.code).toBe(3301);
-    expect(await adminCall('POST', `/meetings/${meetingId}/recording`)).toMatchObject({ status: 400, body: { message: expect.stringContaining('already being processed') } });
+    expect(await adminCall('POST', `/meetings/${meetingId}/recording`)).toMatchObject({
+      status: 400,
+      body: { message: expect.stringContaining('already being processed') },
+    });
 
     const event = await waitFor(() => events().find((e) => e.event === 'recording.completed'));
     expect(event.payload).toMatchObject({ object: { uuid: meetingUuid, recording_files: expect.any(Array) } });
-    expect((await rest('GET', `/v2/meetings/${meetingId}/recordings`)).body).toMatchObject({ uuid: meetingUuid, recording_count: 3 });
+    expect((await rest('GET', `/v2/meetings/${meetingId}/recordings`)).body).toMatchObject({
+      uuid: meetingUuid,
+      recording_count: 3,
+    });
     expect(ended.body.endTime).toEqual(expect.any(String));
   });
 
@@ -513,7 +749,9 @@ describe('simulation admin API', () => {
     receiver.respond = () => 'hang';
     const instance = await startMeeting(sandbox.state, quick, sandbox.state.meetings.get(meetingId)!);
     expect(instance.endTime).toBeUndefined();
-    expect(quick.deliveries).toEqual([expect.objectContaining({ event: 'meeting.started', ok: false, retryable: true })]);
+    expect(quick.deliveries).toEqual([
+      expect.objectContaining({ event: 'meeting.started', ok: false, retryable: true }),
+    ]);
   });
 
   it('deauthorizing revokes every token and sends app_deauthorized', async () => {
@@ -534,7 +772,10 @@ describe('simulation admin API', () => {
       client_id: 'sandbox-client-id',
       event_ts: expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/),
     });
-    expect(isWebhookEvent(event, 'app_deauthorized') && Math.abs(event.event_ts! - Date.parse(event.payload.deauthorization_time))).toBeLessThan(2000);
+    expect(
+      isWebhookEvent(event, 'app_deauthorized') &&
+        Math.abs(event.event_ts! - Date.parse(event.payload.deauthorization_time)),
+    ).toBeLessThan(2000);
 
     const other = await adminCall('POST', '/deauthorize', { userId: 'sbxHostUser002' });
     expect(other.body).toEqual({ revokedTokens: 0, userId: 'sbxHostUser002' });

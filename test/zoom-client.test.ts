@@ -6,7 +6,15 @@ import { verifyWebhook } from '../src/zoom/webhooks';
 import { meetingPathId, ZoomClient } from '../src/zoom/client';
 import { AccountRateLimiter } from '../src/zoom/rate-limiter';
 import { zoomConnector } from '../src/apps/worker';
-import { ZoomAuthError, ZoomDailyLimitError, ZoomNotFoundError, ZoomRateLimitError, ZoomScopeError, ZoomUnavailableError, ZoomValidationError } from '../src/zoom/errors';
+import {
+  ZoomAuthError,
+  ZoomDailyLimitError,
+  ZoomNotFoundError,
+  ZoomRateLimitError,
+  ZoomScopeError,
+  ZoomUnavailableError,
+  ZoomValidationError,
+} from '../src/zoom/errors';
 import { parseRetryAfter } from '../src/zoom/error-mapping';
 import { ZoomSandbox } from '../src/sandbox/server';
 import { failure } from './support/failure';
@@ -28,7 +36,6 @@ describe('ZoomClient against the Zoom sandbox', () => {
     return zoomConnector({ ...sandboxConnector(sandbox), ...overrides }).client;
   }
 
-
   it('creates a meeting and reads it back with Zoom shapes', async () => {
     const zoom = client();
     const created = await zoom.createMeeting(host, {
@@ -39,12 +46,23 @@ describe('ZoomClient against the Zoom sandbox', () => {
       agenda: 'checkout latency',
       settings: { join_before_host: true, auto_recording: 'cloud' },
     });
-    expect(created).toMatchObject({ topic: 'INC-1 bridge', type: 2, duration: 45, host_email: host, start_time: '2026-11-22T09:14:03Z' });
+    expect(created).toMatchObject({
+      topic: 'INC-1 bridge',
+      type: 2,
+      duration: 45,
+      host_email: host,
+      start_time: '2026-11-22T09:14:03Z',
+    });
     expect(created.join_url).toMatch(new RegExp(`^${sandbox.url}/j/${created.id}\\?pwd=`));
     expect(created.settings).toMatchObject({ join_before_host: true, auto_recording: 'cloud' });
 
     const fetched = await zoom.getMeeting(created.id);
-    expect(fetched).toMatchObject({ id: created.id, topic: 'INC-1 bridge', status: 'waiting', host_id: sandbox.state.users[0].id });
+    expect(fetched).toMatchObject({
+      id: created.id,
+      topic: 'INC-1 bridge',
+      status: 'waiting',
+      host_id: sandbox.state.users[0].id,
+    });
     expect(fetched.uuid).toEqual(expect.any(String));
 
     const list = await zoom.listMeetings(host);
@@ -98,7 +116,9 @@ describe('ZoomClient against the Zoom sandbox', () => {
     const err = await failure(client().createMeeting(host, { topic: 'x' }));
     expect(err).toBeInstanceOf(ZoomScopeError);
     expect(err).toMatchObject({ status: 400, code: 4711 });
-    expect(err.message).toContain('add one of these scopes to the Zoom app: meeting:write, meeting:write:admin, meeting:write:meeting, meeting:write:meeting:admin');
+    expect(err.message).toContain(
+      'add one of these scopes to the Zoom app: meeting:write, meeting:write:admin, meeting:write:meeting, meeting:write:meeting:admin',
+    );
   });
 
   it('reports Zoom validation failures with the field', async () => {
@@ -110,14 +130,20 @@ describe('ZoomClient against the Zoom sandbox', () => {
 
   it('maps 429s: per-second with Retry-After seconds, and the per-user daily limit with its reset time', async () => {
     const zoom = client();
-    sandbox.addFault({ status: 429, code: 429, message: 'You have reached the maximum per-second rate limit for this API. Try again later.', headers: { 'retry-after': '2', 'x-ratelimit-type': 'QPS' } });
+    sandbox.addFault({
+      status: 429,
+      code: 429,
+      message: 'You have reached the maximum per-second rate limit for this API. Try again later.',
+      headers: { 'retry-after': '2', 'x-ratelimit-type': 'QPS' },
+    });
     const perSecond = (await failure(zoom.createMeeting(host, { topic: 'x' }))) as ZoomRateLimitError;
     expect(perSecond).toBeInstanceOf(ZoomRateLimitError);
     expect(perSecond.retryAfterMs).toBe(2000);
 
     sandbox.addFault({
       status: 429,
-      message: 'You have exceeded the daily rate limit (100) of Meeting Create/Update API requests permitted for this particular user. You may resume these requests at GMT 00:00:00.',
+      message:
+        'You have exceeded the daily rate limit (100) of Meeting Create/Update API requests permitted for this particular user. You may resume these requests at GMT 00:00:00.',
     });
     const daily = (await failure(zoom.createMeeting(host, { topic: 'x' }))) as ZoomDailyLimitError;
     expect(daily).toBeInstanceOf(ZoomDailyLimitError);
@@ -140,7 +166,12 @@ describe('ZoomClient against the Zoom sandbox', () => {
   it('stops at the caller abort signal: a queued call is never sent, a call in flight is abandoned', async () => {
     const abort = new AbortController();
     const { tokens } = zoomConnector(sandboxConnector(sandbox));
-    const paced = new ZoomClient({ apiUrl: sandboxConnector(sandbox).apiUrl, tokens, pacer: new AccountRateLimiter(), signal: () => abort.signal });
+    const paced = new ZoomClient({
+      apiUrl: sandboxConnector(sandbox).apiUrl,
+      tokens,
+      pacer: new AccountRateLimiter(),
+      signal: () => abort.signal,
+    });
     sandbox.addFault({ method: 'POST', delayMs: 2_000 });
     const inFlight = failure(paced.createMeeting(host, { topic: 'slow' }));
     await new Promise((r) => setTimeout(r, 200));
@@ -158,11 +189,17 @@ describe('ZoomClient against the Zoom sandbox', () => {
   });
 
   it('gives up waiting for an access token that does not come, so the caller frees its slot', async () => {
-    const stuck = { getToken: () => new Promise<string>(() => undefined), invalidate: () => undefined, grantedScopes: async () => [] };
+    const stuck = {
+      getToken: () => new Promise<string>(() => undefined),
+      invalidate: () => undefined,
+      grantedScopes: async () => [],
+    };
     const zoom = new ZoomClient({ apiUrl: sandboxConnector(sandbox).apiUrl, tokens: stuck, tokenWaitMs: 300 });
     const err = await failure(zoom.getMeeting(1));
     expect(err).toBeInstanceOf(ZoomUnavailableError);
-    expect(err.message).toBe('No Zoom access token within 0.3 s (a token refresh is slow or failing); the call is tried again later');
+    expect(err.message).toBe(
+      'No Zoom access token within 0.3 s (a token refresh is slow or failing); the call is tried again later',
+    );
   });
 
   /** A meeting that was held: started, two people attended, ended (what the simulation API does). */
@@ -192,7 +229,10 @@ describe('ZoomClient against the Zoom sandbox', () => {
     const zoom = client();
     const m = await zoom.createMeeting(host, { topic: 'old', settings: { waiting_room: false } });
     await zoom.updateMeeting(m.id, { topic: 'INC-1 [SEV1] bridge', settings: { waiting_room: true } });
-    expect(await zoom.getMeeting(m.id)).toMatchObject({ topic: 'INC-1 [SEV1] bridge', settings: expect.objectContaining({ waiting_room: true, join_before_host: false }) });
+    expect(await zoom.getMeeting(m.id)).toMatchObject({
+      topic: 'INC-1 [SEV1] bridge',
+      settings: expect.objectContaining({ waiting_room: true, join_before_host: false }),
+    });
 
     sandbox.state.meetings.get(m.id)!.status = 'started';
     hold(m.id, m.uuid ?? 'u1').endTime = undefined;
@@ -203,14 +243,27 @@ describe('ZoomClient against the Zoom sandbox', () => {
 
     await zoom.deleteMeeting(m.id);
     expect(await failure(zoom.getMeeting(m.id))).toMatchObject({ name: 'ZoomNotFoundError', code: 3001 });
-    expect(sandbox.requests.map((r) => `${r.method} ${r.status}`)).toEqual(expect.arrayContaining(['PATCH 204', 'PUT 204', 'DELETE 204']));
+    expect(sandbox.requests.map((r) => `${r.method} ${r.status}`)).toEqual(
+      expect.arrayContaining(['PATCH 204', 'PUT 204', 'DELETE 204']),
+    );
     expect(sandbox.requests.find((r) => r.method === 'PUT')!.body).toEqual({ action: 'end' });
   });
 
   it('creates a recurring meeting with its recurrence', async () => {
-    const m = await client().createMeeting(host, { topic: 'INC-9 daily sync', type: 8, start_time: '2026-11-23T09:00:00', timezone: 'Europe/Berlin', recurrence: { type: 1, repeat_interval: 1, end_times: 10 } });
-    expect(await client().getMeeting(m.id)).toMatchObject({ type: 8, recurrence: { type: 1, repeat_interval: 1, end_times: 10 } });
-    const bad = await failure(client().createMeeting(host, { topic: 'x', type: 8, recurrence: { type: 1, end_times: 61 } }));
+    const m = await client().createMeeting(host, {
+      topic: 'INC-9 daily sync',
+      type: 8,
+      start_time: '2026-11-23T09:00:00',
+      timezone: 'Europe/Berlin',
+      recurrence: { type: 1, repeat_interval: 1, end_times: 10 },
+    });
+    expect(await client().getMeeting(m.id)).toMatchObject({
+      type: 8,
+      recurrence: { type: 1, repeat_interval: 1, end_times: 10 },
+    });
+    const bad = await failure(
+      client().createMeeting(host, { topic: 'x', type: 8, recurrence: { type: 1, end_times: 61 } }),
+    );
     expect(bad.message).toContain('recurrence.end_times');
   });
 
@@ -221,14 +274,20 @@ describe('ZoomClient against the Zoom sandbox', () => {
     expect(r.join_url).toContain(`/j/${open.id}`);
     expect(r.registrant_id).toEqual(expect.any(String));
     const closed = await zoom.createMeeting(host, { topic: 'bridge' });
-    expect(await failure(zoom.addRegistrant(closed.id, { email: 'ana@example.com', first_name: 'Ana' }))).toMatchObject({ name: 'ZoomValidationError', code: 3000 });
+    expect(await failure(zoom.addRegistrant(closed.id, { email: 'ana@example.com', first_name: 'Ana' }))).toMatchObject(
+      { name: 'ZoomValidationError', code: 3000 },
+    );
   });
 
   it('reads past meetings, attendance and the participant report, by id or double-encoded UUID', async () => {
     const zoom = client();
     const m = await zoom.createMeeting(host, { topic: 'held' });
     hold(m.id, '/ajXp112QmuoKj4854875==');
-    expect(await zoom.getPastMeeting(m.id)).toMatchObject({ uuid: '/ajXp112QmuoKj4854875==', participants_count: 2, duration: 30 });
+    expect(await zoom.getPastMeeting(m.id)).toMatchObject({
+      uuid: '/ajXp112QmuoKj4854875==',
+      participants_count: 2,
+      duration: 30,
+    });
     const people = await zoom.listPastParticipants('/ajXp112QmuoKj4854875==');
     expect(people.map((p) => p.user_email)).toEqual(['p0@example.com', 'p1@example.com']);
     expect(await zoom.participantReport(m.id)).toHaveLength(2);
@@ -260,9 +319,15 @@ describe('ZoomClient against the Zoom sandbox', () => {
       recording_count: 1,
       recording_files: [{ id: 'f1', file_type: 'MP4', status: 'completed', play_url: `${sandbox.url}/rec/play/f1` }],
     };
-    expect(await zoom.getRecordings(m.id)).toMatchObject({ share_url: `${sandbox.url}/rec/share/abc`, recording_files: [expect.objectContaining({ file_type: 'MP4' })] });
+    expect(await zoom.getRecordings(m.id)).toMatchObject({
+      share_url: `${sandbox.url}/rec/share/abc`,
+      recording_files: [expect.objectContaining({ file_type: 'MP4' })],
+    });
     await zoom.updateRecordingSettings(m.id, { share_recording: 'internally', viewer_download: false });
-    expect(sandbox.state.instances[0].recording!.settings).toEqual({ share_recording: 'internally', viewer_download: false });
+    expect(sandbox.state.instances[0].recording!.settings).toEqual({
+      share_recording: 'internally',
+      viewer_download: false,
+    });
   });
 
   it('reads users, groups and group members', async () => {
@@ -290,12 +355,24 @@ describe('ZoomClient against the Zoom sandbox', () => {
     expect(byAction['zoom.collectRecordings']).toEqual({
       action: 'zoom.collectRecordings',
       allowed: false,
-      missing: [{ operation: 'getRecordings', anyOf: ['recording:read', 'recording:read:admin', 'cloud_recording:read:list_recording_files', 'cloud_recording:read:list_recording_files:admin'] }],
+      missing: [
+        {
+          operation: 'getRecordings',
+          anyOf: [
+            'recording:read',
+            'recording:read:admin',
+            'cloud_recording:read:list_recording_files',
+            'cloud_recording:read:list_recording_files:admin',
+          ],
+        },
+      ],
     });
   });
 
   it('reports an unreadable host user in the scope report', async () => {
-    const report = await scopeReport(zoomConnector({ ...sandboxConnector(sandbox), hostUser: 'ghost@example.com' }), ['zoom.createMeeting']);
+    const report = await scopeReport(zoomConnector({ ...sandboxConnector(sandbox), hostUser: 'ghost@example.com' }), [
+      'zoom.createMeeting',
+    ]);
     expect(report.host).toEqual({ error: expect.stringContaining('User ghost@example.com not exist') });
     expect(report.actions).toHaveLength(1);
   });
@@ -306,7 +383,12 @@ describe('ZoomClient against the Zoom sandbox', () => {
       let raw = '';
       req.on('data', (c) => (raw += c));
       req.on('end', () => {
-        const check = verifyWebhook({ secretToken: 'whsec-test', rawBody: raw, timestamp: req.headers['x-zm-request-timestamp'], signature: req.headers['x-zm-signature'] });
+        const check = verifyWebhook({
+          secretToken: 'whsec-test',
+          rawBody: raw,
+          timestamp: req.headers['x-zm-request-timestamp'],
+          signature: req.headers['x-zm-signature'],
+        });
         received.push({ event: JSON.parse(raw).event, ok: check.ok });
         res.writeHead(200).end();
       });
@@ -314,7 +396,10 @@ describe('ZoomClient against the Zoom sandbox', () => {
     await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
     try {
       const admin = axios.create({ baseURL: `${sandbox.url}/_sandbox` });
-      await admin.post('/webhooks', { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/zoom`, secretToken: 'whsec-test' });
+      await admin.post('/webhooks', {
+        url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/zoom`,
+        secretToken: 'whsec-test',
+      });
       const zoom = client();
       const m = await zoom.createMeeting(host, { topic: 'held' });
       await admin.post(`/meetings/${m.id}/start`);
@@ -322,9 +407,19 @@ describe('ZoomClient against the Zoom sandbox', () => {
       await admin.post(`/meetings/${m.id}/participants`, { name: 'Bo', email: 'bo@example.com' });
       await zoom.endMeeting(m.id);
       expect(received).toEqual(
-        ['meeting.started', 'meeting.participant_joined', 'meeting.participant_joined', 'meeting.participant_left', 'meeting.participant_left', 'meeting.ended'].map((event) => ({ event, ok: true })),
+        [
+          'meeting.started',
+          'meeting.participant_joined',
+          'meeting.participant_joined',
+          'meeting.participant_left',
+          'meeting.participant_left',
+          'meeting.ended',
+        ].map((event) => ({ event, ok: true })),
       );
-      expect((await zoom.listPastParticipants(m.id)).map((p) => p.user_email)).toEqual(['ana@example.com', 'bo@example.com']);
+      expect((await zoom.listPastParticipants(m.id)).map((p) => p.user_email)).toEqual([
+        'ana@example.com',
+        'bo@example.com',
+      ]);
     } finally {
       receiver.close();
     }
@@ -333,14 +428,18 @@ describe('ZoomClient against the Zoom sandbox', () => {
   it('paces a 300-create burst under Pro limits: no 429, while the same sandbox refuses an unpaced burst', async () => {
     const connector = zoomConnector(sandboxConnector(sandbox));
     const hosts = sandbox.state.users.map((u) => u.email); // 3 hosts x 100 creates: each host's daily limit exactly
-    const created = await Promise.all(Array.from({ length: 300 }, (_, i) => connector.client.createMeeting(hosts[i % 3], { topic: `burst ${i}` })));
+    const created = await Promise.all(
+      Array.from({ length: 300 }, (_, i) => connector.client.createMeeting(hosts[i % 3], { topic: `burst ${i}` })),
+    );
     expect(new Set(created.map((m) => m.id)).size).toBe(300);
     const creates = sandbox.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/meetings'));
     expect(creates.map((r) => r.status).filter((st) => st !== 201)).toEqual([]);
     expect(sandbox.state.tokenRequests).toBe(1);
 
     // The host's 101st create of the UTC day is refused until midnight.
-    expect(await failure(connector.client.createMeeting(hosts[0], { topic: 'one too many' }))).toBeInstanceOf(ZoomDailyLimitError);
+    expect(await failure(connector.client.createMeeting(hosts[0], { topic: 'one too many' }))).toBeInstanceOf(
+      ZoomDailyLimitError,
+    );
 
     // The same kind of burst without pacing: 60 reads at once against a 30/s Light limit.
     const unpaced = new ZoomClient({ apiUrl: `${sandbox.url}/v2`, tokens: connector.tokens });

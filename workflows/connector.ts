@@ -1,4 +1,15 @@
-import { allHandlersFinished, ApplicationFailure, condition, continueAsNew, patched, proxyActivities, proxyLocalActivities, setHandler, upsertMemo, workflowInfo } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  continueAsNew,
+  patched,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  upsertMemo,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { nowMs } from './clock';
 import {
@@ -69,15 +80,32 @@ export async function zoomConnectorWorkflow(input: ConnectorWorkflowInput): Prom
     setDisabled(`app uninstalled at ${at}`);
   });
   setHandler(enableConnectorSignal, () => setDisabled(undefined));
-  setHandler(connectorStatusQuery, () => ({ connector, authorised: !!tokens && !needsReauthorization && !disabled, expiresAt: tokens?.expiresAt, refreshes, needsReauthorization, disabled }));
+  setHandler(connectorStatusQuery, () => ({
+    connector,
+    authorised: !!tokens && !needsReauthorization && !disabled,
+    expiresAt: tokens?.expiresAt,
+    refreshes,
+    needsReauthorization,
+    disabled,
+  }));
   setHandler(accessTokenUpdate, async ({ staleFingerprint }) => {
     const refuse = () => {
-      if (disabled) throw ApplicationFailure.nonRetryable(connectorDisabledMessage(connector), 'ZoomConnectorDisabledError');
-      if (needsReauthorization) throw ApplicationFailure.nonRetryable(`Zoom connector ${connector} needs re-authorising: ${needsReauthorization}`, 'ZoomReauthorizationError');
-      if (!tokens) throw ApplicationFailure.nonRetryable(`Zoom connector ${connector} is not authorised yet: install the Zoom app for it.`, 'ZoomAuthError');
+      if (disabled)
+        throw ApplicationFailure.nonRetryable(connectorDisabledMessage(connector), 'ZoomConnectorDisabledError');
+      if (needsReauthorization)
+        throw ApplicationFailure.nonRetryable(
+          `Zoom connector ${connector} needs re-authorising: ${needsReauthorization}`,
+          'ZoomReauthorizationError',
+        );
+      if (!tokens)
+        throw ApplicationFailure.nonRetryable(
+          `Zoom connector ${connector} is not authorised yet: install the Zoom app for it.`,
+          'ZoomAuthError',
+        );
     };
     refuse();
-    const stale = tokens!.accessFingerprint === staleFingerprint || tokens!.expiresAt - nowMs() < REFRESH_BEFORE_EXPIRY_MS;
+    const stale =
+      tokens!.accessFingerprint === staleFingerprint || tokens!.expiresAt - nowMs() < REFRESH_BEFORE_EXPIRY_MS;
     if (stale) {
       // Callers that arrive while a refresh runs wait for it instead of starting another.
       refreshing ??= refresh().finally(() => (refreshing = undefined));
@@ -85,7 +113,10 @@ export async function zoomConnectorWorkflow(input: ConnectorWorkflowInput): Prom
       refuse();
       // A failed refresh still leaves a usable token unless it is the rejected one or has expired.
       if (tokens!.accessFingerprint === staleFingerprint || tokens!.expiresAt <= nowMs()) {
-        throw ApplicationFailure.retryable(`Zoom connector ${connector} could not refresh its token; try again shortly.`, 'ZoomUnavailableError');
+        throw ApplicationFailure.retryable(
+          `Zoom connector ${connector} could not refresh its token; try again shortly.`,
+          'ZoomUnavailableError',
+        );
       }
     }
     return { sealedAccessToken: tokens!.sealedAccessToken, expiresAt: tokens!.expiresAt, scopes: tokens!.scopes };

@@ -38,7 +38,9 @@ export function runbookWorkflowId(incidentWorkflow: string, runbook: string, onD
 }
 
 /** The parts of a runbook run's workflow id; undefined for any other id. */
-export function parseRunbookWorkflowId(workflowId: string): { incidentWorkflowId: string; runbook: string; onDemand?: number } | undefined {
+export function parseRunbookWorkflowId(
+  workflowId: string,
+): { incidentWorkflowId: string; runbook: string; onDemand?: number } | undefined {
   const match = /^(incident-[^/]+)\/([^/]+)(?:\/on-demand-(\d+))?$/.exec(workflowId);
   if (!match) return undefined;
   return { incidentWorkflowId: match[1], runbook: match[2], ...(match[3] ? { onDemand: Number(match[3]) } : {}) };
@@ -179,11 +181,23 @@ export interface RunRunbookResult {
   alreadyStarted?: boolean;
 }
 
-export const ZOOM_MEETING_EVENT_TYPES = ['meeting.started', 'meeting.ended', 'meeting.participant_joined', 'meeting.participant_left', 'recording.completed'] as const;
+export const ZOOM_MEETING_EVENT_TYPES = [
+  'meeting.started',
+  'meeting.ended',
+  'meeting.participant_joined',
+  'meeting.participant_left',
+  'recording.completed',
+] as const;
 export type ZoomMeetingEventType = (typeof ZOOM_MEETING_EVENT_TYPES)[number];
 
 /** The incident event types (src/core/incident.ts holds the schema; workflows may not import its code). */
-export const INCIDENT_EVENT_TYPES_LIST: readonly IncidentEventType[] = ['incident.created', 'incident.updated', 'incident.resolved', 'incident.reopened', 'incident.closed'];
+export const INCIDENT_EVENT_TYPES_LIST: readonly IncidentEventType[] = [
+  'incident.created',
+  'incident.updated',
+  'incident.resolved',
+  'incident.reopened',
+  'incident.closed',
+];
 
 export interface ZoomMeetingEvent {
   type: ZoomMeetingEventType;

@@ -86,7 +86,9 @@ const CREATE_GRACE_MS = 60_000;
 /** Continue-as-new well before Temporal's history limits (it also suggests when). */
 const MAX_HISTORY_EVENTS = 5000;
 
-const { matchRunbooks, findRunbook, incidentPolicy } = proxyLocalActivities<Activities>({ startToCloseTimeout: '10 seconds' });
+const { matchRunbooks, findRunbook, incidentPolicy } = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '10 seconds',
+});
 
 /**
  * The one workflow per incident (id `incident-<incident id>`): every event for the incident lands
@@ -94,13 +96,19 @@ const { matchRunbooks, findRunbook, incidentPolicy } = proxyLocalActivities<Acti
  * and its timeline, and starts the runbooks each event triggers as child workflows.
  */
 export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<void> {
-  const state: IncidentState = input.state ?? { incident: { id: input.incidentId }, seenEventIds: [], timeline: [], runbooksStarted: [] };
+  const state: IncidentState = input.state ?? {
+    incident: { id: input.incidentId },
+    seenEventIds: [],
+    timeline: [],
+    runbooksStarted: [],
+  };
   const seen = new Set(state.seenEventIds);
   const pending: IncidentEvent[] = [];
   /** Meetings an operator asked this workflow to end (their runbook no longer runs). */
   const endRequests: string[] = [];
 
-  const refuse = (why: string | undefined) => why && state.timeline.push({ at: nowIso(), source: 'incident', status: 'failed', summary: why });
+  const refuse = (why: string | undefined) =>
+    why && state.timeline.push({ at: nowIso(), source: 'incident', status: 'failed', summary: why });
   setHandler(incidentEventSignal, (event) => {
     if (refuse(ignoredInput('incidentEvent', event, INCIDENT_EVENT))) return;
     if (seen.has(event.eventId)) return;
@@ -132,7 +140,11 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<vo
       // One run per request: an operator who retries (same requestId, or the same update id) gets the first run back.
       const request = requestId ?? currentUpdateInfo()?.id;
       const runbook = await findRunbook({ name });
-      if (!runbook) throw ApplicationFailure.nonRetryable(`No runbook named "${name}" is loaded on the worker.`, FAILURE_TYPE.unknownRunbook);
+      if (!runbook)
+        throw ApplicationFailure.nonRetryable(
+          `No runbook named "${name}" is loaded on the worker.`,
+          FAILURE_TYPE.unknownRunbook,
+        );
       const served = request ? state.onDemandRequests?.[request] : undefined;
       if (served) return { workflowId: served, alreadyStarted: true };
       const runs = (state.onDemandRuns ??= []);
@@ -145,15 +157,19 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<vo
     {
       validator: (request) => {
         const found = problems(request, RUN_RUNBOOK);
-        if (found.length) throw new Error(`runRunbook needs {"runbook": "<runbook name>"} (optional "requestId"): ${found.join('; ')}`);
+        if (found.length)
+          throw new Error(`runRunbook needs {"runbook": "<runbook name>"} (optional "requestId"): ${found.join('; ')}`);
       },
     },
   );
 
-  const historyTooLong = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > MAX_HISTORY_EVENTS;
+  const historyTooLong = () =>
+    workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > MAX_HISTORY_EVENTS;
   const woken = () => pending.length > 0 || endRequests.length > 0 || historyTooLong();
   for (;;) {
-    const createDeadline = state.awaitingCreateSince ? Date.parse(state.awaitingCreateSince) + CREATE_GRACE_MS : undefined;
+    const createDeadline = state.awaitingCreateSince
+      ? Date.parse(state.awaitingCreateSince) + CREATE_GRACE_MS
+      : undefined;
     const deadline = Math.min(createDeadline ?? Infinity, state.autoCloseAt ?? Infinity);
     if (deadline === Infinity) await condition(woken);
     else if (!(await condition(woken, Math.max(deadline - nowMs(), 1)))) {
@@ -203,16 +219,27 @@ async function applyEvent(state: IncidentState, event: IncidentEvent): Promise<v
   } else if (event.type === 'incident.resolved') {
     incident.resolvedAt ??= event.occurredAt;
   }
-  if (!state.latest || Date.parse(event.occurredAt) > Date.parse(state.latest.occurredAt)) state.latest = { type: event.type, occurredAt: event.occurredAt };
+  if (!state.latest || Date.parse(event.occurredAt) > Date.parse(state.latest.occurredAt))
+    state.latest = { type: event.type, occurredAt: event.occurredAt };
   if (incident.severity) upsertSearchAttributes([{ key: SeverityAttr, value: incident.severity }]);
   // Why the status did not move: a late event says so in its own words (it only filled in what was missing).
-  const why = step.moved ? '' : late ? 'arrived after a later event; its details were merged' : describeNoMove(step.why, state.lifecycle);
+  const why = step.moved
+    ? ''
+    : late
+      ? 'arrived after a later event; its details were merged'
+      : describeNoMove(step.why, state.lifecycle);
   const note = why ? ` (${why})` : '';
-  state.timeline.push({ at: nowIso(), source: 'incident', status: 'info', summary: describeEvent(event, incident) + note });
+  state.timeline.push({
+    at: nowIso(),
+    source: 'incident',
+    status: 'info',
+    summary: describeEvent(event, incident) + note,
+  });
 
   // Runbooks already running see the change (e.g. a wait for "resolved").
   const gone = new Set<string>();
-  for (const id of [...state.runbooksStarted.map(runbookOf), ...(state.onDemandRuns ?? [])]) if (!(await forward(id, incident))) gone.add(id);
+  for (const id of [...state.runbooksStarted.map(runbookOf), ...(state.onDemandRuns ?? [])])
+    if (!(await forward(id, incident))) gone.add(id);
   if (step.moved && step.lifecycle.status === 'closed') await reconcileOnClose(state, gone);
 
   if (!incident.createdAt && event.type !== 'incident.created') {
@@ -223,7 +250,10 @@ async function applyEvent(state: IncidentState, event: IncidentEvent): Promise<v
   state.awaitingCreateSince = undefined;
   // Runbooks are matched as of the incident's lifecycle: a create that arrives after the resolve
   // matches as the resolve did (no bridge is opened for a resolved incident).
-  await startMatchingRunbooks(state, step.moved || event.type === 'incident.updated' ? event.type : state.lifecycle?.by);
+  await startMatchingRunbooks(
+    state,
+    step.moved || event.type === 'incident.updated' ? event.type : state.lifecycle?.by,
+  );
 }
 
 /** When a resolved incident closes by itself (the worker's ZR_CLOSE_AFTER_RESOLVE), for sources that never close. */
@@ -236,8 +266,18 @@ async function autoCloseTime(incident: Incident): Promise<number | undefined> {
 async function autoClose(state: IncidentState): Promise<void> {
   const resolvedAt = state.incident.resolvedAt;
   state.autoCloseAt = undefined;
-  await applyEvent(state, { eventId: `auto-close/${resolvedAt}`, type: 'incident.closed', occurredAt: nowIso(), incident: { id: state.incident.id } });
-  state.timeline.push({ at: nowIso(), source: 'incident', status: 'info', summary: `Closed automatically: resolved at ${resolvedAt} and not reopened or closed since (ZR_CLOSE_AFTER_RESOLVE)` });
+  await applyEvent(state, {
+    eventId: `auto-close/${resolvedAt}`,
+    type: 'incident.closed',
+    occurredAt: nowIso(),
+    incident: { id: state.incident.id },
+  });
+  state.timeline.push({
+    at: nowIso(),
+    source: 'incident',
+    status: 'info',
+    summary: `Closed automatically: resolved at ${resolvedAt} and not reopened or closed since (ZR_CLOSE_AFTER_RESOLVE)`,
+  });
 }
 
 /** Before the lifecycle patch: the newest timestamp won and events replaced whole fields. */
@@ -259,7 +299,12 @@ async function applyEventBeforeLifecycle(state: IncidentState, event: IncidentEv
   }
   if (incident.severity) upsertSearchAttributes([{ key: SeverityAttr, value: incident.severity }]);
   const arrivedLate = late ? ` (arrived after a later event; its details were merged)` : '';
-  state.timeline.push({ at: nowIso(), source: 'incident', status: 'info', summary: describeEvent(event, incident) + arrivedLate });
+  state.timeline.push({
+    at: nowIso(),
+    source: 'incident',
+    status: 'info',
+    summary: describeEvent(event, incident) + arrivedLate,
+  });
   for (const name of state.runbooksStarted) await forward(runbookOf(name), incident);
   for (const id of state.onDemandRuns ?? []) await forward(id, incident);
   if (!incident.createdAt && event.type !== 'incident.created') {
@@ -276,7 +321,10 @@ async function applyEventBeforeLifecycle(state: IncidentState, event: IncidentEv
  * event, so a late create that brings the severity can still start the postmortem of an incident
  * already resolved.
  */
-async function startMatchingRunbooks(state: IncidentState, eventType = state.lifecycle?.by ?? state.latest!.type): Promise<void> {
+async function startMatchingRunbooks(
+  state: IncidentState,
+  eventType = state.lifecycle?.by ?? state.latest!.type,
+): Promise<void> {
   const runbooks = await matchRunbooks({ eventType, incident: state.incident });
   for (const runbook of runbooks) {
     if (state.runbooksStarted.includes(runbook.name)) continue;
@@ -289,7 +337,10 @@ async function startMatchingRunbooks(state: IncidentState, eventType = state.lif
 /** What the Web UI shows as the incident's current details. */
 function describeIncident(state: IncidentState): void {
   const { incident } = state;
-  const runbooks = [...state.runbooksStarted, ...(state.onDemandRuns ?? []).map((id) => id.slice(workflowInfo().workflowId.length + 1))];
+  const runbooks = [
+    ...state.runbooksStarted,
+    ...(state.onDemandRuns ?? []).map((id) => id.slice(workflowInfo().workflowId.length + 1)),
+  ];
   setCurrentDetails(
     [
       `**${incident.id}**${incident.title ? `: ${incident.title}` : ''}${incident.severity ? ` (${incident.severity})` : ''}`,
@@ -343,12 +394,21 @@ async function reconcileOnClose(state: IncidentState, gone: Set<string>): Promis
   const zoom = zoomCalls();
   for (const meeting of left) {
     const call = { connector: meeting.connector, meetingId: meeting.id };
-    if (meeting.kind === 'bridge') await zoom.endMeeting.executeWithOptions({ summary: `End Zoom meeting ${meeting.id} (incident closed)` }, [call]);
-    else await zoom.deleteMeeting.executeWithOptions({ summary: `Delete Zoom meeting ${meeting.id} (incident closed)` }, [call]);
+    if (meeting.kind === 'bridge')
+      await zoom.endMeeting.executeWithOptions({ summary: `End Zoom meeting ${meeting.id} (incident closed)` }, [call]);
+    else
+      await zoom.deleteMeeting.executeWithOptions({ summary: `Delete Zoom meeting ${meeting.id} (incident closed)` }, [
+        call,
+      ]);
     const done = meeting.kind === 'bridge' ? 'ended' : 'deleted';
     keepMeeting(state, { ...meeting, done });
     const owner = parseRunbookWorkflowId(meeting.owner)?.runbook ?? meeting.owner;
-    state.timeline.push({ at: nowIso(), source: 'incident', status: 'ok', summary: `Zoom meeting ${meeting.id} ${done} on close: its runbook ${owner} no longer runs` });
+    state.timeline.push({
+      at: nowIso(),
+      source: 'incident',
+      status: 'ok',
+      summary: `Zoom meeting ${meeting.id} ${done} on close: its runbook ${owner} no longer runs`,
+    });
   }
   // A run that ended without releasing its meetings (terminated) leaves their mailboxes waiting for it.
   if (patched(CLOSE_RELEASES_MAILBOXES_PATCH)) {
@@ -365,19 +425,36 @@ async function reconcileOnClose(state: IncidentState, gone: Set<string>): Promis
 async function endMeetingDirectly(state: IncidentState, meetingId: string): Promise<void> {
   const meeting = state.meetings?.[meetingId];
   try {
-    await zoomCalls().endMeeting.executeWithOptions({ summary: `End Zoom meeting ${meetingId} (an operator, through the incident)` }, [{ connector: meeting?.connector, meetingId }]);
+    await zoomCalls().endMeeting.executeWithOptions(
+      { summary: `End Zoom meeting ${meetingId} (an operator, through the incident)` },
+      [{ connector: meeting?.connector, meetingId }],
+    );
   } catch (err) {
     const reason = err instanceof ActivityFailure && err.cause ? err.cause.message : String(err);
-    state.timeline.push({ at: nowIso(), source: 'incident', status: 'failed', summary: `Zoom meeting ${meetingId} could not be ended: ${reason}` });
+    state.timeline.push({
+      at: nowIso(),
+      source: 'incident',
+      status: 'failed',
+      summary: `Zoom meeting ${meetingId} could not be ended: ${reason}`,
+    });
     return;
   }
   if (meeting) keepMeeting(state, { ...meeting, done: 'ended' });
   else if (state.bridge?.id === meetingId) state.bridge = undefined;
-  state.timeline.push({ at: nowIso(), source: 'incident', status: 'ok', summary: `Zoom meeting ${meetingId} ended by an operator` });
+  state.timeline.push({
+    at: nowIso(),
+    source: 'incident',
+    status: 'ok',
+    summary: `Zoom meeting ${meetingId} ended by an operator`,
+  });
   describeIncident(state);
 }
 
-async function startRunbook(state: IncidentState, runbook: RunbookDefinition, workflowId = runbookOf(runbook.name)): Promise<void> {
+async function startRunbook(
+  state: IncidentState,
+  runbook: RunbookDefinition,
+  workflowId = runbookOf(runbook.name),
+): Promise<void> {
   const incident = state.incident;
   const parentId = workflowInfo().workflowId;
   try {
@@ -393,7 +470,12 @@ async function startRunbook(state: IncidentState, runbook: RunbookDefinition, wo
       ],
       staticSummary: `Runbook **${runbook.name}** for incident ${incident.id}`,
     });
-    state.timeline.push({ at: nowIso(), source: runbook.name, status: 'info', summary: `Runbook ${runbook.name} started` });
+    state.timeline.push({
+      at: nowIso(),
+      source: runbook.name,
+      status: 'info',
+      summary: `Runbook ${runbook.name} started`,
+    });
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
   }

@@ -12,17 +12,23 @@ type Shape = Record<string, (value: unknown) => string | undefined>;
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
-export const string = (v: unknown) => (typeof v === 'string' && v.length > 0 ? undefined : `must be a non-empty string, not ${describe(v)}`);
-export const boolean = (v: unknown) => (typeof v === 'boolean' ? undefined : `must be true or false, not ${describe(v)}`);
-export const isoTime = (v: unknown) => string(v) ?? (Number.isNaN(Date.parse(v as string)) ? `must be an ISO 8601 time, not ${describe(v)}` : undefined);
-export const oneOf = (values: readonly string[]) => (v: unknown) => (values.includes(v as string) ? undefined : `must be one of ${values.join(', ')}, not ${describe(v)}`);
+export const string = (v: unknown) =>
+  typeof v === 'string' && v.length > 0 ? undefined : `must be a non-empty string, not ${describe(v)}`;
+export const boolean = (v: unknown) =>
+  typeof v === 'boolean' ? undefined : `must be true or false, not ${describe(v)}`;
+export const isoTime = (v: unknown) =>
+  string(v) ?? (Number.isNaN(Date.parse(v as string)) ? `must be an ISO 8601 time, not ${describe(v)}` : undefined);
+export const oneOf = (values: readonly string[]) => (v: unknown) =>
+  values.includes(v as string) ? undefined : `must be one of ${values.join(', ')}, not ${describe(v)}`;
 export const emails = (v: unknown) => {
   if (!Array.isArray(v)) return `must be a list of email addresses, not ${describe(v)}`;
   const bad = v.filter((e) => typeof e !== 'string' || !EMAIL.test(e));
   return bad.length ? `not email addresses: ${bad.map(describe).join(', ')}` : undefined;
 };
-export const object = (shape: Shape) => (v: unknown) => (isObject(v) ? problems(v, shape).join('; ') || undefined : `must be an object, not ${describe(v)}`);
-export const optional = (check: (v: unknown) => string | undefined) => (v: unknown) => (v === undefined ? undefined : check(v));
+export const object = (shape: Shape) => (v: unknown) =>
+  isObject(v) ? problems(v, shape).join('; ') || undefined : `must be an object, not ${describe(v)}`;
+export const optional = (check: (v: unknown) => string | undefined) => (v: unknown) =>
+  v === undefined ? undefined : check(v);
 
 /** Every problem of `value` against `shape` (fields are required unless wrapped in `optional`), with field names. */
 export function problems(value: unknown, shape: Shape): string[] {
@@ -40,10 +46,23 @@ function describe(v: unknown): string {
   return text.length > 40 ? `${text.slice(0, 40)}…` : text;
 }
 
-export const ADD_PARTICIPANTS: Shape = { emails: optional(emails), alternativeHosts: optional(emails), meeting: optional(string) };
-export const CANCEL_RUNBOOK: Shape = { cleanup: optional(boolean), reason: optional((v) => (typeof v === 'string' ? undefined : `must be a string, not ${describe(v)}`)) };
+export const ADD_PARTICIPANTS: Shape = {
+  emails: optional(emails),
+  alternativeHosts: optional(emails),
+  meeting: optional(string),
+};
+export const CANCEL_RUNBOOK: Shape = {
+  cleanup: optional(boolean),
+  reason: optional((v) => (typeof v === 'string' ? undefined : `must be a string, not ${describe(v)}`)),
+};
 export const RUN_RUNBOOK: Shape = { runbook: string, requestId: optional(string) };
-export const END_BRIDGE: Shape = { meetingId: optional((v) => (typeof v === 'string' && /^\d{1,20}$/.test(v) ? undefined : `must be a Zoom meeting id (digits), not ${describe(v)}`)) };
+export const END_BRIDGE: Shape = {
+  meetingId: optional((v) =>
+    typeof v === 'string' && /^\d{1,20}$/.test(v)
+      ? undefined
+      : `must be a Zoom meeting id (digits), not ${describe(v)}`,
+  ),
+};
 export const INCIDENT_EVENT: Shape = {
   eventId: string,
   type: oneOf(INCIDENT_EVENT_TYPES_LIST),
@@ -55,7 +74,9 @@ export const MEETING_EVENT: Shape = {
   meetingId: string,
   at: isoTime,
   participant: optional(object({ id: string, name: optional(string), email: optional(string) })),
-  recording: optional((v) => (isObject(v) && Array.isArray(v.files) ? undefined : 'must be an object with a "files" list')),
+  recording: optional((v) =>
+    isObject(v) && Array.isArray(v.files) ? undefined : 'must be an object with a "files" list',
+  ),
 };
 export const MEETING_OWNER: Shape = { owner: string };
 export const MEETING_RECORD: Shape = {

@@ -40,7 +40,11 @@ export type Transition =
   | { moved: false; why: 'no lifecycle change' | 'unchanged' | 'backwards' | 'stale' };
 
 /** What `event` does to the lifecycle `current` (undefined: no lifecycle event seen yet). */
-export function transition(current: Lifecycle | undefined, event: Pick<IncidentEvent, 'type' | 'occurredAt'>, toleranceMs = CLOCK_SKEW_TOLERANCE_MS): Transition {
+export function transition(
+  current: Lifecycle | undefined,
+  event: Pick<IncidentEvent, 'type' | 'occurredAt'>,
+  toleranceMs = CLOCK_SKEW_TOLERANCE_MS,
+): Transition {
   const target = TARGET[event.type];
   if (!target) return { moved: false, why: 'no lifecycle change' };
   const next = { moved: true as const, lifecycle: { status: target, since: event.occurredAt, by: event.type } };
@@ -92,9 +96,13 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 /** Why an event left the status as it was, for the timeline. */
-export function describeNoMove(why: Exclude<Transition, { moved: true }>['why'], lifecycle: Lifecycle | undefined): string {
+export function describeNoMove(
+  why: Exclude<Transition, { moved: true }>['why'],
+  lifecycle: Lifecycle | undefined,
+): string {
   const status = lifecycle?.status ?? 'open';
   if (why === 'backwards') return `the incident is already ${status}: its status is unchanged`;
-  if (why === 'stale') return `stamped before the incident was ${status}, so it is a late delivery: its status is unchanged`;
+  if (why === 'stale')
+    return `stamped before the incident was ${status}, so it is a late delivery: its status is unchanged`;
   return '';
 }

@@ -1,7 +1,22 @@
-import { allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle, patched, proxyLocalActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  getExternalWorkflowHandle,
+  patched,
+  proxyLocalActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { ignoredInput, MEETING_EVENT, MEETING_OWNER } from './inputs';
-import { claimMeetingSignal, MeetingMailboxInput, releaseMeetingSignal, ZoomMeetingEvent, zoomMeetingEventSignal } from './definitions';
+import {
+  claimMeetingSignal,
+  MeetingMailboxInput,
+  releaseMeetingSignal,
+  ZoomMeetingEvent,
+  zoomMeetingEventSignal,
+} from './definitions';
 
 /**
  * How long events for a meeting nobody has claimed are kept. A create's answer can reach its run
@@ -14,7 +29,10 @@ const MAX_HISTORY_EVENTS = 2000;
 /** Patch: a claim from a run that has released the meeting is ignored (it came late, from a create the run cut short). */
 const LATE_CLAIMS_PATCH = 'mailbox-ignores-late-claims';
 
-const { deliverToIndexedRuns } = proxyLocalActivities<Activities>({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 5 } });
+const { deliverToIndexedRuns } = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { maximumAttempts: 5 },
+});
 
 /**
  * The durable mailbox of one Zoom meeting (id `zoom-meeting-<meeting id>`). `serve` records each
@@ -30,7 +48,10 @@ export async function meetingMailboxWorkflow(input: MeetingMailboxInput): Promis
   const pending: ZoomMeetingEvent[] = [...(input.pending ?? [])];
   let claimedEver = owners.size > 0;
 
-  setHandler(zoomMeetingEventSignal, (event) => void (ignoredInput('zoomMeetingEvent', event, MEETING_EVENT) || pending.push(event)));
+  setHandler(
+    zoomMeetingEventSignal,
+    (event) => void (ignoredInput('zoomMeetingEvent', event, MEETING_EVENT) || pending.push(event)),
+  );
   setHandler(claimMeetingSignal, (claim) => {
     if (ignoredInput('claimMeeting', claim, MEETING_OWNER)) return;
     if (released.has(claim.owner) && patched(LATE_CLAIMS_PATCH)) return;
@@ -49,7 +70,8 @@ export async function meetingMailboxWorkflow(input: MeetingMailboxInput): Promis
     if (pending.length) await deliverToIndexedRuns({ meetingId: input.meetingId, events: pending.splice(0) });
     return;
   }
-  const historyTooLong = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > MAX_HISTORY_EVENTS;
+  const historyTooLong = () =>
+    workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > MAX_HISTORY_EVENTS;
   for (;;) {
     await condition(() => pending.length > 0 || owners.size === 0 || historyTooLong());
     while (pending.length > 0 && owners.size > 0) {
@@ -65,8 +87,12 @@ export async function meetingMailboxWorkflow(input: MeetingMailboxInput): Promis
     if (owners.size === 0) return;
     if (historyTooLong()) {
       await condition(allHandlersFinished);
-      await continueAsNew<typeof meetingMailboxWorkflow>({ meetingId: input.meetingId, owners: [...owners], pending, released: [...released] });
+      await continueAsNew<typeof meetingMailboxWorkflow>({
+        meetingId: input.meetingId,
+        owners: [...owners],
+        pending,
+        released: [...released],
+      });
     }
   }
 }
-

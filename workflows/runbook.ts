@@ -19,7 +19,13 @@ import {
 } from '@temporalio/workflow';
 import type { ActivityOptions, Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
-import type { Activities, AttendanceRecord, CreateMeetingInput, ManageParticipantsInput, RecordingSummary } from '../activities';
+import type {
+  Activities,
+  AttendanceRecord,
+  CreateMeetingInput,
+  ManageParticipantsInput,
+  RecordingSummary,
+} from '../activities';
 import { nowIso, nowMs } from './clock';
 import { evaluate } from '../src/core/conditions';
 import { ADD_PARTICIPANTS, CANCEL_RUNBOOK, ignoredInput, MEETING_EVENT, problems } from './inputs';
@@ -77,14 +83,27 @@ interface MeetingActivity {
 }
 
 /** What the incident keeps of a meeting, by the step that creates it. */
-const MEETING_KIND = { 'zoom.createMeeting': 'bridge', 'zoom.scheduleMeeting': 'scheduled', 'zoom.recurringMeeting': 'recurring' } as const;
+const MEETING_KIND = {
+  'zoom.createMeeting': 'bridge',
+  'zoom.scheduleMeeting': 'scheduled',
+  'zoom.recurringMeeting': 'recurring',
+} as const;
 
 type Entry = Omit<TimelinePost, 'at' | 'source' | 'step'>;
 type StepResult = { output: unknown; entry: Entry | null };
 
 // Replay-safe metrics (not emitted while replaying): bridges and how long after the incident they were ready.
-const bridgesOpened = metricMeter.createCounter('zoom_runbooks_bridges_opened', 'bridges', 'Bridges opened by runbooks');
-const timeToBridge = metricMeter.createHistogram('zoom_runbooks_time_to_bridge', 'float', 's', 'From the incident being created to its bridge being ready');
+const bridgesOpened = metricMeter.createCounter(
+  'zoom_runbooks_bridges_opened',
+  'bridges',
+  'Bridges opened by runbooks',
+);
+const timeToBridge = metricMeter.createHistogram(
+  'zoom_runbooks_time_to_bridge',
+  'float',
+  's',
+  'From the incident being created to its bridge being ready',
+);
 
 /** Patch: meeting ids as a search attribute, reopen and close watchers (runs recorded before it replay without). */
 const MEETING_LIFECYCLE_PATCH = 'meeting-lifecycle-v2';
@@ -128,7 +147,9 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
   const lifecycle = patched(MEETING_LIFECYCLE_PATCH);
   // Zoom calls have a task queue of their own, so they never wait behind workflow tasks for a slot
   // and the server can cap them for every worker at once (ZR_ACTIVITIES_PER_SECOND).
-  const zoom = proxyActivities<Activities>(patched(ZOOM_TASK_QUEUE_PATCH) ? { ...ZOOM_CALLS, taskQueue: zoomTaskQueue(workflowInfo().taskQueue) } : ZOOM_CALLS);
+  const zoom = proxyActivities<Activities>(
+    patched(ZOOM_TASK_QUEUE_PATCH) ? { ...ZOOM_CALLS, taskQueue: zoomTaskQueue(workflowInfo().taskQueue) } : ZOOM_CALLS,
+  );
   let incident: Incident = input.incident;
   let reopenings = 0;
   let incidentChanges = 0;
@@ -180,37 +201,71 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
     if (event.type === 'meeting.participant_joined' && who) {
       meeting.seenLive = true;
       meeting.present.set(who.id, who);
-      meeting.joins.push({ participantId: who.id, name: who.name ?? who.email ?? who.id, email: who.email, joinedAt: event.at, seconds: 0 });
+      meeting.joins.push({
+        participantId: who.id,
+        name: who.name ?? who.email ?? who.id,
+        email: who.email,
+        joinedAt: event.at,
+        seconds: 0,
+      });
     }
     if (event.type === 'meeting.participant_left' && who) {
       meeting.present.delete(who.id);
       const join = [...meeting.joins].reverse().find((j) => j.participantId === who.id && !j.leftAt);
-      if (join) Object.assign(join, { leftAt: event.at, seconds: Math.max(0, (Date.parse(event.at) - Date.parse(join.joinedAt)) / 1000) });
+      if (join)
+        Object.assign(join, {
+          leftAt: event.at,
+          seconds: Math.max(0, (Date.parse(event.at) - Date.parse(join.joinedAt)) / 1000),
+        });
     }
     if (event.type === 'recording.completed') meeting.recording = event.recording;
   }
 
   const incidentWorkflow = getExternalWorkflowHandle(input.incidentWorkflowId);
-  const post = (entry: Omit<TimelinePost, 'at' | 'source'>) => incidentWorkflow.signal(appendTimelineSignal, { at: nowIso(), source: runbook.name, ...entry });
+  const post = (entry: Omit<TimelinePost, 'at' | 'source'>) =>
+    incidentWorkflow.signal(appendTimelineSignal, { at: nowIso(), source: runbook.name, ...entry });
   const connector = runbook.connector;
-  const record = (id: string, kind: MeetingRecord['kind'], done?: MeetingRecord['done']): MeetingRecord => ({ id, kind, owner: workflowId, connector, ...(done ? { done } : {}) });
-  const kindOf = (meetingId: string): MeetingRecord['kind'] => (recurring.some((m) => m.id === meetingId) ? 'recurring' : bridge?.id === meetingId ? 'bridge' : 'scheduled');
+  const record = (id: string, kind: MeetingRecord['kind'], done?: MeetingRecord['done']): MeetingRecord => ({
+    id,
+    kind,
+    owner: workflowId,
+    connector,
+    ...(done ? { done } : {}),
+  });
+  const kindOf = (meetingId: string): MeetingRecord['kind'] =>
+    recurring.some((m) => m.id === meetingId) ? 'recurring' : bridge?.id === meetingId ? 'bridge' : 'scheduled';
 
   /** The meeting a step created; a step that failed (continueOnError) or was skipped has none, and the step naming it says so. */
   const meetingOf = (stepId: string) => {
     const meeting = outputs[stepId] as Partial<MeetingSummary> | undefined;
-    if (!meeting?.id) throw ApplicationFailure.nonRetryable(`step "${stepId}" has no Zoom meeting (it failed, was skipped or has not run)`, FAILURE_TYPE.noMeeting);
+    if (!meeting?.id)
+      throw ApplicationFailure.nonRetryable(
+        `step "${stepId}" has no Zoom meeting (it failed, was skipped or has not run)`,
+        FAILURE_TYPE.noMeeting,
+      );
     return meeting.id;
   };
-  const render = (step: RunbookStep) => renderStepInputs({ stepId: step.id, inputs: step.with, context: { Activity: incident, steps: outputs }, now: nowIso() });
+  const render = (step: RunbookStep) =>
+    renderStepInputs({
+      stepId: step.id,
+      inputs: step.with,
+      context: { Activity: incident, steps: outputs },
+      now: nowIso(),
+    });
 
   // The bridge is ended at most once by an operator or a cancellation; ending steps may still run (Zoom: no-op).
   let bridgeEnded = false;
   async function endBridge(why: string): Promise<void> {
     if (!bridge || bridgeEnded) return;
     bridgeEnded = true;
-    await zoom.endMeeting.executeWithOptions({ summary: `End Zoom meeting ${bridge.id} (${why})` }, [{ connector, meetingId: bridge.id }]);
-    await post({ status: 'ok', summary: `Zoom meeting ${bridge.id} ended: ${why}`, meeting: record(bridge.id, 'bridge', 'ended') });
+    await zoom.endMeeting.executeWithOptions({ summary: `End Zoom meeting ${bridge.id} (${why})` }, [
+      { connector, meetingId: bridge.id },
+    ]);
+    await post({
+      status: 'ok',
+      summary: `Zoom meeting ${bridge.id} ended: ${why}`,
+      meeting: record(bridge.id, 'bridge', 'ended'),
+    });
   }
   setHandler(endBridgeSignal, () => endBridge('ended by an operator'));
 
@@ -230,8 +285,16 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
     addParticipantsUpdate,
     async (request) => {
       const meetingId = request.meeting ? meetingOf(request.meeting) : bridge!.id;
-      const change: ManageParticipantsInput = { connector, meetingId, addInvitees: request.emails, addAlternativeHosts: request.alternativeHosts };
-      const result = await zoom.manageParticipants.executeWithOptions({ summary: `Add participants to Zoom meeting ${meetingId}` }, [change]);
+      const change: ManageParticipantsInput = {
+        connector,
+        meetingId,
+        addInvitees: request.emails,
+        addAlternativeHosts: request.alternativeHosts,
+      };
+      const result = await zoom.manageParticipants.executeWithOptions(
+        { summary: `Add participants to Zoom meeting ${meetingId}` },
+        [change],
+      );
       const added = [...(request.emails ?? []), ...(request.alternativeHosts ?? [])];
       await post({ status: 'ok', summary: `Added to Zoom meeting ${meetingId} by an operator: ${added.join(', ')}` });
       return { meetingId, invitees: result.invitees, alternativeHosts: result.alternativeHosts };
@@ -240,11 +303,13 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
       validator: (request) => {
         const found = problems(request, ADD_PARTICIPANTS);
         if (found.length) throw new Error(`addParticipants: ${found.join('; ')}`);
-        if (!request.emails?.length && !request.alternativeHosts?.length) throw new Error('addParticipants needs "emails" or "alternativeHosts" (lists of email addresses).');
+        if (!request.emails?.length && !request.alternativeHosts?.length)
+          throw new Error('addParticipants needs "emails" or "alternativeHosts" (lists of email addresses).');
         if (request.meeting !== undefined && !(outputs[request.meeting] as MeetingSummary | undefined)?.id) {
           throw new Error(`addParticipants: step "${request.meeting}" has not created a meeting in this run.`);
         }
-        if (request.meeting === undefined && !bridge) throw new Error('addParticipants: this run has no bridge yet; name a meeting step with "meeting".');
+        if (request.meeting === undefined && !bridge)
+          throw new Error('addParticipants: this run has no bridge yet; name a meeting step with "meeting".');
       },
     },
   );
@@ -257,7 +322,8 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
     if (!activity.has(meeting.id)) activity.set(meeting.id, { ended: false, present: new Map(), joins: [] });
     const held = early.get(meeting.id);
     early.delete(meeting.id);
-    if (held && patched(EARLY_EVENTS_PATCH)) for (const event of held) applyMeetingEvent(activity.get(meeting.id)!, event);
+    if (held && patched(EARLY_EVENTS_PATCH))
+      for (const event of held) applyMeetingEvent(activity.get(meeting.id)!, event);
     if (!lifecycle || meetingIds.includes(meeting.id)) return;
     meetingIds.push(meeting.id);
     upsertSearchAttributes([{ key: ZoomMeetingIdsAttr, value: [...meetingIds] }]);
@@ -273,19 +339,31 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
     }
   }
 
-  async function createMeeting(step: RunbookStep, inputs: Record<string, unknown>, generation = 1): Promise<MeetingSummary> {
+  async function createMeeting(
+    step: RunbookStep,
+    inputs: Record<string, unknown>,
+    generation = 1,
+  ): Promise<MeetingSummary> {
     const key = `${workflowId}/${runId}/${step.id}${generation > 1 ? `/${generation}` : ''}`;
     const kind = MEETING_KIND[step.action as keyof typeof MEETING_KIND];
     // The create tells the incident of the meeting itself: a run terminated before the answer came leaves it known there.
-    const request = { ...inputs, connector, idempotencyKey: key, incident: { workflowId: input.incidentWorkflowId, kind } } as CreateMeetingInput;
+    const request = {
+      ...inputs,
+      connector,
+      idempotencyKey: key,
+      incident: { workflowId: input.incidentWorkflowId, kind },
+    } as CreateMeetingInput;
     // Until the run has taken the meeting in, a cancel finds it by this key's marker (the answer may never come).
     createsInFlight.set(key, kind);
-    const meeting = await zoom.createMeeting.executeWithOptions({ summary: `Create Zoom meeting: ${request.topic}` }, [request]);
+    const meeting = await zoom.createMeeting.executeWithOptions({ summary: `Create Zoom meeting: ${request.topic}` }, [
+      request,
+    ]);
     own(meeting);
     createsInFlight.delete(key);
     if (!createsInFlight.size) early.clear();
     if (meeting.cut?.length) await post({ step: step.id, status: 'info', summary: cutNote(meeting.id, meeting.cut) });
-    if (meeting.retried && patched(LATE_DUPLICATES_PATCH)) watch('Duplicate check', step.id, removeLateDuplicates(step.id, key, meeting));
+    if (meeting.retried && patched(LATE_DUPLICATES_PATCH))
+      watch('Duplicate check', step.id, removeLateDuplicates(step.id, key, meeting));
     return meeting;
   }
 
@@ -302,22 +380,42 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
     for (const pass of ['now', 'late']) {
       if (pass === 'late') await sleep(LATE_CREATE_WINDOW, { summary: 'Wait for creates sent before the cancel' });
       for (const [idempotencyKey, kind] of keys) {
-        const ids = await zoom.removeByMarker.executeWithOptions({ summary: `Remove meetings of a create cut short (${pass})` }, [{ connector, idempotencyKey }]);
+        const ids = await zoom.removeByMarker.executeWithOptions(
+          { summary: `Remove meetings of a create cut short (${pass})` },
+          [{ connector, idempotencyKey }],
+        );
         removed.push(...ids);
         if (!oneByOne) continue;
-        for (const id of ids) await post({ status: 'info', summary: `Removed Zoom meeting ${id}: created by a step the cancel cut short`, meeting: record(id, kind, 'deleted') });
+        for (const id of ids)
+          await post({
+            status: 'info',
+            summary: `Removed Zoom meeting ${id}: created by a step the cancel cut short`,
+            meeting: record(id, kind, 'deleted'),
+          });
       }
     }
     createsInFlight.clear();
     early.clear();
-    if (!oneByOne && removed.length) await post({ status: 'info', summary: `Removed Zoom meeting(s) ${removed.join(', ')}: created by a step the cancel cut short` });
+    if (!oneByOne && removed.length)
+      await post({
+        status: 'info',
+        summary: `Removed Zoom meeting(s) ${removed.join(', ')}: created by a step the cancel cut short`,
+      });
   }
 
   /** Once no create of an earlier attempt can still land, the meetings with this step's marker but `meeting` are removed. */
   async function removeLateDuplicates(stepId: string, idempotencyKey: string, meeting: MeetingSummary): Promise<void> {
     await sleep(LATE_CREATE_WINDOW, { summary: `Wait for late creates of meeting ${meeting.id}` });
-    const removed = await zoom.removeLateDuplicates.executeWithOptions({ summary: `Remove late duplicates of meeting ${meeting.id}` }, [{ connector, idempotencyKey, keep: meeting.id }]);
-    if (removed.length) await post({ step: stepId, status: 'info', summary: `Removed ${removed.length} duplicate Zoom meeting(s) that a timed-out attempt created late: ${removed.join(', ')}` });
+    const removed = await zoom.removeLateDuplicates.executeWithOptions(
+      { summary: `Remove late duplicates of meeting ${meeting.id}` },
+      [{ connector, idempotencyKey, keep: meeting.id }],
+    );
+    if (removed.length)
+      await post({
+        step: stepId,
+        status: 'info',
+        summary: `Removed ${removed.length} duplicate Zoom meeting(s) that a timed-out attempt created late: ${removed.join(', ')}`,
+      });
   }
 
   async function run(step: RunbookStep): Promise<StepResult> {
@@ -325,13 +423,22 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
     switch (step.action) {
       case 'zoom.createMeeting': {
         const meeting = await createMeeting(step, inputs);
-        if (lifecycle && step.with.followIncident) watch(`Following the incident for meeting ${meeting.id}`, step.id, followIncident(step, meeting));
-        const announced: Entry = { status: 'ok', summary: `Zoom meeting ready: ${meeting.topic} (${meeting.id})`, links: [{ label: 'Join', url: meeting.joinUrl }], meeting: record(meeting.id, 'bridge') };
+        if (lifecycle && step.with.followIncident)
+          watch(`Following the incident for meeting ${meeting.id}`, step.id, followIncident(step, meeting));
+        const announced: Entry = {
+          status: 'ok',
+          summary: `Zoom meeting ready: ${meeting.topic} (${meeting.id})`,
+          links: [{ label: 'Join', url: meeting.joinUrl }],
+          meeting: record(meeting.id, 'bridge'),
+        };
         if (!bridge) {
           bridge = meeting;
           upsertSearchAttributes([{ key: BridgeMeetingIdAttr, value: meeting.id }]);
           bridgesOpened.add(1, { runbook: runbook.name });
-          if (incident.createdAt) timeToBridge.record(Math.max(0, nowMs() - Date.parse(incident.createdAt)) / 1000, { runbook: runbook.name });
+          if (incident.createdAt)
+            timeToBridge.record(Math.max(0, nowMs() - Date.parse(incident.createdAt)) / 1000, {
+              runbook: runbook.name,
+            });
           if (lifecycle) announced.bridge = meeting;
         }
         return { output: meeting, entry: announced };
@@ -339,17 +446,43 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
       case 'zoom.scheduleMeeting': {
         // The run started on a resolve that did not last (reopened before this step): nothing to
         // book now; with replan it is booked from the next resolution, as after a later reopening.
-        if (lifecycle && step.with.onReopen !== 'keep' && incident.status === 'reopened' && patched(REOPENED_BEFORE_BOOKING_PATCH)) {
-          if (step.with.onReopen !== 'replan') return { output: { booked: false }, entry: { status: 'info', summary: `Not booked: the incident was reopened before step ${step.id} ran` } };
-          await post({ step: step.id, status: 'info', summary: 'Not booked yet: the incident was reopened; it is booked when the incident is resolved' });
+        if (
+          lifecycle &&
+          step.with.onReopen !== 'keep' &&
+          incident.status === 'reopened' &&
+          patched(REOPENED_BEFORE_BOOKING_PATCH)
+        ) {
+          if (step.with.onReopen !== 'replan')
+            return {
+              output: { booked: false },
+              entry: { status: 'info', summary: `Not booked: the incident was reopened before step ${step.id} ran` },
+            };
+          await post({
+            step: step.id,
+            status: 'info',
+            summary: 'Not booked yet: the incident was reopened; it is booked when the incident is resolved',
+          });
           await condition(() => incident.status === 'resolved' || incident.status === 'closed');
           inputs = await render(step);
         }
         // Counted before the create: a reopening that arrives while Zoom creates the meeting counts too.
         const reopeningsBefore = reopenings;
         const meeting = await createMeeting(step, inputs);
-        if (lifecycle && step.with.onReopen !== 'keep') watch(`Following reopenings for meeting ${meeting.id}`, step.id, followReopenings(step, meeting, reopeningsBefore));
-        return { output: meeting, entry: { status: 'ok', summary: scheduledSummary(meeting), links: [{ label: 'Join', url: meeting.joinUrl }], meeting: record(meeting.id, 'scheduled') } };
+        if (lifecycle && step.with.onReopen !== 'keep')
+          watch(
+            `Following reopenings for meeting ${meeting.id}`,
+            step.id,
+            followReopenings(step, meeting, reopeningsBefore),
+          );
+        return {
+          output: meeting,
+          entry: {
+            status: 'ok',
+            summary: scheduledSummary(meeting),
+            links: [{ label: 'Join', url: meeting.joinUrl }],
+            meeting: record(meeting.id, 'scheduled'),
+          },
+        };
       }
       case 'zoom.recurringMeeting': {
         const meeting = await createMeeting(step, inputs);
@@ -368,18 +501,37 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
       }
       case 'zoom.updateMeeting': {
         const meetingId = meetingOf(step.with.meeting);
-        const { topic, agenda, duration, settings } = inputs as Pick<CreateMeetingInput, 'topic' | 'agenda' | 'duration' | 'settings'>;
+        const { topic, agenda, duration, settings } = inputs as Pick<
+          CreateMeetingInput,
+          'topic' | 'agenda' | 'duration' | 'settings'
+        >;
         // Runs recorded before the cut report got no answer (void) from this activity.
-        const updated = await zoom.updateMeeting.executeWithOptions({ summary: `Update Zoom meeting ${meetingId}` }, [{ connector, meetingId, topic, agenda, duration, settings }]);
-        if (updated?.cut?.length) await post({ step: step.id, status: 'info', summary: cutNote(meetingId, updated.cut) });
-        return { output: { meetingId }, entry: { status: 'ok', summary: `Zoom meeting ${meetingId} updated${topic ? `: ${topic}` : ''}` } };
+        const updated = await zoom.updateMeeting.executeWithOptions({ summary: `Update Zoom meeting ${meetingId}` }, [
+          { connector, meetingId, topic, agenda, duration, settings },
+        ]);
+        if (updated?.cut?.length)
+          await post({ step: step.id, status: 'info', summary: cutNote(meetingId, updated.cut) });
+        return {
+          output: { meetingId },
+          entry: { status: 'ok', summary: `Zoom meeting ${meetingId} updated${topic ? `: ${topic}` : ''}` },
+        };
       }
       case 'zoom.manageParticipants': {
         const meetingId = meetingOf(step.with.meeting);
         const change = { ...inputs, connector, meetingId } as ManageParticipantsInput;
-        const result = await zoom.manageParticipants.executeWithOptions({ summary: `Manage participants of Zoom meeting ${meetingId}` }, [change]);
-        const parts = [`${result.invitees.length} invited`, `${result.alternativeHosts.length} alternative hosts`, ...(result.registered ? [`${result.registered} registered`] : [])];
-        return { output: { meetingId, ...result }, entry: { status: 'ok', summary: `Participants of Zoom meeting ${meetingId}: ${parts.join(', ')}` } };
+        const result = await zoom.manageParticipants.executeWithOptions(
+          { summary: `Manage participants of Zoom meeting ${meetingId}` },
+          [change],
+        );
+        const parts = [
+          `${result.invitees.length} invited`,
+          `${result.alternativeHosts.length} alternative hosts`,
+          ...(result.registered ? [`${result.registered} registered`] : []),
+        ];
+        return {
+          output: { meetingId, ...result },
+          entry: { status: 'ok', summary: `Participants of Zoom meeting ${meetingId}: ${parts.join(', ')}` },
+        };
       }
       case 'zoom.endMeeting': {
         const meetingId = meetingOf(step.with.meeting);
@@ -389,23 +541,51 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
           const room = activity.get(meetingId)!;
           await condition(() => room.present.size === 0, step.with.whenEmpty as Duration);
         }
-        await zoom.endMeeting.executeWithOptions({ summary: `End Zoom meeting ${meetingId}` }, [{ connector, meetingId }]);
+        await zoom.endMeeting.executeWithOptions({ summary: `End Zoom meeting ${meetingId}` }, [
+          { connector, meetingId },
+        ]);
         if (bridge?.id === meetingId) bridgeEnded = true;
         activity.get(meetingId)!.ended = true;
-        return { output: { meetingId, endedAt: nowIso() }, entry: { status: 'ok', summary: `Zoom meeting ${meetingId} ended`, meeting: record(meetingId, kindOf(meetingId), 'ended') } };
+        return {
+          output: { meetingId, endedAt: nowIso() },
+          entry: {
+            status: 'ok',
+            summary: `Zoom meeting ${meetingId} ended`,
+            meeting: record(meetingId, kindOf(meetingId), 'ended'),
+          },
+        };
       }
       case 'zoom.deleteMeeting': {
         const meetingId = meetingOf(step.with.meeting);
-        await zoom.deleteMeeting.executeWithOptions({ summary: `Delete Zoom meeting ${meetingId}` }, [{ connector, meetingId }]);
-        return { output: { meetingId }, entry: { status: 'ok', summary: `Zoom meeting ${meetingId} deleted`, meeting: record(meetingId, kindOf(meetingId), 'deleted') } };
+        await zoom.deleteMeeting.executeWithOptions({ summary: `Delete Zoom meeting ${meetingId}` }, [
+          { connector, meetingId },
+        ]);
+        return {
+          output: { meetingId },
+          entry: {
+            status: 'ok',
+            summary: `Zoom meeting ${meetingId} deleted`,
+            meeting: record(meetingId, kindOf(meetingId), 'deleted'),
+          },
+        };
       }
       case 'zoom.recordingSettings': {
         const meetingId = meetingOf(step.with.meeting);
-        await zoom.updateRecordingSettings.executeWithOptions({ summary: `Recording settings of Zoom meeting ${meetingId}` }, [{ ...inputs, connector, meetingId }]);
-        return { output: { meetingId }, entry: { status: 'ok', summary: `Recording settings of Zoom meeting ${meetingId} updated` } };
+        await zoom.updateRecordingSettings.executeWithOptions(
+          { summary: `Recording settings of Zoom meeting ${meetingId}` },
+          [{ ...inputs, connector, meetingId }],
+        );
+        return {
+          output: { meetingId },
+          entry: { status: 'ok', summary: `Recording settings of Zoom meeting ${meetingId} updated` },
+        };
       }
       case 'zoom.collectRecordings':
-        return collectRecording(meetingOf(step.with.meeting), step.with.deadline ?? '24h', step.with.pollEvery ?? '30m');
+        return collectRecording(
+          meetingOf(step.with.meeting),
+          step.with.deadline ?? '24h',
+          step.with.pollEvery ?? '30m',
+        );
       case 'zoom.collectAttendance':
         return collectAttendance(meetingOf(step.with.meeting), step.with.waitForEnd ?? '12h');
       case 'timeline.post': {
@@ -415,10 +595,21 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
       case 'wait.forIncident': {
         const wanted = ([] as string[]).concat(step.with.status);
         const statusReached = () => wanted.includes(incident.status ?? '');
-        const reached = step.with.timeout ? await condition(statusReached, step.with.timeout as Duration) : (await condition(statusReached), true);
+        const reached = step.with.timeout
+          ? await condition(statusReached, step.with.timeout as Duration)
+          : (await condition(statusReached), true);
         return reached
-          ? { output: { status: incident.status }, entry: { status: 'info', summary: `Incident is ${incident.status}` } }
-          : { output: { timedOut: true }, entry: { status: 'info', summary: `Stopped waiting for status ${wanted.join(' or ')} after ${step.with.timeout}` } };
+          ? {
+              output: { status: incident.status },
+              entry: { status: 'info', summary: `Incident is ${incident.status}` },
+            }
+          : {
+              output: { timedOut: true },
+              entry: {
+                status: 'info',
+                summary: `Stopped waiting for status ${wanted.join(' or ')} after ${step.with.timeout}`,
+              },
+            };
       }
       case 'wait.duration':
         await sleep(step.with.for as Duration, { summary: `Wait ${step.with.for}` });
@@ -436,15 +627,27 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
    * the meeting is cancelled, or (onReopen: replan) cancelled and booked again from the next
    * resolution, as often as that happens.
    */
-  async function followReopenings(step: Extract<RunbookStep, { action: 'zoom.scheduleMeeting' }>, first: MeetingSummary, reopeningsBefore: number): Promise<void> {
+  async function followReopenings(
+    step: Extract<RunbookStep, { action: 'zoom.scheduleMeeting' }>,
+    first: MeetingSummary,
+    reopeningsBefore: number,
+  ): Promise<void> {
     let meeting = first;
     let seen = reopeningsBefore;
     for (let generation = 2; ; generation++) {
       const untilStart = Date.parse(meeting.startTime ?? '') - nowMs();
       if (!(untilStart > 0) || !(await condition(() => reopenings > seen, untilStart))) return; // it started: nothing left to guard
-      await zoom.deleteMeeting.executeWithOptions({ summary: `Cancel Zoom meeting ${meeting.id} (incident reopened)` }, [{ connector, meetingId: meeting.id }]);
+      await zoom.deleteMeeting.executeWithOptions(
+        { summary: `Cancel Zoom meeting ${meeting.id} (incident reopened)` },
+        [{ connector, meetingId: meeting.id }],
+      );
       if (step.with.onReopen !== 'replan') {
-        await post({ step: step.id, status: 'info', summary: `Zoom meeting ${meeting.id} cancelled: the incident was reopened`, meeting: record(meeting.id, 'scheduled', 'deleted') });
+        await post({
+          step: step.id,
+          status: 'info',
+          summary: `Zoom meeting ${meeting.id} cancelled: the incident was reopened`,
+          meeting: record(meeting.id, 'scheduled', 'deleted'),
+        });
         return;
       }
       await post({
@@ -457,7 +660,13 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
       seen = reopenings;
       meeting = await createMeeting(step, await render(step), generation);
       outputs[step.id] = meeting;
-      await post({ step: step.id, status: 'ok', summary: `Re-planned: ${scheduledSummary(meeting)}`, links: [{ label: 'Join', url: meeting.joinUrl }], meeting: record(meeting.id, 'scheduled') });
+      await post({
+        step: step.id,
+        status: 'ok',
+        summary: `Re-planned: ${scheduledSummary(meeting)}`,
+        links: [{ label: 'Join', url: meeting.joinUrl }],
+        meeting: record(meeting.id, 'scheduled'),
+      });
     }
   }
 
@@ -473,7 +682,9 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
       const rendered = String((await render(step)).topic);
       if (rendered === topic) continue;
       // The agenda keeps its exactly-once marker: only the topic changes.
-      await zoom.updateMeeting.executeWithOptions({ summary: `Rename Zoom meeting ${meeting.id}: ${rendered}` }, [{ connector, meetingId: meeting.id, topic: rendered }]);
+      await zoom.updateMeeting.executeWithOptions({ summary: `Rename Zoom meeting ${meeting.id}: ${rendered}` }, [
+        { connector, meetingId: meeting.id, topic: rendered },
+      ]);
       topic = rendered;
       await post({ step: step.id, status: 'ok', summary: `Zoom meeting ${meeting.id} renamed: ${topic}` });
     }
@@ -482,9 +693,16 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
   /** A recurring meeting lasts while the incident is open. */
   async function deleteWhenClosed(meeting: MeetingSummary): Promise<void> {
     await condition(() => closed);
-    await zoom.deleteMeeting.executeWithOptions({ summary: `Delete recurring Zoom meeting ${meeting.id} (incident closed)` }, [{ connector, meetingId: meeting.id }]);
+    await zoom.deleteMeeting.executeWithOptions(
+      { summary: `Delete recurring Zoom meeting ${meeting.id} (incident closed)` },
+      [{ connector, meetingId: meeting.id }],
+    );
     recurring.splice(recurring.indexOf(meeting), 1);
-    await post({ status: 'ok', summary: `Recurring Zoom meeting ${meeting.id} deleted: the incident is closed`, meeting: record(meeting.id, 'recurring', 'deleted') });
+    await post({
+      status: 'ok',
+      summary: `Recurring Zoom meeting ${meeting.id} deleted: the incident is closed`,
+      meeting: record(meeting.id, 'recurring', 'deleted'),
+    });
   }
 
   /** Waits for Zoom's recording.completed webhook, asking Zoom every `pollEvery` in case it never comes. */
@@ -498,22 +716,34 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
         recording = { ready: true, ...room.recording! };
         break;
       }
-      const polled = await zoom.getRecording.executeWithOptions({ summary: `Look for the recording of Zoom meeting ${meetingId}` }, [{ connector, meetingId }]);
+      const polled = await zoom.getRecording.executeWithOptions(
+        { summary: `Look for the recording of Zoom meeting ${meetingId}` },
+        [{ connector, meetingId }],
+      );
       if (polled.ready) recording = polled;
       else if (nowMs() >= giveUpAt) {
-        return { output: { meetingId, found: false }, entry: { status: 'info', summary: `No recording of Zoom meeting ${meetingId} within ${deadline}` } };
+        return {
+          output: { meetingId, found: false },
+          entry: { status: 'info', summary: `No recording of Zoom meeting ${meetingId} within ${deadline}` },
+        };
       }
     }
     const links = recording.shareUrl ? [{ label: 'Recording', url: recording.shareUrl }] : undefined;
     const files = recording.files.map((f) => f.type).join(', ');
-    return { output: { meetingId, found: true, ...recording }, entry: { status: 'ok', summary: `Recording of Zoom meeting ${meetingId} is ready (${files})`, links } };
+    return {
+      output: { meetingId, found: true, ...recording },
+      entry: { status: 'ok', summary: `Recording of Zoom meeting ${meetingId} is ready (${files})`, links },
+    };
   }
 
   /** Once the meeting ends, who attended and for how long, from Zoom's past-participants API. */
   async function collectAttendance(meetingId: string, waitForEnd: string): Promise<StepResult> {
     const room = activity.get(meetingId)!;
     await condition(() => room.ended, waitForEnd as Duration);
-    const askZoom = () => zoom.getAttendance.executeWithOptions({ summary: `Attendance of Zoom meeting ${meetingId}` }, [{ connector, meetingId }]);
+    const askZoom = () =>
+      zoom.getAttendance.executeWithOptions({ summary: `Attendance of Zoom meeting ${meetingId}` }, [
+        { connector, meetingId },
+      ]);
     let reported = await askZoom();
     // Zoom's report lags the end; the joins then come from the webhooks, which may still be on their
     // way when the run ended a live meeting itself (a meeting nobody started sends no meeting.ended).
@@ -522,7 +752,9 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
     }
     // Zoom's report is the record; the webhooks' joins stand in when it has none (e.g. not yet processed).
     const source = reported.length ? 'Zoom report' : 'live webhooks';
-    const people = attendanceByPerson(reported.length ? reported : room.joins.map(({ participantId: _id, ...join }) => join));
+    const people = attendanceByPerson(
+      reported.length ? reported : room.joins.map(({ participantId: _id, ...join }) => join),
+    );
     const summary = people.length
       ? `Attendance of Zoom meeting ${meetingId} (${source}): ${people.length} people (${people.map((p) => `${p.name} ${Math.round(p.seconds / 60)} min`).join(', ')})`
       : `Nobody attended Zoom meeting ${meetingId}`;
@@ -532,7 +764,10 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
   try {
     await main.run(async () => {
       await runSteps();
-      if (watchers.length) setCurrentDetails(`**${runbook.name}** for incident ${incident.id}: following its meetings until they start or the incident closes`);
+      if (watchers.length)
+        setCurrentDetails(
+          `**${runbook.name}** for incident ${incident.id}: following its meetings until they start or the incident closes`,
+        );
       await Promise.all(watchers);
     });
   } catch (err) {
@@ -543,11 +778,19 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
         await endBridge('runbook cancelled');
         for (const meeting of [...recurring]) {
           await zoom.deleteMeeting({ connector, meetingId: meeting.id });
-          if (patched(CANCEL_IN_FLIGHT_PATCH)) await post({ status: 'ok', summary: `Recurring Zoom meeting ${meeting.id} deleted: runbook cancelled`, meeting: record(meeting.id, 'recurring', 'deleted') });
+          if (patched(CANCEL_IN_FLIGHT_PATCH))
+            await post({
+              status: 'ok',
+              summary: `Recurring Zoom meeting ${meeting.id} deleted: runbook cancelled`,
+              meeting: record(meeting.id, 'recurring', 'deleted'),
+            });
         }
         if (createsInFlight.size && patched(CANCEL_IN_FLIGHT_PATCH)) await removeCreatesInFlight();
       }
-      await post({ status: 'info', summary: `Runbook ${runbook.name} cancelled${cleanupOnCancel ? '' : ' (its meetings were left as they are)'}` });
+      await post({
+        status: 'info',
+        summary: `Runbook ${runbook.name} cancelled${cleanupOnCancel ? '' : ' (its meetings were left as they are)'}`,
+      });
       await releaseMeetings();
     });
     if (cancelledBy === undefined) throw err;
@@ -577,7 +820,10 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
         log.warn(`Step ${step.id} failed: ${reason}`, where);
         await post({ step: step.id, status: 'failed', summary: `Step ${step.id} failed: ${reason}` });
         if (step.continueOnError) continue;
-        throw ApplicationFailure.nonRetryable(`Runbook ${runbook.name}, step ${step.id} failed: ${reason}`, FAILURE_TYPE.runbookStepFailed);
+        throw ApplicationFailure.nonRetryable(
+          `Runbook ${runbook.name}, step ${step.id} failed: ${reason}`,
+          FAILURE_TYPE.runbookStepFailed,
+        );
       }
     }
   }

@@ -4,11 +4,18 @@ import { parseArgs } from 'node:util';
 export function options<T extends Record<string, string>>(usage: string, defaults: T, argv = process.argv.slice(2)): T {
   const { values } = parseArgs({
     args: argv,
-    options: { help: { type: 'boolean' }, ...Object.fromEntries(Object.keys(defaults).map((k) => [k, { type: 'string' as const }])) },
+    options: {
+      help: { type: 'boolean' },
+      ...Object.fromEntries(Object.keys(defaults).map((k) => [k, { type: 'string' as const }])),
+    },
     allowPositionals: false,
   });
   if (values.help) {
-    console.log(`${usage}\n\nOptions (default):\n${Object.entries(defaults).map(([k, v]) => `  --${k} ${v}`).join('\n')}`);
+    console.log(
+      `${usage}\n\nOptions (default):\n${Object.entries(defaults)
+        .map(([k, v]) => `  --${k} ${v}`)
+        .join('\n')}`,
+    );
     process.exit(0);
   }
   return { ...defaults, ...(values as Partial<T>) };

@@ -20,12 +20,19 @@ export interface DevServer {
 /** The Temporal CLI: TEMPORAL_CLI_PATH / TEMPORAL_CLI, the project's .temporal copy, else PATH. */
 export function temporalCli(): string {
   const root = join(__dirname, '..', '..');
-  const candidates = [process.env.TEMPORAL_CLI_PATH, process.env.TEMPORAL_CLI, join(root, '.temporal/venv/bin/temporal'), join(root, '.temporal/bin/temporal')];
+  const candidates = [
+    process.env.TEMPORAL_CLI_PATH,
+    process.env.TEMPORAL_CLI,
+    join(root, '.temporal/venv/bin/temporal'),
+    join(root, '.temporal/bin/temporal'),
+  ];
   for (const c of candidates) if (c && existsSync(c)) return c;
   try {
     return execFileSync('bash', ['-c', 'command -v temporal'], { encoding: 'utf8' }).trim();
   } catch {
-    throw new Error('No Temporal CLI found: run `./temporal-dev.sh cli` once (it installs one in .temporal/), or set TEMPORAL_CLI_PATH.');
+    throw new Error(
+      'No Temporal CLI found: run `./temporal-dev.sh cli` once (it installs one in .temporal/), or set TEMPORAL_CLI_PATH.',
+    );
   }
 }
 
@@ -37,7 +44,19 @@ export async function startDevServer(): Promise<DevServer> {
   const dir = mkdtempSync(join(tmpdir(), 'zr-bench-'));
   const dbFile = join(dir, 'temporal.sqlite');
   const port = await freePort();
-  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--headless', '--log-level', 'error', '--db-filename', dbFile];
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--headless',
+    '--log-level',
+    'error',
+    '--db-filename',
+    dbFile,
+  ];
   args.push(...searchAttributeFlags());
   const child: ChildProcess = spawn(temporalCli(), args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   let stderr = '';

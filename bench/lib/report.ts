@@ -44,10 +44,13 @@ export type Cell = string | number | boolean | undefined | null;
 
 /** Prints rows as an aligned text table (numbers right-aligned). */
 export function printTable(title: string, headers: string[], rows: Cell[][]): void {
-  const text = (c: Cell) => (c === undefined || c === null ? '-' : typeof c === 'boolean' ? (c ? 'yes' : 'NO') : String(c));
+  const text = (c: Cell) =>
+    c === undefined || c === null ? '-' : typeof c === 'boolean' ? (c ? 'yes' : 'NO') : String(c);
   const cells = rows.map((r) => r.map(text));
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)));
-  const numeric = headers.map((_, i) => rows.every((r) => r[i] === undefined || r[i] === null || typeof r[i] === 'number'));
+  const numeric = headers.map((_, i) =>
+    rows.every((r) => r[i] === undefined || r[i] === null || typeof r[i] === 'number'),
+  );
   const line = (r: string[]) => r.map((c, i) => (numeric[i] ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ');
   console.log(`\n${title}`);
   console.log(line(headers));
@@ -57,7 +60,13 @@ export function printTable(title: string, headers: string[], rows: Cell[][]): vo
 
 /** What the numbers were measured on, stored with every result. */
 export function machine() {
-  return { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: round(totalmem() / 2 ** 30), node: process.version, platform: process.platform };
+  return {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    memoryGiB: round(totalmem() / 2 ** 30),
+    node: process.version,
+    platform: process.platform,
+  };
 }
 
 /**

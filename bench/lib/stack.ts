@@ -41,7 +41,8 @@ export const BUNDLE_VARIANTS: BundleVariant[] = ['shipped', 'preload'];
 const bundles = new Map<BundleVariant, Promise<string>>();
 
 export function bundleVariant(value: string): BundleVariant {
-  if (!(BUNDLE_VARIANTS as string[]).includes(value)) throw new Error(`--bundle is one of ${BUNDLE_VARIANTS.join(', ')}; got "${value}"`);
+  if (!(BUNDLE_VARIANTS as string[]).includes(value))
+    throw new Error(`--bundle is one of ${BUNDLE_VARIANTS.join(', ')}; got "${value}"`);
   return value as BundleVariant;
 }
 
@@ -63,7 +64,9 @@ export function workflowBundle(variant: BundleVariant = 'shipped'): Promise<stri
       process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
       const file = join(dir, 'workflow-bundle.js');
       writeFileSync(file, bundle.code);
-      progress(`workflow bundle "${variant}" built in ${((Date.now() - started) / 1000).toFixed(1)} s (${(bundle.code.length / 2 ** 20).toFixed(1)} MiB${PLAIN_PAYLOADS ? ', plain payloads' : ''})`);
+      progress(
+        `workflow bundle "${variant}" built in ${((Date.now() - started) / 1000).toFixed(1)} s (${(bundle.code.length / 2 ** 20).toFixed(1)} MiB${PLAIN_PAYLOADS ? ', plain payloads' : ''})`,
+      );
       return file;
     })();
     bundles.set(variant, path);
@@ -73,7 +76,12 @@ export function workflowBundle(variant: BundleVariant = 'shipped'): Promise<stri
 
 /** Zoom users that host bridges (the connector's pool), plus one kept for the bare-call measurements. */
 export function benchUsers(hosts: number): { pool: SandboxUser[]; bare: SandboxUser } {
-  const user = (id: string, n: number): SandboxUser => ({ id, email: `${id.toLowerCase()}@sandbox.zoom.test`, first_name: 'Bench', last_name: `Host ${n}` });
+  const user = (id: string, n: number): SandboxUser => ({
+    id,
+    email: `${id.toLowerCase()}@sandbox.zoom.test`,
+    first_name: 'Bench',
+    last_name: `Host ${n}`,
+  });
   return {
     pool: Array.from({ length: hosts }, (_, i) => user(`benchHost${String(i + 1).padStart(3, '0')}`, i + 1)),
     bare: user('benchBareCaller', 0),
@@ -131,7 +139,11 @@ const quietLogger = { info() {}, warn() {}, error: (m: string) => console.error(
 export async function startBenchStack(o: BenchStackOptions): Promise<BenchStack> {
   const server = o.server ?? (await startDevServer());
   const users = benchUsers(o.hosts);
-  const sandbox = new ZoomSandbox({ users: [...users.pool, users.bare], rateLimits: { plan: o.plan ?? 'pro' }, ...o.sandbox });
+  const sandbox = new ZoomSandbox({
+    users: [...users.pool, users.bare],
+    rateLimits: { plan: o.plan ?? 'pro' },
+    ...o.sandbox,
+  });
   await sandbox.start();
   const creds = sandbox.state.credentials;
   const connector: ZoomConnectorConfig = {
@@ -152,9 +164,18 @@ export async function startBenchStack(o: BenchStackOptions): Promise<BenchStack>
     taskQueue: `bench-${randomUUID().slice(0, 8)}`,
     payloadKeys: payloadKey ? { current: { id: 'bench', key: payloadKey } } : undefined,
   };
-  const client = new Client({ connection: await Connection.connect({ address: server.address }), dataConverter: dataConverter(temporal) });
+  const client = new Client({
+    connection: await Connection.connect({ address: server.address }),
+    dataConverter: dataConverter(temporal),
+  });
   const intakeToken = randomBytes(24).toString('hex');
-  const intake = await startServe({ client, taskQueue: temporal.taskQueue, auth: { token: intakeToken }, port: 0, logger: quietLogger });
+  const intake = await startServe({
+    client,
+    taskQueue: temporal.taskQueue,
+    auth: { token: intakeToken },
+    port: 0,
+    logger: quietLogger,
+  });
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   const bundle = await workflowBundle(o.bundle ?? 'shipped');
 
@@ -168,7 +189,10 @@ export async function startBenchStack(o: BenchStackOptions): Promise<BenchStack>
     connector,
     bareUser: users.bare,
     postEvent: (event) => postEvent(intake.url, intakeToken, agent, event),
-    ourCpuSeconds: () => ownCpuSeconds() + (stack.worker ? (processCpuSeconds(stack.worker.pid) ?? 0) : 0) + (processCpuSeconds(server.pid) ?? 0),
+    ourCpuSeconds: () =>
+      ownCpuSeconds() +
+      (stack.worker ? (processCpuSeconds(stack.worker.pid) ?? 0) : 0) +
+      (processCpuSeconds(server.pid) ?? 0),
     async startWorker() {
       stack.worker = await startWorkerProcess({
         address: server.address,
@@ -205,7 +229,15 @@ async function postEvent(base: string, token: string, agent: Agent, event: Incid
     const answer = await new Promise<{ status: number; error?: string }>((resolve) => {
       const req = request(
         `${base}/v1/events`,
-        { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${token}` } },
+        {
+          method: 'POST',
+          agent,
+          headers: {
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(body),
+            authorization: `Bearer ${token}`,
+          },
+        },
         (res) => {
           res.resume();
           res.on('end', () => resolve({ status: res.statusCode ?? 0 }));
@@ -228,16 +260,30 @@ export function createdEvent(id: string, title: string, occurredAt = new Date())
     eventId: `${id}-created`,
     type: 'incident.created',
     occurredAt: occurredAt.toISOString(),
-    incident: { id, title, severity: 'SEV2', status: 'investigating', owner: { name: 'Bench Owner', email: 'owner@example.com' } },
+    incident: {
+      id,
+      title,
+      severity: 'SEV2',
+      status: 'investigating',
+      owner: { name: 'Bench Owner', email: 'owner@example.com' },
+    },
   };
 }
 
 export function resolvedEvent(id: string, occurredAt = new Date()): IncidentEvent {
-  return { eventId: `${id}-resolved`, type: 'incident.resolved', occurredAt: occurredAt.toISOString(), incident: { id } };
+  return {
+    eventId: `${id}-resolved`,
+    type: 'incident.resolved',
+    occurredAt: occurredAt.toISOString(),
+    incident: { id },
+  };
 }
 
 /** Zoom meetings the sandbox created, per incident id (the runbooks put "Incident <id>" / "Postmortem for <id>" in the agenda). */
-export function meetingsByIncident(sandbox: ZoomSandbox, pattern: RegExp): Map<string, { id: number; createdAt: number }[]> {
+export function meetingsByIncident(
+  sandbox: ZoomSandbox,
+  pattern: RegExp,
+): Map<string, { id: number; createdAt: number }[]> {
   const out = new Map<string, { id: number; createdAt: number }[]>();
   for (const r of sandbox.requests) {
     if (r.method !== 'POST' || r.status !== 201 || !/^\/v2\/users\/[^/]+\/meetings$/.test(r.path)) continue;

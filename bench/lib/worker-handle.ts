@@ -69,7 +69,11 @@ export interface WorkerProcess {
 /** Forks bench/lib/worker-process.ts under tsx and waits until its worker is created. */
 export async function startWorkerProcess(spec: WorkerSpec): Promise<WorkerProcess> {
   // tsx by absolute path, so the worker starts whatever the current directory is.
-  const execArgv = ['--import', pathToFileURL(join(dirname(require.resolve('tsx/package.json')), 'dist', 'loader.mjs')).href, '--expose-gc'];
+  const execArgv = [
+    '--import',
+    pathToFileURL(join(dirname(require.resolve('tsx/package.json')), 'dist', 'loader.mjs')).href,
+    '--expose-gc',
+  ];
   if (spec.preset.maxOldSpaceMb) execArgv.push(`--max-old-space-size=${spec.preset.maxOldSpaceMb}`);
   const child: ChildProcess = fork(join(__dirname, 'worker-process.ts'), [], {
     execArgv,
@@ -77,7 +81,13 @@ export async function startWorkerProcess(spec: WorkerSpec): Promise<WorkerProces
     // Temporal core logs on stdout, Node on stderr: both are read, counted, and only the unexpected printed.
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
-  const warnings: WorkerWarnings = { slowWorkflowTasks: 0, lostWorkflowTasks: 0, retriedWorkflowTasks: 0, maxWorkflowTaskAttempt: 0, other: 0 };
+  const warnings: WorkerWarnings = {
+    slowWorkflowTasks: 0,
+    lostWorkflowTasks: 0,
+    retriedWorkflowTasks: 0,
+    maxWorkflowTaskAttempt: 0,
+    other: 0,
+  };
   const partial = { out: '', err: '' };
   const read = (stream: 'out' | 'err') => (chunk: Buffer) => {
     const lines = (partial[stream] + chunk.toString()).split('\n');
@@ -91,8 +101,7 @@ export async function startWorkerProcess(spec: WorkerSpec): Promise<WorkerProces
         const attempt = Number(/attempt=(\d+)/.exec(line)?.[1] ?? 1);
         if (attempt > 1) warnings.retriedWorkflowTasks++;
         warnings.maxWorkflowTaskAttempt = Math.max(warnings.maxWorkflowTaskAttempt, attempt);
-      }
-      else if (line.includes('Task not found when completing')) warnings.lostWorkflowTasks++;
+      } else if (line.includes('Task not found when completing')) warnings.lostWorkflowTasks++;
       else {
         warnings.other++;
         if (warnings.other <= 30) process.stderr.write(`[worker] ${line}\n`);

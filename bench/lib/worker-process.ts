@@ -21,13 +21,34 @@ async function main(): Promise<void> {
     address: spec.address,
     namespace: 'default',
     taskQueue: spec.taskQueue,
-    payloadKeys: spec.payloadKey ? { current: { id: 'bench', key: Buffer.from(spec.payloadKey, 'base64') } } : undefined,
+    payloadKeys: spec.payloadKey
+      ? { current: { id: 'bench', key: Buffer.from(spec.payloadKey, 'base64') } }
+      : undefined,
   };
   const runbooks = loadRunbooks(spec.runbooksDir).map((r) => r.runbook);
   const workflowBundle = { codePath: spec.bundlePath };
   // DIAGNOSTIC (hostPool 'unmetered'): the same worker, with the unmetered host pool below.
-  const zoomConnectors = spec.hostPool === 'shipped' ? undefined : new Map([[spec.connector.name, { ...zoomConnector(spec.connector), hosts: unmeteredPool(spec.connector.hostUsers ?? [spec.connector.hostUser]) }]]);
-  const worker = await createWorker({ connection, temporal, connectors: [spec.connector], runbooks, workflowBundle, tuning: spec.preset.options, zoomConnectors });
+  const zoomConnectors =
+    spec.hostPool === 'shipped'
+      ? undefined
+      : new Map([
+          [
+            spec.connector.name,
+            {
+              ...zoomConnector(spec.connector),
+              hosts: unmeteredPool(spec.connector.hostUsers ?? [spec.connector.hostUser]),
+            },
+          ],
+        ]);
+  const worker = await createWorker({
+    connection,
+    temporal,
+    connectors: [spec.connector],
+    runbooks,
+    workflowBundle,
+    tuning: spec.preset.options,
+    zoomConnectors,
+  });
   const o = worker.workflows.options;
   send({
     type: 'ready',
@@ -105,7 +126,10 @@ function unmeteredPool(hosts: string[]): HostPool {
 main().then(
   () => process.exit(0),
   (err: unknown) => {
-    process.send?.({ type: 'error', message: err instanceof Error ? (err.stack ?? err.message) : String(err) } satisfies WorkerMessage);
+    process.send?.({
+      type: 'error',
+      message: err instanceof Error ? (err.stack ?? err.message) : String(err),
+    } satisfies WorkerMessage);
     console.error(err);
     process.exit(1);
   },

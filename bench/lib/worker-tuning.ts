@@ -9,7 +9,11 @@ export interface WorkerPreset {
   maxOldSpaceMb?: number;
 }
 
-const pollers = (maximum: number) => ({ workflowTaskPollerBehavior: { type: 'simple-maximum', maximum }, activityTaskPollerBehavior: { type: 'simple-maximum', maximum } }) as const;
+const pollers = (maximum: number) =>
+  ({
+    workflowTaskPollerBehavior: { type: 'simple-maximum', maximum },
+    activityTaskPollerBehavior: { type: 'simple-maximum', maximum },
+  }) as const;
 
 /**
  * Presets compared by bench/tuning.ts; every other benchmark uses `shipped` unless told
@@ -23,13 +27,25 @@ export const PRESETS: Record<string, WorkerPreset> = {
   },
   'sdk-defaults': {
     name: 'sdk-defaults',
-    description: 'SDK 1.24 defaults: 40 workflow / 100 activity / 100 local-activity slots, 10+10 pollers, cache sized from the heap (2,310 here)',
-    options: { maxConcurrentWorkflowTaskExecutions: 40, maxConcurrentActivityTaskExecutions: 100, maxConcurrentLocalActivityExecutions: 100, ...pollers(10), maxCachedWorkflows: 2310 },
+    description:
+      'SDK 1.24 defaults: 40 workflow / 100 activity / 100 local-activity slots, 10+10 pollers, cache sized from the heap (2,310 here)',
+    options: {
+      maxConcurrentWorkflowTaskExecutions: 40,
+      maxConcurrentActivityTaskExecutions: 100,
+      maxConcurrentLocalActivityExecutions: 100,
+      ...pollers(10),
+      maxCachedWorkflows: 2310,
+    },
   },
   'wide-slots': {
     name: 'wide-slots',
     description: 'many slots and pollers: 200 workflow / 500 activity slots, 20+20 pollers',
-    options: { maxConcurrentWorkflowTaskExecutions: 200, maxConcurrentActivityTaskExecutions: 500, maxConcurrentLocalActivityExecutions: 200, ...pollers(20) },
+    options: {
+      maxConcurrentWorkflowTaskExecutions: 200,
+      maxConcurrentActivityTaskExecutions: 500,
+      maxConcurrentLocalActivityExecutions: 200,
+      ...pollers(20),
+    },
   },
   'wf-20': {
     name: 'wf-20',
@@ -51,7 +67,8 @@ export const PRESETS: Record<string, WorkerPreset> = {
   },
   'tq-rate-18': {
     name: 'tq-rate-18',
-    description: 'maxTaskQueueActivitiesPerSecond 18 (ZR_ACTIVITIES_PER_SECOND: server-side, shared by every worker on the queue)',
+    description:
+      'maxTaskQueueActivitiesPerSecond 18 (ZR_ACTIVITIES_PER_SECOND: server-side, shared by every worker on the queue)',
     options: { maxTaskQueueActivitiesPerSecond: 18 },
   },
   'cache-50': { name: 'cache-50', description: 'maxCachedWorkflows 50', options: { maxCachedWorkflows: 50 } },
@@ -69,7 +86,11 @@ export function describeOptions(p: WorkerPreset): string {
   const d = WORKER_TUNING_DEFAULTS;
   const o = p.options;
   const poller = (b: WorkerTuning['workflowTaskPollerBehavior']) =>
-    !b ? `max ${d.pollers}` : b.type === 'autoscaling' ? `auto ${b.minimum ?? 1}..${b.maximum ?? 100}` : `max ${b.maximum ?? 'default'}`;
+    !b
+      ? `max ${d.pollers}`
+      : b.type === 'autoscaling'
+        ? `auto ${b.minimum ?? 1}..${b.maximum ?? 100}`
+        : `max ${b.maximum ?? 'default'}`;
   const parts = [
     `wf ${o.maxConcurrentWorkflowTaskExecutions ?? d.workflowSlots}`,
     `act ${o.maxConcurrentActivityTaskExecutions ?? d.activitySlots}`,

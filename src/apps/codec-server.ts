@@ -3,7 +3,14 @@ import { createServer, IncomingMessage, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { Payload } from '@temporalio/common';
 import { HttpError, readBody } from './serve/http';
-import { EncryptionCodec, generateKey, KeyRing, keyRingFromEnv, payloadKeysRequired, PayloadKeyError } from '../temporal/codec';
+import {
+  EncryptionCodec,
+  generateKey,
+  KeyRing,
+  keyRingFromEnv,
+  payloadKeysRequired,
+  PayloadKeyError,
+} from '../temporal/codec';
 
 /**
  * Temporal's codec-server protocol, so the Web UI and `temporal --codec-endpoint` can show
@@ -127,13 +134,17 @@ function parsePayloads(text: string): Payload[] {
   if (!Array.isArray(payloads)) throw new HttpError(400, { error: 'The body must be {"payloads": [...]}.' });
   return payloads.map((p: unknown, i) => {
     const { metadata = {}, data = '' } = (p ?? {}) as { metadata?: unknown; data?: unknown };
-    if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) throw new HttpError(400, { error: `payloads[${i}].metadata must be an object.` });
+    if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata))
+      throw new HttpError(400, { error: `payloads[${i}].metadata must be an object.` });
     const bytes = (value: unknown, where: string): Buffer => {
-      if (typeof value !== 'string' || !BASE64.test(value)) throw new HttpError(400, { error: `${where} must be a base64 string.` });
+      if (typeof value !== 'string' || !BASE64.test(value))
+        throw new HttpError(400, { error: `${where} must be a base64 string.` });
       return Buffer.from(value, 'base64');
     };
     return {
-      metadata: Object.fromEntries(Object.entries(metadata).map(([k, v]) => [k, bytes(v, `payloads[${i}].metadata.${k}`)])),
+      metadata: Object.fromEntries(
+        Object.entries(metadata).map(([k, v]) => [k, bytes(v, `payloads[${i}].metadata.${k}`)]),
+      ),
       data: bytes(data, `payloads[${i}].data`),
     };
   });
@@ -141,7 +152,10 @@ function parsePayloads(text: string): Payload[] {
 
 function payloadToJson(p: Payload): { metadata: Record<string, string>; data: string } {
   const b64 = (v: Uint8Array | null | undefined) => Buffer.from(v ?? []).toString('base64');
-  return { metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, b64(v)])), data: b64(p.data) };
+  return {
+    metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, b64(v)])),
+    data: b64(p.data),
+  };
 }
 
 export interface StartCodecServerOptions extends CodecServerOptions {
@@ -152,7 +166,9 @@ export interface StartCodecServerOptions extends CodecServerOptions {
 }
 
 /** A standalone codec server; `url` is the endpoint for the UI and CLI (it includes the base path). */
-export async function startCodecServer(options: StartCodecServerOptions): Promise<{ url: string; close(): Promise<void> }> {
+export async function startCodecServer(
+  options: StartCodecServerOptions,
+): Promise<{ url: string; close(): Promise<void> }> {
   const routes = codecRoutes(options);
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://codec').pathname;
@@ -182,13 +198,29 @@ export async function startCodecServer(options: StartCodecServerOptions): Promis
 async function main(args: string[], env = process.env): Promise<void> {
   if (args[0] === '--generate-key') return void console.log(generateKey(args[1]));
   const ring = keyRingFromEnv(env);
-  if (!ring) throw new PayloadKeyError('ZR_PAYLOAD_KEYS is not set: there is nothing to decode. Create a key with: npx tsx src/apps/codec-server.ts --generate-key');
+  if (!ring)
+    throw new PayloadKeyError(
+      'ZR_PAYLOAD_KEYS is not set: there is nothing to decode. Create a key with: npx tsx src/apps/codec-server.ts --generate-key',
+    );
   const token = env.ZR_CODEC_TOKEN || undefined;
   // In production the server must not become an open decryption service.
-  if (payloadKeysRequired(env) && !token) throw new PayloadKeyError('ZR_CODEC_TOKEN is required with NODE_ENV=production.');
-  const origins = env.ZR_CODEC_ORIGINS ? env.ZR_CODEC_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean) : undefined;
-  const server = await startCodecServer({ ring, token, origins, port: Number(env.ZR_CODEC_PORT || 8081), host: env.ZR_CODEC_HOST || '127.0.0.1' });
-  console.log(`Codec server on ${server.url} (keys: ${[ring.current, ...(ring.previous ?? [])].map((k) => k.id).join(', ')}; token ${token ? 'required' : 'not required'})`);
+  if (payloadKeysRequired(env) && !token)
+    throw new PayloadKeyError('ZR_CODEC_TOKEN is required with NODE_ENV=production.');
+  const origins = env.ZR_CODEC_ORIGINS
+    ? env.ZR_CODEC_ORIGINS.split(',')
+        .map((o) => o.trim())
+        .filter(Boolean)
+    : undefined;
+  const server = await startCodecServer({
+    ring,
+    token,
+    origins,
+    port: Number(env.ZR_CODEC_PORT || 8081),
+    host: env.ZR_CODEC_HOST || '127.0.0.1',
+  });
+  console.log(
+    `Codec server on ${server.url} (keys: ${[ring.current, ...(ring.previous ?? [])].map((k) => k.id).join(', ')}; token ${token ? 'required' : 'not required'})`,
+  );
   const stop = () => void server.close().then(() => process.exit(0));
   process.once('SIGINT', stop).once('SIGTERM', stop);
 }

@@ -5,7 +5,10 @@ import { runbookSchema } from '../core/runbook';
 
 // Called through a plain signature: the library's generic types recurse too deeply on our
 // recursive condition schema for the TypeScript compiler.
-const toJsonSchema = zodToJsonSchema as unknown as (schema: unknown, options: { name: string }) => Record<string, unknown>;
+const toJsonSchema = zodToJsonSchema as unknown as (
+  schema: unknown,
+  options: { name: string },
+) => Record<string, unknown>;
 
 /** A JSON Schema of the runbook format, for editors (see the first line of each runbook file). */
 export function runbookJsonSchema(): object {

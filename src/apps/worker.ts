@@ -3,7 +3,14 @@ import { createActivities, ZoomConnector } from '../../activities';
 import { attemptSignal } from '../../activities/attempt';
 import { RunbookDefinition, zoomTaskQueue } from '../../workflows/definitions';
 import { Client } from '@temporalio/client';
-import { ConfigError, IncidentPolicy, TemporalConfig, workerTuning, WorkerTuning, ZoomConnectorConfig } from '../platform/config';
+import {
+  ConfigError,
+  IncidentPolicy,
+  TemporalConfig,
+  workerTuning,
+  WorkerTuning,
+  ZoomConnectorConfig,
+} from '../platform/config';
 import { ConnectorGate, WorkflowTokenOwner } from '../temporal/connectors';
 import { dataConverter } from '../temporal/connection';
 import { SecretBox } from '../platform/secrets';
@@ -36,10 +43,17 @@ export interface WorkerSetup {
 }
 
 /** A connector's Zoom client; user-OAuth connectors get their tokens from `owner`. */
-export function zoomConnector(cfg: ZoomConnectorConfig, owner?: TokenOwner, observer?: ZoomCallObserver): ZoomConnector {
+export function zoomConnector(
+  cfg: ZoomConnectorConfig,
+  owner?: TokenOwner,
+  observer?: ZoomCallObserver,
+): ZoomConnector {
   let tokens: TokenProvider;
   if (cfg.auth === 'user') {
-    if (!owner) throw new ConfigError(`Zoom connector ${cfg.name} uses user OAuth and needs its token owner (the connector workflow).`);
+    if (!owner)
+      throw new ConfigError(
+        `Zoom connector ${cfg.name} uses user OAuth and needs its token owner (the connector workflow).`,
+      );
     tokens = new UserOAuthTokenProvider(owner);
   } else {
     tokens = new ServerToServerTokenProvider({
@@ -52,7 +66,12 @@ export function zoomConnector(cfg: ZoomConnectorConfig, owner?: TokenOwner, obse
   }
   // One pacer per connector: Zoom's per-second limits are per account, shared by every call we make.
   const pacer = new AccountRateLimiter({ plan: cfg.plan });
-  return { name: cfg.name, hosts: new HostPool(cfg.hostUsers ?? [cfg.hostUser]), tokens, client: new ZoomClient({ apiUrl: cfg.apiUrl, tokens, pacer, observer, signal: attemptSignal }) };
+  return {
+    name: cfg.name,
+    hosts: new HostPool(cfg.hostUsers ?? [cfg.hostUser]),
+    tokens,
+    client: new ZoomClient({ apiUrl: cfg.apiUrl, tokens, pacer, observer, signal: attemptSignal }),
+  };
 }
 
 /**
@@ -69,7 +88,9 @@ export class RunbooksWorker {
 
   /** Until shutdown; if either stops or fails, the other is shut down too, and the first failure is thrown. */
   async run(): Promise<void> {
-    const results = await Promise.allSettled([this.workflows, this.zoom].map((w) => w.run().finally(() => this.shutdown())));
+    const results = await Promise.allSettled(
+      [this.workflows, this.zoom].map((w) => w.run().finally(() => this.shutdown())),
+    );
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
   }
@@ -86,13 +107,19 @@ export class RunbooksWorker {
 
 export async function createWorker(setup: WorkerSetup): Promise<RunbooksWorker> {
   const userConnectors = setup.connectors.filter((c) => c.auth === 'user');
-  if (userConnectors.length && (!setup.client || !setup.secrets)) throw new ConfigError('User-OAuth Zoom connectors need a Temporal client and ZR_SECRETS_KEY.');
+  if (userConnectors.length && (!setup.client || !setup.secrets))
+    throw new ConfigError('User-OAuth Zoom connectors need a Temporal client and ZR_SECRETS_KEY.');
   const client = setup.client;
-  const owner = (name: string) => (setup.client && setup.secrets ? new WorkflowTokenOwner(setup.client, name, setup.secrets) : undefined);
+  const owner = (name: string) =>
+    setup.client && setup.secrets ? new WorkflowTokenOwner(setup.client, name, setup.secrets) : undefined;
   const activities = createActivities({
-    connectors: setup.zoomConnectors ?? new Map(setup.connectors.map((c) => [c.name, zoomConnector(c, owner(c.name), setup.zoomObserver)])),
+    connectors:
+      setup.zoomConnectors ??
+      new Map(setup.connectors.map((c) => [c.name, zoomConnector(c, owner(c.name), setup.zoomObserver)])),
     runbooks: setup.runbooks,
-    oauthApps: new Map(userConnectors.map((c) => [c.name, { tokenUrl: c.tokenUrl, clientId: c.clientId, clientSecret: c.clientSecret }])),
+    oauthApps: new Map(
+      userConnectors.map((c) => [c.name, { tokenUrl: c.tokenUrl, clientId: c.clientId, clientSecret: c.clientSecret }]),
+    ),
     secrets: setup.secrets,
     gate: setup.client && new ConnectorGate(setup.client),
     incidentPolicy: setup.incidentPolicy,
@@ -101,12 +128,19 @@ export async function createWorker(setup: WorkerSetup): Promise<RunbooksWorker> 
     releaseMeeting: client && ((release) => releaseMeetingMailbox(client, setup.temporal.taskQueue, release)),
   });
   const tuning = { ...workerTuning({}), ...setup.tuning };
-  const common = { connection: setup.connection, namespace: setup.temporal.namespace, dataConverter: dataConverter(setup.temporal), activities };
+  const common = {
+    connection: setup.connection,
+    namespace: setup.temporal.namespace,
+    dataConverter: dataConverter(setup.temporal),
+    activities,
+  };
   // Every activity on both queues: runs started before the Zoom queue call Zoom through their own.
   const workflows = await Worker.create({
     ...common,
     taskQueue: setup.temporal.taskQueue,
-    ...(setup.workflowBundle ? { workflowBundle: setup.workflowBundle } : { workflowsPath: require.resolve('../../workflows') }),
+    ...(setup.workflowBundle
+      ? { workflowBundle: setup.workflowBundle }
+      : { workflowsPath: require.resolve('../../workflows') }),
     ...tuning,
   });
   const zoom = await Worker.create({

@@ -11,7 +11,11 @@ const quiet = { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn,
  * Rebuild it with every deploy: a bundle older than the code replays old workflow logic.
  */
 export async function buildWorkflowBundle(): Promise<string> {
-  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), failureConverterPath: failureConverterPath(), logger: quiet });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: require.resolve('../../workflows'),
+    failureConverterPath: failureConverterPath(),
+    logger: quiet,
+  });
   return code;
 }
 
@@ -20,7 +24,9 @@ if (require.main === module) {
   buildWorkflowBundle().then(
     (code) => {
       writeFileSync(out, code);
-      console.log(`Workflow bundle written to ${out} (${(code.length / 2 ** 20).toFixed(1)} MiB); start the worker with ZR_WORKFLOW_BUNDLE=${out}`);
+      console.log(
+        `Workflow bundle written to ${out} (${(code.length / 2 ** 20).toFixed(1)} MiB); start the worker with ZR_WORKFLOW_BUNDLE=${out}`,
+      );
     },
     (err: Error) => {
       console.error(`Could not bundle the workflows: ${err.message}`);

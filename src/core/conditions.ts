@@ -19,13 +19,16 @@ export interface Matcher {
   matches?: string;
 }
 
-export type Condition = { anyOf: Condition[] } | { allOf: Condition[] } | { not: Condition } | { [path: string]: Scalar | Matcher };
+export type Condition =
+  { anyOf: Condition[] } | { allOf: Condition[] } | { not: Condition } | { [path: string]: Scalar | Matcher };
 
 export function evaluate(condition: Condition, subject: Record<string, unknown>): boolean {
   if ('anyOf' in condition && Array.isArray(condition.anyOf)) return condition.anyOf.some((c) => evaluate(c, subject));
   if ('allOf' in condition && Array.isArray(condition.allOf)) return condition.allOf.every((c) => evaluate(c, subject));
   if ('not' in condition && isObject(condition.not)) return !evaluate(condition.not as Condition, subject);
-  return Object.entries(condition).every(([path, expected]) => matches(valueAt(subject, path), expected as Scalar | Matcher));
+  return Object.entries(condition).every(([path, expected]) =>
+    matches(valueAt(subject, path), expected as Scalar | Matcher),
+  );
 }
 
 const MATCH_LIMIT = 1000;
@@ -38,7 +41,11 @@ function matches(actual: unknown, expected: Scalar | Matcher): boolean {
   if (m.in !== undefined && !m.in.includes(actual as Scalar)) return false;
   if (m.notIn !== undefined && m.notIn.includes(actual as Scalar)) return false;
   // Only the first 1000 characters are matched: a bound on what a costly pattern can do to a worker.
-  if (m.matches !== undefined && !(typeof actual === 'string' && new RegExp(m.matches).test(actual.slice(0, MATCH_LIMIT)))) return false;
+  if (
+    m.matches !== undefined &&
+    !(typeof actual === 'string' && new RegExp(m.matches).test(actual.slice(0, MATCH_LIMIT)))
+  )
+    return false;
   return true;
 }
 

@@ -6,13 +6,24 @@ const incidentId = z
   .string()
   .min(1)
   .max(128)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, 'must start with a letter or digit and use only letters, digits, ".", "_", ":" and "-"');
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._:-]*$/,
+    'must start with a letter or digit and use only letters, digits, ".", "_", ":" and "-"',
+  );
 
 const person = z.object({ name: z.string().max(200).optional(), email: z.string().email().optional() }).strict();
 /** The owner as an event changes it: `null` removes a sub-field (or, for the whole owner, unassigns). */
-const personChange = z.object({ name: z.string().max(200).nullable().optional(), email: z.string().email().nullable().optional() }).strict();
+const personChange = z
+  .object({ name: z.string().max(200).nullable().optional(), email: z.string().email().nullable().optional() })
+  .strict();
 
-export const INCIDENT_EVENT_TYPES = ['incident.created', 'incident.updated', 'incident.resolved', 'incident.reopened', 'incident.closed'] as const;
+export const INCIDENT_EVENT_TYPES = [
+  'incident.created',
+  'incident.updated',
+  'incident.resolved',
+  'incident.reopened',
+  'incident.closed',
+] as const;
 
 /** Longest source severity kept (a PagerDuty priority's name, say). */
 export const MAX_SOURCE_SEVERITY = 100;
@@ -39,7 +50,9 @@ export const incidentSchema = z
     id: incidentId,
     title: z.string().min(1).max(500).optional(),
     severity: z
-      .union([z.string(), z.number()], { errorMap: () => ({ message: `expected a severity (a string or a number): ${ACCEPTED_SEVERITIES}` }) })
+      .union([z.string(), z.number()], {
+        errorMap: () => ({ message: `expected a severity (a string or a number): ${ACCEPTED_SEVERITIES}` }),
+      })
       .superRefine((value, ctx) => {
         if (!toSeverity(value)) ctx.addIssue({ code: z.ZodIssueCode.custom, message: severityProblem(value) });
       })
@@ -78,10 +91,18 @@ export const incidentEventSchema = z
   .strict()
   .superRefine((event, ctx) => {
     if (event.type === 'incident.created' && !event.incident.title) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['incident', 'title'], message: 'is required when an incident is created' });
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['incident', 'title'],
+        message: 'is required when an incident is created',
+      });
     }
     if (event.incident.sourceSeverity !== undefined && event.incident.severity === undefined) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['incident', 'sourceSeverity'], message: 'is only accepted together with severity' });
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['incident', 'sourceSeverity'],
+        message: 'is only accepted together with severity',
+      });
     }
   })
   .transform((event): IncidentEvent => ({ ...event, incident: withCanonicalSeverity(event.incident) }));
@@ -148,7 +169,10 @@ export interface Incident extends IncidentFields {
 }
 
 export class InvalidIncidentEventError extends Error {
-  constructor(readonly problems: string[], source?: string) {
+  constructor(
+    readonly problems: string[],
+    source?: string,
+  ) {
     super(`Invalid incident event${source ? ` in ${source}` : ''}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'InvalidIncidentEventError';
   }
@@ -163,7 +187,8 @@ export function parseIncidentEvent(input: unknown, source?: string): IncidentEve
 
 export function describeIssue(issue: z.ZodIssue): string {
   const where = issue.path.length ? issue.path.join('.') : '(event)';
-  if (issue.code === z.ZodIssueCode.unrecognized_keys) return `${where}: unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  if (issue.code === z.ZodIssueCode.unrecognized_keys)
+    return `${where}: unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
   if (issue.code === z.ZodIssueCode.invalid_type && issue.received === 'undefined') return `${where}: is required`;
   return `${where}: ${issue.message}`;
 }
@@ -182,7 +207,12 @@ export const DEFAULT_CLOCK_SKEW_TOLERANCE_MS = 15 * 60_000;
  *
  * `field` names the field in the problem (`occurredAt`; `event.occurred_at` for PagerDuty).
  */
-export function clockSkewProblem(occurredAt: string, now: number | Date, toleranceMs = DEFAULT_CLOCK_SKEW_TOLERANCE_MS, field = 'occurredAt'): string | undefined {
+export function clockSkewProblem(
+  occurredAt: string,
+  now: number | Date,
+  toleranceMs = DEFAULT_CLOCK_SKEW_TOLERANCE_MS,
+  field = 'occurredAt',
+): string | undefined {
   const at = Date.parse(occurredAt);
   const nowMs = typeof now === 'number' ? now : now.getTime();
   if (Number.isNaN(at) || Number.isNaN(nowMs)) return undefined; // the schema reports a bad time
@@ -192,7 +222,13 @@ export function clockSkewProblem(occurredAt: string, now: number | Date, toleran
 }
 
 /** Throws InvalidIncidentEventError when the event is too far ahead of `now` (see clockSkewProblem). */
-export function checkClockSkew(event: Pick<IncidentEvent, 'occurredAt'>, now: number | Date, toleranceMs = DEFAULT_CLOCK_SKEW_TOLERANCE_MS, source?: string, field = 'occurredAt'): void {
+export function checkClockSkew(
+  event: Pick<IncidentEvent, 'occurredAt'>,
+  now: number | Date,
+  toleranceMs = DEFAULT_CLOCK_SKEW_TOLERANCE_MS,
+  source?: string,
+  field = 'occurredAt',
+): void {
   const problem = clockSkewProblem(event.occurredAt, now, toleranceMs, field);
   if (problem) throw new InvalidIncidentEventError([problem], source);
 }
@@ -221,7 +257,12 @@ export function formatSpan(ms: number): string {
 
 /** 900000 → "15m", 5400000 → "90m", 90000 → "90s": the largest whole unit. */
 export function formatTolerance(ms: number): string {
-  for (const [suffix, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
+  for (const [suffix, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ] as const) {
     if (ms >= size && ms % size === 0) return `${ms / size}${suffix}`;
   }
   return `${ms}ms`;

@@ -60,7 +60,9 @@ const reference = z.object({ id: z.string().optional(), summary: z.string().null
 
 const envelopeSchema = z
   .object({
-    event: z.object({ id: z.string().min(1), event_type: z.string().min(1), occurred_at: z.unknown(), data: z.unknown() }).passthrough(),
+    event: z
+      .object({ id: z.string().min(1), event_type: z.string().min(1), occurred_at: z.unknown(), data: z.unknown() })
+      .passthrough(),
   })
   .passthrough();
 
@@ -95,13 +97,21 @@ export function mapPagerDutyWebhook(body: unknown): PagerDutyMapping {
   const { id: eventId, event_type: eventType } = envelope.data.event;
 
   const type = PAGERDUTY_EVENT_TYPES[eventType];
-  if (!type) return { kind: 'ignored', pagerdutyEventType: eventType, pagerdutyEventId: eventId, reason: `PagerDuty event type "${eventType}" does not change an incident here` };
+  if (!type)
+    return {
+      kind: 'ignored',
+      pagerdutyEventType: eventType,
+      pagerdutyEventId: eventId,
+      reason: `PagerDuty event type "${eventType}" does not change an incident here`,
+    };
 
   const problems: string[] = [];
   const occurredAt = occurredAtSchema.safeParse(envelope.data.event.occurred_at);
-  if (!occurredAt.success) problems.push(...occurredAt.error.issues.map((i) => describeIssue({ ...i, path: ['event', 'occurred_at'] })));
+  if (!occurredAt.success)
+    problems.push(...occurredAt.error.issues.map((i) => describeIssue({ ...i, path: ['event', 'occurred_at'] })));
   const data = incidentDataSchema.safeParse(envelope.data.event.data);
-  if (!data.success) problems.push(...data.error.issues.map((i) => describeIssue({ ...i, path: ['event', 'data', ...i.path] })));
+  if (!data.success)
+    problems.push(...data.error.issues.map((i) => describeIssue({ ...i, path: ['event', 'data', ...i.path] })));
   if (!occurredAt.success || !data.success) throw new InvalidPagerDutyWebhookError(problems);
 
   const incident = data.data;
@@ -114,7 +124,10 @@ export function mapPagerDutyWebhook(body: unknown): PagerDutyMapping {
     occurredAt: occurredAt.data,
     incident: {
       id: pagerDutyIncidentId(incident),
-      title: truncate(incident.title || `PagerDuty incident ${incident.number !== undefined ? `#${incident.number}` : incident.id}`, MAX_TITLE),
+      title: truncate(
+        incident.title || `PagerDuty incident ${incident.number !== undefined ? `#${incident.number}` : incident.id}`,
+        MAX_TITLE,
+      ),
       ...(severity ? { severity, sourceSeverity: sourceSeverity ?? null } : {}),
       ...(status ? { status } : {}),
       fields: pagerDutyFields(incident),
@@ -133,7 +146,10 @@ export function pagerDutyIncidentId(incident: Pick<IncidentData, 'id' | 'number'
 }
 
 /** Our severity from PagerDuty's priority name and urgency (see the notes at the top). */
-export function pagerDutySeverity(priority: string | null | undefined, urgency: string | null | undefined): Severity | undefined {
+export function pagerDutySeverity(
+  priority: string | null | undefined,
+  urgency: string | null | undefined,
+): Severity | undefined {
   const fromPriority = priority ? toSeverity(priority) : undefined;
   if (fromPriority) return fromPriority;
   if (urgency === 'high') return 'SEV2';

@@ -36,20 +36,24 @@ export const MAX_PROBLEMS = 50;
 
 /** Parses and validates one runbook file (YAML, or JSON, which YAML reads too). */
 export function parseRunbook(text: string, file: string): Runbook {
-  if (Buffer.byteLength(text) > MAX_RUNBOOK_BYTES) throw new RunbookError([`${file}:1: the file is larger than ${MAX_RUNBOOK_BYTES} bytes; runbooks are small`]);
+  if (Buffer.byteLength(text) > MAX_RUNBOOK_BYTES)
+    throw new RunbookError([`${file}:1: the file is larger than ${MAX_RUNBOOK_BYTES} bytes; runbooks are small`]);
   // The YAML composer recurses per level of nesting: a file nested thousands deep would overflow
   // the stack, which V8 may turn into a fatal out-of-memory abort of the whole process (not an
   // exception). Such files are refused before they are parsed.
   const deep = tooDeep(text);
   if (deep !== undefined) {
-    throw new RunbookError([`${file}:${deep}: nested too deeply (at most ${MAX_FLOW_NESTING} levels of [ ] and { }, and ${MAX_INDENT_COLUMNS} columns of indentation)`]);
+    throw new RunbookError([
+      `${file}:${deep}: nested too deeply (at most ${MAX_FLOW_NESTING} levels of [ ] and { }, and ${MAX_INDENT_COLUMNS} columns of indentation)`,
+    ]);
   }
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length) {
     const at = (e: (typeof doc.errors)[number]) => `${file}:${lines.linePos(e.pos[0]).line}`;
     const problems = doc.errors.slice(0, MAX_PROBLEMS).map((e) => `${at(e)}: ${e.message.split('\n')[0]}`);
-    if (doc.errors.length > MAX_PROBLEMS) problems.push(`${at(doc.errors[MAX_PROBLEMS])}: … and ${doc.errors.length - MAX_PROBLEMS} more problems`);
+    if (doc.errors.length > MAX_PROBLEMS)
+      problems.push(`${at(doc.errors[MAX_PROBLEMS])}: … and ${doc.errors.length - MAX_PROBLEMS} more problems`);
     throw new RunbookError(problems);
   }
   let data: unknown;
@@ -73,7 +77,10 @@ export function parseRunbook(text: string, file: string): Runbook {
   // document: report the first MAX_PROBLEMS, which is what a person reads anyway.
   const explained = parsed.error.issues.flatMap((issue) => explain(issue, data));
   const problems = explained.slice(0, MAX_PROBLEMS).map(({ path, text }) => `${file}:${lineOf(path)}: ${text}`);
-  if (explained.length > MAX_PROBLEMS) problems.push(`${file}:${lineOf(explained[MAX_PROBLEMS].path)}: … and ${explained.length - MAX_PROBLEMS} more problems`);
+  if (explained.length > MAX_PROBLEMS)
+    problems.push(
+      `${file}:${lineOf(explained[MAX_PROBLEMS].path)}: … and ${explained.length - MAX_PROBLEMS} more problems`,
+    );
   throw new RunbookError(problems);
 }
 
@@ -81,9 +88,13 @@ export function parseRunbook(text: string, file: string): Runbook {
 export function loadRunbooks(dir: string): LoadedRunbook[] {
   let names: string[];
   try {
-    names = readdirSync(dir).filter((n) => RUNBOOK_FILE.test(n) && !SCHEMA_FILE.test(n) && statSync(join(dir, n)).isFile()).sort();
+    names = readdirSync(dir)
+      .filter((n) => RUNBOOK_FILE.test(n) && !SCHEMA_FILE.test(n) && statSync(join(dir, n)).isFile())
+      .sort();
   } catch (err) {
-    throw new RunbookError([`${dir}: cannot read the runbooks folder (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`]);
+    throw new RunbookError([
+      `${dir}: cannot read the runbooks folder (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    ]);
   }
   if (names.length === 0) throw new RunbookError([`${dir}: no runbook files (*.yaml, *.yml, *.json)`]);
   const problems: string[] = [];
@@ -120,11 +131,16 @@ function explain(issue: z.ZodIssue, data: unknown): { path: (string | number)[];
   const path = issue.path;
   const stepIndex = path[0] === 'steps' && typeof path[1] === 'number' ? path[1] : undefined;
   const stepId = stepIndex !== undefined ? (data as { steps?: { id?: unknown }[] }).steps?.[stepIndex]?.id : undefined;
-  const where = stepIndex !== undefined ? `step ${typeof stepId === 'string' ? `"${stepId}"` : `#${stepIndex + 1}`}, ` : '';
+  const where =
+    stepIndex !== undefined ? `step ${typeof stepId === 'string' ? `"${stepId}"` : `#${stepIndex + 1}`}, ` : '';
   const field = stepIndex !== undefined ? path.slice(2) : path;
   // describeIssue names an empty path "(event)"; here it is the runbook or the step.
-  let text = describeIssue({ ...issue, path: field }).replace(/^\(event\):/, stepIndex !== undefined ? '(step):' : '(runbook):');
-  if (issue.code === z.ZodIssueCode.invalid_union_discriminator) text = `${field.join('.')}: unknown action; use one of ${issue.options.map(String).join(', ')}`;
+  let text = describeIssue({ ...issue, path: field }).replace(
+    /^\(event\):/,
+    stepIndex !== undefined ? '(step):' : '(runbook):',
+  );
+  if (issue.code === z.ZodIssueCode.invalid_union_discriminator)
+    text = `${field.join('.')}: unknown action; use one of ${issue.options.map(String).join(', ')}`;
   return [{ path, text: `${where}${text}` }];
 }
 

@@ -15,11 +15,20 @@ const NESTED_QUANTIFIER = /\([^()]*[+*}][^()]*\)\s*[+*{]/;
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 const matcher = z
-  .object({ equals: scalar.optional(), in: z.array(scalar).optional(), notIn: z.array(scalar).optional(), exists: z.boolean().optional(), matches: z.string().optional() })
+  .object({
+    equals: scalar.optional(),
+    in: z.array(scalar).optional(),
+    notIn: z.array(scalar).optional(),
+    exists: z.boolean().optional(),
+    matches: z.string().optional(),
+  })
   .strict()
   .refine((m) => Object.keys(m).length > 0, 'a matcher needs one of: equals, in, notIn, exists, matches')
   .refine((m) => m.matches === undefined || isRegExp(m.matches), 'matches must be a valid regular expression')
-  .refine((m) => m.matches === undefined || !NESTED_QUANTIFIER.test(m.matches), 'matches must not repeat a repeated group, such as (a+)+: such patterns can take exponential time');
+  .refine(
+    (m) => m.matches === undefined || !NESTED_QUANTIFIER.test(m.matches),
+    'matches must not repeat a repeated group, such as (a+)+: such patterns can take exponential time',
+  );
 
 /**
  * Conditions on `severity` are checked against the severity scale (src/core/severity.ts), since an
@@ -50,7 +59,11 @@ function checkSeverityCondition(record: FieldConditions, ctx: z.RefinementCtx): 
   const check = (value: unknown, path: (string | number)[]) => {
     if (runbookSeverity(value)) return;
     const shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
-    ctx.addIssue({ code: z.ZodIssueCode.custom, path: [SEVERITY_PATH, ...path], message: `${shown} is not a severity; use ${RUNBOOK_SEVERITIES_ACCEPTED}` });
+    ctx.addIssue({
+      code: z.ZodIssueCode.custom,
+      path: [SEVERITY_PATH, ...path],
+      message: `${shown} is not a severity; use ${RUNBOOK_SEVERITIES_ACCEPTED}`,
+    });
   };
   const expected = record[SEVERITY_PATH];
   if (typeof expected !== 'object') return check(expected, []);
@@ -65,9 +78,17 @@ function checkSeverityCondition(record: FieldConditions, ctx: z.RefinementCtx): 
  * the alternative that got furthest.
  */
 export function canonicalSeverities(condition: Condition): Condition {
-  if ('anyOf' in condition && Array.isArray(condition.anyOf)) return { anyOf: condition.anyOf.map(canonicalSeverities) };
-  if ('allOf' in condition && Array.isArray(condition.allOf)) return { allOf: condition.allOf.map(canonicalSeverities) };
-  if ('not' in condition && typeof condition.not === 'object' && condition.not !== null && !Array.isArray(condition.not)) return { not: canonicalSeverities(condition.not as Condition) };
+  if ('anyOf' in condition && Array.isArray(condition.anyOf))
+    return { anyOf: condition.anyOf.map(canonicalSeverities) };
+  if ('allOf' in condition && Array.isArray(condition.allOf))
+    return { allOf: condition.allOf.map(canonicalSeverities) };
+  if (
+    'not' in condition &&
+    typeof condition.not === 'object' &&
+    condition.not !== null &&
+    !Array.isArray(condition.not)
+  )
+    return { not: canonicalSeverities(condition.not as Condition) };
   const record = condition as FieldConditions;
   if (!Object.prototype.hasOwnProperty.call(record, SEVERITY_PATH)) return condition;
   const canonical = <T>(v: T): T | Severity => runbookSeverity(v) ?? v;
@@ -86,7 +107,10 @@ export const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
     z.object({ allOf: z.array(conditionSchema).min(1) }).strict(),
     z.object({ not: conditionSchema }).strict(),
     z
-      .record(z.string().regex(/^[A-Za-z_][\w]*(\.[\w-]+)*$/, 'a field path such as severity or fields.service'), z.union([scalar, matcher]))
+      .record(
+        z.string().regex(/^[A-Za-z_][\w]*(\.[\w-]+)*$/, 'a field path such as severity or fields.service'),
+        z.union([scalar, matcher]),
+      )
       .refine((r) => Object.keys(r).length > 0, 'a condition needs at least one field')
       .superRefine(checkSeverityCondition),
   ]),
@@ -114,7 +138,11 @@ const meetingSettings = z
     registration: z.boolean().optional(),
     /** Breakout rooms, each with the emails pre-assigned to it. */
     breakoutRooms: z
-      .array(z.object({ name: z.string().min(1).max(100), participants: z.array(z.string().max(320)).max(200).optional() }).strict())
+      .array(
+        z
+          .object({ name: z.string().min(1).max(100), participants: z.array(z.string().max(320)).max(200).optional() })
+          .strict(),
+      )
       .max(50)
       .optional(),
   })
@@ -138,7 +166,10 @@ const createMeetingInputs = z
 const step = <A extends string, W extends z.ZodTypeAny>(action: A, inputs: W) =>
   z
     .object({
-      id: z.string().regex(/^[a-z][a-z0-9_-]*$/i, 'letters, digits, "_" and "-", starting with a letter').max(64),
+      id: z
+        .string()
+        .regex(/^[a-z][a-z0-9_-]*$/i, 'letters, digits, "_" and "-", starting with a letter')
+        .max(64),
       action: z.literal(action),
       with: inputs,
       if: conditionSchema.optional(),
@@ -156,7 +187,10 @@ const recurrence = z
     at: startSpecSchema,
   })
   .strict()
-  .refine((r) => r.every === 'week' || r.on === undefined, { message: '"on" (weekdays) is only for every: week', path: ['on'] });
+  .refine((r) => r.every === 'week' || r.on === undefined, {
+    message: '"on" (weekdays) is only for every: week',
+    path: ['on'],
+  });
 
 export const stepSchema = z.discriminatedUnion('action', [
   step(
@@ -177,7 +211,15 @@ export const stepSchema = z.discriminatedUnion('action', [
   step('zoom.recurringMeeting', createMeetingInputs.extend({ recurrence })),
   step(
     'zoom.updateMeeting',
-    z.object({ meeting: stepRef, topic: template.optional(), agenda: template.optional(), duration: z.number().int().min(1).max(1440).optional(), settings: meetingSettings.optional() }).strict(),
+    z
+      .object({
+        meeting: stepRef,
+        topic: template.optional(),
+        agenda: template.optional(),
+        duration: z.number().int().min(1).max(1440).optional(),
+        settings: meetingSettings.optional(),
+      })
+      .strict(),
   ),
   step(
     'zoom.manageParticipants',
@@ -191,7 +233,10 @@ export const stepSchema = z.discriminatedUnion('action', [
         registrants: z.array(registrant).max(300).optional(),
       })
       .strict()
-      .refine((w) => Object.keys(w).length > 1, 'say what to change: addInvitees, removeInvitees, addAlternativeHosts, removeAlternativeHosts or registrants'),
+      .refine(
+        (w) => Object.keys(w).length > 1,
+        'say what to change: addInvitees, removeInvitees, addAlternativeHosts, removeAlternativeHosts or registrants',
+      ),
   ),
   step(
     'zoom.endMeeting',
@@ -241,7 +286,12 @@ export const stepSchema = z.discriminatedUnion('action', [
       .strict(),
   ),
   step('timeline.post', z.object({ message: template }).strict()),
-  step('wait.forIncident', z.object({ status: z.union([z.string(), z.array(z.string()).min(1)]), timeout: durationSchema.optional() }).strict()),
+  step(
+    'wait.forIncident',
+    z
+      .object({ status: z.union([z.string(), z.array(z.string()).min(1)]), timeout: durationSchema.optional() })
+      .strict(),
+  ),
   step('wait.duration', z.object({ for: durationSchema }).strict()),
   step('wait.until', z.object({ at: startSpecSchema }).strict()),
 ]);
@@ -251,9 +301,15 @@ const MEETING_ACTIONS = new Set(['zoom.createMeeting', 'zoom.scheduleMeeting', '
 
 export const runbookSchema = z
   .object({
-    name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and "-"').max(64),
+    name: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and "-"')
+      .max(64),
     description: z.string().max(2000).optional(),
-    connector: z.string().regex(/^[a-z0-9][a-z0-9-]*$/).optional(),
+    connector: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]*$/)
+      .optional(),
     trigger: z.object({ on: z.array(z.enum(INCIDENT_EVENT_TYPES)).min(1), when: conditionSchema.optional() }).strict(),
     steps: z.array(stepSchema).min(1).max(100),
   })
@@ -261,22 +317,38 @@ export const runbookSchema = z
   .superRefine((runbook, ctx) => {
     const earlier = new Map<string, string>();
     runbook.steps.forEach((s, i) => {
-      if (earlier.has(s.id)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['steps', i, 'id'], message: `step id "${s.id}" is used twice` });
+      if (earlier.has(s.id))
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: ['steps', i, 'id'],
+          message: `step id "${s.id}" is used twice`,
+        });
       if ('meeting' in s.with) {
         const ref = s.with.meeting;
         if (!MEETING_ACTIONS.has(earlier.get(ref) ?? '')) {
-          ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['steps', i, 'with', 'meeting'], message: `"${ref}" is not an earlier step that creates a meeting` });
+          ctx.addIssue({
+            code: z.ZodIssueCode.custom,
+            path: ['steps', i, 'with', 'meeting'],
+            message: `"${ref}" is not an earlier step that creates a meeting`,
+          });
         }
       }
       for (const ref of stepReferences(s.with)) {
-        if (!earlier.has(ref)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['steps', i, 'with'], message: `{{steps.${ref}…}} refers to no earlier step` });
+        if (!earlier.has(ref))
+          ctx.addIssue({
+            code: z.ZodIssueCode.custom,
+            path: ['steps', i, 'with'],
+            message: `{{steps.${ref}…}} refers to no earlier step`,
+          });
       }
       earlier.set(s.id, s.action);
     });
   })
   .transform((runbook) => ({
     ...runbook,
-    trigger: runbook.trigger.when ? { ...runbook.trigger, when: canonicalSeverities(runbook.trigger.when) } : runbook.trigger,
+    trigger: runbook.trigger.when
+      ? { ...runbook.trigger, when: canonicalSeverities(runbook.trigger.when) }
+      : runbook.trigger,
     steps: runbook.steps.map((s) => (s.if ? { ...s, if: canonicalSeverities(s.if) } : s)),
   }));
 
@@ -300,8 +372,15 @@ function isRegExp(source: string): boolean {
 }
 
 /** Does this event, on this incident (or on what an event says of it), trigger the runbook? */
-export function runbookMatches(runbook: Runbook, eventType: IncidentEventType, incident: Incident | IncidentChange): boolean {
-  return runbook.trigger.on.includes(eventType) && (!runbook.trigger.when || evaluate(runbook.trigger.when, incident as unknown as Record<string, unknown>));
+export function runbookMatches(
+  runbook: Runbook,
+  eventType: IncidentEventType,
+  incident: Incident | IncidentChange,
+): boolean {
+  return (
+    runbook.trigger.on.includes(eventType) &&
+    (!runbook.trigger.when || evaluate(runbook.trigger.when, incident as unknown as Record<string, unknown>))
+  );
 }
 
 /** Invitee emails: listed ones, plus the incident's owner and responders when their roles are named. */
@@ -310,6 +389,7 @@ export function resolveInvitees(spec: z.infer<typeof invitees> | undefined, inci
   if (Array.isArray(spec)) return spec;
   const emails = [...(spec.emails ?? [])];
   if (spec.roles.includes('owner') && incident.owner?.email) emails.push(incident.owner.email);
-  if (spec.roles.includes('responders')) emails.push(...(incident.responders ?? []).flatMap((r) => (r.email ? [r.email] : [])));
+  if (spec.roles.includes('responders'))
+    emails.push(...(incident.responders ?? []).flatMap((r) => (r.email ? [r.email] : [])));
   return [...new Set(emails)];
 }

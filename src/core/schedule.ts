@@ -69,11 +69,26 @@ const MAX_AMOUNT = 10_000;
 type Unit = 'minutes' | 'hours' | 'days' | 'weeks' | 'businessDays';
 
 const UNITS: Record<string, Unit> = {
-  m: 'minutes', min: 'minutes', mins: 'minutes', minute: 'minutes', minutes: 'minutes',
-  h: 'hours', hr: 'hours', hrs: 'hours', hour: 'hours', hours: 'hours',
-  d: 'days', day: 'days', days: 'days',
-  w: 'weeks', wk: 'weeks', wks: 'weeks', week: 'weeks', weeks: 'weeks',
-  'business day': 'businessDays', 'business days': 'businessDays',
+  m: 'minutes',
+  min: 'minutes',
+  mins: 'minutes',
+  minute: 'minutes',
+  minutes: 'minutes',
+  h: 'hours',
+  hr: 'hours',
+  hrs: 'hours',
+  hour: 'hours',
+  hours: 'hours',
+  d: 'days',
+  day: 'days',
+  days: 'days',
+  w: 'weeks',
+  wk: 'weeks',
+  wks: 'weeks',
+  week: 'weeks',
+  weeks: 'weeks',
+  'business day': 'businessDays',
+  'business days': 'businessDays',
 };
 
 /** Parses an offset such as "24h", "30 minutes", "1d 2h" or "2 business days". */
@@ -93,7 +108,9 @@ export function parseOffset(text: string): Offset {
     const amount = Number(match[1]);
     if (seen.has(unit)) throw new ScheduleError(`offset "${text}" gives ${unitName(unit)} more than once`);
     if (amount < 1 || amount > MAX_AMOUNT) {
-      throw new ScheduleError(`offset "${text}": ${match[1]} is out of range, amounts are whole numbers from 1 to ${MAX_AMOUNT}`);
+      throw new ScheduleError(
+        `offset "${text}": ${match[1]} is out of range, amounts are whole numbers from 1 to ${MAX_AMOUNT}`,
+      );
     }
     seen.set(unit, amount);
   }
@@ -102,7 +119,11 @@ export function parseOffset(text: string): Offset {
     throw new ScheduleError(`offset "${text}": business days cannot be combined with other units`);
   }
   const get = (unit: Unit) => seen.get(unit) ?? 0;
-  return { days: get('days') + 7 * get('weeks'), businessDays: get('businessDays'), minutes: get('minutes') + 60 * get('hours') };
+  return {
+    days: get('days') + 7 * get('weeks'),
+    businessDays: get('businessDays'),
+    minutes: get('minutes') + 60 * get('hours'),
+  };
 }
 
 function unitName(unit: Unit): string {
@@ -112,7 +133,10 @@ function unitName(unit: Unit): string {
 /** Parses "HH:mm" (24-hour; "9:30" is accepted too) into minutes after midnight. */
 export function parseAt(text: string): number {
   const match = /^([01]?\d|2[0-3]):([0-5]\d)$/.exec(text.trim());
-  if (!match) throw new ScheduleError(`at "${text}" is not a time of day: use "HH:mm" on a 24-hour clock, e.g. "10:00" or "16:30"`);
+  if (!match)
+    throw new ScheduleError(
+      `at "${text}" is not a time of day: use "HH:mm" on a 24-hour clock, e.g. "10:00" or "16:30"`,
+    );
   return Number(match[1]) * 60 + Number(match[2]);
 }
 
@@ -142,7 +166,9 @@ export function assertTimeZone(zone: string): void {
   try {
     formatter(zone);
   } catch {
-    throw new ScheduleError(`timezone "${zone}" is not a known IANA time zone: use e.g. "Europe/Berlin", "America/New_York" or "UTC"`);
+    throw new ScheduleError(
+      `timezone "${zone}" is not a known IANA time zone: use e.g. "Europe/Berlin", "America/New_York" or "UTC"`,
+    );
   }
 }
 
@@ -205,7 +231,7 @@ export function computeStart(spec: StartSpec, times: IncidentTimes): Date {
   if (offset?.days) start = fromWall(toWall(start, zone) + offset.days * DAY, zone);
   if (offset?.businessDays) {
     let wall = toWall(start, zone);
-    for (let counted = 0; counted < offset.businessDays; ) {
+    for (let counted = 0; counted < offset.businessDays;) {
       wall += DAY;
       if (isWeekday(wall)) counted++;
     }

@@ -78,7 +78,8 @@ function fromLevel(level: number): Severity | undefined {
 
 /** Why `value` is not a severity, for a problem list (the field path goes before it). */
 export function severityProblem(value: unknown): string {
-  const shown = typeof value === 'string' ? JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value) : String(value);
+  const shown =
+    typeof value === 'string' ? JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value) : String(value);
   return `unknown severity ${shown}; use ${ACCEPTED_SEVERITIES}`;
 }
 

@@ -29,7 +29,9 @@ export function renderValue<T>(value: T, context: TemplateContext, where: string
   if (typeof value === 'string') return renderString(value, context, where) as T;
   if (Array.isArray(value)) return value.map((v, i) => renderValue(v, context, `${where}[${i}]`)) as T;
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, renderValue(v, context, `${where}.${k}`)])) as T;
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, renderValue(v, context, `${where}.${k}`)]),
+    ) as T;
   }
   return value;
 }
@@ -73,7 +75,8 @@ function lenientHelperParams(program: hbs.AST.Program): hbs.AST.Program {
   const visit = (node: Node): Node => {
     for (const [key, value] of Object.entries(node)) {
       if (key === 'params' && Array.isArray(value)) node[key] = (value as Node[]).map(lenient);
-      else if (key === 'pairs' && Array.isArray(value)) for (const pair of value as Node[]) pair.value = lenient(pair.value as Node);
+      else if (key === 'pairs' && Array.isArray(value))
+        for (const pair of value as Node[]) pair.value = lenient(pair.value as Node);
       else if (Array.isArray(value)) value.forEach((v) => v && typeof v === 'object' && visit(v as Node));
       else if (value && typeof value === 'object' && key !== 'loc') visit(value as Node);
     }
@@ -91,7 +94,10 @@ function ownPropertiesOnly(value: unknown, depth = 0): unknown {
   if (!value || typeof value !== 'object' || depth > MAX_CONTEXT_DEPTH) return value;
   if (Array.isArray(value)) return value.map((v) => ownPropertiesOnly(v, depth + 1));
   // fromEntries defines `__proto__` as an own key like any other; the prototype goes afterwards.
-  const copy = Object.setPrototypeOf(Object.fromEntries(Object.entries(value).map(([k, v]) => [k, ownPropertiesOnly(v, depth + 1)])), null) as object;
+  const copy = Object.setPrototypeOf(
+    Object.fromEntries(Object.entries(value).map(([k, v]) => [k, ownPropertiesOnly(v, depth + 1)])),
+    null,
+  ) as object;
   return Object.defineProperty(copy, Symbol.toPrimitive, { value: () => '[object Object]' });
 }
 

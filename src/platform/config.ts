@@ -24,7 +24,11 @@ export interface TemporalConfig {
   namespace: string;
   taskQueue: string;
   apiKey?: string;
-  tls?: { serverNameOverride?: string; serverRootCACertificate?: Buffer; clientCertPair?: { crt: Buffer; key: Buffer } };
+  tls?: {
+    serverNameOverride?: string;
+    serverRootCACertificate?: Buffer;
+    clientCertPair?: { crt: Buffer; key: Buffer };
+  };
   /** Payload encryption keys (ZR_PAYLOAD_KEYS): workflow inputs, results and failures are encrypted in history. */
   payloadKeys?: KeyRing;
 }
@@ -52,7 +56,10 @@ export const DEFAULT_TASK_QUEUE = 'zoom-runbooks';
 export function temporalConfig(env: Env = process.env): TemporalConfig {
   const cert = env.TEMPORAL_TLS_CERT;
   const key = env.TEMPORAL_TLS_KEY;
-  if (!!cert !== !!key) throw new ConfigError('TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together (paths to the client certificate and key).');
+  if (!!cert !== !!key)
+    throw new ConfigError(
+      'TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together (paths to the client certificate and key).',
+    );
   const ca = env.TEMPORAL_TLS_CA;
   const wantsTls = env.TEMPORAL_TLS === 'true' || !!cert || !!ca || !!env.TEMPORAL_API_KEY;
   return {
@@ -65,7 +72,10 @@ export function temporalConfig(env: Env = process.env): TemporalConfig {
       ? {
           serverNameOverride: env.TEMPORAL_TLS_SERVER_NAME || undefined,
           serverRootCACertificate: ca ? readConfigFile(ca, 'TEMPORAL_TLS_CA') : undefined,
-          clientCertPair: cert && key ? { crt: readConfigFile(cert, 'TEMPORAL_TLS_CERT'), key: readConfigFile(key, 'TEMPORAL_TLS_KEY') } : undefined,
+          clientCertPair:
+            cert && key
+              ? { crt: readConfigFile(cert, 'TEMPORAL_TLS_CERT'), key: readConfigFile(key, 'TEMPORAL_TLS_KEY') }
+              : undefined,
         }
       : undefined,
   };
@@ -86,11 +96,21 @@ function payloadKeys(env: Env): KeyRing | undefined {
 /** The default Zoom connector, from ZOOM_* variables. Every missing one is named at once. */
 export function zoomConnectorConfig(env: Env = process.env): ZoomConnectorConfig {
   const auth = env.ZOOM_AUTH || 'account';
-  if (auth !== 'account' && auth !== 'user') throw new ConfigError(`ZOOM_AUTH must be "account" (Server-to-Server OAuth) or "user" (user-level OAuth); got "${auth}".`);
-  const secret = env.ZOOM_CLIENT_SECRET || (env.ZOOM_CLIENT_SECRET_FILE ? readConfigFile(env.ZOOM_CLIENT_SECRET_FILE, 'ZOOM_CLIENT_SECRET_FILE').toString('utf8').trim() : '');
+  if (auth !== 'account' && auth !== 'user')
+    throw new ConfigError(
+      `ZOOM_AUTH must be "account" (Server-to-Server OAuth) or "user" (user-level OAuth); got "${auth}".`,
+    );
+  const secret =
+    env.ZOOM_CLIENT_SECRET ||
+    (env.ZOOM_CLIENT_SECRET_FILE
+      ? readConfigFile(env.ZOOM_CLIENT_SECRET_FILE, 'ZOOM_CLIENT_SECRET_FILE').toString('utf8').trim()
+      : '');
   // User-level apps act as the authorising user, whom Zoom calls "me".
   // A comma-separated list is a host pool.
-  const hostUsers = (env.ZOOM_HOST_USER ?? '').split(',').map((h) => h.trim()).filter(Boolean);
+  const hostUsers = (env.ZOOM_HOST_USER ?? '')
+    .split(',')
+    .map((h) => h.trim())
+    .filter(Boolean);
   const hostUser = hostUsers[0] || (auth === 'user' ? 'me' : '');
   const missing = [
     auth === 'account' && !env.ZOOM_ACCOUNT_ID && 'ZOOM_ACCOUNT_ID',
@@ -108,7 +128,8 @@ export function zoomConnectorConfig(env: Env = process.env): ZoomConnectorConfig
     );
   }
   const plan = env.ZOOM_PLAN || undefined;
-  if (plan && !(plan in RATE_PLANS)) throw new ConfigError(`ZOOM_PLAN must be one of ${Object.keys(RATE_PLANS).join(', ')}; got "${plan}".`);
+  if (plan && !(plan in RATE_PLANS))
+    throw new ConfigError(`ZOOM_PLAN must be one of ${Object.keys(RATE_PLANS).join(', ')}; got "${plan}".`);
   return {
     name: 'default',
     auth,
@@ -131,7 +152,8 @@ export function zoomConnectorConfig(env: Env = process.env): ZoomConnectorConfig
 export function clockSkewTolerance(env: Env = process.env): number {
   const raw = env.ZR_CLOCK_SKEW_TOLERANCE?.trim();
   if (!raw) return DEFAULT_CLOCK_SKEW_TOLERANCE_MS;
-  if (!DURATION_PATTERN.test(raw)) throw new ConfigError(`ZR_CLOCK_SKEW_TOLERANCE must be a duration such as "15m", "900s" or "1h"; got "${raw}".`);
+  if (!DURATION_PATTERN.test(raw))
+    throw new ConfigError(`ZR_CLOCK_SKEW_TOLERANCE must be a duration such as "15m", "900s" or "1h"; got "${raw}".`);
   return msToNumber(raw as Duration);
 }
 
@@ -143,7 +165,10 @@ export interface IncidentPolicy {
   autoCloseSources: string[];
 }
 
-export const DEFAULT_INCIDENT_POLICY: IncidentPolicy = { closeAfterResolveMs: 24 * 3600_000, autoCloseSources: ['pagerduty'] };
+export const DEFAULT_INCIDENT_POLICY: IncidentPolicy = {
+  closeAfterResolveMs: 24 * 3600_000,
+  autoCloseSources: ['pagerduty'],
+};
 
 /**
  * ZR_CLOSE_AFTER_RESOLVE: a resolved incident that is neither reopened nor closed within this
@@ -154,10 +179,16 @@ export const DEFAULT_INCIDENT_POLICY: IncidentPolicy = { closeAfterResolveMs: 24
  */
 export function incidentPolicy(env: Env = process.env): IncidentPolicy {
   const raw = env.ZR_CLOSE_AFTER_RESOLVE?.trim();
-  const sources = env.ZR_AUTO_CLOSE_SOURCES?.split(',').map((s) => s.trim()).filter(Boolean) ?? DEFAULT_INCIDENT_POLICY.autoCloseSources;
+  const sources =
+    env.ZR_AUTO_CLOSE_SOURCES?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean) ?? DEFAULT_INCIDENT_POLICY.autoCloseSources;
   if (!raw) return { ...DEFAULT_INCIDENT_POLICY, autoCloseSources: sources };
   if (raw === 'off') return { closeAfterResolveMs: null, autoCloseSources: sources };
-  if (!DURATION_PATTERN.test(raw)) throw new ConfigError(`ZR_CLOSE_AFTER_RESOLVE must be a duration such as "24h" or "3 days", or "off"; got "${raw}".`);
+  if (!DURATION_PATTERN.test(raw))
+    throw new ConfigError(
+      `ZR_CLOSE_AFTER_RESOLVE must be a duration such as "24h" or "3 days", or "off"; got "${raw}".`,
+    );
   return { closeAfterResolveMs: msToNumber(raw as Duration), autoCloseSources: sources };
 }
 
@@ -165,7 +196,9 @@ function readConfigFile(path: string, variable: string): Buffer {
   try {
     return readFileSync(path);
   } catch (err) {
-    throw new ConfigError(`${variable} points to ${path}, which cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new ConfigError(
+      `${variable} points to ${path}, which cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
 }
 
@@ -205,13 +238,15 @@ export function workerTuning(env: Env = process.env): WorkerTuning {
     const raw = env[name];
     if (raw === undefined || raw === '') return fallback;
     const n = Number(raw);
-    if (!Number.isInteger(n) || n < min) throw new ConfigError(`${name} must be a whole number of at least ${min}; got "${raw}".`);
+    if (!Number.isInteger(n) || n < min)
+      throw new ConfigError(`${name} must be a whole number of at least ${min}; got "${raw}".`);
     return n;
   };
   const d = WORKER_TUNING_DEFAULTS;
   const pollers = whole('ZR_POLLERS', d.pollers, 2)!;
   const perSecond = env.ZR_ACTIVITIES_PER_SECOND;
-  if (perSecond && perSecond !== 'off' && !(Number(perSecond) > 0)) throw new ConfigError(`ZR_ACTIVITIES_PER_SECOND must be a positive number or "off"; got "${perSecond}".`);
+  if (perSecond && perSecond !== 'off' && !(Number(perSecond) > 0))
+    throw new ConfigError(`ZR_ACTIVITIES_PER_SECOND must be a positive number or "off"; got "${perSecond}".`);
   return {
     maxConcurrentWorkflowTaskExecutions: whole('ZR_WORKFLOW_SLOTS', d.workflowSlots, 2)!,
     maxConcurrentActivityTaskExecutions: whole('ZR_ACTIVITY_SLOTS', d.activitySlots, 1)!,
@@ -219,6 +254,8 @@ export function workerTuning(env: Env = process.env): WorkerTuning {
     workflowTaskPollerBehavior: { type: 'simple-maximum', maximum: pollers },
     activityTaskPollerBehavior: { type: 'simple-maximum', maximum: pollers },
     maxCachedWorkflows: whole('ZR_CACHED_WORKFLOWS', d.cachedWorkflows, 0)!,
-    ...(perSecond === 'off' ? {} : { maxTaskQueueActivitiesPerSecond: perSecond ? Number(perSecond) : zoomQueueRate(env.ZOOM_PLAN) }),
+    ...(perSecond === 'off'
+      ? {}
+      : { maxTaskQueueActivitiesPerSecond: perSecond ? Number(perSecond) : zoomQueueRate(env.ZOOM_PLAN) }),
   };
 }

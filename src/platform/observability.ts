@@ -21,16 +21,24 @@ export interface ObservabilityOptions {
 /** From ZR_METRICS_ADDRESS, ZR_LOG_FORMAT (json | text, default json) and ZR_LOG_LEVEL (default INFO). */
 export function observabilityFromEnv(env: Record<string, string | undefined> = process.env): ObservabilityOptions {
   const format = env.ZR_LOG_FORMAT || 'json';
-  if (format !== 'json' && format !== 'text') throw new Error(`ZR_LOG_FORMAT must be "json" or "text"; got "${format}".`);
+  if (format !== 'json' && format !== 'text')
+    throw new Error(`ZR_LOG_FORMAT must be "json" or "text"; got "${format}".`);
   const level = (env.ZR_LOG_LEVEL || 'INFO').toUpperCase();
-  if (!['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'].includes(level)) throw new Error(`ZR_LOG_LEVEL must be TRACE, DEBUG, INFO, WARN or ERROR; got "${env.ZR_LOG_LEVEL}".`);
+  if (!['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'].includes(level))
+    throw new Error(`ZR_LOG_LEVEL must be TRACE, DEBUG, INFO, WARN or ERROR; got "${env.ZR_LOG_LEVEL}".`);
   return { metricsAddress: env.ZR_METRICS_ADDRESS || undefined, logFormat: format, logLevel: level as LogLevel };
 }
 
 /** A JSON line per entry: time, level, message, then the metadata (workflow id, activity, incident…). */
 export function jsonLogLine(entry: LogEntry): string {
   const { sdkComponent, ...meta } = entry.meta ?? {};
-  return JSON.stringify({ time: new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString(), level: entry.level, msg: entry.message, component: sdkComponent, ...meta });
+  return JSON.stringify({
+    time: new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString(),
+    level: entry.level,
+    msg: entry.message,
+    component: sdkComponent,
+    ...meta,
+  });
 }
 
 /** The Zoom task queue's worker has no workflows by design: the SDK's warning about that is not news. */
@@ -55,8 +63,21 @@ export function installRuntime(options: ObservabilityOptions = {}): Runtime {
     return Runtime.install({
       logger,
       telemetryOptions: {
-        logging: { forward: {}, filter: makeTelemetryFilterString({ core: level === 'TRACE' || level === 'DEBUG' ? level : 'WARN' }) },
-        ...(options.metricsAddress ? { metrics: { prometheus: { bindAddress: options.metricsAddress, countersTotalSuffix: true, useSecondsForDurations: true } } } : {}),
+        logging: {
+          forward: {},
+          filter: makeTelemetryFilterString({ core: level === 'TRACE' || level === 'DEBUG' ? level : 'WARN' }),
+        },
+        ...(options.metricsAddress
+          ? {
+              metrics: {
+                prometheus: {
+                  bindAddress: options.metricsAddress,
+                  countersTotalSuffix: true,
+                  useSecondsForDurations: true,
+                },
+              },
+            }
+          : {}),
       },
     });
   } catch (err) {
@@ -78,8 +99,16 @@ export interface ZoomCallObserver {
 export function zoomMetrics(meter: MetricMeter): ZoomCallObserver {
   const calls = meter.createCounter('zoom_runbooks_zoom_calls', 'calls', 'Zoom REST calls by operation and outcome');
   const latency = meter.createHistogram('zoom_runbooks_zoom_call_latency', 'float', 's', 'Zoom REST call latency');
-  const limited = meter.createCounter('zoom_runbooks_zoom_rate_limited', 'calls', 'Zoom answers 429 (per-second or daily limits)');
-  const tokens = meter.createCounter('zoom_runbooks_zoom_token_requests', 'requests', 'OAuth token requests (new tokens and refreshes)');
+  const limited = meter.createCounter(
+    'zoom_runbooks_zoom_rate_limited',
+    'calls',
+    'Zoom answers 429 (per-second or daily limits)',
+  );
+  const tokens = meter.createCounter(
+    'zoom_runbooks_zoom_token_requests',
+    'requests',
+    'OAuth token requests (new tokens and refreshes)',
+  );
   return {
     call(operation, outcome, seconds) {
       calls.add(1, { operation, outcome });
@@ -102,7 +131,11 @@ export interface HealthServer {
  * Liveness (`/healthz`: the process answers) and readiness (`/readyz`: `ready()` says the process
  * does its job, e.g. a worker's pollers are running) on a small HTTP server of their own.
  */
-export async function startHealthServer(options: { port: number; host?: string; ready: () => boolean | Promise<boolean> }): Promise<HealthServer> {
+export async function startHealthServer(options: {
+  port: number;
+  host?: string;
+  ready: () => boolean | Promise<boolean>;
+}): Promise<HealthServer> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0];
     const answer = (status: number, body: object) => {
@@ -122,5 +155,9 @@ export async function startHealthServer(options: { port: number; host?: string; 
     server.listen(options.port, options.host ?? '127.0.0.1', resolve);
   });
   const { port } = server.address() as AddressInfo;
-  return { url: `http://${options.host ?? '127.0.0.1'}:${port}`, server, close: () => new Promise((r) => server.close(() => r())) };
+  return {
+    url: `http://${options.host ?? '127.0.0.1'}:${port}`,
+    server,
+    close: () => new Promise((r) => server.close(() => r())),
+  };
 }

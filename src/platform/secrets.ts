@@ -12,14 +12,19 @@ export class SecretBox {
   static fromEnv(env: Record<string, string | undefined> = process.env): SecretBox {
     const raw = env.ZR_SECRETS_KEY;
     if (!raw) {
-      throw new ConfigError('ZR_SECRETS_KEY is not set: it encrypts Zoom OAuth tokens kept by Temporal. Create one with: openssl rand -base64 32');
+      throw new ConfigError(
+        'ZR_SECRETS_KEY is not set: it encrypts Zoom OAuth tokens kept by Temporal. Create one with: openssl rand -base64 32',
+      );
     }
     return SecretBox.fromKey(raw);
   }
 
   static fromKey(base64Key: string): SecretBox {
     const key = Buffer.from(base64Key, 'base64');
-    if (key.length !== 32) throw new ConfigError(`ZR_SECRETS_KEY must be 32 bytes encoded in base64 (openssl rand -base64 32); it decodes to ${key.length} bytes.`);
+    if (key.length !== 32)
+      throw new ConfigError(
+        `ZR_SECRETS_KEY must be 32 bytes encoded in base64 (openssl rand -base64 32); it decodes to ${key.length} bytes.`,
+      );
     return new SecretBox(key);
   }
 
@@ -27,7 +32,9 @@ export class SecretBox {
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', this.key, iv);
     const data = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
-    return ['v1', iv, data, cipher.getAuthTag()].map((p) => (typeof p === 'string' ? p : p.toString('base64url'))).join('.');
+    return ['v1', iv, data, cipher.getAuthTag()]
+      .map((p) => (typeof p === 'string' ? p : p.toString('base64url')))
+      .join('.');
   }
 
   open(sealed: string): string {

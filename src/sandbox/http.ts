@@ -60,7 +60,11 @@ export function route(method: string, path: string, handler: Handler): Route {
   return { method, pattern, keys, handler };
 }
 
-export function matchRoute(routes: Route[], method: string, path: string): { route: Route; params: Record<string, string> } | undefined {
+export function matchRoute(
+  routes: Route[],
+  method: string,
+  path: string,
+): { route: Route; params: Record<string, string> } | undefined {
   for (const r of routes) {
     if (r.method !== method) continue;
     const m = r.pattern.exec(path);

@@ -10,15 +10,24 @@ export function oauthRoutes(state: SandboxState): Route[] {
     // The sandbox's user consents at once and is sent back with a code, as after "Allow" on Zoom.
     route('GET', '/oauth/authorize', (req) => {
       const q = req.query;
-      if (q.get('response_type') !== 'code') throw oauthError(400, 4705, 'unsupported_response_type', 'response_type must be code.');
-      if (q.get('client_id') !== state.credentials.clientId) throw oauthError(400, 4702, 'invalid_client', 'Invalid client.');
+      if (q.get('response_type') !== 'code')
+        throw oauthError(400, 4705, 'unsupported_response_type', 'response_type must be code.');
+      if (q.get('client_id') !== state.credentials.clientId)
+        throw oauthError(400, 4702, 'invalid_client', 'Invalid client.');
       const redirectUri = q.get('redirect_uri');
-      if (!redirectUri || !/^https?:\/\//.test(redirectUri)) throw oauthError(400, 4709, 'invalid_request', 'Redirect URI mismatch.');
+      if (!redirectUri || !/^https?:\/\//.test(redirectUri))
+        throw oauthError(400, 4709, 'invalid_request', 'Redirect URI mismatch.');
       const challenge = q.get('code_challenge') ?? undefined;
-      if (challenge && q.get('code_challenge_method') !== 'S256') throw oauthError(400, 4700, 'invalid_request', 'code_challenge_method must be S256.');
+      if (challenge && q.get('code_challenge_method') !== 'S256')
+        throw oauthError(400, 4700, 'invalid_request', 'code_challenge_method must be S256.');
       const user = state.users.find((u) => u.email === q.get('login_hint')) ?? state.users[0];
       const code = randomBytes(18).toString('base64url');
-      state.oauth.codes.set(code, { userId: user.id, redirectUri, codeChallenge: challenge, expiresAt: Date.now() + CODE_TTL_MS });
+      state.oauth.codes.set(code, {
+        userId: user.id,
+        redirectUri,
+        codeChallenge: challenge,
+        expiresAt: Date.now() + CODE_TTL_MS,
+      });
       const target = new URL(redirectUri);
       target.searchParams.set('code', code);
       if (q.get('state') !== null) target.searchParams.set('state', q.get('state')!);
@@ -43,7 +52,9 @@ export function oauthRoutes(state: SandboxState): Route[] {
     route('POST', '/oauth/revoke', (req) => {
       authenticateClient(state, req);
       const token = req.query.get('token') ?? req.form().get('token');
-      const grant = state.oauth.grants.find((g) => g.refreshToken === token || (token !== null && g.accessTokens.has(token)));
+      const grant = state.oauth.grants.find(
+        (g) => g.refreshToken === token || (token !== null && g.accessTokens.has(token)),
+      );
       // Whether revoking an access token also voids the refresh token is not documented; the sandbox
       // voids the whole grant, the stricter reading, so our client is tested against it.
       if (grant) {
@@ -59,14 +70,16 @@ export function oauthRoutes(state: SandboxState): Route[] {
 function authenticateClient(state: SandboxState, req: SandboxRequest): void {
   const basic = /^Basic (.+)$/i.exec(String(req.headers.authorization ?? ''));
   const [clientId, clientSecret] = basic ? Buffer.from(basic[1], 'base64').toString('utf8').split(':') : [];
-  if (!clientId || !clientSecret) throw oauthError(400, 4706, 'invalid_request', 'Client ID or client secret is missing.');
+  if (!clientId || !clientSecret)
+    throw oauthError(400, 4706, 'invalid_request', 'Client ID or client secret is missing.');
   if (clientId !== state.credentials.clientId || clientSecret !== state.credentials.clientSecret) {
     throw oauthError(401, 4702, 'invalid_client', 'Invalid client_id or client_secret');
   }
 }
 
 function accountToken(state: SandboxState, params: URLSearchParams) {
-  if (params.get('account_id') !== state.credentials.accountId) throw oauthError(400, 4700, 'invalid_request', 'Invalid account_id');
+  if (params.get('account_id') !== state.credentials.accountId)
+    throw oauthError(400, 4700, 'invalid_request', 'Invalid account_id');
   return tokenResponse(state, issueAccessToken(state));
 }
 
@@ -75,10 +88,12 @@ function exchangeCode(state: SandboxState, params: URLSearchParams) {
   if (!code) throw oauthError(400, 4734, 'invalid_grant', 'Invalid authorization code.');
   state.oauth.codes.delete(params.get('code')!);
   if (code.expiresAt <= Date.now()) throw oauthError(400, 4733, 'invalid_grant', 'Code is expired');
-  if (params.get('redirect_uri') !== code.redirectUri) throw oauthError(400, 4709, 'invalid_grant', 'Redirect URI mismatch.');
+  if (params.get('redirect_uri') !== code.redirectUri)
+    throw oauthError(400, 4709, 'invalid_grant', 'Redirect URI mismatch.');
   if (code.codeChallenge) {
     const verifier = params.get('code_verifier') ?? '';
-    if (createHash('sha256').update(verifier).digest('base64url') !== code.codeChallenge) throw oauthError(400, 4734, 'invalid_grant', 'Invalid code_verifier.');
+    if (createHash('sha256').update(verifier).digest('base64url') !== code.codeChallenge)
+      throw oauthError(400, 4734, 'invalid_grant', 'Invalid code_verifier.');
   }
   const grant: Grant = { userId: code.userId, refreshToken: newRefreshToken(), accessTokens: new Set() };
   state.oauth.grants.push(grant);

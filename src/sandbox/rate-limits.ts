@@ -1,5 +1,12 @@
 import { RateCategory } from '../zoom/operations';
-import { DEFAULT_PLAN, overrideRateLimits, RATE_WINDOW_MS, RateLimits, resolveRateLimits, ZoomPlan } from '../zoom/rate-limiter';
+import {
+  DEFAULT_PLAN,
+  overrideRateLimits,
+  RATE_WINDOW_MS,
+  RateLimits,
+  resolveRateLimits,
+  ZoomPlan,
+} from '../zoom/rate-limiter';
 import { nextUtcMidnight } from '../zoom/error-mapping';
 import { ZoomHttpError } from './http';
 
@@ -16,7 +23,8 @@ import { ZoomHttpError } from './http';
  * the client, which counts every call it releases.
  */
 
-export const PER_SECOND_LIMIT_MESSAGE = 'You have reached the maximum per-second rate limit for this API. Try again later.';
+export const PER_SECOND_LIMIT_MESSAGE =
+  'You have reached the maximum per-second rate limit for this API. Try again later.';
 
 export function hostDailyLimitMessage(limit: number): string {
   return `You have exceeded the daily rate limit (${limit}) of Meeting Create/Update API requests permitted for this particular user. You may resume these requests at GMT 00:00:00.`;
@@ -94,7 +102,8 @@ export class SandboxRateLimits {
 
     let daily: { day: string; count: number } | undefined;
     if (input.hostDaily) {
-      if (!input.hostUserId) throw new Error('SandboxRateLimits.check: a hostDaily call needs hostUserId (the meeting host).');
+      if (!input.hostUserId)
+        throw new Error('SandboxRateLimits.check: a hostDaily call needs hostUserId (the meeting host).');
       const today = utcDay(now);
       daily = this.hostDays.get(input.hostUserId);
       if (!daily || daily.day !== today) daily = { day: today, count: 0 };
@@ -131,7 +140,8 @@ export class SandboxRateLimits {
 }
 
 function checkedDailyLimit(limit: number): number {
-  if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`hostDailyLimit must be a whole number >= 1, got ${limit}.`);
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new RangeError(`hostDailyLimit must be a whole number >= 1, got ${limit}.`);
   return limit;
 }
 

@@ -103,7 +103,13 @@ export class ZoomSandbox {
     this.state = {
       credentials: { ...SANDBOX_DEFAULT_CREDENTIALS, ...options.credentials },
       users: options.users ?? SANDBOX_DEFAULT_USERS,
-      groups: [{ id: 'sbxGroupSre', name: 'SRE On-call', memberIds: (options.users ?? SANDBOX_DEFAULT_USERS).map((u) => u.id) }],
+      groups: [
+        {
+          id: 'sbxGroupSre',
+          name: 'SRE On-call',
+          memberIds: (options.users ?? SANDBOX_DEFAULT_USERS).map((u) => u.id),
+        },
+      ],
       scopes: options.scopes ?? SANDBOX_DEFAULT_SCOPES,
       tokenTtlSeconds: options.tokenTtlSeconds ?? 3600,
       tokens: new Map(),
@@ -205,22 +211,40 @@ export class ZoomSandbox {
         return;
       }
       // The admin API (/_sandbox/…) is read in browsers as well as by tests: indented.
-      send(res, { ...out, pretty: !record, headers: { 'x-zm-trackingid': trackingId(), ...responseHeaders, ...(out.headers ?? {}) } });
+      send(res, {
+        ...out,
+        pretty: !record,
+        headers: { 'x-zm-trackingid': trackingId(), ...responseHeaders, ...(out.headers ?? {}) },
+      });
     } catch (err) {
       const e = err instanceof ZoomHttpError ? err : new ZoomHttpError(500, 500, 'Internal sandbox error.');
       status = e.status;
       const errBody = { code: e.code, message: e.message, ...e.extra };
       response = errBody;
-      send(res, { status: e.status, body: errBody, headers: { 'x-zm-trackingid': trackingId(), ...responseHeaders, ...e.headers } });
+      send(res, {
+        status: e.status,
+        body: errBody,
+        headers: { 'x-zm-trackingid': trackingId(), ...responseHeaders, ...e.headers },
+      });
     } finally {
       if (record) {
-        this.requests.push({ at: new Date().toISOString(), method, path: url.pathname, query: Object.fromEntries(url.searchParams), body, status, response });
+        this.requests.push({
+          at: new Date().toISOString(),
+          method,
+          path: url.pathname,
+          query: Object.fromEntries(url.searchParams),
+          body,
+          status,
+          response,
+        });
       }
     }
   }
 
   private takeFault(method: string, path: string): Fault | undefined {
-    const i = this.faults.findIndex((f) => (!f.method || f.method === method) && (!f.path || new RegExp(f.path).test(path)));
+    const i = this.faults.findIndex(
+      (f) => (!f.method || f.method === method) && (!f.path || new RegExp(f.path).test(path)),
+    );
     if (i < 0) return undefined;
     const fault = this.faults[i];
     if (--fault.times <= 0) this.faults.splice(i, 1);
@@ -229,15 +253,28 @@ export class ZoomSandbox {
 
   private adminRoutes(): Route[] {
     return [
-      route('GET', '/_sandbox/meetings', () => ({ status: 200, body: { meetings: [...this.state.meetings.values()] } })),
+      route('GET', '/_sandbox/meetings', () => ({
+        status: 200,
+        body: { meetings: [...this.state.meetings.values()] },
+      })),
       route('GET', '/_sandbox/requests', () => ({ status: 200, body: { requests: this.requests } })),
       route('GET', '/_sandbox/stats', () => ({
         status: 200,
-        body: { meetings: this.state.meetings.size, tokenRequests: this.state.tokenRequests, refreshRequests: this.state.oauth.refreshRequests, requests: this.requests.length },
+        body: {
+          meetings: this.state.meetings.size,
+          tokenRequests: this.state.tokenRequests,
+          refreshRequests: this.state.oauth.refreshRequests,
+          requests: this.requests.length,
+        },
       })),
       route('POST', '/_sandbox/faults', (req) => {
         const parsed = faultSchema.safeParse(req.json());
-        if (!parsed.success) throw new ZoomHttpError(400, 300, `Invalid fault: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+        if (!parsed.success)
+          throw new ZoomHttpError(
+            400,
+            300,
+            `Invalid fault: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+          );
         this.faults.push(parsed.data);
         return { status: 201, body: parsed.data };
       }),

@@ -27,7 +27,11 @@ export function simulationRoutes(state: SandboxState, sender: WebhookSender): Ro
       // Zoom will not save a subscription whose endpoint fails the challenge-response check.
       if (validate && !(await sender.validateEndpoint())) {
         state.webhook = previous;
-        throw new ZoomHttpError(400, 300, `Endpoint URL validation failed for ${url}: see GET /_sandbox/webhooks/deliveries.`);
+        throw new ZoomHttpError(
+          400,
+          300,
+          `Endpoint URL validation failed for ${url}: see GET /_sandbox/webhooks/deliveries.`,
+        );
       }
       return { status: 200, body: { url, ...(validate ? { validated: true } : {}) } };
     }),
@@ -52,13 +56,21 @@ export function simulationRoutes(state: SandboxState, sender: WebhookSender): Ro
       const { instance, participant } = await joinMeeting(state, sender, meeting, person);
       return {
         status: 201,
-        body: { participantId: participant.user_id, participantUuid: participant.participant_uuid, instanceUuid: instance.uuid, joinTime: participant.join_time },
+        body: {
+          participantId: participant.user_id,
+          participantUuid: participant.participant_uuid,
+          instanceUuid: instance.uuid,
+          joinTime: participant.join_time,
+        },
       };
     }),
     route('POST', '/_sandbox/meetings/:meetingId/participants/:participantId/leave', async (req) => {
       const meeting = findMeeting(state, req.params.meetingId);
       const participant = await leaveMeeting(state, sender, meeting, req.params.participantId);
-      return { status: 200, body: { participantId: participant.user_id, leaveTime: participant.leave_time, duration: participant.duration } };
+      return {
+        status: 200,
+        body: { participantId: participant.user_id, leaveTime: participant.leave_time, duration: participant.duration },
+      };
     }),
     route('POST', '/_sandbox/meetings/:meetingId/end', async (req) => {
       const instance = await endMeeting(state, sender, findMeeting(state, req.params.meetingId));
@@ -68,7 +80,8 @@ export function simulationRoutes(state: SandboxState, sender: WebhookSender): Ro
       const meeting = findMeeting(state, req.params.meetingId);
       const delayMs = optionalInteger(jsonObject(req), 'delayMs', 0, 600_000) ?? 0;
       const instance = recordableInstance(state, meeting);
-      if (pendingRecordings.has(instance.uuid)) throw new ZoomHttpError(400, 3000, `The recording of meeting ${meeting.id} is already being processed.`);
+      if (pendingRecordings.has(instance.uuid))
+        throw new ZoomHttpError(400, 3000, `The recording of meeting ${meeting.id} is already being processed.`);
       if (delayMs === 0) {
         const { recording, downloadToken } = await completeRecording(state, sender, meeting, instance);
         return { status: 201, body: { recording, downloadToken } };
@@ -102,7 +115,11 @@ export interface Person {
   userId?: string;
 }
 
-export async function startMeeting(state: SandboxState, sender: WebhookSender, meeting: StoredMeeting): Promise<MeetingInstance> {
+export async function startMeeting(
+  state: SandboxState,
+  sender: WebhookSender,
+  meeting: StoredMeeting,
+): Promise<MeetingInstance> {
   if (openInstance(state, meeting)) throw new ZoomHttpError(400, 3000, `Meeting ${meeting.id} is already started.`);
   const heldBefore = state.instances.some((i) => i.meetingId === meeting.id);
   const instance: MeetingInstance = {
@@ -114,7 +131,10 @@ export async function startMeeting(state: SandboxState, sender: WebhookSender, m
   };
   state.instances.push(instance);
   meeting.status = 'started';
-  await sender.send('meeting.started', { account_id: state.credentials.accountId, object: meetingObject(meeting, instance) });
+  await sender.send('meeting.started', {
+    account_id: state.credentials.accountId,
+    object: meetingObject(meeting, instance),
+  });
   return instance;
 }
 
@@ -137,24 +157,41 @@ export async function joinMeeting(
     status: 'in_meeting',
   };
   instance.participants.push(participant);
-  const joined: WebhookParticipant & { join_time: string } = { ...webhookParticipant(participant), join_time: participant.join_time };
-  await sender.send('meeting.participant_joined', { account_id: state.credentials.accountId, object: { ...meetingObject(meeting, instance), participant: joined } });
+  const joined: WebhookParticipant & { join_time: string } = {
+    ...webhookParticipant(participant),
+    join_time: participant.join_time,
+  };
+  await sender.send('meeting.participant_joined', {
+    account_id: state.credentials.accountId,
+    object: { ...meetingObject(meeting, instance), participant: joined },
+  });
   return { instance, participant };
 }
 
 /** `participantId` is the per-meeting id (`user_id`) that joining returned. */
-export async function leaveMeeting(state: SandboxState, sender: WebhookSender, meeting: StoredMeeting, participantId: string): Promise<ParticipantRecord> {
+export async function leaveMeeting(
+  state: SandboxState,
+  sender: WebhookSender,
+  meeting: StoredMeeting,
+  participantId: string,
+): Promise<ParticipantRecord> {
   const instance = requireOpenInstance(state, meeting, 'leave');
   const participant = instance.participants.find((p) => p.user_id === participantId);
-  if (!participant) throw new ZoomHttpError(404, undefined, `Participant ${participantId} is not in meeting ${meeting.id}.`);
-  if (participant.leave_time) throw new ZoomHttpError(400, 3000, `Participant ${participantId} already left meeting ${meeting.id}.`);
+  if (!participant)
+    throw new ZoomHttpError(404, undefined, `Participant ${participantId} is not in meeting ${meeting.id}.`);
+  if (participant.leave_time)
+    throw new ZoomHttpError(400, 3000, `Participant ${participantId} already left meeting ${meeting.id}.`);
   markLeft(participant, new Date());
   await sendLeft(state, sender, meeting, instance, participant, 'left the meeting');
   return participant;
 }
 
 /** Everyone still present leaves, then the meeting ends; Get meeting reports `waiting` again. */
-export async function endMeeting(state: SandboxState, sender: WebhookSender, meeting: StoredMeeting): Promise<MeetingInstance> {
+export async function endMeeting(
+  state: SandboxState,
+  sender: WebhookSender,
+  meeting: StoredMeeting,
+): Promise<MeetingInstance> {
   const instance = openInstance(state, meeting);
   if (!instance) throw new ZoomHttpError(400, 3000, `Meeting ${meeting.id} is not started, so it cannot be ended.`);
   const now = new Date();
@@ -163,7 +200,10 @@ export async function endMeeting(state: SandboxState, sender: WebhookSender, mee
   instance.endTime = isoSeconds(now);
   meeting.status = 'waiting';
   for (const p of leaving) await sendLeft(state, sender, meeting, instance, p, 'Host ended the meeting.');
-  await sender.send('meeting.ended', { account_id: state.credentials.accountId, object: { ...meetingObject(meeting, instance), end_time: instance.endTime } });
+  await sender.send('meeting.ended', {
+    account_id: state.credentials.accountId,
+    object: { ...meetingObject(meeting, instance), end_time: instance.endTime },
+  });
   return instance;
 }
 
@@ -178,12 +218,20 @@ export async function completeRecording(
   instance.recording = recording;
   // Lets the subscriber download the files without an OAuth token (Zoom: valid for 24 hours).
   const downloadToken = `sbx.${randomBytes(32).toString('base64url')}`;
-  await sender.send('recording.completed', { account_id: state.credentials.accountId, object: recording }, { download_token: downloadToken });
+  await sender.send(
+    'recording.completed',
+    { account_id: state.credentials.accountId, object: recording },
+    { download_token: downloadToken },
+  );
   return { recording, downloadToken };
 }
 
 /** The app is uninstalled: every issued token stops working and Zoom sends `app_deauthorized`. */
-export async function deauthorizeApp(state: SandboxState, sender: WebhookSender, userId?: string): Promise<AppDeauthorizedPayload> {
+export async function deauthorizeApp(
+  state: SandboxState,
+  sender: WebhookSender,
+  userId?: string,
+): Promise<AppDeauthorizedPayload> {
   state.tokens.clear();
   const now = new Date();
   const payload: AppDeauthorizedPayload = {
@@ -225,13 +273,23 @@ function webhookParticipant(p: ParticipantRecord): WebhookParticipant {
   };
 }
 
-async function sendLeft(state: SandboxState, sender: WebhookSender, meeting: StoredMeeting, instance: MeetingInstance, p: ParticipantRecord, reason: string): Promise<void> {
+async function sendLeft(
+  state: SandboxState,
+  sender: WebhookSender,
+  meeting: StoredMeeting,
+  instance: MeetingInstance,
+  p: ParticipantRecord,
+  reason: string,
+): Promise<void> {
   const left: WebhookParticipant & { leave_time: string } = {
     ...webhookParticipant(p),
     leave_time: p.leave_time!,
     leave_reason: `left the meeting. Reason : ${reason}`, // the format Zoom sends
   };
-  await sender.send('meeting.participant_left', { account_id: state.credentials.accountId, object: { ...meetingObject(meeting, instance), participant: left } });
+  await sender.send('meeting.participant_left', {
+    account_id: state.credentials.accountId,
+    object: { ...meetingObject(meeting, instance), participant: left },
+  });
 }
 
 function markLeft(p: ParticipantRecord, at: Date): void {
@@ -240,10 +298,20 @@ function markLeft(p: ParticipantRecord, at: Date): void {
 }
 
 /** Zoom's recording object (reference §2.6, §6.4): the same one Get recordings and recording.completed return. */
-function buildRecording(state: SandboxState, meeting: StoredMeeting, instance: MeetingInstance): Record<string, unknown> {
+function buildRecording(
+  state: SandboxState,
+  meeting: StoredMeeting,
+  instance: MeetingInstance,
+): Record<string, unknown> {
   const seconds = Math.max(1, Math.round((Date.parse(instance.endTime!) - Date.parse(instance.startTime)) / 1000));
   const base = state.publicUrl;
-  const file = (file_type: string, file_extension: string, recording_type: string, bytesPerSecond: number, playable: boolean): RecordingFile => {
+  const file = (
+    file_type: string,
+    file_extension: string,
+    recording_type: string,
+    bytesPerSecond: number,
+    playable: boolean,
+  ): RecordingFile => {
     const token = randomBytes(18).toString('base64url');
     return {
       id: randomUUID(),
@@ -288,7 +356,9 @@ function buildRecording(state: SandboxState, meeting: StoredMeeting, instance: M
 // ---- Lookups ----
 
 function findMeeting(state: SandboxState, ref: string): StoredMeeting {
-  const meeting = /^\d+$/.test(ref) ? state.meetings.get(Number(ref)) : [...state.meetings.values()].find((m) => m.uuid === ref);
+  const meeting = /^\d+$/.test(ref)
+    ? state.meetings.get(Number(ref))
+    : [...state.meetings.values()].find((m) => m.uuid === ref);
   if (!meeting) throw new ZoomHttpError(404, 3001, `Meeting ${ref} is not found or has expired.`);
   return meeting;
 }
@@ -299,7 +369,8 @@ function openInstance(state: SandboxState, meeting: StoredMeeting): MeetingInsta
 
 function requireOpenInstance(state: SandboxState, meeting: StoredMeeting, action: string): MeetingInstance {
   const instance = openInstance(state, meeting);
-  if (!instance) throw new ZoomHttpError(400, 3000, `Meeting ${meeting.id} is not started: start it before participants ${action}.`);
+  if (!instance)
+    throw new ZoomHttpError(400, 3000, `Meeting ${meeting.id} is not started: start it before participants ${action}.`);
   return instance;
 }
 
@@ -307,8 +378,14 @@ function requireOpenInstance(state: SandboxState, meeting: StoredMeeting, action
 function recordableInstance(state: SandboxState, meeting: StoredMeeting): MeetingInstance {
   const ended = state.instances.filter((i) => i.meetingId === meeting.id && i.endTime);
   const instance = ended[ended.length - 1];
-  if (!instance) throw new ZoomHttpError(400, 3000, `Meeting ${meeting.id} has not ended yet: end it before its recording completes.`);
-  if (instance.recording) throw new ZoomHttpError(400, 3000, `The latest occurrence of meeting ${meeting.id} already has a recording.`);
+  if (!instance)
+    throw new ZoomHttpError(
+      400,
+      3000,
+      `Meeting ${meeting.id} has not ended yet: end it before its recording completes.`,
+    );
+  if (instance.recording)
+    throw new ZoomHttpError(400, 3000, `The latest occurrence of meeting ${meeting.id} already has a recording.`);
   return instance;
 }
 
@@ -316,12 +393,19 @@ function recordableInstance(state: SandboxState, meeting: StoredMeeting): Meetin
 
 function jsonObject(req: SandboxRequest): Record<string, unknown> {
   const body = req.json();
-  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new ZoomHttpError(400, 300, 'Request body must be a JSON object.');
+  if (!body || typeof body !== 'object' || Array.isArray(body))
+    throw new ZoomHttpError(400, 300, 'Request body must be a JSON object.');
   return body as Record<string, unknown>;
 }
 
 function invalidField(field: string, problem: string): ZoomHttpError {
-  return new ZoomHttpError(400, 300, `Invalid field "${field}": ${problem}.`, {}, { errors: [{ field, message: problem }] });
+  return new ZoomHttpError(
+    400,
+    300,
+    `Invalid field "${field}": ${problem}.`,
+    {},
+    { errors: [{ field, message: problem }] },
+  );
 }
 
 function requiredString(body: Record<string, unknown>, field: string): string {
@@ -350,7 +434,8 @@ function optionalBoolean(body: Record<string, unknown>, field: string): boolean 
 function optionalInteger(body: Record<string, unknown>, field: string, min: number, max: number): number | undefined {
   const v = body[field];
   if (v === undefined) return undefined;
-  if (!Number.isInteger(v) || (v as number) < min || (v as number) > max) throw invalidField(field, `must be an integer from ${min} to ${max}`);
+  if (!Number.isInteger(v) || (v as number) < min || (v as number) > max)
+    throw invalidField(field, `must be an integer from ${min} to ${max}`);
   return v as number;
 }
 

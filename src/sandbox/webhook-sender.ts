@@ -52,7 +52,11 @@ export class WebhookSender {
    * Sends one event. Never throws: undefined means no subscription or no answer (see `deliveries`).
    * `topLevel` adds fields beside `event`, e.g. recording.completed's `download_token`.
    */
-  async send(event: string, payload: object, topLevel: Record<string, unknown> = {}): Promise<{ status: number } | undefined> {
+  async send(
+    event: string,
+    payload: object,
+    topLevel: Record<string, unknown> = {},
+  ): Promise<{ status: number } | undefined> {
     const subscription = this.getSubscription();
     if (!subscription) return undefined;
     const { delivery } = await this.deliver(subscription, event, payload, topLevel);

@@ -24,7 +24,14 @@ export interface IssuedToken {
 }
 
 /** A meeting as the sandbox stores it: Zoom's Get-meeting object. */
-export type StoredMeeting = Record<string, unknown> & { id: number; uuid: string; host_id: string; topic: string; type: number; status: string };
+export type StoredMeeting = Record<string, unknown> & {
+  id: number;
+  uuid: string;
+  host_id: string;
+  topic: string;
+  type: number;
+  status: string;
+};
 
 /** A person in one meeting instance, as Zoom's past-participants API reports them. */
 export interface ParticipantRecord {
@@ -91,8 +98,22 @@ export interface SandboxState {
 }
 
 const CREATE_RESPONSE_FIELDS = [
-  'id', 'host_email', 'topic', 'type', 'start_time', 'duration', 'timezone', 'agenda', 'created_at',
-  'start_url', 'join_url', 'password', 'h323_password', 'pstn_password', 'settings', 'pre_schedule',
+  'id',
+  'host_email',
+  'topic',
+  'type',
+  'start_time',
+  'duration',
+  'timezone',
+  'agenda',
+  'created_at',
+  'start_url',
+  'join_url',
+  'password',
+  'h323_password',
+  'pstn_password',
+  'settings',
+  'pre_schedule',
 ];
 const MEETING_TYPES = new Set([1, 2, 3, 8]);
 const AUTO_RECORDING = new Set(['local', 'cloud', 'none']);
@@ -101,6 +122,13 @@ const LOCAL_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z)?$/;
 
 /** Routes of the Zoom REST API and OAuth endpoints the sandbox emulates. */
 export function zoomRoutes(state: SandboxState, hooks: ZoomApiHooks): Route[] {
+  /** The participants of a past meeting as Zoom lists them: none for a meeting of one. */
+  const twoOrMore = (meetingId: string, fields: string[]) => {
+    const { participants } = pastInstance(state, meetingId);
+    return (participants.length > 1 ? participants : []).map((p) =>
+      pick(p as unknown as Record<string, unknown>, fields),
+    );
+  };
   return [
     route('POST', '/v2/users/:userId/meetings', (req) => {
       const token = requireToken(state, req, 'createMeeting');
@@ -122,14 +150,16 @@ export function zoomRoutes(state: SandboxState, hooks: ZoomApiHooks): Route[] {
       requireToken(state, req, 'updateMeeting');
       const meeting = findMeeting(state, req.params.meetingId);
       rateLimit(state, req, 'updateMeeting', meeting.host_id);
-      if (meeting.status === 'started') throw new ZoomHttpError(400, 3000, 'You cannot update or delete meetings that have started using this method.');
+      if (meeting.status === 'started')
+        throw new ZoomHttpError(400, 3000, 'You cannot update or delete meetings that have started using this method.');
       updateMeeting(meeting, req.json());
       return { status: 204 };
     }),
     route('DELETE', '/v2/meetings/:meetingId', (req) => {
       requireToken(state, req, 'deleteMeeting');
       const meeting = findMeeting(state, req.params.meetingId);
-      if (meeting.status === 'started') throw new ZoomHttpError(400, 3002, 'Sorry, you cannot delete this meeting since it is in progress.');
+      if (meeting.status === 'started')
+        throw new ZoomHttpError(400, 3002, 'Sorry, you cannot delete this meeting since it is in progress.');
       state.meetings.delete(meeting.id);
       return { status: 204 };
     }),
@@ -138,7 +168,13 @@ export function zoomRoutes(state: SandboxState, hooks: ZoomApiHooks): Route[] {
       const meeting = findMeeting(state, req.params.meetingId);
       const action = asObject(req.json(), '').action;
       if (action !== 'end' && action !== 'recover') {
-        throw new ZoomHttpError(400, 300, 'Validation Failed.', {}, { errors: [{ field: 'action', message: 'Invalid field.' }] });
+        throw new ZoomHttpError(
+          400,
+          300,
+          'Validation Failed.',
+          {},
+          { errors: [{ field: 'action', message: 'Invalid field.' }] },
+        );
       }
       if (action === 'end' && meeting.status === 'started') await hooks.endMeeting(meeting);
       return { status: 204 };
@@ -170,19 +206,21 @@ export function zoomRoutes(state: SandboxState, hooks: ZoomApiHooks): Route[] {
         },
       };
     }),
+    // Zoom: "the API doesn't return results if there's only one participant in a meeting".
     route('GET', '/v2/past_meetings/:meetingId/participants', (req) => {
       requireToken(state, req, 'listPastParticipants');
-      const instance = pastInstance(state, req.params.meetingId);
-      // Zoom: "the API doesn't return results if there's only one participant in a meeting".
-      const people = instance.participants.length > 1 ? instance.participants : [];
-      return { status: 200, body: page(req.query, 'participants', people.map((p) => pick(p as unknown as Record<string, unknown>, PAST_PARTICIPANT_FIELDS))) };
+      return {
+        status: 200,
+        body: page(req.query, 'participants', twoOrMore(req.params.meetingId, PAST_PARTICIPANT_FIELDS)),
+      };
     }),
+    // Zoom reports meetings "with two or more participants, including the host".
     route('GET', '/v2/report/meetings/:meetingId/participants', (req) => {
       requireToken(state, req, 'participantReport');
-      const instance = pastInstance(state, req.params.meetingId);
-      // Zoom reports meetings "with two or more participants, including the host".
-      const people = instance.participants.length > 1 ? instance.participants : [];
-      return { status: 200, body: page(req.query, 'participants', people.map((p) => pick(p as unknown as Record<string, unknown>, REPORT_PARTICIPANT_FIELDS))) };
+      return {
+        status: 200,
+        body: page(req.query, 'participants', twoOrMore(req.params.meetingId, REPORT_PARTICIPANT_FIELDS)),
+      };
     }),
     route('GET', '/v2/meetings/:meetingId/recordings', (req) => {
       requireToken(state, req, 'getRecordings');
@@ -200,7 +238,18 @@ export function zoomRoutes(state: SandboxState, hooks: ZoomApiHooks): Route[] {
     route('GET', '/v2/users/:userId', (req) => {
       const token = requireToken(state, req, 'getUser');
       const user = findUser(state, userRef(req.params.userId, token));
-      return { status: 200, body: { ...user, display_name: `${user.first_name} ${user.last_name}`, type: 2, status: 'active', account_id: state.credentials.accountId, timezone: 'UTC', group_ids: state.groups.filter((g) => g.memberIds.includes(user.id)).map((g) => g.id) } };
+      return {
+        status: 200,
+        body: {
+          ...user,
+          display_name: `${user.first_name} ${user.last_name}`,
+          type: 2,
+          status: 'active',
+          account_id: state.credentials.accountId,
+          timezone: 'UTC',
+          group_ids: state.groups.filter((g) => g.memberIds.includes(user.id)).map((g) => g.id),
+        },
+      };
     }),
     route('GET', '/v2/groups', (req) => {
       requireToken(state, req, 'listGroups');
@@ -211,7 +260,9 @@ export function zoomRoutes(state: SandboxState, hooks: ZoomApiHooks): Route[] {
       requireToken(state, req, 'listGroupMembers');
       const group = state.groups.find((g) => g.id === req.params.groupId);
       if (!group) throw new ZoomHttpError(404, 4130, `A group with this ${req.params.groupId} does not exist.`);
-      const members = group.memberIds.map((id) => state.users.find((u) => u.id === id)!).map((u) => ({ id: u.id, email: u.email, first_name: u.first_name, last_name: u.last_name, type: 2 }));
+      const members = group.memberIds
+        .map((id) => state.users.find((u) => u.id === id)!)
+        .map((u) => ({ id: u.id, email: u.email, first_name: u.first_name, last_name: u.last_name, type: 2 }));
       return { status: 200, body: page(req.query, 'members', members) };
     }),
     route('GET', '/j/:meetingId', (req) => {
@@ -244,7 +295,10 @@ function requireToken(state: SandboxState, req: SandboxRequest, operation: ZoomO
 function rateLimit(state: SandboxState, req: SandboxRequest, operation: ZoomOperation, hostUserId?: string): void {
   if (!state.rateLimits) return;
   const facts: OperationFacts = OPERATIONS[operation];
-  Object.assign(req.responseHeaders, state.rateLimits.check({ category: facts.category, hostDaily: facts.hostDaily, hostUserId }));
+  Object.assign(
+    req.responseHeaders,
+    state.rateLimits.check({ category: facts.category, hostDaily: facts.hostDaily, hostUserId }),
+  );
 }
 
 /** `authorize` runs first when given: Zoom checks the token before it looks the user up. */
@@ -293,8 +347,28 @@ function recordedInstance(state: SandboxState, meetingRef: string): MeetingInsta
   return instance;
 }
 
-const PAST_PARTICIPANT_FIELDS = ['id', 'name', 'user_id', 'registrant_id', 'user_email', 'join_time', 'leave_time', 'duration', 'status'];
-const REPORT_PARTICIPANT_FIELDS = ['id', 'user_id', 'name', 'user_email', 'join_time', 'leave_time', 'duration', 'registrant_id', 'status'];
+const PAST_PARTICIPANT_FIELDS = [
+  'id',
+  'name',
+  'user_id',
+  'registrant_id',
+  'user_email',
+  'join_time',
+  'leave_time',
+  'duration',
+  'status',
+];
+const REPORT_PARTICIPANT_FIELDS = [
+  'id',
+  'user_id',
+  'name',
+  'user_email',
+  'join_time',
+  'leave_time',
+  'duration',
+  'registrant_id',
+  'status',
+];
 const UPDATABLE_FIELDS = ['topic', 'agenda', 'duration', 'start_time', 'timezone', 'password', 'type', 'recurrence'];
 
 function updateMeeting(meeting: StoredMeeting, input: unknown): void {
@@ -308,12 +382,16 @@ function updateMeeting(meeting: StoredMeeting, input: unknown): void {
 function addRegistrant(meeting: StoredMeeting, input: unknown) {
   const body = asObject(input, '');
   const approval = (meeting.settings as { approval_type?: number }).approval_type;
-  if (approval !== 0 && approval !== 1) throw new ZoomHttpError(400, 3000, 'Registration has not been enabled for this meeting.');
+  if (approval !== 0 && approval !== 1)
+    throw new ZoomHttpError(400, 3000, 'Registration has not been enabled for this meeting.');
   const errors: { field: string; message: string }[] = [];
   // Zoom's spec: email at most 128 characters, names at most 64.
-  if (typeof body.email !== 'string' || !/^[^@\s]+@[^@\s]+$/.test(body.email) || body.email.length > 128) errors.push({ field: 'email', message: 'Invalid field.' });
-  if (typeof body.first_name !== 'string' || !body.first_name || body.first_name.length > 64) errors.push({ field: 'first_name', message: 'Invalid field.' });
-  if (body.last_name !== undefined && (typeof body.last_name !== 'string' || body.last_name.length > 64)) errors.push({ field: 'last_name', message: 'Invalid field.' });
+  if (typeof body.email !== 'string' || !/^[^@\s]+@[^@\s]+$/.test(body.email) || body.email.length > 128)
+    errors.push({ field: 'email', message: 'Invalid field.' });
+  if (typeof body.first_name !== 'string' || !body.first_name || body.first_name.length > 64)
+    errors.push({ field: 'first_name', message: 'Invalid field.' });
+  if (body.last_name !== undefined && (typeof body.last_name !== 'string' || body.last_name.length > 64))
+    errors.push({ field: 'last_name', message: 'Invalid field.' });
   if (errors.length) throw new ZoomHttpError(400, 300, 'Validation Failed.', {}, { errors });
   const email = body.email as string;
   const registrants = ((meeting.registrants as Record<string, unknown>[] | undefined) ??= []);
@@ -322,7 +400,8 @@ function addRegistrant(meeting: StoredMeeting, input: unknown) {
   // repeat is accepted rather than refused).
   let registrant = registrants.find((r) => String(r.email).toLowerCase() === email.toLowerCase());
   if (!registrant) {
-    if (registrants.length >= 4999) throw new ZoomHttpError(400, 3043, 'Meeting has reached maximum attendee capacity.');
+    if (registrants.length >= 4999)
+      throw new ZoomHttpError(400, 3043, 'Meeting has reached maximum attendee capacity.');
     registrant = {
       registrant_id: randomBytes(12).toString('base64url'),
       email,
@@ -421,14 +500,29 @@ function listMeetings(state: SandboxState, host: SandboxUser, query: URLSearchPa
   const start = Number(query.get('next_page_token') || 0);
   // Zoom lists scheduled and recurring meetings only, never instant ones.
   const all = [...state.meetings.values()].filter(
-    (m) => m.host_id === host.id && m.type !== 1 && (type !== 'live' || m.status === 'started') && m.status !== 'deleted',
+    (m) =>
+      m.host_id === host.id && m.type !== 1 && (type !== 'live' || m.status === 'started') && m.status !== 'deleted',
   );
   const page = all.slice(start, start + pageSize);
   return {
     next_page_token: start + pageSize < all.length ? String(start + pageSize) : '',
     page_size: pageSize,
     total_records: all.length,
-    meetings: page.map((m) => pick(m, ['uuid', 'id', 'host_id', 'topic', 'type', 'start_time', 'duration', 'timezone', 'agenda', 'created_at', 'join_url'])),
+    meetings: page.map((m) =>
+      pick(m, [
+        'uuid',
+        'id',
+        'host_id',
+        'topic',
+        'type',
+        'start_time',
+        'duration',
+        'timezone',
+        'agenda',
+        'created_at',
+        'join_url',
+      ]),
+    ),
   };
 }
 
@@ -436,26 +530,69 @@ function listMeetings(state: SandboxState, host: SandboxUser, query: URLSearchPa
 function validateMeetingFields(body: Record<string, unknown>): { field: string; message: string }[] {
   const errors: { field: string; message: string }[] = [];
   const check = (ok: boolean, field: string, message: string) => ok || errors.push({ field, message });
-  check(body.topic === undefined || (typeof body.topic === 'string' && body.topic.length <= 200), 'topic', 'Topic must be a string of at most 200 characters.');
-  check(body.type === undefined || (typeof body.type === 'number' && MEETING_TYPES.has(body.type)), 'type', 'Invalid meeting type.');
-  check(body.agenda === undefined || (typeof body.agenda === 'string' && body.agenda.length <= 2000), 'agenda', 'Agenda must be a string of at most 2000 characters.');
-  check(body.duration === undefined || (Number.isInteger(body.duration) && (body.duration as number) > 0), 'duration', 'Duration must be a positive integer.');
-  check(body.start_time === undefined || (typeof body.start_time === 'string' && LOCAL_TIME.test(body.start_time)), 'start_time', 'Invalid start_time.');
-  check(body.password === undefined || (typeof body.password === 'string' && PASSWORD.test(body.password)), 'password', 'Invalid passcode.');
+  check(
+    body.topic === undefined || (typeof body.topic === 'string' && body.topic.length <= 200),
+    'topic',
+    'Topic must be a string of at most 200 characters.',
+  );
+  check(
+    body.type === undefined || (typeof body.type === 'number' && MEETING_TYPES.has(body.type)),
+    'type',
+    'Invalid meeting type.',
+  );
+  check(
+    body.agenda === undefined || (typeof body.agenda === 'string' && body.agenda.length <= 2000),
+    'agenda',
+    'Agenda must be a string of at most 2000 characters.',
+  );
+  check(
+    body.duration === undefined || (Number.isInteger(body.duration) && (body.duration as number) > 0),
+    'duration',
+    'Duration must be a positive integer.',
+  );
+  check(
+    body.start_time === undefined || (typeof body.start_time === 'string' && LOCAL_TIME.test(body.start_time)),
+    'start_time',
+    'Invalid start_time.',
+  );
+  check(
+    body.password === undefined || (typeof body.password === 'string' && PASSWORD.test(body.password)),
+    'password',
+    'Invalid passcode.',
+  );
   if (body.recurrence !== undefined) {
     const r = body.recurrence as Record<string, unknown> | null;
     check(body.type === 8 || body.type === undefined, 'recurrence', 'Use recurrence only with a type 8 meeting.');
     check(!!r && typeof r === 'object' && [1, 2, 3].includes(r.type as number), 'recurrence.type', 'Invalid field.');
-    check(!r || r.end_times === undefined || (Number.isInteger(r.end_times) && (r.end_times as number) >= 1 && (r.end_times as number) <= 60), 'recurrence.end_times', 'Invalid field.');
+    check(
+      !r ||
+        r.end_times === undefined ||
+        (Number.isInteger(r.end_times) && (r.end_times as number) >= 1 && (r.end_times as number) <= 60),
+      'recurrence.end_times',
+      'Invalid field.',
+    );
   }
   const settings = body.settings;
   if (settings !== undefined) {
-    if (!settings || typeof settings !== 'object' || Array.isArray(settings)) errors.push({ field: 'settings', message: 'Invalid field.' });
+    if (!settings || typeof settings !== 'object' || Array.isArray(settings))
+      errors.push({ field: 'settings', message: 'Invalid field.' });
     else {
       const st = settings as Record<string, unknown>;
-      check(st.auto_recording === undefined || AUTO_RECORDING.has(st.auto_recording as string), 'settings.auto_recording', 'Invalid field.');
-      check(st.jbh_time === undefined || [0, 5, 10].includes(st.jbh_time as number), 'settings.jbh_time', 'Invalid field.');
-      check(st.approval_type === undefined || [0, 1, 2].includes(st.approval_type as number), 'settings.approval_type', 'Invalid field.');
+      check(
+        st.auto_recording === undefined || AUTO_RECORDING.has(st.auto_recording as string),
+        'settings.auto_recording',
+        'Invalid field.',
+      );
+      check(
+        st.jbh_time === undefined || [0, 5, 10].includes(st.jbh_time as number),
+        'settings.jbh_time',
+        'Invalid field.',
+      );
+      check(
+        st.approval_type === undefined || [0, 1, 2].includes(st.approval_type as number),
+        'settings.approval_type',
+        'Invalid field.',
+      );
     }
   }
   return errors;
@@ -479,7 +616,13 @@ function isoSeconds(d: Date): string {
 
 function asObject(v: unknown, field: string): Record<string, unknown> {
   if (v && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>;
-  throw new ZoomHttpError(400, 300, field ? 'Validation Failed.' : 'Request Body should be a valid JSON object.', {}, field ? { errors: [{ field, message: 'Invalid field.' }] } : {});
+  throw new ZoomHttpError(
+    400,
+    300,
+    field ? 'Validation Failed.' : 'Request Body should be a valid JSON object.',
+    {},
+    field ? { errors: [{ field, message: 'Invalid field.' }] } : {},
+  );
 }
 
 function pick(obj: Record<string, unknown>, keys: string[]): Record<string, unknown> {

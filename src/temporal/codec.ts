@@ -52,8 +52,10 @@ export class EncryptionCodec implements PayloadCodec {
   constructor(ring: KeyRing) {
     this.currentId = ring.current.id;
     for (const { id, key } of [ring.current, ...(ring.previous ?? [])]) {
-      if (!KEY_ID.test(id)) throw new PayloadKeyError(`Payload key id "${id}" must be 1-64 letters, digits, ".", "_" or "-".`);
-      if (key.length !== KEY_BYTES) throw new PayloadKeyError(`Payload key "${id}" must be ${KEY_BYTES} bytes; it is ${key.length}.`);
+      if (!KEY_ID.test(id))
+        throw new PayloadKeyError(`Payload key id "${id}" must be 1-64 letters, digits, ".", "_" or "-".`);
+      if (key.length !== KEY_BYTES)
+        throw new PayloadKeyError(`Payload key "${id}" must be ${KEY_BYTES} bytes; it is ${key.length}.`);
       if (this.keys.has(id)) throw new PayloadKeyError(`Payload key id "${id}" appears twice.`);
       // Non-extractable: once imported, the key cannot be read back out of this object.
       this.keys.set(id, crypto.subtle.importKey('raw', key, 'AES-GCM', false, ['encrypt', 'decrypt']));
@@ -78,7 +80,11 @@ export class EncryptionCodec implements PayloadCodec {
     const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
     // The whole payload, metadata included, so decode gives back exactly what was encoded.
     const plain = temporal.api.common.v1.Payload.encode(payload).finish();
-    const sealed = await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: utf8.encode(id) }, await this.keys.get(id)!, plain);
+    const sealed = await crypto.subtle.encrypt(
+      { name: 'AES-GCM', iv, additionalData: utf8.encode(id) },
+      await this.keys.get(id)!,
+      plain,
+    );
     const data = new Uint8Array(IV_BYTES + sealed.byteLength);
     data.set(iv);
     data.set(new Uint8Array(sealed), IV_BYTES);
@@ -90,7 +96,10 @@ export class EncryptionCodec implements PayloadCodec {
     // Anything not ours (histories from before encryption was turned on) reads as it is.
     if (!encoding || fromUtf8.decode(encoding) !== ENCRYPTED_ENCODING) return payload;
     const rawId = payload.metadata?.[KEY_ID_METADATA];
-    if (!rawId) throw new PayloadKeyError(`An encrypted payload has no "${KEY_ID_METADATA}" metadata, so it cannot be decrypted.`);
+    if (!rawId)
+      throw new PayloadKeyError(
+        `An encrypted payload has no "${KEY_ID_METADATA}" metadata, so it cannot be decrypted.`,
+      );
     const id = fromUtf8.decode(rawId);
     const key = this.keys.get(id);
     if (!key) {
@@ -102,9 +111,15 @@ export class EncryptionCodec implements PayloadCodec {
     let plain: ArrayBuffer;
     try {
       if (data.length < IV_BYTES + TAG_BYTES) throw new Error('too short');
-      plain = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: data.subarray(0, IV_BYTES), additionalData: rawId }, await key, data.subarray(IV_BYTES));
+      plain = await crypto.subtle.decrypt(
+        { name: 'AES-GCM', iv: data.subarray(0, IV_BYTES), additionalData: rawId },
+        await key,
+        data.subarray(IV_BYTES),
+      );
     } catch {
-      throw new PayloadKeyError(`A payload encrypted with key "${id}" could not be decrypted: it was altered, or "${id}" is not the key that encrypted it.`);
+      throw new PayloadKeyError(
+        `A payload encrypted with key "${id}" could not be decrypted: it was altered, or "${id}" is not the key that encrypted it.`,
+      );
     }
     return temporal.api.common.v1.Payload.decode(new Uint8Array(plain));
   }
@@ -140,7 +155,9 @@ export function keyRingFromEnv(env: Env = process.env): KeyRing | undefined {
   const raw = env[PAYLOAD_KEYS_ENV]?.trim();
   if (!raw) {
     if (payloadKeysRequired(env)) {
-      throw new PayloadKeyError(`${PAYLOAD_KEYS_ENV} is not set, and NODE_ENV=production requires encrypted payloads. Create a key with: npx tsx src/apps/codec-server.ts --generate-key`);
+      throw new PayloadKeyError(
+        `${PAYLOAD_KEYS_ENV} is not set, and NODE_ENV=production requires encrypted payloads. Create a key with: npx tsx src/apps/codec-server.ts --generate-key`,
+      );
     }
     return undefined;
   }
@@ -157,20 +174,25 @@ export function keyRingFromEnv(env: Env = process.env): KeyRing | undefined {
     if (keys.some((k) => k.id === id)) return `entry ${name}: the id appears twice`;
     if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) return `entry ${name}: the key is not base64`;
     const key = Buffer.from(b64, 'base64');
-    if (key.length !== KEY_BYTES) return `entry ${name}: the key must be ${KEY_BYTES} bytes; it decodes to ${key.length}`;
+    if (key.length !== KEY_BYTES)
+      return `entry ${name}: the key must be ${KEY_BYTES} bytes; it decodes to ${key.length}`;
     keys.push({ id, key });
   };
   raw.split(',').forEach((entry, i) => {
     const p = problem(entry.trim(), i);
     if (p) problems.push(p);
   });
-  if (problems.length) throw new PayloadKeyError(`${PAYLOAD_KEYS_ENV} is invalid (${problems.join('; ')}). Each entry is "id:" followed by 32 random bytes in base64.`);
+  if (problems.length)
+    throw new PayloadKeyError(
+      `${PAYLOAD_KEYS_ENV} is invalid (${problems.join('; ')}). Each entry is "id:" followed by 32 random bytes in base64.`,
+    );
   const [current, ...previous] = keys;
   return { current, previous };
 }
 
 /** A new "id:base64key" entry for ZR_PAYLOAD_KEYS; put it first to make it the current key. */
 export function generateKey(id = `k${new Date().toISOString().slice(0, 10).replace(/-/g, '')}`): string {
-  if (!KEY_ID.test(id)) throw new PayloadKeyError(`Payload key id "${id}" must be 1-64 letters, digits, ".", "_" or "-".`);
+  if (!KEY_ID.test(id))
+    throw new PayloadKeyError(`Payload key id "${id}" must be 1-64 letters, digits, ".", "_" or "-".`);
   return `${id}:${Buffer.from(crypto.getRandomValues(new Uint8Array(KEY_BYTES))).toString('base64')}`;
 }

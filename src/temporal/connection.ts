@@ -12,12 +12,16 @@ function connectionOptions(cfg: TemporalConfig) {
 
 function unreachable(cfg: TemporalConfig) {
   return (err: Error): never => {
-    throw new Error(`Cannot reach Temporal at ${cfg.address}: ${err.message}. Is the server running (./temporal-dev.sh) and TEMPORAL_ADDRESS right?`);
+    throw new Error(
+      `Cannot reach Temporal at ${cfg.address}: ${err.message}. Is the server running (./temporal-dev.sh) and TEMPORAL_ADDRESS right?`,
+    );
   };
 }
 
 export async function connectClient(cfg: TemporalConfig): Promise<Client> {
-  const connection = await Connection.connect({ ...connectionOptions(cfg), connectTimeout: '5s' }).catch(unreachable(cfg));
+  const connection = await Connection.connect({ ...connectionOptions(cfg), connectTimeout: '5s' }).catch(
+    unreachable(cfg),
+  );
   return new Client({ connection, namespace: cfg.namespace, dataConverter: dataConverter(cfg) });
 }
 
@@ -34,7 +38,11 @@ export function connectWorker(cfg: TemporalConfig): Promise<NativeConnection> {
  * A long-running process started before Temporal (or while it restarts) waits for it rather than
  * exiting: it tries again every two seconds for up to `waitMs`, then fails with the last reason.
  */
-export async function untilReachable<T>(connect: () => Promise<T>, waitMs: number, onRetry: (reason: string) => void): Promise<T> {
+export async function untilReachable<T>(
+  connect: () => Promise<T>,
+  waitMs: number,
+  onRetry: (reason: string) => void,
+): Promise<T> {
   const giveUpAt = Date.now() + waitMs;
   for (;;) {
     try {
@@ -52,7 +60,10 @@ export async function untilReachable<T>(connect: () => Promise<T>, waitMs: numbe
  * the dev script (`print-search-attribute-flags`), tests, bench and chaos start servers with.
  */
 export function searchAttributeFlags(): string[] {
-  return SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=${key.type === 'KEYWORD_LIST' ? 'KeywordList' : 'Keyword'}`]);
+  return SEARCH_ATTRIBUTES.flatMap((key) => [
+    '--search-attribute',
+    `${key.name}=${key.type === 'KEYWORD_LIST' ? 'KeywordList' : 'Keyword'}`,
+  ]);
 }
 
 /** Registers our search attributes on a server started without the flags (the time-skipping test server). */
@@ -60,9 +71,12 @@ export async function registerSearchAttributes(connection: Connection, namespace
   const { KEYWORD, KEYWORD_LIST } = { KEYWORD: 2, KEYWORD_LIST: 7 } as const; // temporal.api.enums.v1.IndexedValueType
   await connection.operatorService.addSearchAttributes({
     namespace,
-    searchAttributes: Object.fromEntries(SEARCH_ATTRIBUTES.map((key) => [key.name, key.type === 'KEYWORD_LIST' ? KEYWORD_LIST : KEYWORD])),
+    searchAttributes: Object.fromEntries(
+      SEARCH_ATTRIBUTES.map((key) => [key.name, key.type === 'KEYWORD_LIST' ? KEYWORD_LIST : KEYWORD]),
+    ),
   });
 }
 
 // `tsx src/temporal/connection.ts print-search-attribute-flags`: for temporal-dev.sh, one flag per line.
-if (require.main === module && process.argv[2] === 'print-search-attribute-flags') console.log(searchAttributeFlags().join('\n'));
+if (require.main === module && process.argv[2] === 'print-search-attribute-flags')
+  console.log(searchAttributeFlags().join('\n'));

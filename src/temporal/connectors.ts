@@ -11,12 +11,18 @@ import {
 } from '../../workflows/definitions';
 import { SecretBox } from '../platform/secrets';
 import { GrantedTokens } from '../zoom/auth';
-import { ZoomAuthError, ZoomConnectorDisabledError, ZoomReauthorizationError, ZoomUnavailableError } from '../zoom/errors';
+import {
+  ZoomAuthError,
+  ZoomConnectorDisabledError,
+  ZoomReauthorizationError,
+  ZoomUnavailableError,
+} from '../zoom/errors';
 import { OwnedAccessToken, TokenOwner, tokenFingerprint } from '../zoom/user-oauth';
 
 /** Seals freshly granted tokens for the connector workflow (which must never see them in clear). */
 export function sealTokens(box: SecretBox, granted: GrantedTokens, now = Date.now()): SealedTokenSet {
-  if (!granted.refreshToken) throw new ZoomAuthError('Zoom granted no refresh token: the connector needs a user-level OAuth app.');
+  if (!granted.refreshToken)
+    throw new ZoomAuthError('Zoom granted no refresh token: the connector needs a user-level OAuth app.');
   return {
     sealedAccessToken: box.seal(granted.accessToken),
     accessFingerprint: tokenFingerprint(granted.accessToken),
@@ -27,7 +33,13 @@ export function sealTokens(box: SecretBox, granted: GrantedTokens, now = Date.no
 }
 
 /** Hands a new authorisation to the connector's owner workflow, starting it if needed. */
-export async function installUserTokens(client: Client, taskQueue: string, connector: string, box: SecretBox, granted: GrantedTokens): Promise<void> {
+export async function installUserTokens(
+  client: Client,
+  taskQueue: string,
+  connector: string,
+  box: SecretBox,
+  granted: GrantedTokens,
+): Promise<void> {
   await client.workflow.signalWithStart<ZoomConnectorWorkflow, [SealedTokenSet]>(WORKFLOW_TYPE.zoomConnector, {
     workflowId: connectorWorkflowId(connector),
     taskQueue,
@@ -49,10 +61,13 @@ export class WorkflowTokenOwner implements TokenOwner {
   async accessToken(stale?: string): Promise<OwnedAccessToken> {
     const handle = this.client.workflow.getHandle(connectorWorkflowId(this.connector));
     try {
-      const owned = await handle.executeUpdate(accessTokenUpdate, { args: [{ staleFingerprint: stale && tokenFingerprint(stale) }] });
+      const owned = await handle.executeUpdate(accessTokenUpdate, {
+        args: [{ staleFingerprint: stale && tokenFingerprint(stale) }],
+      });
       return { token: this.box.open(owned.sealedAccessToken), expiresAt: owned.expiresAt, scopes: owned.scopes };
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw new ZoomAuthError(`Zoom connector ${this.connector} is not authorised yet: install the Zoom app for it.`);
+      if (err instanceof WorkflowNotFoundError)
+        throw new ZoomAuthError(`Zoom connector ${this.connector} is not authorised yet: install the Zoom app for it.`);
       if (err instanceof WorkflowUpdateFailedError) {
         const cause = err.cause as { type?: string; message?: string } | undefined;
         const message = cause?.message ?? err.message;
@@ -70,7 +85,12 @@ export class WorkflowTokenOwner implements TokenOwner {
  * Zoom's app_deauthorized: the connector workflow (started if the connector had none, as
  * Server-to-Server connectors do) deletes its tokens and refuses every call from now on.
  */
-export async function deauthorizeConnector(client: Client, taskQueue: string, connector: string, at = new Date().toISOString()): Promise<void> {
+export async function deauthorizeConnector(
+  client: Client,
+  taskQueue: string,
+  connector: string,
+  at = new Date().toISOString(),
+): Promise<void> {
   await client.workflow.signalWithStart<ZoomConnectorWorkflow, [{ at: string }]>(WORKFLOW_TYPE.zoomConnector, {
     workflowId: connectorWorkflowId(connector),
     taskQueue,
@@ -86,7 +106,10 @@ export async function deauthorizeConnector(client: Client, taskQueue: string, co
  * `ttlMs` per connector and process, so an uninstall stops every worker within that time.
  */
 export class ConnectorGate {
-  private readonly known = new Map<string, { disabled?: string; until: number; pending?: Promise<string | undefined> }>();
+  private readonly known = new Map<
+    string,
+    { disabled?: string; until: number; pending?: Promise<string | undefined> }
+  >();
 
   constructor(
     private readonly client: Client,
@@ -94,7 +117,10 @@ export class ConnectorGate {
   ) {}
 
   async assertEnabled(connector: string): Promise<void> {
-    if (await this.disabled(connector)) throw new ZoomConnectorDisabledError(`${connectorDisabledMessage(connector)}.`, { hint: 'install the Zoom app again to restore it.' });
+    if (await this.disabled(connector))
+      throw new ZoomConnectorDisabledError(`${connectorDisabledMessage(connector)}.`, {
+        hint: 'install the Zoom app again to restore it.',
+      });
   }
 
   private async disabled(connector: string): Promise<string | undefined> {

@@ -20,8 +20,10 @@ import { isWebhookEvent, WebhookEnvelope } from '../zoom/webhooks';
  */
 export function meetingEventFromWebhook(envelope: WebhookEnvelope): ZoomMeetingEvent | undefined {
   const at = (iso: string | undefined) => iso ?? new Date(envelope.event_ts ?? Date.now()).toISOString();
-  if (isWebhookEvent(envelope, 'meeting.started')) return { type: envelope.event, meetingId: envelope.payload.object.id, at: at(envelope.payload.object.start_time) };
-  if (isWebhookEvent(envelope, 'meeting.ended')) return { type: envelope.event, meetingId: envelope.payload.object.id, at: at(envelope.payload.object.end_time) };
+  if (isWebhookEvent(envelope, 'meeting.started'))
+    return { type: envelope.event, meetingId: envelope.payload.object.id, at: at(envelope.payload.object.start_time) };
+  if (isWebhookEvent(envelope, 'meeting.ended'))
+    return { type: envelope.event, meetingId: envelope.payload.object.id, at: at(envelope.payload.object.end_time) };
   if (isWebhookEvent(envelope, 'meeting.participant_joined') || isWebhookEvent(envelope, 'meeting.participant_left')) {
     const p = envelope.payload.object.participant;
     const when = 'join_time' in p && envelope.event === 'meeting.participant_joined' ? p.join_time : p.leave_time;
@@ -38,7 +40,10 @@ export function meetingEventFromWebhook(envelope: WebhookEnvelope): ZoomMeetingE
       type: envelope.event,
       meetingId: String(r.id),
       at: at(undefined),
-      recording: { shareUrl: r.share_url, files: (r.recording_files ?? []).map((f) => ({ type: f.file_type, sizeBytes: f.file_size })) },
+      recording: {
+        shareUrl: r.share_url,
+        files: (r.recording_files ?? []).map((f) => ({ type: f.file_type, sizeBytes: f.file_size })),
+      },
     };
   }
   return undefined;
@@ -49,7 +54,11 @@ export function meetingEventFromWebhook(envelope: WebhookEnvelope): ZoomMeetingE
  * Temporal holds it, and the run that created the meeting gets it whenever it claims the meeting.
  * No index has to be current: the mailbox's id is derived from the meeting id.
  */
-export async function recordMeetingEvent(client: Client, taskQueue: string, event: ZoomMeetingEvent): Promise<{ workflowId: string }> {
+export async function recordMeetingEvent(
+  client: Client,
+  taskQueue: string,
+  event: ZoomMeetingEvent,
+): Promise<{ workflowId: string }> {
   return signalMailbox(client, taskQueue, event.meetingId, zoomMeetingEventSignal, event);
 }
 
@@ -58,7 +67,11 @@ export async function recordMeetingEvent(client: Client, taskQueue: string, even
  * holds and all that comes. The incident, when named, keeps the meeting too (an incident that has
  * ended keeps nothing more).
  */
-export async function claimMeetingMailbox(client: Client, taskQueue: string, { meetingId, owner, incident }: MeetingClaim): Promise<void> {
+export async function claimMeetingMailbox(
+  client: Client,
+  taskQueue: string,
+  { meetingId, owner, incident }: MeetingClaim,
+): Promise<void> {
   await signalMailbox(client, taskQueue, meetingId, claimMeetingSignal, { owner });
   if (!incident) return;
   try {
@@ -73,12 +86,22 @@ export async function claimMeetingMailbox(client: Client, taskQueue: string, { m
  * mailbox does not exist yet, a claim from a create that the run had cut short can still come
  * later, and must find the release there.
  */
-export async function releaseMeetingMailbox(client: Client, taskQueue: string, { meetingId, owner }: { meetingId: string; owner: string }): Promise<void> {
+export async function releaseMeetingMailbox(
+  client: Client,
+  taskQueue: string,
+  { meetingId, owner }: { meetingId: string; owner: string },
+): Promise<void> {
   await signalMailbox(client, taskQueue, meetingId, releaseMeetingSignal, { owner });
 }
 
 /** Signal-with-start of a meeting's mailbox: whoever comes first (a webhook, the create's claim, a release) starts it. */
-async function signalMailbox<T>(client: Client, taskQueue: string, meetingId: string, signal: SignalDefinition<[T]>, arg: T): Promise<{ workflowId: string }> {
+async function signalMailbox<T>(
+  client: Client,
+  taskQueue: string,
+  meetingId: string,
+  signal: SignalDefinition<[T]>,
+  arg: T,
+): Promise<{ workflowId: string }> {
   assertMeetingId(meetingId);
   const workflowId = meetingMailboxWorkflowId(meetingId);
   await client.workflow.signalWithStart<MeetingMailboxWorkflow, [T]>(WORKFLOW_TYPE.meetingMailbox, {
@@ -110,5 +133,6 @@ export async function deliverMeetingEvent(client: Client, event: ZoomMeetingEven
 
 /** Zoom meeting ids are numbers; anything else would be a query injection or a strange workflow id. */
 function assertMeetingId(meetingId: string): void {
-  if (!/^\d{1,20}$/.test(meetingId)) throw new Error(`Not a Zoom meeting id: ${JSON.stringify(meetingId.slice(0, 40))}`);
+  if (!/^\d{1,20}$/.test(meetingId))
+    throw new Error(`Not a Zoom meeting id: ${JSON.stringify(meetingId.slice(0, 40))}`);
 }

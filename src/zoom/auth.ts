@@ -99,10 +99,21 @@ export interface GrantedTokens {
  * One call to Zoom's token endpoint (Basic auth, form body). A refusal by Zoom (4xx other than 429)
  * becomes ZoomAuthError with `refusedHint`; outages and 429s keep their retryable types.
  */
-export async function requestTokens(http: AxiosInstance, creds: OAuthClientCredentials, params: Record<string, string>, refusedHint: string): Promise<GrantedTokens> {
+export async function requestTokens(
+  http: AxiosInstance,
+  creds: OAuthClientCredentials,
+  params: Record<string, string>,
+  refusedHint: string,
+): Promise<GrantedTokens> {
   // Never repeated in an error, whatever the answer echoes: the client secret (also as Basic
   // credentials) and the grant's secrets (refresh token, authorization code, PKCE verifier).
-  const secrets = [creds.clientSecret, Buffer.from(`${creds.clientId}:${creds.clientSecret}`).toString('base64'), params.refresh_token, params.code, params.code_verifier];
+  const secrets = [
+    creds.clientSecret,
+    Buffer.from(`${creds.clientId}:${creds.clientSecret}`).toString('base64'),
+    params.refresh_token,
+    params.code,
+    params.code_verifier,
+  ];
   let res;
   try {
     res = await http.post(creds.tokenUrl, new URLSearchParams(params).toString(), {
@@ -111,12 +122,25 @@ export async function requestTokens(http: AxiosInstance, creds: OAuthClientCrede
       validateStatus: () => true,
     });
   } catch (err) {
-    throw new ZoomUnavailableError(`Zoom token request to ${creds.tokenUrl} failed: ${redactSecrets(axiosReason(err), secrets)}`);
+    throw new ZoomUnavailableError(
+      `Zoom token request to ${creds.tokenUrl} failed: ${redactSecrets(axiosReason(err), secrets)}`,
+    );
   }
   if (res.status !== 200) {
-    const error = zoomErrorFromResponse({ status: res.status, body: res.data, headers: res.headers as Record<string, string>, operation: 'token request', secrets });
+    const error = zoomErrorFromResponse({
+      status: res.status,
+      body: res.data,
+      headers: res.headers as Record<string, string>,
+      operation: 'token request',
+      secrets,
+    });
     if (res.status < 500 && res.status !== 429) {
-      throw new ZoomAuthError(error.message.replace(/ Hint: .*$/, ''), { status: error.status, code: error.code, trackingId: error.trackingId, hint: refusedHint });
+      throw new ZoomAuthError(error.message.replace(/ Hint: .*$/, ''), {
+        status: error.status,
+        code: error.code,
+        trackingId: error.trackingId,
+        hint: refusedHint,
+      });
     }
     throw error;
   }

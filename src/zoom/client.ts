@@ -43,7 +43,13 @@ export interface ZoomClientOptions {
   /** The current call's abort signal, if any (the worker gives the running activity attempt's): no call waits or runs past it. */
   signal?: () => AbortSignal | undefined;
   /** Told about every HTTP call: operation, outcome, seconds (metrics). */
-  observer?: { call(operation: string, outcome: 'ok' | 'client_error' | 'rate_limited' | 'server_error' | 'network_error', seconds: number): void };
+  observer?: {
+    call(
+      operation: string,
+      outcome: 'ok' | 'client_error' | 'rate_limited' | 'server_error' | 'network_error',
+      seconds: number,
+    ): void;
+  };
 }
 
 interface RequestSpec<T> {
@@ -74,36 +80,82 @@ export class ZoomClient {
   }
 
   createMeeting(userId: string, body: CreateMeetingRequest): Promise<Meeting> {
-    return this.request({ operation: 'createMeeting', method: 'POST', path: `/users/${encodeURIComponent(userId)}/meetings`, body, schema: meetingSchema });
+    return this.request({
+      operation: 'createMeeting',
+      method: 'POST',
+      path: `/users/${encodeURIComponent(userId)}/meetings`,
+      body,
+      schema: meetingSchema,
+    });
   }
 
   getMeeting(meeting: MeetingRef): Promise<Meeting> {
-    return this.request({ operation: 'getMeeting', method: 'GET', path: `/meetings/${meetingPathId(meeting)}`, schema: meetingSchema });
+    return this.request({
+      operation: 'getMeeting',
+      method: 'GET',
+      path: `/meetings/${meetingPathId(meeting)}`,
+      schema: meetingSchema,
+    });
   }
 
   async updateMeeting(meeting: MeetingRef, body: Partial<CreateMeetingRequest>): Promise<void> {
-    await this.request({ operation: 'updateMeeting', method: 'PATCH', path: `/meetings/${meetingPathId(meeting)}`, body });
+    await this.request({
+      operation: 'updateMeeting',
+      method: 'PATCH',
+      path: `/meetings/${meetingPathId(meeting)}`,
+      body,
+    });
   }
 
-  async deleteMeeting(meeting: MeetingRef, query: { occurrence_id?: string; cancel_meeting_reminder?: boolean } = {}): Promise<void> {
-    await this.request({ operation: 'deleteMeeting', method: 'DELETE', path: `/meetings/${meetingPathId(meeting)}`, query });
+  async deleteMeeting(
+    meeting: MeetingRef,
+    query: { occurrence_id?: string; cancel_meeting_reminder?: boolean } = {},
+  ): Promise<void> {
+    await this.request({
+      operation: 'deleteMeeting',
+      method: 'DELETE',
+      path: `/meetings/${meetingPathId(meeting)}`,
+      query,
+    });
   }
 
   /** Ends a meeting in progress for everyone (`PUT /meetings/{id}/status`). */
   async endMeeting(meeting: MeetingRef): Promise<void> {
-    await this.request({ operation: 'endMeeting', method: 'PUT', path: `/meetings/${meetingPathId(meeting)}/status`, body: { action: 'end' } });
+    await this.request({
+      operation: 'endMeeting',
+      method: 'PUT',
+      path: `/meetings/${meetingPathId(meeting)}/status`,
+      body: { action: 'end' },
+    });
   }
 
   listMeetings(userId: string, query: { type?: string; page_size?: number; next_page_token?: string } = {}) {
-    return this.request({ operation: 'listMeetings', method: 'GET', path: `/users/${encodeURIComponent(userId)}/meetings`, query, schema: meetingListSchema });
+    return this.request({
+      operation: 'listMeetings',
+      method: 'GET',
+      path: `/users/${encodeURIComponent(userId)}/meetings`,
+      query,
+      schema: meetingListSchema,
+    });
   }
 
   addRegistrant(meeting: MeetingRef, body: RegistrantRequest) {
-    return this.request({ operation: 'addRegistrant', method: 'POST', path: `/meetings/${meetingPathId(meeting)}/registrants`, body, schema: registrantSchema });
+    return this.request({
+      operation: 'addRegistrant',
+      method: 'POST',
+      path: `/meetings/${meetingPathId(meeting)}/registrants`,
+      body,
+      schema: registrantSchema,
+    });
   }
 
   getPastMeeting(meeting: MeetingRef) {
-    return this.request({ operation: 'getPastMeeting', method: 'GET', path: `/past_meetings/${meetingPathId(meeting)}`, schema: pastMeetingSchema });
+    return this.request({
+      operation: 'getPastMeeting',
+      method: 'GET',
+      path: `/past_meetings/${meetingPathId(meeting)}`,
+      schema: pastMeetingSchema,
+    });
   }
 
   /** Everyone who attended (all pages). Zoom returns nothing when only one person attended. */
@@ -117,16 +169,31 @@ export class ZoomClient {
   }
 
   getRecordings(meeting: MeetingRef) {
-    return this.request({ operation: 'getRecordings', method: 'GET', path: `/meetings/${meetingPathId(meeting)}/recordings`, schema: recordingsSchema });
+    return this.request({
+      operation: 'getRecordings',
+      method: 'GET',
+      path: `/meetings/${meetingPathId(meeting)}/recordings`,
+      schema: recordingsSchema,
+    });
   }
 
   async updateRecordingSettings(meeting: MeetingRef, body: RecordingSettings): Promise<void> {
-    await this.request({ operation: 'updateRecordingSettings', method: 'PATCH', path: `/meetings/${meetingPathId(meeting)}/recordings/settings`, body });
+    await this.request({
+      operation: 'updateRecordingSettings',
+      method: 'PATCH',
+      path: `/meetings/${meetingPathId(meeting)}/recordings/settings`,
+      body,
+    });
   }
 
   /** A user by id or email; `me` for user-level (OAuth) apps, which must use it. */
   getUser(userId = 'me') {
-    return this.request({ operation: 'getUser', method: 'GET', path: `/users/${encodeURIComponent(userId)}`, schema: userSchema });
+    return this.request({
+      operation: 'getUser',
+      method: 'GET',
+      path: `/users/${encodeURIComponent(userId)}`,
+      schema: userSchema,
+    });
   }
 
   /** Every group of the account (all pages). */
@@ -134,7 +201,13 @@ export class ZoomClient {
     const { items: groups } = await collectPages({
       operation: 'list groups',
       fetchPage: async (next_page_token) => {
-        const page = await this.request({ operation: 'listGroups', method: 'GET', path: '/groups', query: { page_size: 300, next_page_token }, schema: groupListSchema });
+        const page = await this.request({
+          operation: 'listGroups',
+          method: 'GET',
+          path: '/groups',
+          query: { page_size: 300, next_page_token },
+          schema: groupListSchema,
+        });
         return { items: page.groups, nextPageToken: page.next_page_token, totalRecords: page.total_records };
       },
     });
@@ -159,11 +232,20 @@ export class ZoomClient {
     return items;
   }
 
-  private async allPages(operation: 'listPastParticipants' | 'participantReport', path: string): Promise<Participant[]> {
+  private async allPages(
+    operation: 'listPastParticipants' | 'participantReport',
+    path: string,
+  ): Promise<Participant[]> {
     const { items } = await collectPages({
       operation: `${describe(operation)} (${path})`,
       fetchPage: async (next_page_token) => {
-        const page = await this.request({ operation, method: 'GET', path, query: { page_size: 300, next_page_token }, schema: participantPageSchema });
+        const page = await this.request({
+          operation,
+          method: 'GET',
+          path,
+          query: { page_size: 300, next_page_token },
+          schema: participantPageSchema,
+        });
         return { items: page.participants, nextPageToken: page.next_page_token, totalRecords: page.total_records };
       },
     });
@@ -184,7 +266,11 @@ export class ZoomClient {
       res = await this.send(spec, token, category, secrets);
       // A token revoked again at once is a race with whoever expired it, not bad credentials (those
       // fail the token request itself): let the caller try again later.
-      if (isInvalidToken(res)) throw new ZoomUnavailableError(`Zoom ${describe(spec.operation)} refused a freshly issued access token too (code 124); the call is tried again later`, { status: res.status, code: 124 });
+      if (isInvalidToken(res))
+        throw new ZoomUnavailableError(
+          `Zoom ${describe(spec.operation)} refused a freshly issued access token too (code 124); the call is tried again later`,
+          { status: res.status, code: 124 },
+        );
     }
     if (res.status < 200 || res.status >= 300) {
       const error = zoomErrorFromResponse({
@@ -196,17 +282,21 @@ export class ZoomClient {
         secrets,
       });
       // A per-second 429 holds the whole category; a daily one concerns only its host (see host-pool.ts).
-      if (error instanceof ZoomRateLimitError && error.retryAfterMs !== undefined) this.options.pacer?.penalize(category, error.retryAfterMs);
+      if (error instanceof ZoomRateLimitError && error.retryAfterMs !== undefined)
+        this.options.pacer?.penalize(category, error.retryAfterMs);
       throw error;
     }
     if (!spec.schema) return undefined as T;
     const parsed = spec.schema.safeParse(res.data);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new ZoomError(`Zoom ${describe(spec.operation)} returned an unexpected body: ${issue.path.join('.') || '(root)'}: ${issue.message}`, {
-        status: res.status,
-        trackingId: res.headers['x-zm-trackingid'] as string | undefined,
-      });
+      throw new ZoomError(
+        `Zoom ${describe(spec.operation)} returned an unexpected body: ${issue.path.join('.') || '(root)'}: ${issue.message}`,
+        {
+          status: res.status,
+          trackingId: res.headers['x-zm-trackingid'] as string | undefined,
+        },
+      );
     }
     return parsed.data;
   }
@@ -219,11 +309,20 @@ export class ZoomClient {
     const ms = this.options.tokenWaitMs ?? 10_000;
     const signal = this.options.signal?.();
     const fail = () =>
-      signal?.aborted ? abandoned(operation) : new ZoomUnavailableError(`No Zoom access token within ${ms / 1000} s (a token refresh is slow or failing); the call is tried again later`);
+      signal?.aborted
+        ? abandoned(operation)
+        : new ZoomUnavailableError(
+            `No Zoom access token within ${ms / 1000} s (a token refresh is slow or failing); the call is tried again later`,
+          );
     return waitAtMost(this.options.tokens.getToken(), signal, ms, fail);
   }
 
-  private async send(spec: RequestSpec<unknown>, token: string, category: RateCategory, secrets: readonly string[]): Promise<AxiosResponse> {
+  private async send(
+    spec: RequestSpec<unknown>,
+    token: string,
+    category: RateCategory,
+    secrets: readonly string[],
+  ): Promise<AxiosResponse> {
     const signal = this.options.signal?.();
     try {
       await this.options.pacer?.acquire(category, signal);
@@ -232,7 +331,8 @@ export class ZoomClient {
       throw err;
     }
     const started = performance.now();
-    const observe = (status?: number) => this.options.observer?.call(spec.operation, outcomeOf(status), (performance.now() - started) / 1000);
+    const observe = (status?: number) =>
+      this.options.observer?.call(spec.operation, outcomeOf(status), (performance.now() - started) / 1000);
     try {
       const res = await this.http.request({
         method: spec.method,

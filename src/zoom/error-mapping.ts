@@ -49,12 +49,19 @@ export function zoomErrorFromResponse(res: ZoomErrorResponse): ZoomError {
         hint: `the daily limit resets at ${resetAt.toISOString()}; add host users to the connector's pool to spread meeting creation.`,
       });
     }
-    return new ZoomRateLimitError(what, { ...base, retryAfterMs, hint: 'Zoom is pacing this account; the call is retried after the wait Zoom asked for.' });
+    return new ZoomRateLimitError(what, {
+      ...base,
+      retryAfterMs,
+      hint: 'Zoom is pacing this account; the call is retried after the wait Zoom asked for.',
+    });
   }
 
   const missing = SCOPES_IN_MESSAGE.exec(message);
   if (code === 4711 || code === 4700 || missing) {
-    const needed = missing?.[1]?.split(',').map((s) => s.trim()).filter(Boolean) ?? [...(res.scopes ?? [])];
+    const needed = missing?.[1]
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean) ?? [...(res.scopes ?? [])];
     return new ZoomScopeError(what, {
       ...base,
       hint: needed.length
@@ -63,7 +70,10 @@ export function zoomErrorFromResponse(res: ZoomErrorResponse): ZoomError {
     });
   }
   if (res.status === 401 || code === 124) {
-    return new ZoomAuthError(what, { ...base, hint: 'check the connector credentials (account id, client id, client secret) and that the Zoom app is activated.' });
+    return new ZoomAuthError(what, {
+      ...base,
+      hint: 'check the connector credentials (account id, client id, client secret) and that the Zoom app is activated.',
+    });
   }
   if (res.status === 404) {
     const hint =
@@ -73,7 +83,10 @@ export function zoomErrorFromResponse(res: ZoomErrorResponse): ZoomError {
     return new ZoomNotFoundError(what, { ...base, hint });
   }
   if (res.status === 403) {
-    return new ZoomScopeError(what, { ...base, hint: 'the Zoom account or user has not permitted this access; check the app type and its scopes.' });
+    return new ZoomScopeError(what, {
+      ...base,
+      hint: 'the Zoom account or user has not permitted this access; check the app type and its scopes.',
+    });
   }
   if (res.status >= 500) return new ZoomUnavailableError(what, base);
   if (res.status >= 400) return new ZoomValidationError(what, base);
@@ -89,7 +102,8 @@ function readBody(body: unknown): { code?: number; message: string } {
     if (typeof b.error === 'string') parts[0] += ` (${b.error})`;
     if (Array.isArray(b.errors)) {
       for (const e of b.errors) {
-        if (e && typeof e === 'object' && 'field' in e) parts.push(`${String(e.field)}: ${String((e as { message?: unknown }).message ?? 'invalid')}`);
+        if (e && typeof e === 'object' && 'field' in e)
+          parts.push(`${String(e.field)}: ${String((e as { message?: unknown }).message ?? 'invalid')}`);
       }
     }
     return { code, message: parts.join('; ') };

@@ -43,7 +43,11 @@ export class ZoomNotFoundError extends ZoomError {}
  */
 export class ZoomMeetingGoneError extends ZoomNotFoundError {
   constructor(meetingId: string | number, action: string, cause: ZoomError) {
-    super(`Zoom meeting ${meetingId} no longer exists (deleted?): could not ${action}.`, { status: cause.status, code: cause.code, trackingId: cause.trackingId });
+    super(`Zoom meeting ${meetingId} no longer exists (deleted?): could not ${action}.`, {
+      status: cause.status,
+      code: cause.code,
+      trackingId: cause.trackingId,
+    });
   }
 }
 /** Zoom refused the request as invalid (400 codes such as 300, 3000, 3003, 3161). */

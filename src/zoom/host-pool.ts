@@ -34,10 +34,13 @@ export class HostPool {
     const available = this.rotation().filter((h) => this.hasBudget(h));
     if (available.length === 0) {
       const midnight = nextUtcMidnight(this.now());
-      throw new ZoomDailyLimitError(`Every host of this connector (${this.hosts.length}) is out of Zoom's daily meeting create/update budget.`, {
-        hint: `add hosts to ZOOM_HOST_USER (comma-separated), or wait for ${new Date(midnight).toISOString()}.`,
-        retryAfterMs: midnight - this.now(),
-      });
+      throw new ZoomDailyLimitError(
+        `Every host of this connector (${this.hosts.length}) is out of Zoom's daily meeting create/update budget.`,
+        {
+          hint: `add hosts to ZOOM_HOST_USER (comma-separated), or wait for ${new Date(midnight).toISOString()}.`,
+          retryAfterMs: midnight - this.now(),
+        },
+      );
     }
     if (this.hosts.length === 1 || !startsNow) return available[0];
     for (const host of available) if (!(await this.isLive(client, host))) return host;

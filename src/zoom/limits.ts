@@ -76,7 +76,9 @@ export function checkedPasscode(passcode: string | undefined): string | undefine
     );
   }
   if (!PASSCODE.test(passcode)) {
-    throw new ZoomFieldLimitError('The meeting passcode has characters Zoom does not accept: use only letters, digits and @ - _ *.');
+    throw new ZoomFieldLimitError(
+      'The meeting passcode has characters Zoom does not accept: use only letters, digits and @ - _ *.',
+    );
   }
   return passcode;
 }
@@ -85,13 +87,20 @@ export function checkedPasscode(passcode: string | undefined): string | undefine
  * A registrant's fields within Zoom's limits: names are cut (a shortened name still reaches the right
  * person), an over-long email is refused (a cut one would reach no one).
  */
-export function fittedRegistrant<R extends { email: string; first_name: string; last_name?: string }>(r: R, cuts: FieldCuts): R {
+export function fittedRegistrant<R extends { email: string; first_name: string; last_name?: string }>(
+  r: R,
+  cuts: FieldCuts,
+): R {
   if (r.email.length > ZOOM_LIMITS.registrantEmail) {
-    throw new ZoomFieldLimitError(`A registrant's email address is ${r.email.length} characters long; Zoom takes at most ${ZOOM_LIMITS.registrantEmail}.`);
+    throw new ZoomFieldLimitError(
+      `A registrant's email address is ${r.email.length} characters long; Zoom takes at most ${ZOOM_LIMITS.registrantEmail}.`,
+    );
   }
   return {
     ...r,
     first_name: cuts.fit('registrant first name', r.first_name, ZOOM_LIMITS.registrantFirstName),
-    ...(r.last_name === undefined ? {} : { last_name: cuts.fit('registrant last name', r.last_name, ZOOM_LIMITS.registrantLastName) }),
+    ...(r.last_name === undefined
+      ? {}
+      : { last_name: cuts.fit('registrant last name', r.last_name, ZOOM_LIMITS.registrantLastName) }),
   };
 }

@@ -14,32 +14,91 @@ export interface OperationFacts {
 }
 
 export const OPERATIONS = {
-  createMeeting: { scopes: ['meeting:write', 'meeting:write:admin', 'meeting:write:meeting', 'meeting:write:meeting:admin'], category: 'Medium', hostDaily: true },
-  getMeeting: { scopes: ['meeting:read', 'meeting:read:admin', 'meeting:read:meeting', 'meeting:read:meeting:admin'], category: 'Light' },
-  updateMeeting: { scopes: ['meeting:write', 'meeting:write:admin', 'meeting:update:meeting', 'meeting:update:meeting:admin'], category: 'Light', hostDaily: true },
-  deleteMeeting: { scopes: ['meeting:write', 'meeting:write:admin', 'meeting:delete:meeting', 'meeting:delete:meeting:admin'], category: 'Light' },
-  endMeeting: { scopes: ['meeting:write', 'meeting:write:admin', 'meeting:update:status', 'meeting:update:status:admin'], category: 'Light' },
-  listMeetings: { scopes: ['meeting:read', 'meeting:read:admin', 'meeting:read:list_meetings', 'meeting:read:list_meetings:admin'], category: 'Medium' },
-  addRegistrant: { scopes: ['meeting:write', 'meeting:write:admin', 'meeting:write:registrant', 'meeting:write:registrant:admin'], category: 'Light' },
-  getPastMeeting: { scopes: ['meeting:read', 'meeting:read:admin', 'meeting:read:past_meeting', 'meeting:read:past_meeting:admin'], category: 'Light' },
-  listPastParticipants: {
-    scopes: ['meeting:read', 'meeting:read:admin', 'meeting:read:list_past_participants', 'meeting:read:list_past_participants:admin'],
+  createMeeting: {
+    scopes: ['meeting:write', 'meeting:write:admin', 'meeting:write:meeting', 'meeting:write:meeting:admin'],
+    category: 'Medium',
+    hostDaily: true,
+  },
+  getMeeting: {
+    scopes: ['meeting:read', 'meeting:read:admin', 'meeting:read:meeting', 'meeting:read:meeting:admin'],
+    category: 'Light',
+  },
+  updateMeeting: {
+    scopes: ['meeting:write', 'meeting:write:admin', 'meeting:update:meeting', 'meeting:update:meeting:admin'],
+    category: 'Light',
+    hostDaily: true,
+  },
+  deleteMeeting: {
+    scopes: ['meeting:write', 'meeting:write:admin', 'meeting:delete:meeting', 'meeting:delete:meeting:admin'],
+    category: 'Light',
+  },
+  endMeeting: {
+    scopes: ['meeting:write', 'meeting:write:admin', 'meeting:update:status', 'meeting:update:status:admin'],
+    category: 'Light',
+  },
+  listMeetings: {
+    scopes: ['meeting:read', 'meeting:read:admin', 'meeting:read:list_meetings', 'meeting:read:list_meetings:admin'],
     category: 'Medium',
   },
-  participantReport: { scopes: ['report:read:admin', 'report:read:list_meeting_participants:admin'], category: 'Heavy' },
+  addRegistrant: {
+    scopes: ['meeting:write', 'meeting:write:admin', 'meeting:write:registrant', 'meeting:write:registrant:admin'],
+    category: 'Light',
+  },
+  getPastMeeting: {
+    scopes: ['meeting:read', 'meeting:read:admin', 'meeting:read:past_meeting', 'meeting:read:past_meeting:admin'],
+    category: 'Light',
+  },
+  listPastParticipants: {
+    scopes: [
+      'meeting:read',
+      'meeting:read:admin',
+      'meeting:read:list_past_participants',
+      'meeting:read:list_past_participants:admin',
+    ],
+    category: 'Medium',
+  },
+  participantReport: {
+    scopes: ['report:read:admin', 'report:read:list_meeting_participants:admin'],
+    category: 'Heavy',
+  },
   // Zoom's 2023 spec lists phone_recording:read:admin here, which looks like a documentation error;
   // the older spec's recording:read:admin is the safe reading.
   getRecordings: {
-    scopes: ['recording:read', 'recording:read:admin', 'cloud_recording:read:list_recording_files', 'cloud_recording:read:list_recording_files:admin'],
+    scopes: [
+      'recording:read',
+      'recording:read:admin',
+      'cloud_recording:read:list_recording_files',
+      'cloud_recording:read:list_recording_files:admin',
+    ],
     category: 'Light',
   },
   updateRecordingSettings: {
-    scopes: ['recording:write', 'recording:write:admin', 'cloud_recording:update:recording_settings', 'cloud_recording:update:recording_settings:admin'],
+    scopes: [
+      'recording:write',
+      'recording:write:admin',
+      'cloud_recording:update:recording_settings',
+      'cloud_recording:update:recording_settings:admin',
+    ],
     category: 'Light',
   },
-  getUser: { scopes: ['user:read', 'user:write', 'user:read:admin', 'user:write:admin', 'user_profile', 'user_info:read', 'user:read:user', 'user:read:user:admin'], category: 'Light' },
+  getUser: {
+    scopes: [
+      'user:read',
+      'user:write',
+      'user:read:admin',
+      'user:write:admin',
+      'user_profile',
+      'user_info:read',
+      'user:read:user',
+      'user:read:user:admin',
+    ],
+    category: 'Light',
+  },
   listGroups: { scopes: ['group:read:admin', 'group:write:admin', 'group:read:list_groups:admin'], category: 'Medium' },
-  listGroupMembers: { scopes: ['group:read:admin', 'group:write:admin', 'group:read:list_members:admin'], category: 'Medium' },
+  listGroupMembers: {
+    scopes: ['group:read:admin', 'group:write:admin', 'group:read:list_members:admin'],
+    category: 'Medium',
+  },
 } as const satisfies Record<string, OperationFacts>;
 
 export type ZoomOperation = keyof typeof OPERATIONS;

@@ -55,18 +55,24 @@ export async function collectPages<T>(options: CollectPagesOptions<T>): Promise<
     const next = page.nextPageToken || undefined;
     if (!next) return { items, pages };
     const stop = (stopped: PagingStop, why: string): CollectedPages<T> => {
-      (options.warn ?? activityWarn)(`Zoom ${options.operation}: stopped after ${pages} page(s) and ${items.length} record(s): ${why}`, {
-        operation: options.operation,
-        pages,
-        records: items.length,
-        totalRecords: page.totalRecords,
-        stopped,
-      });
+      (options.warn ?? activityWarn)(
+        `Zoom ${options.operation}: stopped after ${pages} page(s) and ${items.length} record(s): ${why}`,
+        {
+          operation: options.operation,
+          pages,
+          records: items.length,
+          totalRecords: page.totalRecords,
+          stopped,
+        },
+      );
       return { items, pages, stopped };
     };
     // Holding every record Zoom counted is checked first: it says nothing was lost.
     if (page.totalRecords !== undefined && items.length >= page.totalRecords) {
-      return stop('all-records-read', `all ${page.totalRecords} record(s) Zoom reported are read, yet it offered another page`);
+      return stop(
+        'all-records-read',
+        `all ${page.totalRecords} record(s) Zoom reported are read, yet it offered another page`,
+      );
     }
     if (sent.has(next)) return stop('repeated-token', 'Zoom offered a page token it had already answered');
     if (pages >= maxPages) return stop('page-cap', `reached the cap of ${maxPages} pages`);

@@ -55,7 +55,8 @@ export function overrideRateLimits(base: Readonly<RateLimits>, overrides: Partia
     const limit = overrides[category];
     if (limit === undefined) continue;
     if (!(category in base)) throw new RangeError(`Unknown rate-limit category "${category}".`);
-    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`The ${category} rate limit must be a whole number of calls per second >= 1, got ${limit}.`);
+    if (!Number.isInteger(limit) || limit < 1)
+      throw new RangeError(`The ${category} rate limit must be a whole number of calls per second >= 1, got ${limit}.`);
     limits[category] = limit;
   }
   return limits;
@@ -82,9 +83,17 @@ export class AccountRateLimiter {
   /** Release times of the most recent calls, oldest first; never more than the category's limit. */
   private readonly released: Record<RateCategory, number[]> = { Light: [], Medium: [], Heavy: [] };
   /** No call of the category is released before this time (set by penalize). */
-  private readonly blockedUntil: Record<RateCategory, number> = { Light: -Infinity, Medium: -Infinity, Heavy: -Infinity };
+  private readonly blockedUntil: Record<RateCategory, number> = {
+    Light: -Infinity,
+    Medium: -Infinity,
+    Heavy: -Infinity,
+  };
   /** The last caller in line per category: each acquire waits for the one before it, which gives FIFO order. */
-  private readonly queueTail: Record<RateCategory, Promise<void>> = { Light: Promise.resolve(), Medium: Promise.resolve(), Heavy: Promise.resolve() };
+  private readonly queueTail: Record<RateCategory, Promise<void>> = {
+    Light: Promise.resolve(),
+    Medium: Promise.resolve(),
+    Heavy: Promise.resolve(),
+  };
 
   constructor(opts: AccountRateLimiterOptions = {}) {
     this.limits = resolveRateLimits(opts.plan, opts.limits);

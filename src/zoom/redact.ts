@@ -24,11 +24,17 @@ const SECRET_KEY = /password|passcode|secret|token|zak/i;
  */
 export function redactSecrets(text: string, known: readonly (string | undefined)[] = []): string {
   let out = text;
-  const values = [...new Set(known.filter((k): k is string => typeof k === 'string' && k.length >= 4))].sort((a, b) => b.length - a.length);
+  const values = [...new Set(known.filter((k): k is string => typeof k === 'string' && k.length >= 4))].sort(
+    (a, b) => b.length - a.length,
+  );
   for (const value of values) {
-    for (const form of new Set([value, encodeURIComponent(value), Buffer.from(value).toString('base64')])) out = out.split(form).join(REDACTED);
+    for (const form of new Set([value, encodeURIComponent(value), Buffer.from(value).toString('base64')]))
+      out = out.split(form).join(REDACTED);
   }
-  return out.replace(AUTH_SCHEME, `$1 ${REDACTED}`).replace(SECRET_FIELD, `$1$2${REDACTED}`).replace(FORM_CODE, `$1${REDACTED}`);
+  return out
+    .replace(AUTH_SCHEME, `$1 ${REDACTED}`)
+    .replace(SECRET_FIELD, `$1$2${REDACTED}`)
+    .replace(FORM_CODE, `$1${REDACTED}`);
 }
 
 /** The string values under secret-named keys of a request body (walked to any depth). */

@@ -35,7 +35,10 @@ export interface ScopeReport {
  * Checks a connector: its credentials yield a token, its host user is readable, and which runbook
  * actions the granted scopes allow. Classic and granular scope names both count.
  */
-export async function scopeReport(connector: { client: ZoomClient; tokens: TokenProvider; hosts: { hosts: string[] } }, actions = Object.keys(ACTION_OPERATIONS)): Promise<ScopeReport> {
+export async function scopeReport(
+  connector: { client: ZoomClient; tokens: TokenProvider; hosts: { hosts: string[] } },
+  actions = Object.keys(ACTION_OPERATIONS),
+): Promise<ScopeReport> {
   const grantedScopes = await connector.tokens.grantedScopes();
   let host: ScopeReport['host'];
   try {
@@ -50,7 +53,8 @@ export async function scopeReport(connector: { client: ZoomClient; tokens: Token
     host,
     actions: actions.map((action) => {
       const operations = ACTION_OPERATIONS[action];
-      if (!operations) throw new Error(`Unknown runbook action "${action}"; known: ${Object.keys(ACTION_OPERATIONS).join(', ')}.`);
+      if (!operations)
+        throw new Error(`Unknown runbook action "${action}"; known: ${Object.keys(ACTION_OPERATIONS).join(', ')}.`);
       const missing = operations
         .filter((op) => !OPERATIONS[op].scopes.some((s) => grantedScopes.includes(s)))
         .map((operation) => ({ operation, anyOf: OPERATIONS[operation].scopes }));

@@ -96,7 +96,13 @@ export interface RegistrantRequest {
 }
 
 export const registrantSchema = z
-  .object({ id: z.number().optional(), registrant_id: z.string(), join_url: z.string(), topic: z.string().optional(), start_time: z.string().optional() })
+  .object({
+    id: z.number().optional(),
+    registrant_id: z.string(),
+    join_url: z.string(),
+    topic: z.string().optional(),
+    start_time: z.string().optional(),
+  })
   .passthrough();
 export type Registrant = z.infer<typeof registrantSchema>;
 
@@ -129,7 +135,11 @@ const participantSchema = z
 export type Participant = z.infer<typeof participantSchema>;
 
 export const participantPageSchema = z
-  .object({ participants: z.array(participantSchema), next_page_token: z.string().optional(), total_records: z.number().optional() })
+  .object({
+    participants: z.array(participantSchema),
+    next_page_token: z.string().optional(),
+    total_records: z.number().optional(),
+  })
   .passthrough();
 
 export const recordingsSchema = z
@@ -140,7 +150,17 @@ export const recordingsSchema = z
     share_url: z.string().optional(),
     recording_count: z.number().optional(),
     recording_files: z
-      .array(z.object({ id: z.string().optional(), file_type: z.string().optional(), status: z.string().optional(), play_url: z.string().optional(), download_url: z.string().optional() }).passthrough())
+      .array(
+        z
+          .object({
+            id: z.string().optional(),
+            file_type: z.string().optional(),
+            status: z.string().optional(),
+            play_url: z.string().optional(),
+            download_url: z.string().optional(),
+          })
+          .passthrough(),
+      )
       .default([]),
   })
   .passthrough();
@@ -160,7 +180,15 @@ export interface RecordingSettings {
 }
 
 export const userSchema = z
-  .object({ id: z.string(), email: z.string(), first_name: z.string().optional(), last_name: z.string().optional(), type: z.number().optional(), status: z.string().optional(), timezone: z.string().optional() })
+  .object({
+    id: z.string(),
+    email: z.string(),
+    first_name: z.string().optional(),
+    last_name: z.string().optional(),
+    type: z.number().optional(),
+    status: z.string().optional(),
+    timezone: z.string().optional(),
+  })
   .passthrough();
 export type ZoomUser = z.infer<typeof userSchema>;
 
@@ -172,5 +200,9 @@ export const groupListSchema = z
   })
   .passthrough();
 export const groupMembersSchema = z
-  .object({ members: z.array(z.object({ id: z.string(), email: z.string() }).passthrough()), next_page_token: z.string().optional(), total_records: z.number().optional() })
+  .object({
+    members: z.array(z.object({ id: z.string(), email: z.string() }).passthrough()),
+    next_page_token: z.string().optional(),
+    total_records: z.number().optional(),
+  })
   .passthrough();

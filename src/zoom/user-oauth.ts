@@ -24,17 +24,42 @@ export function pkcePair(): { verifier: string; challenge: string } {
 
 export function authorizationUrl(app: UserOAuthApp, state: string, codeChallenge: string): string {
   const url = new URL(app.authorizeUrl);
-  url.search = new URLSearchParams({ response_type: 'code', client_id: app.clientId, redirect_uri: app.redirectUri, state, code_challenge: codeChallenge, code_challenge_method: 'S256' }).toString();
+  url.search = new URLSearchParams({
+    response_type: 'code',
+    client_id: app.clientId,
+    redirect_uri: app.redirectUri,
+    state,
+    code_challenge: codeChallenge,
+    code_challenge_method: 'S256',
+  }).toString();
   return url.toString();
 }
 
-export function exchangeCode(app: UserOAuthApp, code: string, codeVerifier: string, http: AxiosInstance = axios.create({ timeout: 15_000 })): Promise<GrantedTokens> {
-  return withReauthorization(requestTokens(http, app, { grant_type: 'authorization_code', code, redirect_uri: app.redirectUri, code_verifier: codeVerifier }, REFUSED));
+export function exchangeCode(
+  app: UserOAuthApp,
+  code: string,
+  codeVerifier: string,
+  http: AxiosInstance = axios.create({ timeout: 15_000 }),
+): Promise<GrantedTokens> {
+  return withReauthorization(
+    requestTokens(
+      http,
+      app,
+      { grant_type: 'authorization_code', code, redirect_uri: app.redirectUri, code_verifier: codeVerifier },
+      REFUSED,
+    ),
+  );
 }
 
 /** Spends `refreshToken` (Zoom voids it) for a new access token and a new refresh token. */
-export function refreshTokens(app: OAuthClientCredentials, refreshToken: string, http: AxiosInstance = axios.create({ timeout: 15_000 })): Promise<GrantedTokens> {
-  return withReauthorization(requestTokens(http, app, { grant_type: 'refresh_token', refresh_token: refreshToken }, REFUSED));
+export function refreshTokens(
+  app: OAuthClientCredentials,
+  refreshToken: string,
+  http: AxiosInstance = axios.create({ timeout: 15_000 }),
+): Promise<GrantedTokens> {
+  return withReauthorization(
+    requestTokens(http, app, { grant_type: 'refresh_token', refresh_token: refreshToken }, REFUSED),
+  );
 }
 
 const REFUSED = 'Zoom refused the OAuth app credentials: check ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET.';
@@ -43,7 +68,12 @@ async function withReauthorization(request: Promise<GrantedTokens>): Promise<Gra
   try {
     return await request;
   } catch (err) {
-    if (err instanceof ZoomAuthError && (err.message.includes('invalid_grant') || err.message.includes('Invalid Token') || REAUTHORIZE_CODES.has(err.code ?? 0))) {
+    if (
+      err instanceof ZoomAuthError &&
+      (err.message.includes('invalid_grant') ||
+        err.message.includes('Invalid Token') ||
+        REAUTHORIZE_CODES.has(err.code ?? 0))
+    ) {
       throw new ZoomReauthorizationError(err.message.replace(/ Hint: .*$/, ''), {
         status: err.status,
         code: err.code,
@@ -100,7 +130,8 @@ export class UserOAuthTokenProvider implements TokenProvider {
   }
 
   private current(): Promise<OwnedAccessToken> {
-    if (this.cached && this.cached.expiresAt - USE_UNTIL_BEFORE_EXPIRY_MS > this.now()) return Promise.resolve(this.cached);
+    if (this.cached && this.cached.expiresAt - USE_UNTIL_BEFORE_EXPIRY_MS > this.now())
+      return Promise.resolve(this.cached);
     this.inFlight ??= this.owner
       .accessToken(this.rejected)
       .then((t) => (this.cached = t))

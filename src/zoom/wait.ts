@@ -2,7 +2,12 @@
  * Waits for `promise`, but no longer than `signal` allows nor `ms` when given: then it rejects
  * with `fail()` (or the signal's reason). The promise itself goes on; only this caller stops waiting.
  */
-export function waitAtMost<T>(promise: Promise<T>, signal: AbortSignal | undefined, ms?: number, fail?: () => Error): Promise<T> {
+export function waitAtMost<T>(
+  promise: Promise<T>,
+  signal: AbortSignal | undefined,
+  ms?: number,
+  fail?: () => Error,
+): Promise<T> {
   if (!signal && ms === undefined) return promise;
   return new Promise((resolve, reject) => {
     const giveUp = () => {

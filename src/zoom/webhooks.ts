@@ -48,12 +48,14 @@ export function verifyWebhook(input: VerifyWebhookInput): VerifyWebhookResult {
     return { ok: false, reason: `malformed ${TIMESTAMP_HEADER} header: expected unix seconds` };
   }
   const given = typeof signature === 'string' ? SIGNATURE_FORMAT.exec(signature) : null;
-  if (!given || given[1].length % 2 !== 0) return { ok: false, reason: `malformed ${SIGNATURE_HEADER} header: expected v0=<hex>` };
+  if (!given || given[1].length % 2 !== 0)
+    return { ok: false, reason: `malformed ${SIGNATURE_HEADER} header: expected v0=<hex>` };
 
   // Zoom documents no replay window; rejecting old (or future) timestamps is our own policy.
   const tolerance = input.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
   const ageSeconds = Math.abs((input.now ?? Date.now()) / 1000 - Number(timestamp));
-  if (ageSeconds > tolerance) return { ok: false, reason: `stale ${TIMESTAMP_HEADER}: more than ${tolerance}s from now` };
+  if (ageSeconds > tolerance)
+    return { ok: false, reason: `stale ${TIMESTAMP_HEADER}: more than ${tolerance}s from now` };
 
   const expected = Buffer.from(hmacHex(secretToken, `v0:${timestamp}:${rawBody}`), 'hex');
   const actual = Buffer.from(given[1], 'hex');
@@ -64,7 +66,10 @@ export function verifyWebhook(input: VerifyWebhookInput): VerifyWebhookResult {
 }
 
 /** The answer to Zoom's `endpoint.url_validation` challenge. */
-export function urlValidationResponse(secretToken: string, plainToken: string): { plainToken: string; encryptedToken: string } {
+export function urlValidationResponse(
+  secretToken: string,
+  plainToken: string,
+): { plainToken: string; encryptedToken: string } {
   return { plainToken, encryptedToken: hmacHex(secretToken, plainToken) };
 }
 
@@ -147,8 +152,14 @@ export interface AppDeauthorizedPayload {
 export interface WebhookPayloads {
   'meeting.started': { account_id: string; object: MeetingEventObject };
   'meeting.ended': { account_id: string; object: MeetingEventObject & { end_time: string } };
-  'meeting.participant_joined': { account_id: string; object: MeetingEventObject & { participant: WebhookParticipant & { join_time: string } } };
-  'meeting.participant_left': { account_id: string; object: MeetingEventObject & { participant: WebhookParticipant & { leave_time: string } } };
+  'meeting.participant_joined': {
+    account_id: string;
+    object: MeetingEventObject & { participant: WebhookParticipant & { join_time: string } };
+  };
+  'meeting.participant_left': {
+    account_id: string;
+    object: MeetingEventObject & { participant: WebhookParticipant & { leave_time: string } };
+  };
   'recording.completed': { account_id: string; object: RecordingObject };
   app_deauthorized: AppDeauthorizedPayload;
   'endpoint.url_validation': { plainToken: string };
@@ -181,7 +192,8 @@ export function parseWebhookEvent(rawBody: string): WebhookEnvelope {
     throw new WebhookParseError('Webhook body is not valid JSON.');
   }
   if (!isObject(body)) throw new WebhookParseError('Webhook body must be a JSON object.');
-  if (typeof body.event !== 'string' || body.event === '') throw new WebhookParseError('Webhook body has no "event" name.');
+  if (typeof body.event !== 'string' || body.event === '')
+    throw new WebhookParseError('Webhook body has no "event" name.');
   if (!isObject(body.payload)) throw new WebhookParseError(`Webhook "${body.event}" has no "payload" object.`);
 
   const payload = { ...body.payload };
@@ -197,7 +209,13 @@ export function parseWebhookEvent(rawBody: string): WebhookEnvelope {
 }
 
 /** The events runbooks receive (src/temporal/zoom-events.ts), and the fields of each that are read. */
-const MEETING_EVENTS = new Set(['meeting.started', 'meeting.ended', 'meeting.participant_joined', 'meeting.participant_left', 'recording.completed']);
+const MEETING_EVENTS = new Set([
+  'meeting.started',
+  'meeting.ended',
+  'meeting.participant_joined',
+  'meeting.participant_left',
+  'recording.completed',
+]);
 const MEETING_ID = /^\d{1,20}$/;
 
 /**
@@ -207,25 +225,38 @@ const MEETING_ID = /^\d{1,20}$/;
  */
 function checkMeetingEventShape(event: string, payload: Record<string, unknown>): void {
   if (!MEETING_EVENTS.has(event)) return;
-  const bad = (field: string, what: string) => new WebhookParseError(`Webhook "${event}": payload.${field} must be ${what}.`);
+  const bad = (field: string, what: string) =>
+    new WebhookParseError(`Webhook "${event}": payload.${field} must be ${what}.`);
   const object = payload.object;
   if (!isObject(object)) throw bad('object', 'an object');
   if (typeof object.id !== 'string' || !MEETING_ID.test(object.id)) throw bad('object.id', 'a Zoom meeting id');
   const optionalString = (from: Record<string, unknown>, prefix: string, keys: string[]) => {
-    for (const key of keys) if (from[key] !== undefined && typeof from[key] !== 'string') throw bad(`${prefix}${key}`, 'a string');
+    for (const key of keys)
+      if (from[key] !== undefined && typeof from[key] !== 'string') throw bad(`${prefix}${key}`, 'a string');
   };
   optionalString(object, 'object.', ['start_time', 'end_time', 'share_url']);
   if (event === 'meeting.participant_joined' || event === 'meeting.participant_left') {
     if (!isObject(object.participant)) throw bad('object.participant', 'an object');
-    optionalString(object.participant, 'object.participant.', ['user_id', 'participant_uuid', 'user_name', 'email', 'join_time', 'leave_time']);
+    optionalString(object.participant, 'object.participant.', [
+      'user_id',
+      'participant_uuid',
+      'user_name',
+      'email',
+      'join_time',
+      'leave_time',
+    ]);
   }
   if (event === 'recording.completed' && object.recording_files !== undefined) {
-    if (!Array.isArray(object.recording_files) || !object.recording_files.every(isObject)) throw bad('object.recording_files', 'a list of objects');
+    if (!Array.isArray(object.recording_files) || !object.recording_files.every(isObject))
+      throw bad('object.recording_files', 'a list of objects');
   }
 }
 
 /** Narrows a parsed envelope to one event's payload type. */
-export function isWebhookEvent<E extends keyof WebhookPayloads>(envelope: WebhookEnvelope, event: E): envelope is WebhookEnvelope<WebhookPayloads[E] & Record<string, unknown>> & { event: E } {
+export function isWebhookEvent<E extends keyof WebhookPayloads>(
+  envelope: WebhookEnvelope,
+  event: E,
+): envelope is WebhookEnvelope<WebhookPayloads[E] & Record<string, unknown>> & { event: E } {
   return envelope.event === event;
 }
 

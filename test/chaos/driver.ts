@@ -118,7 +118,16 @@ export class Driver {
 
   /** Runs one incident's script from `driveStart + plan.startMs`. */
   async runIncident(plan: IncidentPlan, driveStart: number): Promise<IncidentRun> {
-    const run: IncidentRun = { plan, events: [], createFirst: !plan.resolveFirst, bridgeStarted: false, finalStatus: 'open', non202: {}, undelivered: [], participants: [] };
+    const run: IncidentRun = {
+      plan,
+      events: [],
+      createFirst: !plan.resolveFirst,
+      bridgeStarted: false,
+      finalStatus: 'open',
+      non202: {},
+      undelivered: [],
+      participants: [],
+    };
     this.runs.set(plan.id, run);
     await sleep(Math.max(0, driveStart + plan.startMs - Date.now()));
     const rng = this.o.rng.fork(plan.id);
@@ -126,7 +135,15 @@ export class Driver {
     const lagMs = plan.backdated ? rng.between(2, 96) * 3_600_000 : 0;
     const createdAt = new Date(now - lagMs - (plan.resolveFirst ? plan.dwellMs : 0));
     // A sender whose clock is ten minutes off stamps its events so (within the intake's 15 minutes).
-    const stamp = (key: EventKey, at: Date) => new Date(at.getTime() + (plan.skew === 'createAhead' && key === 'created' ? SKEW_MS : plan.skew === 'resolveBehind' && (key === 'resolved' || key === 'resolved2') ? -SKEW_MS : 0));
+    const stamp = (key: EventKey, at: Date) =>
+      new Date(
+        at.getTime() +
+          (plan.skew === 'createAhead' && key === 'created'
+            ? SKEW_MS
+            : plan.skew === 'resolveBehind' && (key === 'resolved' || key === 'resolved2')
+              ? -SKEW_MS
+              : 0),
+      );
     /** Now, in the incident's own time frame (hours ago for a back-dated one). */
     const frameNow = () => new Date(Date.now() - lagMs);
 
@@ -134,7 +151,11 @@ export class Driver {
       // The resolve is delivered first and acknowledged, then the create: the incident workflow
       // records them in that order. A flapping alert stamps both with the same second.
       const second = new Date(Math.floor(now / 1000) * 1000);
-      const resolvedAt = plan.equalStamps ? second : plan.backdated ? new Date(createdAt.getTime() + rng.between(0.1, 0.9) * lagMs) : new Date(now);
+      const resolvedAt = plan.equalStamps
+        ? second
+        : plan.backdated
+          ? new Date(createdAt.getTime() + rng.between(0.1, 0.9) * lagMs)
+          : new Date(now);
       await this.send(run, 'resolved', resolvedAt);
       run.lastResolvedAt = resolvedAt.toISOString();
       run.finalStatus = 'resolved';
@@ -155,7 +176,10 @@ export class Driver {
     if (plan.flow === 'open') return run;
 
     await sleep(plan.dwellMs);
-    const resolvedAt = stamp('resolved', plan.backdated ? new Date(createdAt.getTime() + rng.between(0.1, 0.9) * lagMs) : new Date());
+    const resolvedAt = stamp(
+      'resolved',
+      plan.backdated ? new Date(createdAt.getTime() + rng.between(0.1, 0.9) * lagMs) : new Date(),
+    );
     await this.send(run, 'resolved', resolvedAt);
     run.lastResolvedAt = resolvedAt.toISOString();
     run.finalStatus = 'resolved';
@@ -217,7 +241,9 @@ export class Driver {
     let shared = false;
     while (!shared && Date.now() < deadline) {
       // Few readers at a time, each every 5 s: queries are work for the workers too.
-      const timeline = await this.queries.run(() => this.o.client.withDeadline(Date.now() + 3000, () => handle.query(timelineQuery))).catch(() => []);
+      const timeline = await this.queries
+        .run(() => this.o.client.withDeadline(Date.now() + 3000, () => handle.query(timelineQuery)))
+        .catch(() => []);
       shared = timeline.some((t) => t.step === 'share' && t.summary.includes(String(bridge.join_url)));
       if (!shared) await sleep(5000);
     }
@@ -227,7 +253,8 @@ export class Driver {
     }
     const res = await fetch(`${this.o.sandbox.url}/_sandbox/meetings/${bridge.id}/start`, { method: 'POST' });
     run.bridgeStarted = res.status === 201;
-    if (!run.bridgeStarted) this.o.log(`${run.plan.id}: could not start bridge ${bridge.id}: HTTP ${res.status} ${await res.text()}`);
+    if (!run.bridgeStarted)
+      this.o.log(`${run.plan.id}: could not start bridge ${bridge.id}: HTTP ${res.status} ${await res.text()}`);
     // A recorded bridge ends only once the room is empty: someone stays in until after the resolve.
     else if (run.plan.record) await this.join(run, String(bridge.id), false);
   }
@@ -236,7 +263,9 @@ export class Driver {
   private async waitForShare(run: IncidentRun, joinUrl: string, deadline: number): Promise<boolean> {
     const handle = this.o.client.workflow.getHandle(`incident-${run.plan.id}`);
     while (Date.now() < deadline) {
-      const timeline = await this.queries.run(() => this.o.client.withDeadline(Date.now() + 3000, () => handle.query(timelineQuery))).catch(() => []);
+      const timeline = await this.queries
+        .run(() => this.o.client.withDeadline(Date.now() + 3000, () => handle.query(timelineQuery)))
+        .catch(() => []);
       if (timeline.some((t) => t.step === 'share' && t.summary.includes(joinUrl))) return true;
       await sleep(5000);
     }
@@ -247,13 +276,25 @@ export class Driver {
   private async join(run: IncidentRun, meetingId: string, duringHold: boolean): Promise<Participant | undefined> {
     const person = { name: `Responder ${run.plan.index}`, email: `joiner-${run.plan.index}@example.com` };
     const joinSentAt = new Date().toISOString();
-    const res = await fetch(`${this.o.sandbox.url}/_sandbox/meetings/${meetingId}/participants`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(person) });
+    const res = await fetch(`${this.o.sandbox.url}/_sandbox/meetings/${meetingId}/participants`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(person),
+    });
     if (res.status !== 201) {
       this.o.log(`${run.plan.id}: could not join meeting ${meetingId}: HTTP ${res.status} ${await res.text()}`);
       return undefined;
     }
     const body = (await res.json()) as { participantId: string; participantUuid: string };
-    const participant: Participant = { meetingId, ...person, participantId: body.participantId, uuid: body.participantUuid, joinSentAt, joinReturnedAt: new Date().toISOString(), duringHold };
+    const participant: Participant = {
+      meetingId,
+      ...person,
+      participantId: body.participantId,
+      uuid: body.participantUuid,
+      joinSentAt,
+      joinReturnedAt: new Date().toISOString(),
+      duringHold,
+    };
     run.participants.push(participant);
     return participant;
   }
@@ -281,14 +322,24 @@ export class Driver {
     // The sandbox changes its state at once and then delivers the webhook (≤ 3 s): the join is sent as
     // soon as the meeting is in progress, so both webhooks are on their way during the hold.
     run.raceStartDuringHold = held();
-    const started = fetch(`${this.o.sandbox.url}/_sandbox/meetings/${bridge.id}/start`, { method: 'POST' }).then(async (res) => {
-      if (res.status !== 201) this.o.log(`${id}: could not start bridge ${bridge.id} during the held create: HTTP ${res.status} ${await res.text()}`);
-      return res.status === 201;
-    });
-    const inProgress = await this.waitFor(() => (this.o.sandbox.state.instances.some((i) => i.meetingId === bridge.id && !i.endTime) ? true : undefined), 5000, 10);
+    const started = fetch(`${this.o.sandbox.url}/_sandbox/meetings/${bridge.id}/start`, { method: 'POST' }).then(
+      async (res) => {
+        if (res.status !== 201)
+          this.o.log(
+            `${id}: could not start bridge ${bridge.id} during the held create: HTTP ${res.status} ${await res.text()}`,
+          );
+        return res.status === 201;
+      },
+    );
+    const inProgress = await this.waitFor(
+      () => (this.o.sandbox.state.instances.some((i) => i.meetingId === bridge.id && !i.endTime) ? true : undefined),
+      5000,
+      10,
+    );
     if (inProgress) await this.join(run, String(bridge.id), held());
     run.bridgeStarted = await started;
-    if (!(await this.waitForShare(run, String(bridge.join_url), deadline))) this.o.log(`${id}: bridge ${bridge.id} (webhook race) never reached the timeline`);
+    if (!(await this.waitForShare(run, String(bridge.join_url), deadline)))
+      this.o.log(`${id}: bridge ${bridge.id} (webhook race) never reached the timeline`);
   }
 
   /**
@@ -331,13 +382,19 @@ export class Driver {
     this.background.push(
       sleep(stay).then(async () => {
         for (const p of run.participants) {
-          const record = this.o.sandbox.state.instances.filter((i) => i.meetingId === Number(p.meetingId)).flatMap((i) => i.participants).find((x) => x.user_id === p.participantId);
+          const record = this.o.sandbox.state.instances
+            .filter((i) => i.meetingId === Number(p.meetingId))
+            .flatMap((i) => i.participants)
+            .find((x) => x.user_id === p.participantId);
           if (record?.leave_time) {
             p.endedWhileInside = true;
             p.leftAt = record.leave_time;
             continue;
           }
-          const res = await fetch(`${this.o.sandbox.url}/_sandbox/meetings/${p.meetingId}/participants/${p.participantId}/leave`, { method: 'POST' });
+          const res = await fetch(
+            `${this.o.sandbox.url}/_sandbox/meetings/${p.meetingId}/participants/${p.participantId}/leave`,
+            { method: 'POST' },
+          );
           if (res.status === 200) p.leftAt = new Date().toISOString();
           else p.leaveError = `HTTP ${res.status} ${await res.text()}`;
         }
@@ -347,7 +404,8 @@ export class Driver {
 
   /** The incident's meetings in Zoom, from an index rebuilt at most every 200 ms (every script polls it). */
   meetings(incidentId: string): IncidentMeetings {
-    if (!this.index || Date.now() - this.index.at > 50) this.index = { at: Date.now(), meetings: meetingsByIncident(this.o.sandbox) };
+    if (!this.index || Date.now() - this.index.at > 50)
+      this.index = { at: Date.now(), meetings: meetingsByIncident(this.o.sandbox) };
     return this.index.meetings.get(incidentId) ?? { bridges: [], postmortems: [], syncs: [] };
   }
 
@@ -363,9 +421,19 @@ export class Driver {
   /** Sends one event (and its duplicate, when the plan says so), waiting for the first 202. */
   private async send(run: IncidentRun, key: EventKey, occurredAt: Date, update?: UpdateKind): Promise<void> {
     const pagerduty = run.plan.source === 'pagerduty';
-    const body = pagerduty ? pagerDutyWebhook(run.plan, key, occurredAt) : buildEvent(run.plan, key, occurredAt, update);
+    const body = pagerduty
+      ? pagerDutyWebhook(run.plan, key, occurredAt)
+      : buildEvent(run.plan, key, occurredAt, update);
     const event = pagerduty ? mappedPagerDutyEvent(body) : (body as IncidentEvent);
-    const sent: SentEvent = { key, eventId: event.eventId, type: event.type, occurredAt: event.occurredAt, attempts: 0, event, via: pagerduty ? '/v1/pagerduty' : '/v1/events' };
+    const sent: SentEvent = {
+      key,
+      eventId: event.eventId,
+      type: event.type,
+      occurredAt: event.occurredAt,
+      attempts: 0,
+      event,
+      via: pagerduty ? '/v1/pagerduty' : '/v1/events',
+    };
     run.events.push(sent);
     const dupDelay = run.plan.duplicates[key];
     const deliverDuplicate = async () => {
@@ -387,14 +455,22 @@ export class Driver {
     const body = JSON.stringify(payload);
     const headers: Record<string, string> =
       sent.via === '/v1/pagerduty'
-        ? { 'content-type': 'application/json', [PAGERDUTY_SIGNATURE_HEADER]: signPagerDutyBody(this.o.pagerdutySecret, body) }
+        ? {
+            'content-type': 'application/json',
+            [PAGERDUTY_SIGNATURE_HEADER]: signPagerDutyBody(this.o.pagerdutySecret, body),
+          }
         : { authorization: `Bearer ${this.o.token}`, 'content-type': 'application/json' };
     for (let backoff = 250; ; backoff = Math.min(backoff * 2, 3000)) {
       sent.attempts++;
       let status: string;
       let retryAfterMs: number | undefined;
       try {
-        const res = await fetch(`${this.o.intakeUrl}${sent.via}`, { method: 'POST', headers, body, signal: AbortSignal.timeout(20_000) });
+        const res = await fetch(`${this.o.intakeUrl}${sent.via}`, {
+          method: 'POST',
+          headers,
+          body,
+          signal: AbortSignal.timeout(20_000),
+        });
         await res.arrayBuffer();
         if (res.status === 202) {
           sent.ackAt = new Date().toISOString();
@@ -434,13 +510,23 @@ export function buildEvent(plan: IncidentPlan, key: EventKey, occurredAt: Date, 
           status: 'investigating',
           owner: { name: 'Ana Ruiz', email: `owner-${plan.index}@example.com` },
           responders: [{ email: 'sre-oncall@example.com' }, { email: `responder-${plan.index}@example.com` }],
-          fields: { service: plan.title.split(' ')[0], region: `eu-west-${(plan.index % 3) + 1}`, tier: 'tier-1', ...(plan.record ? { record: true } : {}) },
+          fields: {
+            service: plan.title.split(' ')[0],
+            region: `eu-west-${(plan.index % 3) + 1}`,
+            tier: 'tier-1',
+            ...(plan.record ? { record: true } : {}),
+          },
         },
       };
     case 'update1':
     case 'update2':
       // Partial: one key of the custom fields, or only the owner's name; the rest must stay.
-      return { eventId: `${id}:${key}`, type: 'incident.updated', occurredAt: at, incident: { id, ...partialUpdate(plan, update ?? 'field') } };
+      return {
+        eventId: `${id}:${key}`,
+        type: 'incident.updated',
+        occurredAt: at,
+        incident: { id, ...partialUpdate(plan, update ?? 'field') },
+      };
     case 'resolved':
     case 'resolved2':
       return {
@@ -451,7 +537,12 @@ export function buildEvent(plan: IncidentPlan, key: EventKey, occurredAt: Date, 
       };
     case 'reopened':
       // PagerDuty says "triggered" for a reopened incident: a reopen whatever the word.
-      return { eventId: `${id}:reopened`, type: 'incident.reopened', occurredAt: at, incident: { id, ...(plan.pdReopen ? { status: 'triggered' } : {}) } };
+      return {
+        eventId: `${id}:reopened`,
+        type: 'incident.reopened',
+        occurredAt: at,
+        incident: { id, ...(plan.pdReopen ? { status: 'triggered' } : {}) },
+      };
     case 'closed':
       return { eventId: `${id}:closed`, type: 'incident.closed', occurredAt: at, incident: { id } };
   }
@@ -483,7 +574,13 @@ export function pagerDutyWebhook(plan: IncidentPlan, key: EventKey, occurredAt: 
   const eventType = PAGERDUTY_EVENT_TYPE[key];
   if (!eventType) throw new Error(`PagerDuty sends no ${key} event (incident ${plan.id})`);
   const number = pagerDutyNumber(plan);
-  const ref = (type: string, rid: string, summary: string) => ({ id: rid, type, summary, self: `https://api.pagerduty.com/${type}s/${rid}`, html_url: `https://chaos.pagerduty.com/${type}s/${rid}` });
+  const ref = (type: string, rid: string, summary: string) => ({
+    id: rid,
+    type,
+    summary,
+    self: `https://api.pagerduty.com/${type}s/${rid}`,
+    html_url: `https://chaos.pagerduty.com/${type}s/${rid}`,
+  });
   return {
     event: {
       id: `${plan.id}:${key}`,

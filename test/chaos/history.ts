@@ -36,7 +36,11 @@ export class HistoryReader {
         const attrs = (await this.payload(cur.encodedAttributes)) as { message?: string } | undefined;
         if (attrs && typeof attrs === 'object' && attrs.message) message = attrs.message;
       }
-      const type = cur.applicationFailureInfo?.type ?? (cur.timeoutFailureInfo ? `Timeout(${temporal.api.enums.v1.TimeoutType[cur.timeoutFailureInfo.timeoutType ?? 0]})` : undefined);
+      const type =
+        cur.applicationFailureInfo?.type ??
+        (cur.timeoutFailureInfo
+          ? `Timeout(${temporal.api.enums.v1.TimeoutType[cur.timeoutFailureInfo.timeoutType ?? 0]})`
+          : undefined);
       parts.push(type ? `${type}: ${message}` : message);
     }
     return parts.filter(Boolean).join(' <- ');
@@ -62,7 +66,8 @@ export class HistoryReader {
           }
           const lastFailure = e.activityTaskStartedEventAttributes?.lastFailure;
           if (lastFailure) {
-            const type = lastFailure.applicationFailureInfo?.type ?? (lastFailure.timeoutFailureInfo ? 'Timeout' : 'Other');
+            const type =
+              lastFailure.applicationFailureInfo?.type ?? (lastFailure.timeoutFailureInfo ? 'Timeout' : 'Other');
             into.lastFailureTypes[type] = (into.lastFailureTypes[type] ?? 0) + 1;
           }
           break;
@@ -81,7 +86,8 @@ export class HistoryReader {
           into.activityTimeouts++;
           break;
         case EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED: {
-          const cause = temporal.api.enums.v1.WorkflowTaskFailedCause[e.workflowTaskFailedEventAttributes?.cause ?? 0] ?? 'UNKNOWN';
+          const cause =
+            temporal.api.enums.v1.WorkflowTaskFailedCause[e.workflowTaskFailedEventAttributes?.cause ?? 0] ?? 'UNKNOWN';
           into.workflowTaskFailures[cause] = (into.workflowTaskFailures[cause] ?? 0) + 1;
           break;
         }
@@ -123,22 +129,30 @@ export class HistoryReader {
           // The first workflow task after the create's completion that completed (one that failed
           // or timed out, a killed worker's, is done again with everything that came meanwhile).
           const started = Number(e.workflowTaskCompletedEventAttributes?.startedEventId ?? 0);
-          if (seen.completedAt !== undefined && seen.ownedFrom === undefined && started > seen.completedAt) seen.ownedFrom = started;
+          if (seen.completedAt !== undefined && seen.ownedFrom === undefined && started > seen.completedAt)
+            seen.ownedFrom = started;
           break;
         }
         case EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED: {
           const a = e.workflowExecutionSignaledEventAttributes;
           if (a?.signalName !== 'zoomMeetingEvent') break;
-          const event = (await this.payload(a.input?.payloads?.[0])) as { type?: string; meetingId?: string; participant?: { id?: string } } | undefined;
+          const event = (await this.payload(a.input?.payloads?.[0])) as
+            { type?: string; meetingId?: string; participant?: { id?: string } } | undefined;
           if (event?.meetingId !== meetingId) break;
-          seen.signals.push({ eventId, at: new Date(optionalTsToMs(e.eventTime) ?? 0).toISOString(), type: event.type ?? '?', participantId: event.participant?.id });
+          seen.signals.push({
+            eventId,
+            at: new Date(optionalTsToMs(e.eventTime) ?? 0).toISOString(),
+            type: event.type ?? '?',
+            participantId: event.participant?.id,
+          });
           break;
         }
       }
     }
     // The run keeps what is forwarded while its create is in flight and applies it once the answer is
     // in (even in the same workflow task); what came before the create was sent is not its meeting yet.
-    for (const s of seen.signals) s.takenIn = seen.ownedFrom !== undefined && seen.scheduledAt !== undefined && s.eventId > seen.scheduledAt;
+    for (const s of seen.signals)
+      s.takenIn = seen.ownedFrom !== undefined && seen.scheduledAt !== undefined && s.eventId > seen.scheduledAt;
     return seen;
   }
 
@@ -148,7 +162,8 @@ export class HistoryReader {
     const released = new Set<string>();
     for (const e of history.events ?? []) {
       if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED) {
-        const input = (await this.payload(e.workflowExecutionStartedEventAttributes?.input?.payloads?.[0])) as { owners?: string[]; released?: string[] } | undefined;
+        const input = (await this.payload(e.workflowExecutionStartedEventAttributes?.input?.payloads?.[0])) as
+          { owners?: string[]; released?: string[] } | undefined;
         for (const o of input?.owners ?? []) owners.add(o);
         for (const o of input?.released ?? []) released.add(o);
       }
@@ -187,14 +202,20 @@ export class HistoryReader {
         }
         case EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED: {
           const a = e.activityTaskStartedEventAttributes;
-          if (wanted(a?.scheduledEventId)) line(`${of(a?.scheduledEventId)?.name} attempt ${a?.attempt} by ${a?.identity ?? '?'}${a?.lastFailure ? `; previous attempt: ${await this.failure(a.lastFailure)}` : ''}`);
+          if (wanted(a?.scheduledEventId))
+            line(
+              `${of(a?.scheduledEventId)?.name} attempt ${a?.attempt} by ${a?.identity ?? '?'}${a?.lastFailure ? `; previous attempt: ${await this.failure(a.lastFailure)}` : ''}`,
+            );
           break;
         }
         case EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED: {
           const a = e.activityTaskCompletedEventAttributes;
           if (!wanted(a?.scheduledEventId)) break;
           const result = await this.payload(a?.result?.payloads?.[0]);
-          const brief = result && typeof result === 'object' ? JSON.stringify(pick(result as Record<string, unknown>, ['id', 'created', 'startTime'])) : '';
+          const brief =
+            result && typeof result === 'object'
+              ? JSON.stringify(pick(result as Record<string, unknown>, ['id', 'created', 'startTime']))
+              : '';
           line(`${of(a?.scheduledEventId)?.name} ${brief}`);
           break;
         }
@@ -218,7 +239,13 @@ export class HistoryReader {
           if (!activity) line(e.workflowExecutionSignaledEventAttributes?.signalName ?? '');
           break;
         default:
-          if (!activity && e.eventType !== EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED && e.eventType !== EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED && e.eventType !== EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) line('');
+          if (
+            !activity &&
+            e.eventType !== EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED &&
+            e.eventType !== EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED &&
+            e.eventType !== EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+          )
+            line('');
       }
     }
     return lines;
@@ -254,7 +281,18 @@ export interface HistoryStats {
 }
 
 export function emptyStats(): HistoryStats {
-  return { histories: 0, retriedActivities: {}, retryAttempts: 0, lastFailureTypes: {}, activityTimeouts: 0, createsCompleted: 0, createsRecoveredByMarker: 0, createAttempts: [], workflowTaskFailures: {}, workflowTaskTimeouts: 0 };
+  return {
+    histories: 0,
+    retriedActivities: {},
+    retryAttempts: 0,
+    lastFailureTypes: {},
+    activityTimeouts: 0,
+    createsCompleted: 0,
+    createsRecoveredByMarker: 0,
+    createAttempts: [],
+    workflowTaskFailures: {},
+    workflowTaskTimeouts: 0,
+  };
 }
 
 function pick(obj: Record<string, unknown>, keys: string[]): Record<string, unknown> {

@@ -125,11 +125,14 @@ export function makePlan(rng: Random, o: PlanOptions): IncidentPlan[] {
   for (let i = 1; i <= o.incidents; i++) {
     const flow = rng.weighted<Flow>({ open: 10, resolved: 57, closed: 18, reopenQuick: 7.5, reopenResolved: 7.5 });
     // Reopen flows are about the postmortem, which only SEV1/SEV2 incidents get.
-    const severity: Severity = flow.startsWith('reopen') ? rng.pick(['SEV1', 'SEV2'] as const) : rng.weighted<Severity>({ SEV1: 10, SEV2: 25, SEV3: 40, SEV4: 25 });
+    const severity: Severity = flow.startsWith('reopen')
+      ? rng.pick(['SEV1', 'SEV2'] as const)
+      : rng.weighted<Severity>({ SEV1: 10, SEV2: 25, SEV3: 40, SEV4: 25 });
     const resolvable = flow === 'resolved' || flow === 'closed';
     const service = rng.pick(SERVICES);
     const duplicates: IncidentPlan['duplicates'] = {};
-    for (const key of eventKeys(flow)) if (rng.chance(o.duplicateRate)) duplicates[key] = rng.chance(0.5) ? 0 : rng.int(1000, 15000);
+    for (const key of eventKeys(flow))
+      if (rng.chance(o.duplicateRate)) duplicates[key] = rng.chance(0.5) ? 0 : rng.int(1000, 15000);
     plans.push({
       index: i,
       id: `CHAOS-${String(i).padStart(width, '0')}`,
@@ -154,8 +157,11 @@ export function makePlan(rng: Random, o: PlanOptions): IncidentPlan[] {
   }
   const holders = ensureCoverage(rng, plans);
   // Permanent faults go to plain incidents (bridge opened by incident-bridge, create delivered first).
-  const candidates = plans.filter((p) => !p.resolveFirst && !p.record && (p.flow === 'resolved' || p.flow === 'closed'));
-  for (let k = 0; k < o.permanentFaults && candidates.length; k++) candidates.splice(rng.int(0, candidates.length - 1), 1)[0].permanentFault = true;
+  const candidates = plans.filter(
+    (p) => !p.resolveFirst && !p.record && (p.flow === 'resolved' || p.flow === 'closed'),
+  );
+  for (let k = 0; k < o.permanentFaults && candidates.length; k++)
+    candidates.splice(rng.int(0, candidates.length - 1), 1)[0].permanentFault = true;
   // The lifecycle's disorder is drawn from a generator of its own, so the draws above (and a seed's
   // plan of the kinds above) stay what they were.
   addDisorder(rng.fork('disorder'), plans, o, holders);
@@ -170,41 +176,136 @@ export function makePlan(rng: Random, o: PlanOptions): IncidentPlan[] {
  */
 function addDisorder(rng: Random, plans: IncidentPlan[], o: PlanOptions, holders: Set<number>): void {
   const plain = (p: IncidentPlan) => p.source === 'events' && !p.permanentFault && !p.interrupt && !p.webhookRace;
-  const toPagerDuty = (p: IncidentPlan) => Object.assign(p, { source: 'pagerduty', id: pagerDutyId(p.index), pdReopen: p.flow.startsWith('reopen'), record: false, updates: [], skew: undefined });
+  const toPagerDuty = (p: IncidentPlan) =>
+    Object.assign(p, {
+      source: 'pagerduty',
+      id: pagerDutyId(p.index),
+      pdReopen: p.flow.startsWith('reopen'),
+      record: false,
+      updates: [],
+      skew: undefined,
+    });
   for (const p of plans) {
     // PagerDuty never closes, and its events cannot carry fields.record.
-    if (!holders.has(p.index) && p.flow !== 'closed' && !p.resolveFirst && !p.permanentFault && !p.record && rng.chance(o.pagerdutyRate)) toPagerDuty(p);
-    if (p.resolveFirst && p.source === 'events' && rng.chance(o.equalStampRate)) Object.assign(p, { equalStamps: true, backdated: false });
-    if (!p.resolveFirst && p.source === 'events' && rng.chance(o.skewRate)) p.skew = p.flow === 'open' ? 'createAhead' : rng.pick(['createAhead', 'resolveBehind'] as const);
-    if (!p.resolveFirst && p.source === 'events' && rng.chance(o.updateRate)) p.updates = Array.from({ length: rng.int(1, 2) }, () => rng.pick(['field', 'newField', 'ownerName'] as const));
+    if (
+      !holders.has(p.index) &&
+      p.flow !== 'closed' &&
+      !p.resolveFirst &&
+      !p.permanentFault &&
+      !p.record &&
+      rng.chance(o.pagerdutyRate)
+    )
+      toPagerDuty(p);
+    if (p.resolveFirst && p.source === 'events' && rng.chance(o.equalStampRate))
+      Object.assign(p, { equalStamps: true, backdated: false });
+    if (!p.resolveFirst && p.source === 'events' && rng.chance(o.skewRate))
+      p.skew = p.flow === 'open' ? 'createAhead' : rng.pick(['createAhead', 'resolveBehind'] as const);
+    if (!p.resolveFirst && p.source === 'events' && rng.chance(o.updateRate))
+      p.updates = Array.from({ length: rng.int(1, 2) }, () => rng.pick(['field', 'newField', 'ownerName'] as const));
     if (p.flow.startsWith('reopen') && p.source === 'events' && rng.chance(o.pdReopenRate)) p.pdReopen = true;
     if (!p.resolveFirst && plain(p) && rng.chance(o.webhookRaceRate)) {
       p.webhookRace = true;
       if (!holders.has(p.index) && rng.chance(0.5)) p.record = true;
     }
-    if (!holders.has(p.index) && !p.resolveFirst && !p.record && plain(p) && (p.flow === 'resolved' || p.flow === 'closed') && rng.chance(o.interruptRate)) makeInterrupt(rng, p, rng.pick(['cancel', 'terminate'] as const));
+    if (
+      !holders.has(p.index) &&
+      !p.resolveFirst &&
+      !p.record &&
+      plain(p) &&
+      (p.flow === 'resolved' || p.flow === 'closed') &&
+      rng.chance(o.interruptRate)
+    )
+      makeInterrupt(rng, p, rng.pick(['cancel', 'terminate'] as const));
     if (p.webhookRace || p.interrupt) p.holdMs = rng.int(2000, 4000);
   }
   const used = new Set<number>();
-  const kinds: { has: (p: IncidentPlan) => boolean; fits: (p: IncidentPlan) => boolean; make: (p: IncidentPlan) => void }[] = [
+  const kinds: {
+    has: (p: IncidentPlan) => boolean;
+    fits: (p: IncidentPlan) => boolean;
+    make: (p: IncidentPlan) => void;
+  }[] = [
     {
       has: (p) => p.equalStamps,
-      fits: (p) => p.source === 'events' && !p.permanentFault && !p.webhookRace && !p.interrupt && !p.record && !p.skew && p.updates.length === 0,
-      make: (p) => Object.assign(p, { flow: p.flow === 'closed' ? 'closed' : 'resolved', resolveFirst: true, equalStamps: true, backdated: false }),
+      fits: (p) =>
+        p.source === 'events' &&
+        !p.permanentFault &&
+        !p.webhookRace &&
+        !p.interrupt &&
+        !p.record &&
+        !p.skew &&
+        p.updates.length === 0,
+      make: (p) =>
+        Object.assign(p, {
+          flow: p.flow === 'closed' ? 'closed' : 'resolved',
+          resolveFirst: true,
+          equalStamps: true,
+          backdated: false,
+        }),
     },
-    { has: (p) => p.skew === 'createAhead', fits: (p) => !p.resolveFirst && p.source === 'events', make: (p) => (p.skew = 'createAhead') },
-    { has: (p) => p.skew === 'resolveBehind', fits: (p) => !p.resolveFirst && p.source === 'events' && p.flow !== 'open', make: (p) => (p.skew = 'resolveBehind') },
-    { has: (p) => p.updates.some((u) => u !== 'ownerName'), fits: (p) => !p.resolveFirst && p.source === 'events', make: (p) => (p.updates = [...p.updates, rng.pick(['field', 'newField'] as const)]) },
-    { has: (p) => p.updates.includes('ownerName'), fits: (p) => !p.resolveFirst && p.source === 'events', make: (p) => (p.updates = [...p.updates, 'ownerName']) },
-    { has: (p) => p.webhookRace && p.record, fits: (p) => !p.resolveFirst && plain(p) && p.flow !== 'open', make: (p) => Object.assign(p, { webhookRace: true, record: true, holdMs: rng.int(2000, 4000) }) },
-    { has: (p) => p.webhookRace && !p.record, fits: (p) => !p.resolveFirst && plain(p) && !p.record, make: (p) => Object.assign(p, { webhookRace: true, holdMs: rng.int(2000, 4000) }) },
-    { has: (p) => p.interrupt === 'cancel', fits: (p) => !p.resolveFirst && !p.record && plain(p), make: (p) => makeInterrupt(rng, p, 'cancel') },
-    { has: (p) => p.interrupt === 'terminate', fits: (p) => !p.resolveFirst && !p.record && plain(p), make: (p) => makeInterrupt(rng, p, 'terminate') },
-    { has: (p) => p.pdReopen && p.source === 'events', fits: (p) => p.source === 'events' && !p.resolveFirst && !p.permanentFault && !p.interrupt, make: (p) => Object.assign(p, { flow: 'reopenResolved', severity: 'SEV2', pdReopen: true, backdated: false, record: false, webhookRace: false }) },
+    {
+      has: (p) => p.skew === 'createAhead',
+      fits: (p) => !p.resolveFirst && p.source === 'events',
+      make: (p) => (p.skew = 'createAhead'),
+    },
+    {
+      has: (p) => p.skew === 'resolveBehind',
+      fits: (p) => !p.resolveFirst && p.source === 'events' && p.flow !== 'open',
+      make: (p) => (p.skew = 'resolveBehind'),
+    },
+    {
+      has: (p) => p.updates.some((u) => u !== 'ownerName'),
+      fits: (p) => !p.resolveFirst && p.source === 'events',
+      make: (p) => (p.updates = [...p.updates, rng.pick(['field', 'newField'] as const)]),
+    },
+    {
+      has: (p) => p.updates.includes('ownerName'),
+      fits: (p) => !p.resolveFirst && p.source === 'events',
+      make: (p) => (p.updates = [...p.updates, 'ownerName']),
+    },
+    {
+      has: (p) => p.webhookRace && p.record,
+      fits: (p) => !p.resolveFirst && plain(p) && p.flow !== 'open',
+      make: (p) => Object.assign(p, { webhookRace: true, record: true, holdMs: rng.int(2000, 4000) }),
+    },
+    {
+      has: (p) => p.webhookRace && !p.record,
+      fits: (p) => !p.resolveFirst && plain(p) && !p.record,
+      make: (p) => Object.assign(p, { webhookRace: true, holdMs: rng.int(2000, 4000) }),
+    },
+    {
+      has: (p) => p.interrupt === 'cancel',
+      fits: (p) => !p.resolveFirst && !p.record && plain(p),
+      make: (p) => makeInterrupt(rng, p, 'cancel'),
+    },
+    {
+      has: (p) => p.interrupt === 'terminate',
+      fits: (p) => !p.resolveFirst && !p.record && plain(p),
+      make: (p) => makeInterrupt(rng, p, 'terminate'),
+    },
+    {
+      has: (p) => p.pdReopen && p.source === 'events',
+      fits: (p) => p.source === 'events' && !p.resolveFirst && !p.permanentFault && !p.interrupt,
+      make: (p) =>
+        Object.assign(p, {
+          flow: 'reopenResolved',
+          severity: 'SEV2',
+          pdReopen: true,
+          backdated: false,
+          record: false,
+          webhookRace: false,
+        }),
+    },
     {
       has: (p) => p.source === 'pagerduty' && p.flow.startsWith('reopen'),
       fits: (p) => plain(p) && !p.resolveFirst && !p.record,
-      make: (p) => toPagerDuty(Object.assign(p, { flow: rng.pick(['reopenQuick', 'reopenResolved'] as const), severity: rng.pick(['SEV1', 'SEV2'] as const), backdated: false })),
+      make: (p) =>
+        toPagerDuty(
+          Object.assign(p, {
+            flow: rng.pick(['reopenQuick', 'reopenResolved'] as const),
+            severity: rng.pick(['SEV1', 'SEV2'] as const),
+            backdated: false,
+          }),
+        ),
     },
   ];
   for (const k of kinds) {
@@ -271,21 +372,71 @@ export function eventKeys(flow: Flow): EventKey[] {
  */
 function ensureCoverage(rng: Random, plans: IncidentPlan[]): Set<number> {
   const scenarios: { has: (p: IncidentPlan) => boolean; make: (p: IncidentPlan) => void }[] = [
-    { has: (p) => p.flow === 'reopenQuick', make: (p) => Object.assign(p, { flow: 'reopenQuick', severity: 'SEV1', resolveFirst: false, backdated: false, record: false }) },
-    { has: (p) => p.flow === 'reopenResolved', make: (p) => Object.assign(p, { flow: 'reopenResolved', severity: 'SEV2', resolveFirst: false, backdated: false, record: false }) },
+    {
+      has: (p) => p.flow === 'reopenQuick',
+      make: (p) =>
+        Object.assign(p, {
+          flow: 'reopenQuick',
+          severity: 'SEV1',
+          resolveFirst: false,
+          backdated: false,
+          record: false,
+        }),
+    },
+    {
+      has: (p) => p.flow === 'reopenResolved',
+      make: (p) =>
+        Object.assign(p, {
+          flow: 'reopenResolved',
+          severity: 'SEV2',
+          resolveFirst: false,
+          backdated: false,
+          record: false,
+        }),
+    },
     {
       has: (p) => p.resolveFirst && isFollowUpSeverity(p) && p.resolveCarriesSeverity,
-      make: (p) => Object.assign(p, { flow: 'resolved', severity: 'SEV2', resolveFirst: true, resolveCarriesSeverity: true, record: false }),
+      make: (p) =>
+        Object.assign(p, {
+          flow: 'resolved',
+          severity: 'SEV2',
+          resolveFirst: true,
+          resolveCarriesSeverity: true,
+          record: false,
+        }),
     },
     {
       has: (p) => p.resolveFirst && isFollowUpSeverity(p) && !p.resolveCarriesSeverity,
-      make: (p) => Object.assign(p, { flow: 'resolved', severity: 'SEV1', resolveFirst: true, resolveCarriesSeverity: false, record: false }),
+      make: (p) =>
+        Object.assign(p, {
+          flow: 'resolved',
+          severity: 'SEV1',
+          resolveFirst: true,
+          resolveCarriesSeverity: false,
+          record: false,
+        }),
     },
-    { has: (p) => p.flow === 'closed' && isFollowUpSeverity(p) && !p.resolveFirst, make: (p) => Object.assign(p, { flow: 'closed', severity: 'SEV1', resolveFirst: false, record: false }) },
-    { has: (p) => p.backdated && isFollowUpSeverity(p), make: (p) => Object.assign(p, { flow: 'resolved', severity: 'SEV2', backdated: true, resolveFirst: false, record: false }) },
-    { has: (p) => p.record && p.flow !== 'open' && !p.resolveFirst, make: (p) => Object.assign(p, { flow: 'resolved', record: true, resolveFirst: false }) },
-    { has: (p) => p.flow === 'open', make: (p) => Object.assign(p, { flow: 'open', resolveFirst: false, backdated: false }) },
-    { has: (p) => Object.keys(p.duplicates).length > 0, make: (p) => Object.assign(p, { duplicates: { ...p.duplicates, created: 0 } }) },
+    {
+      has: (p) => p.flow === 'closed' && isFollowUpSeverity(p) && !p.resolveFirst,
+      make: (p) => Object.assign(p, { flow: 'closed', severity: 'SEV1', resolveFirst: false, record: false }),
+    },
+    {
+      has: (p) => p.backdated && isFollowUpSeverity(p),
+      make: (p) =>
+        Object.assign(p, { flow: 'resolved', severity: 'SEV2', backdated: true, resolveFirst: false, record: false }),
+    },
+    {
+      has: (p) => p.record && p.flow !== 'open' && !p.resolveFirst,
+      make: (p) => Object.assign(p, { flow: 'resolved', record: true, resolveFirst: false }),
+    },
+    {
+      has: (p) => p.flow === 'open',
+      make: (p) => Object.assign(p, { flow: 'open', resolveFirst: false, backdated: false }),
+    },
+    {
+      has: (p) => Object.keys(p.duplicates).length > 0,
+      make: (p) => Object.assign(p, { duplicates: { ...p.duplicates, created: 0 } }),
+    },
   ];
   const used = new Set<number>();
   for (const s of scenarios) {

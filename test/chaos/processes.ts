@@ -82,7 +82,19 @@ export class DevServer {
   }
 
   async start(): Promise<void> {
-    const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(this.port), '--headless', '--log-level', 'error', '--db-filename', this.dbFile];
+    const args = [
+      'server',
+      'start-dev',
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(this.port),
+      '--headless',
+      '--log-level',
+      'error',
+      '--db-filename',
+      this.dbFile,
+    ];
     args.push(...searchAttributeFlags());
     const child = spawn(this.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     track(child);
@@ -118,7 +130,8 @@ export class DevServer {
   private async waitReady(child: ChildProcess): Promise<void> {
     const deadline = Date.now() + 60_000;
     for (;;) {
-      if (child.exitCode !== null) throw new Error(`The Temporal dev server exited with code ${child.exitCode}; see its log.`);
+      if (child.exitCode !== null)
+        throw new Error(`The Temporal dev server exited with code ${child.exitCode}; see its log.`);
       try {
         const connection = await Connection.connect({ address: this.address, connectTimeout: 1000 });
         try {
@@ -130,7 +143,10 @@ export class DevServer {
           await connection.close();
         }
       } catch (err) {
-        if (Date.now() > deadline) throw new Error(`The Temporal dev server at ${this.address} did not start within 60 s: ${(err as Error).message}`);
+        if (Date.now() > deadline)
+          throw new Error(
+            `The Temporal dev server at ${this.address} did not start within 60 s: ${(err as Error).message}`,
+          );
         await sleep(200);
       }
     }
@@ -186,7 +202,12 @@ export class WorkerProcess {
   /** Starts the process; resolves once it polls its task queue. */
   start(): Promise<void> {
     const t0 = Date.now();
-    const child = spawn(join(PROJECT, 'bin', 'zoom-runbooks'), ['worker'], { cwd: PROJECT, env: this.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(join(PROJECT, 'bin', 'zoom-runbooks'), ['worker'], {
+      cwd: PROJECT,
+      env: this.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     track(child);
     this.child = child;
     this.starts++;
@@ -209,9 +230,19 @@ export class WorkerProcess {
       child.once('exit', (code, signal) => {
         this.isPolling = false;
         const killed = this.killing || this.stopping;
-        this.log.write(`--- exit at ${new Date().toISOString()}: code ${code} signal ${signal}${killed ? ' (chaos kill or stop)' : ' (UNEXPECTED)'}\n`);
+        this.log.write(
+          `--- exit at ${new Date().toISOString()}: code ${code} signal ${signal}${killed ? ' (chaos kill or stop)' : ' (UNEXPECTED)'}\n`,
+        );
         if (this.child === child) this.child = undefined;
-        this.onExit({ worker: this.name, at: new Date().toISOString(), code, signal, killed, wasPolling: polling, ...(killed ? {} : { tail: this.tail.join('\n') }) });
+        this.onExit({
+          worker: this.name,
+          at: new Date().toISOString(),
+          code,
+          signal,
+          killed,
+          wasPolling: polling,
+          ...(killed ? {} : { tail: this.tail.join('\n') }),
+        });
         reject(new Error(`worker ${this.name} exited before polling (code ${code}, signal ${signal})`));
       });
     });

@@ -12,26 +12,60 @@ function table(head: string[], rows: string[][]): string {
 export function formatReport(r: ChaosReport, maxProblems = 40): string {
   const out: string[] = [];
   const machine = r.figures.machine as { cores: number; load1mMax: number; load1mMean: number };
-  out.push(`Chaos run: ${r.options.incidents} incidents, seed ${r.seed}, ${r.durationS} s (${String(r.figures.driveS)} s drive, ${String(r.figures.settleS)} s to settle)`);
-  out.push(`${r.options.workers} workers, ${r.options.auth === 'user' ? 'user-OAuth' : 'Server-to-Server'} connector, ${r.options.hosts} Zoom hosts; machine: ${machine.cores} cores, 1-min load average mean ${machine.load1mMean}, max ${machine.load1mMax}; dev server persistence timeouts (SQLite behind): ${String(r.figures.devServerPersistenceTimeouts ?? 0)}`);
+  out.push(
+    `Chaos run: ${r.options.incidents} incidents, seed ${r.seed}, ${r.durationS} s (${String(r.figures.driveS)} s drive, ${String(r.figures.settleS)} s to settle)`,
+  );
+  out.push(
+    `${r.options.workers} workers, ${r.options.auth === 'user' ? 'user-OAuth' : 'Server-to-Server'} connector, ${r.options.hosts} Zoom hosts; machine: ${machine.cores} cores, 1-min load average mean ${machine.load1mMean}, max ${machine.load1mMax}; dev server persistence timeouts (SQLite behind): ${String(r.figures.devServerPersistenceTimeouts ?? 0)}`,
+  );
   out.push('');
-  out.push(table(['Incidents', 'count'], Object.entries(r.incidents).map(([k, v]) => [k, String(v)])));
+  out.push(
+    table(
+      ['Incidents', 'count'],
+      Object.entries(r.incidents).map(([k, v]) => [k, String(v)]),
+    ),
+  );
   out.push('');
-  out.push(table(['Injected', 'count', 'detail'], r.injected.map((i) => [i.label, String(i.count), i.detail ?? ''])));
+  out.push(
+    table(
+      ['Injected', 'count', 'detail'],
+      r.injected.map((i) => [i.label, String(i.count), i.detail ?? '']),
+    ),
+  );
   out.push('');
-  out.push(table(['Check', 'expected', 'actual', ''], r.rows.map((row) => [row.check, row.expected, row.actual, row.ok ? 'ok' : 'FAIL'])));
+  out.push(
+    table(
+      ['Check', 'expected', 'actual', ''],
+      r.rows.map((row) => [row.check, row.expected, row.actual, row.ok ? 'ok' : 'FAIL']),
+    ),
+  );
   const ttb = r.figures.timeToBridgeMs as { n: number; p50: number; p95: number; max: number };
   out.push('');
-  out.push(`Time to bridge under chaos (create 202 -> meeting in Zoom): p50 ${ttb.p50} ms, p95 ${ttb.p95} ms, max ${ttb.max} ms (n=${ttb.n})`);
-  const h = r.figures.history as { retryAttempts: number; lastFailureTypes: Record<string, number>; createsRecoveredByMarker: number; createsCompleted: number; workflowTaskTimeouts: number; activityTimeouts: number };
   out.push(
-    `Retries seen in history: ${h.retryAttempts} failed attempts before a later one (${Object.entries(h.lastFailureTypes).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}); ` +
+    `Time to bridge under chaos (create 202 -> meeting in Zoom): p50 ${ttb.p50} ms, p95 ${ttb.p95} ms, max ${ttb.max} ms (n=${ttb.n})`,
+  );
+  const h = r.figures.history as {
+    retryAttempts: number;
+    lastFailureTypes: Record<string, number>;
+    createsRecoveredByMarker: number;
+    createsCompleted: number;
+    workflowTaskTimeouts: number;
+    activityTimeouts: number;
+  };
+  out.push(
+    `Retries seen in history: ${h.retryAttempts} failed attempts before a later one (${
+      Object.entries(h.lastFailureTypes)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ') || 'none'
+    }); ` +
       `activity timeouts ${h.activityTimeouts}; workflow tasks timed out (killed workers) ${h.workflowTaskTimeouts}; ` +
       `creates recovered by the marker lookup ${h.createsRecoveredByMarker} of ${h.createsCompleted}`,
   );
   const calls = r.figures.zoomCallsPerCreate as { creates: number; lists: number; listsPerCreate: number };
   const attempts = (h as unknown as { createAttempts: number[] }).createAttempts ?? [];
-  out.push(`Create attempts until success: ${describeAttempts(attempts)}; Zoom list-meetings calls per create call: ${calls.listsPerCreate} (${calls.lists} lists, ${calls.creates} creates); late duplicates removed by the runbooks: ${String(r.figures.lateDuplicatesRemoved ?? 0)}`);
+  out.push(
+    `Create attempts until success: ${describeAttempts(attempts)}; Zoom list-meetings calls per create call: ${calls.listsPerCreate} (${calls.lists} lists, ${calls.creates} creates); late duplicates removed by the runbooks: ${String(r.figures.lateDuplicatesRemoved ?? 0)}`,
+  );
   out.push(`Result: ${r.ok ? 'every figure as expected' : `${r.rows.filter((x) => !x.ok).length} figure(s) off`}`);
   if (r.problems.length) {
     out.push('');
@@ -40,9 +74,13 @@ export function formatReport(r: ChaosReport, maxProblems = 40): string {
     if (reasons.length) out.push('', table(['Why runbooks failed (not by design)', 'count'], reasons));
     out.push('');
     const shown = representativeProblems(r.problems, maxProblems);
-    out.push(`Problems (${r.problems.length}${r.problems.length > shown.length ? `; ${shown.length} shown, a few of each kind` : ''}):`);
+    out.push(
+      `Problems (${r.problems.length}${r.problems.length > shown.length ? `; ${shown.length} shown, a few of each kind` : ''}):`,
+    );
     for (const p of shown) {
-      out.push(`- [${p.check}]${p.incident ? ` ${p.incident}` : ''}${p.workflowId ? ` (${p.workflowId})` : ''}: ${p.detail}`);
+      out.push(
+        `- [${p.check}]${p.incident ? ` ${p.incident}` : ''}${p.workflowId ? ` (${p.workflowId})` : ''}: ${p.detail}`,
+      );
       for (const e of (p.evidence ?? []).slice(0, 30)) out.push(`    ${e}`);
     }
   }
@@ -52,12 +90,23 @@ export function formatReport(r: ChaosReport, maxProblems = 40): string {
 
 function md(rows: string[][], head: string[]): string {
   const esc = (s: string) => s.replace(/\|/g, '\\|');
-  return [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`)].join('\n');
+  return [
+    `| ${head.join(' | ')} |`,
+    `| ${head.map(() => '---').join(' | ')} |`,
+    ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`),
+  ].join('\n');
 }
 
 export function markdownReport(r: ChaosReport): string {
   const ttb = r.figures.timeToBridgeMs as { n: number; p50: number; p95: number; max: number };
-  const h = r.figures.history as { retryAttempts: number; lastFailureTypes: Record<string, number>; createsRecoveredByMarker: number; createsCompleted: number; workflowTaskTimeouts: number; activityTimeouts: number };
+  const h = r.figures.history as {
+    retryAttempts: number;
+    lastFailureTypes: Record<string, number>;
+    createsRecoveredByMarker: number;
+    createsCompleted: number;
+    workflowTaskTimeouts: number;
+    activityTimeouts: number;
+  };
   return `# Chaos suite: latest full run
 
 Generated by \`npx tsx test/chaos/run.ts --incidents ${r.options.incidents}\` (seed ${r.seed}) on ${r.startedAt.slice(0, 10)};
@@ -73,18 +122,31 @@ Dev server persistence operations that timed out (its SQLite store falling behin
 
 ## Incidents
 
-${md(Object.entries(r.incidents).map(([k, v]) => [k, String(v)]), ['Incidents', 'count'])}
+${md(
+  Object.entries(r.incidents).map(([k, v]) => [k, String(v)]),
+  ['Incidents', 'count'],
+)}
 
 ## Faults injected, by kind
 
-${md(r.injected.map((i) => [i.label, String(i.count), i.detail ?? '']), ['Injected', 'count', 'detail'])}
+${md(
+  r.injected.map((i) => [i.label, String(i.count), i.detail ?? '']),
+  ['Injected', 'count', 'detail'],
+)}
 
 ## Figures
 
-${md(r.rows.map((row) => [row.check, row.expected, row.actual, row.ok ? 'ok' : '**FAIL**']), ['Check', 'expected', 'actual', ''])}
+${md(
+  r.rows.map((row) => [row.check, row.expected, row.actual, row.ok ? 'ok' : '**FAIL**']),
+  ['Check', 'expected', 'actual', ''],
+)}
 
 - Time to bridge under chaos (intake 202 to the meeting in Zoom): p50 ${ttb.p50} ms, p95 ${ttb.p95} ms, max ${ttb.max} ms (n=${ttb.n}).
-- Retries seen in history: ${h.retryAttempts} failed attempts before a later one (${Object.entries(h.lastFailureTypes).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}); ${h.activityTimeouts} activity timeouts; ${h.workflowTaskTimeouts} workflow tasks timed out on killed workers.
+- Retries seen in history: ${h.retryAttempts} failed attempts before a later one (${
+    Object.entries(h.lastFailureTypes)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ') || 'none'
+  }); ${h.activityTimeouts} activity timeouts; ${h.workflowTaskTimeouts} workflow tasks timed out on killed workers.
 - Create attempts until success: ${describeAttempts((h as unknown as { createAttempts: number[] }).createAttempts ?? [])}; Zoom list-meetings calls per create call: ${(r.figures.zoomCallsPerCreate as { listsPerCreate: number }).listsPerCreate}; late duplicates removed by the runbooks: ${String(r.figures.lateDuplicatesRemoved ?? 0)}.
 - Creates recovered by the idempotency-marker lookup (a retry found the meeting an earlier attempt made): ${h.createsRecoveredByMarker} of ${h.createsCompleted}.
 ${
@@ -94,9 +156,22 @@ ${
 
 ${md(problemCounts(r), ['Problems by check', 'count'])}
 ${failureReasonRows(r).length ? `\n${md(failureReasonRows(r), ['Why runbooks failed (not by design)', 'count'])}\n` : ''}
-${r.problems.length > 40 ? `${representativeProblems(r.problems, 40).length} of ${r.problems.length}, a few of each kind (rare kinds first), with their evidence; all of them are listed in \`test/chaos/latest.json\`.\n\n` : ''}${representativeProblems(r.problems, 40)
-  .map((p) => `- **[${p.check}]**${p.incident ? ` ${p.incident}` : ''}${p.workflowId ? ` (\`${p.workflowId}\`)` : ''}: ${p.detail}${p.evidence?.length ? `\n\n  \`\`\`\n${p.evidence.slice(0, 25).map((e) => `  ${e}`).join('\n')}\n  \`\`\`` : ''}`)
-  .join('\n')}
+${r.problems.length > 40 ? `${representativeProblems(r.problems, 40).length} of ${r.problems.length}, a few of each kind (rare kinds first), with their evidence; all of them are listed in \`test/chaos/latest.json\`.\n\n` : ''}${representativeProblems(
+        r.problems,
+        40,
+      )
+        .map(
+          (p) =>
+            `- **[${p.check}]**${p.incident ? ` ${p.incident}` : ''}${p.workflowId ? ` (\`${p.workflowId}\`)` : ''}: ${p.detail}${
+              p.evidence?.length
+                ? `\n\n  \`\`\`\n${p.evidence
+                    .slice(0, 25)
+                    .map((e) => `  ${e}`)
+                    .join('\n')}\n  \`\`\``
+                : ''
+            }`,
+        )
+        .join('\n')}
 `
     : ''
 }`;
@@ -108,7 +183,8 @@ ${r.problems.length > 40 ? `${representativeProblems(r.problems, 40).length} of 
  */
 export function representativeProblems(problems: Problem[], max: number): Problem[] {
   if (problems.length <= max) return problems;
-  const kindOf = (p: Problem) => (p.check === 'workflows' ? `workflows: ${p.detail.replace(/^runbook \S+ /, '').replace(/\d{3,}/g, 'N')}` : p.check);
+  const kindOf = (p: Problem) =>
+    p.check === 'workflows' ? `workflows: ${p.detail.replace(/^runbook \S+ /, '').replace(/\d{3,}/g, 'N')}` : p.check;
   const groups = new Map<string, Problem[]>();
   for (const p of problems) groups.set(kindOf(p), [...(groups.get(kindOf(p)) ?? []), p]);
   const ordered = [...groups.values()].sort((a, b) => a.length - b.length);

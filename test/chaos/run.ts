@@ -34,7 +34,10 @@ async function main(): Promise<number> {
     },
   });
   if (values.help) {
-    console.log('npx tsx test/chaos/run.ts --incidents 300 [--seed N] [--workers 2] [--auth user|account] [--kills N] [--hosts N] [--keep] [--no-write]\n' + '       npx tsx test/chaos/run.ts --render /tmp/zr-chaos-…/report.json   (print and write the figures of a saved run)');
+    console.log(
+      'npx tsx test/chaos/run.ts --incidents 300 [--seed N] [--workers 2] [--auth user|account] [--kills N] [--hosts N] [--keep] [--no-write]\n' +
+        '       npx tsx test/chaos/run.ts --render /tmp/zr-chaos-…/report.json   (print and write the figures of a saved run)',
+    );
     return 0;
   }
   const incidents = positive(values.incidents!, 'incidents');
@@ -43,15 +46,22 @@ async function main(): Promise<number> {
     ...(values.workers !== undefined ? { workers: positive(values.workers, 'workers') } : {}),
     ...(values.kills !== undefined ? { kills: positive(values.kills, 'kills') } : {}),
     ...(values.hosts !== undefined ? { hosts: positive(values.hosts, 'hosts') } : {}),
-    ...(values.auth !== undefined ? { auth: values.auth === 'account' ? ('account' as const) : ('user' as const) } : {}),
+    ...(values.auth !== undefined
+      ? { auth: values.auth === 'account' ? ('account' as const) : ('user' as const) }
+      : {}),
     keepDir: values.keep,
   });
-  const report: ChaosReport = values.render ? (JSON.parse(readFileSync(values.render, 'utf8')) as ChaosReport) : await runChaos(options);
+  const report: ChaosReport = values.render
+    ? (JSON.parse(readFileSync(values.render, 'utf8')) as ChaosReport)
+    : await runChaos(options);
   console.log(`\n${formatReport(report)}`);
   if (!values['no-write']) {
     // Evidence only for the problems the docs show (a few of each kind): the file stays readable.
     const shown = new Set(representativeProblems(report.problems, 40));
-    const slim = { ...report, problems: report.problems.map((p) => (shown.has(p) ? p : { ...p, evidence: undefined })) };
+    const slim = {
+      ...report,
+      problems: report.problems.map((p) => (shown.has(p) ? p : { ...p, evidence: undefined })),
+    };
     writeFileSync(join(__dirname, 'latest.json'), `${JSON.stringify(slim, null, 2)}\n`);
     writeFileSync(join(__dirname, '..', '..', 'docs', 'chaos-results.md'), markdownReport(report));
     console.log('\nWrote test/chaos/latest.json and docs/chaos-results.md');

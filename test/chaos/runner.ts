@@ -125,7 +125,18 @@ export interface ChaosReport {
   startedAt: string;
   durationS: number;
   runDir?: string;
-  options: Pick<ChaosOptions, 'incidents' | 'workers' | 'auth' | 'hosts' | 'kills' | 'tokenExpiries' | 'serverRestart' | 'faultRates' | 'arrivalWindowS'>;
+  options: Pick<
+    ChaosOptions,
+    | 'incidents'
+    | 'workers'
+    | 'auth'
+    | 'hosts'
+    | 'kills'
+    | 'tokenExpiries'
+    | 'serverRestart'
+    | 'faultRates'
+    | 'arrivalWindowS'
+  >;
   /** What was done to the system, by kind. */
   injected: { label: string; count: number; detail?: string }[];
   incidents: Record<string, number>;
@@ -139,7 +150,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** `p`, or a rejection after `ms`. */
 function within<T>(ms: number, p: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)));
+  const late = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)),
+  );
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 const PROJECT = join(__dirname, '..', '..');
@@ -162,7 +175,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     say(`  chaos +${((Date.now() - driveStart) / 1000).toFixed(1)}s: ${what}`);
   };
   let ok = false;
-  say(`chaos run: ${o.incidents} incidents, seed ${o.seed}, ${o.workers} worker process(es), ${o.auth === 'user' ? 'user OAuth' : 'Server-to-Server'} connector; logs in ${dir}`);
+  say(
+    `chaos run: ${o.incidents} incidents, seed ${o.seed}, ${o.workers} worker process(es), ${o.auth === 'user' ? 'user OAuth' : 'Server-to-Server'} connector; logs in ${dir}`,
+  );
   // The machine may be shared: its load is part of the figures.
   const load = { max: loadavg()[0], samples: [loadavg()[0]] };
   const loadTimer = setInterval(() => {
@@ -174,7 +189,12 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
 
   try {
     // --- Temporal dev server, its own port and SQLite file.
-    const server = new DevServer(temporalCliPath(), join(dir, 'temporal.sqlite'), await freePort(), join(dir, 'temporal.log'));
+    const server = new DevServer(
+      temporalCliPath(),
+      join(dir, 'temporal.sqlite'),
+      await freePort(),
+      join(dir, 'temporal.log'),
+    );
     await server.start();
     cleanups.push(() => server.close());
     const taskQueue = `chaos-${o.seed}`;
@@ -198,7 +218,12 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const sandbox = new ZoomSandbox({ users, rateLimits: { plan: 'pro' } });
     await sandbox.start();
     cleanups.push(() => sandbox.stop());
-    const proxy = new ZoomFaultProxy(sandbox, rng.fork('faults'), o.faultRates, plan.filter((p) => p.permanentFault).map((p) => p.id));
+    const proxy = new ZoomFaultProxy(
+      sandbox,
+      rng.fork('faults'),
+      o.faultRates,
+      plan.filter((p) => p.permanentFault).map((p) => p.id),
+    );
     proxy.enabled = false;
     await proxy.start();
     cleanups.push(() => proxy.stop());
@@ -209,7 +234,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const box = SecretBox.fromKey(secretsKey);
     const owner = new WorkflowTokenOwner(client, 'default', box);
     if (o.auth === 'user') {
-      const app: UserOAuthApp = { tokenUrl: `${sandbox.url}/oauth/token`, authorizeUrl: `${sandbox.url}/oauth/authorize`, redirectUri: 'http://127.0.0.1:1/zoom/callback', clientId: creds.clientId, clientSecret: creds.clientSecret };
+      const app: UserOAuthApp = {
+        tokenUrl: `${sandbox.url}/oauth/token`,
+        authorizeUrl: `${sandbox.url}/oauth/authorize`,
+        redirectUri: 'http://127.0.0.1:1/zoom/callback',
+        clientId: creds.clientId,
+        clientSecret: creds.clientSecret,
+      };
       const { verifier, challenge } = pkcePair();
       const consent = await fetch(authorizationUrl(app, 'chaos', challenge), { redirect: 'manual' });
       const code = new URL(consent.headers.get('location')!).searchParams.get('code')!;
@@ -222,15 +253,39 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const pagerdutySecret = randomBytes(24).toString('hex');
     const webhookSecret = randomBytes(24).toString('hex');
     const intakeLog = createWriteStream(join(dir, 'intake.log'));
-    const logger = { info: (m: string) => intakeLog.write(`I ${m}\n`), warn: (m: string) => intakeLog.write(`W ${m}\n`), error: (m: string) => intakeLog.write(`E ${m}\n`) };
-    const webhookRoutes = zoomWebhookRoutes({ client, secretToken: webhookSecret, taskQueue, connectors: [{ name: 'default', clientId: creds.clientId }], logger });
-    const intake = await startServe({ client, taskQueue, auth: { token, pagerdutySecret }, port: 0, logger, routes: webhookRoutes });
+    const logger = {
+      info: (m: string) => intakeLog.write(`I ${m}\n`),
+      warn: (m: string) => intakeLog.write(`W ${m}\n`),
+      error: (m: string) => intakeLog.write(`E ${m}\n`),
+    };
+    const webhookRoutes = zoomWebhookRoutes({
+      client,
+      secretToken: webhookSecret,
+      taskQueue,
+      connectors: [{ name: 'default', clientId: creds.clientId }],
+      logger,
+    });
+    const intake = await startServe({
+      client,
+      taskQueue,
+      auth: { token, pagerdutySecret },
+      port: 0,
+      logger,
+      routes: webhookRoutes,
+    });
     cleanups.push(async () => {
       await intake.close();
       intakeLog.end();
     });
-    const subscribed = await fetch(`${sandbox.url}/_sandbox/webhooks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: `${intake.url}/zoom/webhook`, secretToken: webhookSecret }) });
-    if (subscribed.status !== 200) throw new Error(`Zoom sandbox webhook subscription refused: HTTP ${subscribed.status} ${await subscribed.text()}`);
+    const subscribed = await fetch(`${sandbox.url}/_sandbox/webhooks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ url: `${intake.url}/zoom/webhook`, secretToken: webhookSecret }),
+    });
+    if (subscribed.status !== 200)
+      throw new Error(
+        `Zoom sandbox webhook subscription refused: HTTP ${subscribed.status} ${await subscribed.text()}`,
+      );
     const retrier = new ZoomWebhookRetrier(sandbox, webhookSecret);
     retrier.start();
     cleanups.push(() => retrier.stop());
@@ -276,19 +331,37 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       if (exit.killed || shuttingDown || !exit.wasPolling) return;
       chaos(`worker ${exit.worker} EXITED on its own (code ${exit.code}, signal ${exit.signal}); restarting it`);
       const w = workers.find((x) => x.name === exit.worker)!;
-      void sleep(1000).then(() => startWorker(w).catch((err: unknown) => say(`worker ${w.name} could not be restarted: ${(err as Error).message}`)));
+      void sleep(1000).then(() =>
+        startWorker(w).catch((err: unknown) =>
+          say(`worker ${w.name} could not be restarted: ${(err as Error).message}`),
+        ),
+      );
     };
-    for (let i = 0; i < o.workers; i++) workers.push(new WorkerProcess(`w${i + 1}`, env, join(dir, `worker-${i + 1}.log`), onExit));
+    for (let i = 0; i < o.workers; i++)
+      workers.push(new WorkerProcess(`w${i + 1}`, env, join(dir, `worker-${i + 1}.log`), onExit));
     cleanups.push(async () => {
       shuttingDown = true;
       await Promise.all(workers.map((w) => w.stop()));
     });
     const t0 = Date.now();
     await Promise.all(workers.map(startWorker));
-    say(`  stack ready in ${((Date.now() - startedAt.getTime()) / 1000).toFixed(1)} s (workers polling after ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    say(
+      `  stack ready in ${((Date.now() - startedAt.getTime()) / 1000).toFixed(1)} s (workers polling after ${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+    );
 
     // --- Drive: incidents, and the chaos schedule alongside.
-    const driver = new Driver({ intakeUrl: intake.url, token, sandbox, client, rng: rng.fork('driver'), deliveryDeadlineMs: 300_000, bridgeWaitMs: o.bridgeWaitS * 1000, proxy, pagerdutySecret, log: note });
+    const driver = new Driver({
+      intakeUrl: intake.url,
+      token,
+      sandbox,
+      client,
+      rng: rng.fork('driver'),
+      deliveryDeadlineMs: 300_000,
+      bridgeWaitMs: o.bridgeWaitS * 1000,
+      proxy,
+      pagerdutySecret,
+      log: note,
+    });
     driveStart = Date.now() + 500;
     proxy.enabled = true;
     if (o.everyFaultKind) proxy.requireEachKind(rng.fork('each'));
@@ -312,7 +385,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       schedule.push(
         at(f).then(async () => {
           // A crash takes one replica down at a time: with several workers, another one is polling when it happens.
-          if (o.workers > 1 && !(await workersPolling(2, 90_000))) return chaos('worker kill skipped: no second worker polling within 90 s');
+          if (o.workers > 1 && !(await workersPolling(2, 90_000)))
+            return chaos('worker kill skipped: no second worker polling within 90 s');
           const candidates = workers.filter((w) => w.polling);
           if (!candidates.length) return chaos('worker kill skipped: no worker polling');
           const w = chaosRng.pick(candidates);
@@ -329,7 +403,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         at(chaosRng.between(0.4, 0.6)).then(async () => {
           chaos('Temporal dev server: stop (SIGTERM)');
           serverDowntimeMs = await server.restart();
-          chaos(`Temporal dev server: up again on the same SQLite file after ${(serverDowntimeMs / 1000).toFixed(1)} s`);
+          chaos(
+            `Temporal dev server: up again on the same SQLite file after ${(serverDowntimeMs / 1000).toFixed(1)} s`,
+          );
         }),
       );
     }
@@ -342,12 +418,22 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
           // Mid-burst means while the workers are up and calling Zoom.
           await workersPolling(o.workers, 90_000);
           let current: string | undefined;
-          if (o.auth === 'user') current = await within(15_000, owner.accessToken()).then((t) => t.token, () => undefined);
+          if (o.auth === 'user')
+            current = await within(15_000, owner.accessToken()).then(
+              (t) => t.token,
+              () => undefined,
+            );
           const requestIndex = sandbox.requests.length;
           await fetch(`${sandbox.url}/_sandbox/tokens/expire`, { method: 'POST' });
           // The runner reports the expired token too, racing the workers' reports of their refused calls.
           let runnerRace = 'n/a (Server-to-Server: no refresh token)';
-          if (o.auth === 'user') runnerRace = current ? await within(30_000, owner.accessToken(current)).then(() => 'got the rotated token', (err: Error) => `failed: ${err.message}`) : 'skipped (no worker answered for the current token)';
+          if (o.auth === 'user')
+            runnerRace = current
+              ? await within(30_000, owner.accessToken(current)).then(
+                  () => 'got the rotated token',
+                  (err: Error) => `failed: ${err.message}`,
+                )
+              : 'skipped (no worker answered for the current token)';
           expiries.push({ at: new Date().toISOString(), rotations: 0, refused401: 0, runnerRace, requestIndex });
           chaos(`access tokens expired mid-burst (runner's concurrent stale-token report: ${runnerRace})`);
         }
@@ -355,7 +441,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     );
     const progress = setInterval(() => {
       const done = [...driver.runs.values()].filter((r) => r.events.length > 0).length;
-      say(`  drive +${((Date.now() - driveStart) / 1000).toFixed(0)}s: ${done}/${o.incidents} incidents started, ${sandbox.state.meetings.size} meetings in Zoom, ${proxy.calls} Zoom calls`);
+      say(
+        `  drive +${((Date.now() - driveStart) / 1000).toFixed(0)}s: ${done}/${o.incidents} incidents started, ${sandbox.state.meetings.size} meetings in Zoom, ${proxy.calls} Zoom calls`,
+      );
     }, 15_000);
     let runs: IncidentRun[];
     try {
@@ -369,7 +457,15 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     say(`  drive done in ${driveS.toFixed(0)} s; settling (up to ${o.settleTimeoutS} s)`);
 
     // --- Settle: until Zoom's state and the runbooks agree with what was sent, or the deadline.
-    const checkCtx = { runs, sandbox, client, taskQueue, postmortemStart: postmortemStart(), creates: proxy.creates, webhooks: retrier };
+    const checkCtx = {
+      runs,
+      sandbox,
+      client,
+      taskQueue,
+      postmortemStart: postmortemStart(),
+      creates: proxy.creates,
+      webhooks: retrier,
+    };
     const settleDeadline = Date.now() + o.settleTimeoutS * 1000;
     let lastReport = 0;
     let lastCalls = { n: -1, at: Date.now() };
@@ -379,7 +475,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       const calls = sandbox.requests.length;
       if (calls !== lastCalls.n) lastCalls = { n: calls, at: Date.now() };
       if (Date.now() - lastCalls.at > o.quietS * 1000) {
-        say(`  not settled, but Zoom has seen no call for ${o.quietS} s (nothing retrying): ${u.what.slice(0, 5).join('; ')}`);
+        say(
+          `  not settled, but Zoom has seen no call for ${o.quietS} s (nothing retrying): ${u.what.slice(0, 5).join('; ')}`,
+        );
         break;
       }
       if (Date.now() > settleDeadline) {
@@ -395,10 +493,14 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const settleS = (Date.now() - driveStart) / 1000 - driveS;
 
     // --- Token expiries: rotations and refused calls per expiry.
-    const requestSpans = expiries.map((e, i) => [e.requestIndex, expiries[i + 1]?.requestIndex ?? sandbox.requests.length] as const);
+    const requestSpans = expiries.map(
+      (e, i) => [e.requestIndex, expiries[i + 1]?.requestIndex ?? sandbox.requests.length] as const,
+    );
     expiries.forEach((e, i) => {
       const span = sandbox.requests.slice(...requestSpans[i]);
-      e.rotations = span.filter((r) => r.path === '/oauth/token' && r.status === 200 && String(r.body).includes('grant_type=refresh_token')).length;
+      e.rotations = span.filter(
+        (r) => r.path === '/oauth/token' && r.status === 200 && String(r.body).includes('grant_type=refresh_token'),
+      ).length;
       e.refused401 = span.filter((r) => r.status === 401).length;
     });
 
@@ -412,8 +514,16 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     // --- Refresh token: still valid, never used twice (checked without faults).
     proxy.enabled = false;
     // The dev server's own trouble: persistence operations that timed out (SQLite falling behind).
-    const persistenceTimeouts = countLines(join(dir, 'temporal.log'), /store-operation=.*(deadline exceeded|context canceled)/);
-    const invalidGrants = sandbox.requests.filter((r) => r.path === '/oauth/token' && r.status === 400 && (r.response as { error?: string } | undefined)?.error === 'invalid_grant').length;
+    const persistenceTimeouts = countLines(
+      join(dir, 'temporal.log'),
+      /store-operation=.*(deadline exceeded|context canceled)/,
+    );
+    const invalidGrants = sandbox.requests.filter(
+      (r) =>
+        r.path === '/oauth/token' &&
+        r.status === 400 &&
+        (r.response as { error?: string } | undefined)?.error === 'invalid_grant',
+    ).length;
     if (o.auth === 'user') {
       let valid = false;
       let detail = '';
@@ -422,12 +532,18 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         const rotated = await owner.accessToken(current.token);
         const me = await fetch(`${sandbox.url}/v2/users/me`, { headers: { authorization: `Bearer ${rotated.token}` } });
         const status = await client.workflow.getHandle(connectorWorkflowId('default')).query(connectorStatusQuery);
-        valid = me.status === 200 && rotated.token !== current.token && status.authorised && !status.needsReauthorization;
+        valid =
+          me.status === 200 && rotated.token !== current.token && status.authorised && !status.needsReauthorization;
         detail = `rotated once more at the end: ${rotated.token !== current.token ? 'new token' : 'same token'}, GET /users/me ${me.status}, connector authorised ${status.authorised}, refreshes ${status.refreshes}${status.needsReauthorization ? `, needs re-authorisation: ${status.needsReauthorization}` : ''}`;
       } catch (err) {
         detail = (err as Error).message;
       }
-      rows.push({ check: 'Refresh token still valid after the run (one more rotation works)', expected: 'yes', actual: valid ? 'yes' : 'no', ok: valid });
+      rows.push({
+        check: 'Refresh token still valid after the run (one more rotation works)',
+        expected: 'yes',
+        actual: valid ? 'yes' : 'no',
+        ok: valid,
+      });
       if (!valid) problems.push({ check: 'refresh token', detail });
       const rotations = expiries.map((e) => e.rotations);
       rows.push({
@@ -436,77 +552,197 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         actual: rotations.join(', ') || '-',
         ok: rotations.every((r) => r <= 1) && rotations.some((r) => r === 1),
       });
-      rows.push({ check: 'Refresh token used twice (invalid_grant from Zoom)', expected: '0', actual: String(invalidGrants), ok: invalidGrants === 0 });
+      rows.push({
+        check: 'Refresh token used twice (invalid_grant from Zoom)',
+        expected: '0',
+        actual: String(invalidGrants),
+        ok: invalidGrants === 0,
+      });
       note(`refresh token check: ${detail}`);
     }
 
     // --- Delivery and process figures.
     const undelivered = runs.flatMap((r) => r.undelivered);
-    rows.push({ check: 'Events never acknowledged by the intake (sender gave up)', expected: '0', actual: String(undelivered.length), ok: undelivered.length === 0 });
+    rows.push({
+      check: 'Events never acknowledged by the intake (sender gave up)',
+      expected: '0',
+      actual: String(undelivered.length),
+      ok: undelivered.length === 0,
+    });
     const unexpectedExits = exits.filter((e) => !e.killed && !shuttingDown);
-    for (const e of unexpectedExits) problems.push({ check: 'worker processes', detail: `worker ${e.worker} exited on its own at ${e.at} (code ${e.code}, signal ${e.signal})`, evidence: e.tail?.split('\n') });
-    rows.push({ check: 'Worker processes that died on their own', expected: '0', actual: String(unexpectedExits.length), ok: unexpectedExits.length === 0 });
+    for (const e of unexpectedExits)
+      problems.push({
+        check: 'worker processes',
+        detail: `worker ${e.worker} exited on its own at ${e.at} (code ${e.code}, signal ${e.signal})`,
+        evidence: e.tail?.split('\n'),
+      });
+    rows.push({
+      check: 'Worker processes that died on their own',
+      expected: '0',
+      actual: String(unexpectedExits.length),
+      ok: unexpectedExits.length === 0,
+    });
 
     const equalStamps = runs.filter((r) => r.plan.equalStamps && r.events.some((e) => e.ackAt)).length;
     const skewAhead = runs.filter((r) => r.plan.skew === 'createAhead').length;
-    const skewBehind = runs.filter((r) => r.plan.skew === 'resolveBehind' && r.events.some((e) => e.key === 'resolved')).length;
+    const skewBehind = runs.filter(
+      (r) => r.plan.skew === 'resolveBehind' && r.events.some((e) => e.key === 'resolved'),
+    ).length;
     const sentUpdates = runs.flatMap((r) => r.events.filter((e) => !e.duplicate && e.type === 'incident.updated'));
     const fieldUpdates = sentUpdates.filter((e) => e.event.incident.fields).length;
     const ownerUpdates = sentUpdates.filter((e) => e.event.incident.owner).length;
-    const raceJoins = runs.flatMap((r) => (r.plan.webhookRace ? r.participants.filter((p) => p.duringHold).map((p) => ({ ...p, recorded: r.plan.record, incident: r.plan.id })) : []));
+    const raceJoins = runs.flatMap((r) =>
+      r.plan.webhookRace
+        ? r.participants
+            .filter((p) => p.duringHold)
+            .map((p) => ({ ...p, recorded: r.plan.record, incident: r.plan.id }))
+        : [],
+    );
     // The join's webhook was answered (the sandbox's join call returns after it) before the create's answer left Zoom.
     const racedFirst = raceJoins.filter((p) => {
       const create = proxy.heldBridgeCreate(p.incident);
       return !!create?.answeredAt && Date.parse(p.joinReturnedAt) < Date.parse(create.answeredAt);
     }).length;
     const interrupts = runs.filter((r) => r.interrupt);
-    const cancelsDuringCreate = interrupts.filter((r) => r.interrupt!.kind === 'cancel' && r.interrupt!.duringCreate).length;
-    const terminatesDuringCreate = interrupts.filter((r) => r.interrupt!.kind === 'terminate' && r.interrupt!.duringCreate).length;
-    const pdWordReopens = runs.filter((r) => r.plan.source === 'events' && r.events.some((e) => e.key === 'reopened' && e.event.incident.status === 'triggered')).length;
+    const cancelsDuringCreate = interrupts.filter(
+      (r) => r.interrupt!.kind === 'cancel' && r.interrupt!.duringCreate,
+    ).length;
+    const terminatesDuringCreate = interrupts.filter(
+      (r) => r.interrupt!.kind === 'terminate' && r.interrupt!.duringCreate,
+    ).length;
+    const pdWordReopens = runs.filter(
+      (r) =>
+        r.plan.source === 'events' &&
+        r.events.some((e) => e.key === 'reopened' && e.event.incident.status === 'triggered'),
+    ).length;
     const pdIncidents = runs.filter((r) => r.plan.source === 'pagerduty');
     const non202: Record<string, number> = {};
     for (const r of runs) for (const [s, n] of Object.entries(r.non202)) non202[s] = (non202[s] ?? 0) + n;
     const sentEvents = runs.reduce((n, r) => n + r.events.length, 0);
     const kills = workers.reduce((n, w) => n + w.kills, 0);
     const injected: ChaosReport['injected'] = [
-      { label: 'Worker processes SIGKILLed (and restarted)', count: kills, detail: `${o.workers} workers; restart to polling p50 ${percentile(workers.flatMap((w) => w.startupMs.slice(1)), 50) / 1000} s` },
-      { label: 'Temporal dev server stopped and restarted (same SQLite file)', count: server.starts - 1, detail: `down ${(serverDowntimeMs / 1000).toFixed(1)} s` },
+      {
+        label: 'Worker processes SIGKILLed (and restarted)',
+        count: kills,
+        detail: `${o.workers} workers; restart to polling p50 ${
+          percentile(
+            workers.flatMap((w) => w.startupMs.slice(1)),
+            50,
+          ) / 1000
+        } s`,
+      },
+      {
+        label: 'Temporal dev server stopped and restarted (same SQLite file)',
+        count: server.starts - 1,
+        detail: `down ${(serverDowntimeMs / 1000).toFixed(1)} s`,
+      },
       ...(Object.keys(FAULT_LABELS) as FaultKind[]).map((k) => ({
         label: FAULT_LABELS[k],
         count: proxy.counts[k],
-        detail: k === 'dropAfterCreate' ? `${pct(proxy.counts[k], proxy.creates.length)} of ${proxy.creates.length} creates` : k === 'clientTimeout' ? `${proxy.clientTimeoutCreates} on creates; ${pct(proxy.counts[k], proxy.calls)} of calls` : k === 'permanent' ? `refusals, on the bridges of ${new Set(proxy.creates.filter((c) => c.fault === 'permanent').map((c) => c.agenda)).size} incidents` : `${pct(proxy.counts[k], proxy.calls + proxy.tokenCalls)} of ${proxy.calls + proxy.tokenCalls} Zoom calls`,
+        detail:
+          k === 'dropAfterCreate'
+            ? `${pct(proxy.counts[k], proxy.creates.length)} of ${proxy.creates.length} creates`
+            : k === 'clientTimeout'
+              ? `${proxy.clientTimeoutCreates} on creates; ${pct(proxy.counts[k], proxy.calls)} of calls`
+              : k === 'permanent'
+                ? `refusals, on the bridges of ${new Set(proxy.creates.filter((c) => c.fault === 'permanent').map((c) => c.agenda)).size} incidents`
+                : `${pct(proxy.counts[k], proxy.calls + proxy.tokenCalls)} of ${proxy.calls + proxy.tokenCalls} Zoom calls`,
       })),
-      { label: 'Zoom 429s from its own rate limits (Pro)', count: sandbox.requests.filter((r) => r.status === 429).length - proxy.counts.rateLimited },
-      { label: 'Access tokens expired mid-burst (sandbox admin)', count: expiries.length, detail: `${expiries.reduce((n, e) => n + e.refused401, 0)} calls refused with 401 afterwards` },
-      ...(o.auth === 'user' ? [{ label: 'Refresh-token rotations raced (workers + runner report the expired token at once)', count: expiries.length, detail: `rotations per expiry: ${expiries.map((e) => e.rotations).join(', ')}` }] : []),
+      {
+        label: 'Zoom 429s from its own rate limits (Pro)',
+        count: sandbox.requests.filter((r) => r.status === 429).length - proxy.counts.rateLimited,
+      },
+      {
+        label: 'Access tokens expired mid-burst (sandbox admin)',
+        count: expiries.length,
+        detail: `${expiries.reduce((n, e) => n + e.refused401, 0)} calls refused with 401 afterwards`,
+      },
+      ...(o.auth === 'user'
+        ? [
+            {
+              label: 'Refresh-token rotations raced (workers + runner report the expired token at once)',
+              count: expiries.length,
+              detail: `rotations per expiry: ${expiries.map((e) => e.rotations).join(', ')}`,
+            },
+          ]
+        : []),
       { label: 'Incident events sent (deliveries)', count: sentEvents },
-      { label: 'Duplicate deliveries (same eventId)', count: runs.reduce((n, r) => n + r.events.filter((e) => e.duplicate).length, 0), detail: 'half at once, half 1-15 s later' },
+      {
+        label: 'Duplicate deliveries (same eventId)',
+        count: runs.reduce((n, r) => n + r.events.filter((e) => e.duplicate).length, 0),
+        detail: 'half at once, half 1-15 s later',
+      },
       { label: 'Reordered deliveries (resolve before create)', count: runs.filter((r) => r.plan.resolveFirst).length },
-      { label: 'Equal timestamps: resolve and create stamped the same second, resolve delivered first (a flapping alert)', count: equalStamps },
+      {
+        label:
+          'Equal timestamps: resolve and create stamped the same second, resolve delivered first (a flapping alert)',
+        count: equalStamps,
+      },
       { label: 'Skewed clocks: create stamped 10 min ahead of true time', count: skewAhead },
       { label: 'Skewed clocks: resolves stamped 10 min behind true time', count: skewBehind },
-      { label: 'Partial updates: incident.updated with one custom field only', count: fieldUpdates, detail: `on ${runs.filter((r) => r.plan.updates.some((u) => u !== 'ownerName')).length} incidents` },
-      { label: "Partial updates: incident.updated with only the owner's name", count: ownerUpdates, detail: `on ${runs.filter((r) => r.plan.updates.includes('ownerName')).length} incidents` },
-      { label: 'Bridge creates held 2-4 s after Zoom made the meeting (sandbox fault holdResponseMs)', count: proxy.held, detail: `for webhook races and for cancels/terminates mid-create` },
+      {
+        label: 'Partial updates: incident.updated with one custom field only',
+        count: fieldUpdates,
+        detail: `on ${runs.filter((r) => r.plan.updates.some((u) => u !== 'ownerName')).length} incidents`,
+      },
+      {
+        label: "Partial updates: incident.updated with only the owner's name",
+        count: ownerUpdates,
+        detail: `on ${runs.filter((r) => r.plan.updates.includes('ownerName')).length} incidents`,
+      },
+      {
+        label: 'Bridge creates held 2-4 s after Zoom made the meeting (sandbox fault holdResponseMs)',
+        count: proxy.held,
+        detail: `for webhook races and for cancels/terminates mid-create`,
+      },
       {
         label: 'Webhooks racing the create: started and joined while the create was held',
         count: raceJoins.length,
         detail: `${runs.filter((r) => r.raceStartDuringHold).length} of ${runs.filter((r) => r.plan.webhookRace).length} race bridges started during the hold; ${raceJoins.filter((p) => p.recorded).length} joins on recorded bridges; ${racedFirst} joins acknowledged by the intake before the create's answer left Zoom`,
       },
-      { label: 'Bridge runbooks cancelled while their create was held', count: cancelsDuringCreate, detail: `${interrupts.filter((r) => r.interrupt?.kind === 'cancel').length} cancels sent` },
-      { label: 'Bridge runbooks terminated while their create was held (incident then closed)', count: terminatesDuringCreate, detail: `${interrupts.filter((r) => r.interrupt?.kind === 'terminate').length} terminates sent` },
+      {
+        label: 'Bridge runbooks cancelled while their create was held',
+        count: cancelsDuringCreate,
+        detail: `${interrupts.filter((r) => r.interrupt?.kind === 'cancel').length} cancels sent`,
+      },
+      {
+        label: 'Bridge runbooks terminated while their create was held (incident then closed)',
+        count: terminatesDuringCreate,
+        detail: `${interrupts.filter((r) => r.interrupt?.kind === 'terminate').length} terminates sent`,
+      },
       { label: 'Reopens saying status "triggered" (PagerDuty\'s word) through /v1/events', count: pdWordReopens },
-      { label: 'Incidents sent as PagerDuty V3 webhooks (POST /v1/pagerduty, signed)', count: pdIncidents.length, detail: `${pdIncidents.reduce((n, r) => n + r.events.length, 0)} deliveries; ${pdIncidents.filter((r) => r.plan.flow.startsWith('reopen')).length} reopened (incident.reopened, status triggered)` },
-      { label: "Zoom webhooks sent to the intake (the sandbox's subscription)", count: sandbox.webhooks.deliveries.length, detail: webhookCounts(sandbox) },
-      { label: 'Zoom webhook deliveries not answered 2xx, retried as Zoom does (minutes compressed to seconds)', count: retrier.redeliveries.size, detail: `${[...retrier.redeliveries.values()].filter((r) => r.ackAt).length} acknowledged on a retry` },
-      { label: 'Intake answers other than 202 (sender retried)', count: Object.values(non202).reduce((a, b) => a + b, 0), detail: Object.entries(non202).map(([s, n]) => `${s}: ${n}`).join(', ') || undefined },
+      {
+        label: 'Incidents sent as PagerDuty V3 webhooks (POST /v1/pagerduty, signed)',
+        count: pdIncidents.length,
+        detail: `${pdIncidents.reduce((n, r) => n + r.events.length, 0)} deliveries; ${pdIncidents.filter((r) => r.plan.flow.startsWith('reopen')).length} reopened (incident.reopened, status triggered)`,
+      },
+      {
+        label: "Zoom webhooks sent to the intake (the sandbox's subscription)",
+        count: sandbox.webhooks.deliveries.length,
+        detail: webhookCounts(sandbox),
+      },
+      {
+        label: 'Zoom webhook deliveries not answered 2xx, retried as Zoom does (minutes compressed to seconds)',
+        count: retrier.redeliveries.size,
+        detail: `${[...retrier.redeliveries.values()].filter((r) => r.ackAt).length} acknowledged on a retry`,
+      },
+      {
+        label: 'Intake answers other than 202 (sender retried)',
+        count: Object.values(non202).reduce((a, b) => a + b, 0),
+        detail:
+          Object.entries(non202)
+            .map(([s, n]) => `${s}: ${n}`)
+            .join(', ') || undefined,
+      },
     ];
     // Chaos that did not happen would make every other figure meaningless.
     const mustHappen: [string, number][] = [
       ['worker kills', kills],
       ...(o.serverRestart ? [['dev server restart', server.starts - 1] as [string, number]] : []),
       ['token expiries', expiries.length],
-      ...(o.everyFaultKind ? (Object.keys(FAULT_LABELS) as FaultKind[]).map((k) => [FAULT_LABELS[k], proxy.counts[k]] as [string, number]) : []),
+      ...(o.everyFaultKind
+        ? (Object.keys(FAULT_LABELS) as FaultKind[]).map((k) => [FAULT_LABELS[k], proxy.counts[k]] as [string, number])
+        : []),
       ['duplicate deliveries', runs.reduce((n, r) => n + r.events.filter((e) => e.duplicate).length, 0)],
       ['reordered deliveries', runs.filter((r) => r.plan.resolveFirst).length],
       ['equal timestamps (resolve first)', equalStamps],
@@ -519,10 +755,20 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       ['cancel during a create', cancelsDuringCreate],
       ['terminate during a create', terminatesDuringCreate],
       ['reopen with status "triggered" through /v1/events', pdWordReopens],
-      ['PagerDuty webhooks with a reopen', pdIncidents.filter((r) => r.plan.flow.startsWith('reopen') && r.events.some((e) => e.key === 'reopened' && e.ackAt)).length],
+      [
+        'PagerDuty webhooks with a reopen',
+        pdIncidents.filter(
+          (r) => r.plan.flow.startsWith('reopen') && r.events.some((e) => e.key === 'reopened' && e.ackAt),
+        ).length,
+      ],
     ];
     const missingChaos = mustHappen.filter(([, n]) => n === 0).map(([what]) => what);
-    rows.unshift({ check: 'Chaos applied (every kind at least once)', expected: 'all', actual: missingChaos.length ? `missing: ${missingChaos.join(', ')}` : 'all', ok: missingChaos.length === 0 });
+    rows.unshift({
+      check: 'Chaos applied (every kind at least once)',
+      expected: 'all',
+      actual: missingChaos.length ? `missing: ${missingChaos.join(', ')}` : 'all',
+      ok: missingChaos.length === 0,
+    });
 
     const count = (f: (r: IncidentRun) => boolean) => runs.filter(f).length;
     const incidents = {
@@ -556,7 +802,17 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       seed: o.seed,
       startedAt: startedAt.toISOString(),
       durationS: Math.round((Date.now() - startedAt.getTime()) / 1000),
-      options: { incidents: o.incidents, workers: o.workers, auth: o.auth, hosts: hostCount, kills: o.kills, tokenExpiries: o.tokenExpiries, serverRestart: o.serverRestart, faultRates: o.faultRates, arrivalWindowS: o.arrivalWindowS },
+      options: {
+        incidents: o.incidents,
+        workers: o.workers,
+        auth: o.auth,
+        hosts: hostCount,
+        kills: o.kills,
+        tokenExpiries: o.tokenExpiries,
+        serverRestart: o.serverRestart,
+        faultRates: o.faultRates,
+        arrivalWindowS: o.arrivalWindowS,
+      },
       injected,
       incidents,
       rows,
@@ -573,7 +829,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         invalidGrants,
         zoomCallsPerCreate: callsPerCreate(sandbox),
         workerStarts: Object.fromEntries(workers.map((w) => [w.name, w.starts])),
-        machine: { cores: availableParallelism(), load1mMax: round1(load.max), load1mMean: round1(load.samples.reduce((a, b) => a + b, 0) / load.samples.length) },
+        machine: {
+          cores: availableParallelism(),
+          load1mMax: round1(load.max),
+          load1mMean: round1(load.samples.reduce((a, b) => a + b, 0) / load.samples.length),
+        },
         devServerPersistenceTimeouts: persistenceTimeouts,
       },
       chaosLog,
@@ -594,7 +854,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
 function postmortemStart(): StartSpec {
   const runbook = loadRunbooks(join(PROJECT, 'runbooks')).find((r) => r.runbook.name === 'postmortem')?.runbook;
   const step = runbook?.steps.find((s) => s.action === 'zoom.scheduleMeeting');
-  if (!step || step.action !== 'zoom.scheduleMeeting') throw new Error('runbooks/postmortem.yaml has no zoom.scheduleMeeting step');
+  if (!step || step.action !== 'zoom.scheduleMeeting')
+    throw new Error('runbooks/postmortem.yaml has no zoom.scheduleMeeting step');
   return step.with.start;
 }
 
@@ -612,7 +873,9 @@ export function percentile(values: number[], p: number): number {
 
 function countLines(file: string, pattern: RegExp): number {
   try {
-    return readFileSync(file, 'utf8').split('\n').filter((l) => pattern.test(l)).length;
+    return readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => pattern.test(l)).length;
   } catch {
     return 0;
   }
@@ -639,8 +902,12 @@ function pct(n: number, of: number): string {
 
 /** Meeting-list calls per create call: what one create attempt costs (host pool scan, marker lookup). */
 function callsPerCreate(sandbox: ZoomSandbox): { creates: number; lists: number; listsPerCreate: number } {
-  const creates = sandbox.requests.filter((r) => r.method === 'POST' && /^\/v2\/users\/[^/]+\/meetings$/.test(r.path)).length;
-  const lists = sandbox.requests.filter((r) => r.method === 'GET' && /^\/v2\/users\/[^/]+\/meetings$/.test(r.path)).length;
+  const creates = sandbox.requests.filter(
+    (r) => r.method === 'POST' && /^\/v2\/users\/[^/]+\/meetings$/.test(r.path),
+  ).length;
+  const lists = sandbox.requests.filter(
+    (r) => r.method === 'GET' && /^\/v2\/users\/[^/]+\/meetings$/.test(r.path),
+  ).length;
   return { creates, lists, listsPerCreate: creates ? Math.round((10 * lists) / creates) / 10 : 0 };
 }
 
@@ -660,7 +927,9 @@ function redactRequests(requests: ZoomSandbox['requests']): unknown[] {
     method: r.method,
     path: r.path,
     status: r.status,
-    ...(r.path === '/oauth/token' ? {} : { agenda: String((r.body as { agenda?: string } | undefined)?.agenda ?? '').split('\n')[0] || undefined }),
+    ...(r.path === '/oauth/token'
+      ? {}
+      : { agenda: String((r.body as { agenda?: string } | undefined)?.agenda ?? '').split('\n')[0] || undefined }),
     message: (r.response as { message?: string } | undefined)?.message,
   }));
 }

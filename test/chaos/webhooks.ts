@@ -99,7 +99,8 @@ export class ZoomWebhookRetrier {
     } catch {
       // no answer within Zoom's 3 s: retried next tick
     }
-    if (!r.ackAt && !r.gaveUp && Date.now() - Date.parse(d.sentAt) > this.giveUpAfterMs) r.gaveUp = `not acknowledged within ${this.giveUpAfterMs / 60_000} minutes of retries`;
+    if (!r.ackAt && !r.gaveUp && Date.now() - Date.parse(d.sentAt) > this.giveUpAfterMs)
+      r.gaveUp = `not acknowledged within ${this.giveUpAfterMs / 60_000} minutes of retries`;
     // Spaced out: every 2 s at most per delivery.
     await new Promise((resolve) => setTimeout(resolve, 2000));
   }

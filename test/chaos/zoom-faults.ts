@@ -17,7 +17,8 @@ import { Random } from './random';
  * identical calls failed may differ.
  */
 
-export type FaultKind = 'server5xx' | 'rateLimited' | 'gatewayTimeout' | 'clientTimeout' | 'dropAfterCreate' | 'permanent';
+export type FaultKind =
+  'server5xx' | 'rateLimited' | 'gatewayTimeout' | 'clientTimeout' | 'dropAfterCreate' | 'permanent';
 
 export const FAULT_LABELS: Record<FaultKind, string> = {
   server5xx: 'Zoom 5xx (500/502/503)',
@@ -41,7 +42,13 @@ export interface FaultRates {
   dropAfterCreate: number;
 }
 
-export const DEFAULT_FAULT_RATES: FaultRates = { server5xx: 0.1, rateLimited: 0.03, gatewayTimeout: 0.01, clientTimeout: 0.005, dropAfterCreate: 0.1 };
+export const DEFAULT_FAULT_RATES: FaultRates = {
+  server5xx: 0.1,
+  rateLimited: 0.03,
+  gatewayTimeout: 0.01,
+  clientTimeout: 0.005,
+  dropAfterCreate: 0.1,
+};
 
 export const PERMANENT_FAULT_MESSAGE = 'Chaos: permanent fault by design (Zoom refused this meeting)';
 const CREATE_PATH = /^\/v2\/users\/[^/]+\/meetings$/;
@@ -63,7 +70,14 @@ export interface ArmedCreate {
 }
 
 export class ZoomFaultProxy {
-  readonly counts: Record<FaultKind, number> = { server5xx: 0, rateLimited: 0, gatewayTimeout: 0, clientTimeout: 0, dropAfterCreate: 0, permanent: 0 };
+  readonly counts: Record<FaultKind, number> = {
+    server5xx: 0,
+    rateLimited: 0,
+    gatewayTimeout: 0,
+    clientTimeout: 0,
+    dropAfterCreate: 0,
+    permanent: 0,
+  };
   /** Client timeouts that hit creates (each may leave a meeting created after the caller gave up). */
   clientTimeoutCreates = 0;
   calls = 0;
@@ -97,7 +111,10 @@ export class ZoomFaultProxy {
    */
   requireEachKind(rng: Random): void {
     const kinds: FaultKind[] = ['server5xx', 'rateLimited', 'gatewayTimeout', 'clientTimeout', 'dropAfterCreate'];
-    this.required = [...kinds.map((kind) => ({ kind, fromCall: this.calls + rng.int(5, 60) })), { kind: 'clientTimeout', fromCall: this.calls + rng.int(5, 60), onCreate: true }];
+    this.required = [
+      ...kinds.map((kind) => ({ kind, fromCall: this.calls + rng.int(5, 60) })),
+      { kind: 'clientTimeout', fromCall: this.calls + rng.int(5, 60), onCreate: true },
+    ];
   }
 
   /**
@@ -143,7 +160,9 @@ export class ZoomFaultProxy {
     if (isApi && this.enabled) this.calls++;
     if (isToken && this.enabled) this.tokenCalls++;
     const isCreate = method === 'POST' && CREATE_PATH.test(url.pathname);
-    const create: ArmedCreate | undefined = isCreate ? { at: new Date().toISOString(), path: url.pathname, ...describeCreate(body) } : undefined;
+    const create: ArmedCreate | undefined = isCreate
+      ? { at: new Date().toISOString(), path: url.pathname, ...describeCreate(body) }
+      : undefined;
 
     // A permanent fault by design: every create of the target's bridge is refused, answered here
     // (not armed in the sandbox, where a concurrent create on the same path could take it), so the
@@ -156,7 +175,11 @@ export class ZoomFaultProxy {
       create.ms = 0;
       this.creates.push(create);
       const text = JSON.stringify({ code: 300, message: PERMANENT_FAULT_MESSAGE });
-      res.writeHead(400, { 'content-type': 'application/json;charset=UTF-8', 'content-length': Buffer.byteLength(text), 'x-zm-trackingid': 'chaos-permanent' });
+      res.writeHead(400, {
+        'content-type': 'application/json;charset=UTF-8',
+        'content-length': Buffer.byteLength(text),
+        'x-zm-trackingid': 'chaos-permanent',
+      });
       res.end(text);
       return;
     }
@@ -170,11 +193,17 @@ export class ZoomFaultProxy {
       const armed = await fetch(`${this.sandbox.url}/_sandbox/faults`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ method: 'POST', path: `^${escapeRegex(url.pathname)}$`, holdResponseMs: holdMs, times: 1 }),
+        body: JSON.stringify({
+          method: 'POST',
+          path: `^${escapeRegex(url.pathname)}$`,
+          holdResponseMs: holdMs,
+          times: 1,
+        }),
       });
       if (armed.status !== 201) create.error = `hold not armed: HTTP ${armed.status}`;
     }
-    const fault = this.enabled && (isApi || isToken) && holdMs === undefined ? this.decide(isCreate, isToken) : undefined;
+    const fault =
+      this.enabled && (isApi || isToken) && holdMs === undefined ? this.decide(isCreate, isToken) : undefined;
     if (fault) {
       this.counts[fault]++;
       if (fault === 'clientTimeout' && isCreate) this.clientTimeoutCreates++;
@@ -188,7 +217,14 @@ export class ZoomFaultProxy {
     const t0 = Date.now();
     const target = new URL(this.sandbox.url);
     const upstream = httpRequest(
-      { host: target.hostname, port: target.port, method, path: req.url, headers: { ...req.headers, host: target.host }, agent: this.agent },
+      {
+        host: target.hostname,
+        port: target.port,
+        method,
+        path: req.url,
+        headers: { ...req.headers, host: target.host },
+        agent: this.agent,
+      },
       (up) => {
         if (create) {
           create.status = up.statusCode;
@@ -215,7 +251,9 @@ export class ZoomFaultProxy {
     const due = this.required.findIndex((r) =>
       r.onCreate
         ? this.calls >= r.fromCall && isCreate && this.clientTimeoutCreates === 0
-        : this.calls >= r.fromCall && this.counts[r.kind] === 0 && (r.kind === 'dropAfterCreate' ? isCreate : r.kind === 'server5xx' || r.kind === 'rateLimited' || !isToken),
+        : this.calls >= r.fromCall &&
+          this.counts[r.kind] === 0 &&
+          (r.kind === 'dropAfterCreate' ? isCreate : r.kind === 'server5xx' || r.kind === 'rateLimited' || !isToken),
     );
     if (due >= 0) return this.required.splice(due, 1)[0].kind;
     if (isCreate && this.rng.chance(this.rates.dropAfterCreate)) return 'dropAfterCreate';

@@ -37,17 +37,27 @@ export async function ensureChromium(env: NodeJS.ProcessEnv = process.env): Prom
     () => true,
     () => false,
   );
-  if (!hasApt) throw new Error(`${DEBIAN_CHROMIUM} is missing and there is no apt-get to install it: set ZR_TEST_CHROMIUM to a Chromium executable.`);
+  if (!hasApt)
+    throw new Error(
+      `${DEBIAN_CHROMIUM} is missing and there is no apt-get to install it: set ZR_TEST_CHROMIUM to a Chromium executable.`,
+    );
   for (const [cmd, ...args] of steps) {
     const [file, argv] = asRoot ? [cmd, args] : ['sudo', ['-n', cmd, ...args]];
     try {
-      await run(file, argv, { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, maxBuffer: 64 * 1024 * 1024, timeout: 15 * 60_000 });
+      await run(file, argv, {
+        env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+        maxBuffer: 64 * 1024 * 1024,
+        timeout: 15 * 60_000,
+      });
     } catch (err) {
       const e = err as Error & { stderr?: string };
-      throw new Error(`Installing Chromium from Debian's packages failed at \`${[cmd, ...args].join(' ')}\`: ${(e.stderr || e.message).trim().split('\n').slice(-5).join('\n')}`);
+      throw new Error(
+        `Installing Chromium from Debian's packages failed at \`${[cmd, ...args].join(' ')}\`: ${(e.stderr || e.message).trim().split('\n').slice(-5).join('\n')}`,
+      );
     }
   }
-  if (!isExecutable(DEBIAN_CHROMIUM)) throw new Error(`apt-get installed the chromium package, but ${DEBIAN_CHROMIUM} is still missing.`);
+  if (!isExecutable(DEBIAN_CHROMIUM))
+    throw new Error(`apt-get installed the chromium package, but ${DEBIAN_CHROMIUM} is still missing.`);
   return DEBIAN_CHROMIUM;
 }
 

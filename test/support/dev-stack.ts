@@ -23,7 +23,17 @@ export interface DevStack {
 
 const ROOT = join(__dirname, '..', '..');
 /** What the stack needs of a clone (tests, docs and benchmarks stay behind). */
-const PROJECT_FILES = ['bin', 'src', 'workflows', 'activities', 'runbooks', 'package.json', 'package-lock.json', 'temporal-dev.sh', 'tsconfig.json'];
+const PROJECT_FILES = [
+  'bin',
+  'src',
+  'workflows',
+  'activities',
+  'runbooks',
+  'package.json',
+  'package-lock.json',
+  'temporal-dev.sh',
+  'tsconfig.json',
+];
 
 export async function startDevStack(): Promise<DevStack> {
   const dir = mkdtempSync(join(tmpdir(), 'zr-dev-stack-'));
@@ -33,7 +43,12 @@ export async function startDevStack(): Promise<DevStack> {
   mkdirSync(join(dir, '.temporal', 'bin'), { recursive: true });
   symlinkSync(requiredEnv('ZR_TEST_TEMPORAL_CLI'), join(dir, '.temporal', 'bin', 'temporal'));
 
-  const ports = { temporal: await freePort(), ui: await freePort(), sandbox: await freePort(), serve: await freePort() };
+  const ports = {
+    temporal: await freePort(),
+    ui: await freePort(),
+    sandbox: await freePort(),
+    serve: await freePort(),
+  };
   const base = { PATH: process.env.PATH!, HOME: process.env.HOME ?? dir };
   const env = {
     ...base,
@@ -45,7 +60,12 @@ export async function startDevStack(): Promise<DevStack> {
     ZR_WORKFLOW_BUNDLE: requiredEnv('ZR_TEST_WORKFLOW_BUNDLE'),
   };
   // Its own process group, as in a terminal of its own: Ctrl-C goes to the script and its pipes.
-  const script: ChildProcess = spawn('./temporal-dev.sh', [], { cwd: dir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const script: ChildProcess = spawn('./temporal-dev.sh', [], {
+    cwd: dir,
+    env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   script.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   script.stderr!.on('data', (d: Buffer) => (output += d.toString()));

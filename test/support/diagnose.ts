@@ -9,17 +9,21 @@ import { incidentWorkflowId } from '../../workflows/definitions';
 export async function whereItStands(client: Client, incidentId: string): Promise<string> {
   const out: string[] = [];
   try {
-    for (const e of await getTimeline(client, incidentId)) out.push(`  ${e.at} ${e.source ?? ''}/${e.step ?? ''} ${e.status ?? ''} ${e.summary}`);
+    for (const e of await getTimeline(client, incidentId))
+      out.push(`  ${e.at} ${e.source ?? ''}/${e.step ?? ''} ${e.status ?? ''} ${e.summary}`);
     const parent = await client.workflow.getHandle(incidentWorkflowId(incidentId)).describe();
     for (const child of parent.raw.pendingChildren ?? []) {
       const handle = client.workflow.getHandle(child.workflowId!);
       const d = await handle.describe();
       out.push(`${child.workflowId} ${d.status.name}`);
       for (const a of d.raw.pendingActivities ?? []) {
-        out.push(`  pending ${a.activityType?.name} attempt ${a.attempt} state ${a.state} last failure: ${a.lastFailure?.message ?? '-'}`);
+        out.push(
+          `  pending ${a.activityType?.name} attempt ${a.attempt} state ${a.state} last failure: ${a.lastFailure?.message ?? '-'}`,
+        );
       }
       const events = (await handle.fetchHistory()).events ?? [];
-      for (const e of events.slice(-12)) out.push(`  #${e.eventId} ${Object.keys(e).find((k) => k.endsWith('Attributes')) ?? ''}`);
+      for (const e of events.slice(-12))
+        out.push(`  #${e.eventId} ${Object.keys(e).find((k) => k.endsWith('Attributes')) ?? ''}`);
     }
   } catch (err) {
     out.push(`(diagnosis failed: ${String(err)})`);

@@ -27,7 +27,17 @@ export interface SpecOperation {
 }
 
 /** OpenAPI-only keywords (plus Zoom's own `extensions`) that mean nothing to JSON Schema. */
-const DROPPED_KEYWORDS = new Set(['example', 'examples', 'extensions', 'discriminator', 'xml', 'externalDocs', 'deprecated', 'readOnly', 'writeOnly']);
+const DROPPED_KEYWORDS = new Set([
+  'example',
+  'examples',
+  'extensions',
+  'discriminator',
+  'xml',
+  'externalDocs',
+  'deprecated',
+  'readOnly',
+  'writeOnly',
+]);
 /** Keywords whose value is a map of name -> schema; the names must not be mistaken for keywords. */
 const SCHEMA_MAPS = new Set(['properties', 'patternProperties', 'definitions', '$defs']);
 /** Keywords whose value is a schema, or a list of schemas. */
@@ -85,7 +95,12 @@ export class OpenApiSpecs {
       this.cache.set(schema, validate);
     }
     const v = validate;
-    return (body) => (v(body) ? [] : (v.errors ?? []).map((e) => `${what}: ${e.instancePath || '(root)'} ${describe(e)} (got ${got(body, e.instancePath)})`));
+    return (body) =>
+      v(body)
+        ? []
+        : (v.errors ?? []).map(
+            (e) => `${what}: ${e.instancePath || '(root)'} ${describe(e)} (got ${got(body, e.instancePath)})`,
+          );
   }
 
   /** OpenAPI 3.0 schema -> JSON Schema ajv accepts: inline $refs, turn `nullable` into a null type, drop annotations. */
@@ -102,7 +117,9 @@ export class OpenApiSpecs {
     for (const [key, value] of Object.entries(src)) {
       if (DROPPED_KEYWORDS.has(key) || key.startsWith('x-') || key === 'nullable') continue;
       if (SCHEMA_MAPS.has(key) && value && typeof value === 'object') {
-        out[key] = Object.fromEntries(Object.entries(value).map(([name, s]) => [name, this.toJsonSchema(doc, s, seen)]));
+        out[key] = Object.fromEntries(
+          Object.entries(value).map(([name, s]) => [name, this.toJsonSchema(doc, s, seen)]),
+        );
       } else if (SUBSCHEMAS.has(key)) {
         out[key] = this.toJsonSchema(doc, value, seen);
       } else if (key === 'format' && !(typeof value === 'string' && this.ajv.formats[value])) {

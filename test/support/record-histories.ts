@@ -29,28 +29,53 @@ const OUT = join(__dirname, '../fixtures/histories');
 
 async function main(): Promise<void> {
   await globalSetup();
-  const stack = await startStack({ runbooks: loadRunbooks(join(__dirname, '../../runbooks')).map((r) => r.runbook), encrypt: false });
-  const [route] = zoomWebhookRoutes({ client: stack.client, secretToken: 'record-histories', taskQueue: stack.temporal.taskQueue, connectors: [] });
-  const receiver = createServer((req, res) => void Promise.resolve(route.handle(req, res, {})).catch(() => res.writeHead(500).end()));
+  const stack = await startStack({
+    runbooks: loadRunbooks(join(__dirname, '../../runbooks')).map((r) => r.runbook),
+    encrypt: false,
+  });
+  const [route] = zoomWebhookRoutes({
+    client: stack.client,
+    secretToken: 'record-histories',
+    taskQueue: stack.temporal.taskQueue,
+    connectors: [],
+  });
+  const receiver = createServer(
+    (req, res) => void Promise.resolve(route.handle(req, res, {})).catch(() => res.writeHead(500).end()),
+  );
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
   const sim = (path: string, body: object = {}) => axios.post(`${stack.sandbox.url}/_sandbox${path}`, body);
-  await sim('/webhooks', { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/zoom/webhook`, secretToken: 'record-histories' });
+  await sim('/webhooks', {
+    url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/zoom/webhook`,
+    secretToken: 'record-histories',
+  });
 
   let n = 0;
   const send = (type: IncidentEvent['type'], incident: Partial<IncidentEvent['incident']> = {}) =>
-    sendIncidentEvent(stack.client, stack.temporal.taskQueue, { eventId: `replay-${VERSION}-${++n}`, type, occurredAt: new Date().toISOString(), incident: { id: ID, ...incident } });
+    sendIncidentEvent(stack.client, stack.temporal.taskQueue, {
+      eventId: `replay-${VERSION}-${++n}`,
+      type,
+      occurredAt: new Date().toISOString(),
+      incident: { id: ID, ...incident },
+    });
   const until = (what: string, match: (e: TimelineEntry) => boolean) =>
     eventually(async () => ((await getTimeline(stack.client, ID)).some(match) ? true : undefined), what, 60_000);
   const runbook = (name: string) => stack.client.workflow.getHandle(`${incidentWorkflowId(ID)}/${name}`);
 
   try {
-    await send('incident.created', { title: 'Replay fixture', severity: 'SEV2', owner: { email: 'ana@example.com' }, responders: [{ email: 'bo@example.com' }], fields: { record: true } });
+    await send('incident.created', {
+      title: 'Replay fixture',
+      severity: 'SEV2',
+      owner: { email: 'ana@example.com' },
+      responders: [{ email: 'bo@example.com' }],
+      fields: { record: true },
+    });
     await until('the recorded bridge', (e) => e.source === 'recorded-bridge' && e.step === 'share');
     await until('the daily sync', (e) => e.source === 'incident-sync' && e.step === 'share');
     const bridge = (await runbook('recorded-bridge').query<{ id: string }>('bridge')).id;
     await runbook('recorded-bridge').executeUpdate(addParticipantsUpdate, { args: [{ emails: ['cy@example.com'] }] });
     await sim(`/meetings/${bridge}/start`);
-    const ana = (await sim(`/meetings/${bridge}/participants`, { name: 'Ana', email: 'ana@example.com' })).data.participantId;
+    const ana = (await sim(`/meetings/${bridge}/participants`, { name: 'Ana', email: 'ana@example.com' })).data
+      .participantId;
 
     await send('incident.resolved');
     await until('the postmortem', (e) => e.source === 'postmortem' && e.step === 'share');
@@ -68,7 +93,20 @@ async function main(): Promise<void> {
 
     const cli = process.env.ZR_TEST_TEMPORAL_CLI!;
     const show = (workflowId: string, file: string) => {
-      const json = execFileSync(cli, ['workflow', 'show', '--workflow-id', workflowId, '--address', process.env.ZR_TEST_TEMPORAL_ADDRESS!, '-o', 'json'], { maxBuffer: 64 << 20 });
+      const json = execFileSync(
+        cli,
+        [
+          'workflow',
+          'show',
+          '--workflow-id',
+          workflowId,
+          '--address',
+          process.env.ZR_TEST_TEMPORAL_ADDRESS!,
+          '-o',
+          'json',
+        ],
+        { maxBuffer: 64 << 20 },
+      );
       writeFileSync(join(OUT, file), json);
       console.log(`recorded ${workflowId} -> ${file}`);
     };

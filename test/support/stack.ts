@@ -31,7 +31,10 @@ let runtimeInstalled = false;
 
 export function testTemporalAddress(): string {
   const address = process.env.ZR_TEST_TEMPORAL_ADDRESS;
-  if (!address) throw new Error('ZR_TEST_TEMPORAL_ADDRESS is not set: run the tests through jest (test/global-setup.ts starts the dev server).');
+  if (!address)
+    throw new Error(
+      'ZR_TEST_TEMPORAL_ADDRESS is not set: run the tests through jest (test/global-setup.ts starts the dev server).',
+    );
   return address;
 }
 
@@ -72,7 +75,10 @@ export async function startStack(
   const payloadKeys = options.encrypt === false ? undefined : { current: { id: 'test', key: randomBytes(32) } };
   const temporal: TemporalConfig = { address, namespace: 'default', taskQueue: `test-${randomUUID()}`, payloadKeys };
   const nativeConnection = await NativeConnection.connect({ address });
-  const client = new Client({ connection: await Connection.connect({ address }), dataConverter: dataConverter(temporal) });
+  const client = new Client({
+    connection: await Connection.connect({ address }),
+    dataConverter: dataConverter(temporal),
+  });
   const secretsKey = randomBytes(32).toString('base64');
   const secrets = SecretBox.fromKey(secretsKey);
   const worker = await createWorker({
@@ -104,7 +110,11 @@ export async function startStack(
 }
 
 /** Polls `probe` until it returns a value that is not undefined, or fails after `timeoutMs`. */
-export async function eventually<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 20_000): Promise<T> {
+export async function eventually<T>(
+  probe: () => Promise<T | undefined> | T | undefined,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {
@@ -114,7 +124,10 @@ export async function eventually<T>(probe: () => Promise<T | undefined> | T | un
     } catch (err) {
       lastError = err;
     }
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `Timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`,
+      );
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -127,9 +140,20 @@ export function uniqueIncidentId(prefix = 'INC'): string {
  * Zoom's webhooks from the stack's sandbox reach its workflows through the real `/zoom/webhook`
  * route, served on a port of its own; returns how to stop it.
  */
-export async function receiveZoomWebhooks(stack: Stack, secretToken: string, connector = 'default'): Promise<() => Promise<void>> {
-  const [route] = zoomWebhookRoutes({ client: stack.client, secretToken, taskQueue: stack.temporal.taskQueue, connectors: [sandboxConnector(stack.sandbox, connector)] });
-  const receiver = createServer((req, res) => void Promise.resolve(route.handle(req, res, {})).catch(() => res.writeHead(500).end()));
+export async function receiveZoomWebhooks(
+  stack: Stack,
+  secretToken: string,
+  connector = 'default',
+): Promise<() => Promise<void>> {
+  const [route] = zoomWebhookRoutes({
+    client: stack.client,
+    secretToken,
+    taskQueue: stack.temporal.taskQueue,
+    connectors: [sandboxConnector(stack.sandbox, connector)],
+  });
+  const receiver = createServer(
+    (req, res) => void Promise.resolve(route.handle(req, res, {})).catch(() => res.writeHead(500).end()),
+  );
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/zoom/webhook`;
   await axios.post(`${stack.sandbox.url}/_sandbox/webhooks`, { url, secretToken, validate: true });

@@ -22,6 +22,11 @@ export function hoursFromNow(hours: number, now = Date.now()): string {
 export function wallClock(iso: string, zone: string): string {
   const date = new Date(iso);
   const weekday = new Intl.DateTimeFormat('en-US', { timeZone: zone, weekday: 'long' }).format(date);
-  const time = new Intl.DateTimeFormat('en-GB', { timeZone: zone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(date);
+  const time = new Intl.DateTimeFormat('en-GB', {
+    timeZone: zone,
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  }).format(date);
   return `${weekday} ${time}`;
 }

@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { getTimeline, IncidentNotFoundError, sendIncidentEvent } from '../../temporal/client';
 import { clockSkewTolerance } from '../../platform/config';
-import { checkClockSkew, IncidentEvent, IncidentEventType, InvalidIncidentEventError, parseIncidentEvent } from '../../core/incident';
+import {
+  checkClockSkew,
+  IncidentEvent,
+  IncidentEventType,
+  InvalidIncidentEventError,
+  parseIncidentEvent,
+} from '../../core/incident';
 import type { TimelineEntry } from '../../../workflows/definitions';
 import { connect } from './runtime';
 import { formatTable, progress, selfCommand, sleep, untilStopped, UsageError } from './shared';
@@ -30,7 +36,9 @@ async function send(event: IncidentEvent): Promise<void> {
   const { client, temporal } = await connect();
   progress(`sending ${event.type} (event ${event.eventId})…`);
   const { workflowId } = await sendIncidentEvent(client, temporal.taskQueue, event);
-  console.log(`Event ${event.eventId} (${event.type}) recorded for incident ${event.incident.id} in workflow ${workflowId}.`);
+  console.log(
+    `Event ${event.eventId} (${event.type}) recorded for incident ${event.incident.id} in workflow ${workflowId}.`,
+  );
   console.log(`Timeline: ${selfCommand()} timeline ${event.incident.id}`);
 }
 
@@ -38,7 +46,11 @@ async function send(event: IncidentEvent): Promise<void> {
  * The validated event a file (or stdin, "-") holds. Refused, as at the intake, when it is stamped
  * further ahead of `now` (this machine's clock) than ZR_CLOCK_SKEW_TOLERANCE.
  */
-export function readEventFile(path: string, now: number = Date.now(), toleranceMs: number = clockSkewTolerance()): IncidentEvent {
+export function readEventFile(
+  path: string,
+  now: number = Date.now(),
+  toleranceMs: number = clockSkewTolerance(),
+): IncidentEvent {
   let text: string;
   try {
     text = readFileSync(path === '-' ? 0 : path, 'utf8');
@@ -61,9 +73,13 @@ export function readEventFile(path: string, now: number = Date.now(), toleranceM
 /** `incident resolve --file e.json`: the file must hold the event the verb names, and flags cannot be mixed in. */
 function typedEventFile(flags: EventFlags, type: IncidentEventType): IncidentEvent {
   const { file, ...rest } = flags;
-  if (Object.values(rest).some((v) => v !== undefined)) throw new UsageError('--file cannot be combined with other event flags.');
+  if (Object.values(rest).some((v) => v !== undefined))
+    throw new UsageError('--file cannot be combined with other event flags.');
   const event = readEventFile(file!);
-  if (event.type !== type) throw new UsageError(`${file} holds an ${event.type} event, not ${type}; use "incident send ${file}" to send it as it is.`);
+  if (event.type !== type)
+    throw new UsageError(
+      `${file} holds an ${event.type} event, not ${type}; use "incident send ${file}" to send it as it is.`,
+    );
   return event;
 }
 
@@ -79,7 +95,8 @@ function eventFromFlags(type: IncidentEventType, v: EventFlags): IncidentEvent {
         title: v.title,
         severity: v.severity,
         summary: v.summary,
-        status: v.status ?? (type === 'incident.resolved' ? 'resolved' : type === 'incident.closed' ? 'closed' : undefined),
+        status:
+          v.status ?? (type === 'incident.resolved' ? 'resolved' : type === 'incident.closed' ? 'closed' : undefined),
         owner: v.ownerEmail ? { email: v.ownerEmail } : undefined,
       },
     },
@@ -87,10 +104,16 @@ function eventFromFlags(type: IncidentEventType, v: EventFlags): IncidentEvent {
   );
 }
 
-export async function timeline(incidentId: string, opts: { json?: boolean; follow?: boolean; wide?: boolean; for?: number }): Promise<void> {
+export async function timeline(
+  incidentId: string,
+  opts: { json?: boolean; follow?: boolean; wide?: boolean; for?: number },
+): Promise<void> {
   const { client } = await connect();
   // A terminal gets lines that fit it; a pipe or a file, every line whole (as does a terminal of unknown width).
-  const layout: TimelineLayout = { widths: [], width: opts.wide || !process.stdout.isTTY ? undefined : process.stdout.columns || undefined };
+  const layout: TimelineLayout = {
+    widths: [],
+    width: opts.wide || !process.stdout.isTTY ? undefined : process.stdout.columns || undefined,
+  };
   if (!opts.follow) {
     const entries = await getTimeline(client, incidentId);
     console.log(opts.json ? JSON.stringify(entries, null, 2) : formatTimeline(entries, layout));
@@ -108,7 +131,12 @@ export async function timeline(incidentId: string, opts: { json?: boolean; follo
       const entries = await getTimeline(client, incidentId);
       const fresh = entries.slice(shown);
       shown = entries.length;
-      if (fresh.length) console.log(opts.json ? fresh.map((e) => JSON.stringify(e)).join('\n') : formatTimeline(fresh, layout, shown === fresh.length));
+      if (fresh.length)
+        console.log(
+          opts.json
+            ? fresh.map((e) => JSON.stringify(e)).join('\n')
+            : formatTimeline(fresh, layout, shown === fresh.length),
+        );
     } catch (err) {
       // An incident not declared yet: wait for it rather than give up.
       if (!(err instanceof IncidentNotFoundError)) throw err;
@@ -139,20 +167,37 @@ export interface TimelineLayout {
  * may be the hint that says which Zoom scope to add, and half a URL opens nothing (a word longer
  * than the room, a URL say, keeps a row of its own).
  */
-export function formatTimeline(entries: TimelineEntry[], layout: TimelineLayout = { widths: [] }, header = true): string {
+export function formatTimeline(
+  entries: TimelineEntry[],
+  layout: TimelineLayout = { widths: [] },
+  header = true,
+): string {
   if (entries.length === 0) return '(no entries yet)';
   const links = (e: TimelineEntry) => (e.links ?? []).map((l) => `${l.label}: ${l.url}`);
   const prefix = (e: TimelineEntry) => [e.at.slice(0, 19).replace('T', ' '), e.source, e.step ?? '-', e.status];
-  const whole = [...(header ? [HEADER] : []), ...entries.flatMap((e) => [[...prefix(e), e.summary, links(e)[0] ?? ''], ...links(e).slice(1).map((l) => ['', '', '', '', '', l])])];
+  const whole = [
+    ...(header ? [HEADER] : []),
+    ...entries.flatMap((e) => [
+      [...prefix(e), e.summary, links(e)[0] ?? ''],
+      ...links(e)
+        .slice(1)
+        .map((l) => ['', '', '', '', '', l]),
+    ]),
+  ];
   if (layout.fitted === undefined && layout.width !== undefined) {
-    const widest = Math.max(...formatTable(whole, [...layout.widths]).split('\n').map((line) => line.length));
+    const widest = Math.max(
+      ...formatTable(whole, [...layout.widths])
+        .split('\n')
+        .map((line) => line.length),
+    );
     layout.fitted = widest > layout.width;
   }
   if (!layout.fitted) return formatTable(whole, layout.widths);
 
   // The first four columns as they are; the summary gets what is left of the line.
   const prefixes = [...(header ? [HEADER.slice(0, 4)] : []), ...entries.map(prefix)];
-  for (const cells of prefixes) cells.forEach((cell, i) => (layout.widths[i] = Math.max(layout.widths[i] ?? 0, cell.length)));
+  for (const cells of prefixes)
+    cells.forEach((cell, i) => (layout.widths[i] = Math.max(layout.widths[i] ?? 0, cell.length)));
   const room = Math.max(MIN_SUMMARY, layout.width! - layout.widths.slice(0, 4).reduce((sum, w) => sum + w + 2, 0));
   const rows = [
     ...(header ? [HEADER.slice(0, 5)] : []),

@@ -48,12 +48,16 @@ export function buildProgram(): Command {
     .action(async (opts: { port: number; host: string }) => (await import('./servers')).runSandbox(opts));
   program
     .command('serve')
-    .description('serve the HTTP surfaces: incident intake, Zoom webhooks (ZOOM_WEBHOOK_SECRET_TOKEN), codec (ZR_PAYLOAD_KEYS)')
+    .description(
+      'serve the HTTP surfaces: incident intake, Zoom webhooks (ZOOM_WEBHOOK_SECRET_TOKEN), codec (ZR_PAYLOAD_KEYS)',
+    )
     .option('--port <port>', 'port (default: $ZR_SERVE_PORT or 9180; 0 picks a free one)', parsePort)
     .option('--host <host>', 'address to listen on (default: $ZR_SERVE_HOST or 127.0.0.1)')
     .action(async (opts: { port?: number; host?: string }) => (await import('./servers')).runServe(opts));
 
-  const incident = program.command('incident').description('send incident events: send <file>, or open, update, resolve, reopen, close with flags');
+  const incident = program
+    .command('incident')
+    .description('send incident events: send <file>, or open, update, resolve, reopen, close with flags');
   incident
     .command('send')
     .description('send an incident event from a JSON file')
@@ -72,7 +76,9 @@ export function buildProgram(): Command {
       .option('--owner-email <email>')
       .option('--event-id <id>', 'deduplication id (default: a random one)')
       .option('--file <event.json>', `send this ${type} event file instead of building one from flags`)
-      .action(async (flags: Record<string, string | undefined>) => (await import('./incident')).sendFromFlags(type, flags));
+      .action(async (flags: Record<string, string | undefined>) =>
+        (await import('./incident')).sendFromFlags(type, flags),
+      );
   }
 
   program
@@ -84,16 +90,25 @@ export function buildProgram(): Command {
     .option('--wide', 'every line whole, however wide (the default when the output is not a terminal)')
     // For tests and scripts: stop following after a while.
     .addOption(new Option('--for <duration>', 'stop following after this long').argParser(parseDuration).hideHelp())
-    .action(async (id: string, opts: { json?: boolean; follow?: boolean; wide?: boolean; for?: number }) => (await import('./incident')).timeline(id, opts));
+    .action(async (id: string, opts: { json?: boolean; follow?: boolean; wide?: boolean; for?: number }) =>
+      (await import('./incident')).timeline(id, opts),
+    );
 
-  const runbook = program.command('runbook').description("run <name> or cancel <name> --incident <id>: one incident's runbook");
+  const runbook = program
+    .command('runbook')
+    .description("run <name> or cancel <name> --incident <id>: one incident's runbook");
   runbook
     .command('run')
     .description('run a runbook now against an incident, whatever its trigger says (update runRunbook)')
     .argument('<name>', 'runbook name, e.g. postmortem')
     .requiredOption('--incident <id>', 'the incident id (required)')
-    .option('--request-id <id>', 'makes the request idempotent: a retry with the same id starts nothing new (default: a new id, printed)')
-    .action(async (name: string, opts: { incident: string; requestId?: string }) => (await import('./runbook')).runRunbook(name, opts));
+    .option(
+      '--request-id <id>',
+      'makes the request idempotent: a retry with the same id starts nothing new (default: a new id, printed)',
+    )
+    .action(async (name: string, opts: { incident: string; requestId?: string }) =>
+      (await import('./runbook')).runRunbook(name, opts),
+    );
   runbook
     .command('cancel')
     .description('stop a running runbook; by default it ends the bridge it opened first (signal cancelRunbook)')
@@ -102,9 +117,13 @@ export function buildProgram(): Command {
     .option('--keep-meetings', 'leave the meetings it opened as they are')
     .option('--reason <text>', 'why, for the timeline')
     .option('--no-wait', 'return once the signal is recorded, without waiting for the runbook to stop')
-    .action(async (name: string, opts: { incident: string; keepMeetings?: boolean; reason?: string; wait: boolean }) => (await import('./runbook')).cancelRunbook(name, opts));
+    .action(async (name: string, opts: { incident: string; keepMeetings?: boolean; reason?: string; wait: boolean }) =>
+      (await import('./runbook')).cancelRunbook(name, opts),
+    );
 
-  const runbooks = program.command('runbooks').description('validate [dir] or list [dir]: check and show runbook files');
+  const runbooks = program
+    .command('runbooks')
+    .description('validate [dir] or list [dir]: check and show runbook files');
   runbooks
     .command('validate')
     .description('check runbook files, as the worker does when it starts')
@@ -123,11 +142,15 @@ export function buildProgram(): Command {
     .argument('<incident-id>')
     .option('--runbook <name>', 'the runbook that opened it', 'incident-bridge')
     .option('--no-wait', 'return once the signal is recorded, without waiting for Zoom')
-    .action(async (id: string, opts: { runbook: string; wait: boolean }) => (await import('./runbook')).endMeeting(id, opts));
+    .action(async (id: string, opts: { runbook: string; wait: boolean }) =>
+      (await import('./runbook')).endMeeting(id, opts),
+    );
 
   program
     .command('temporal')
-    .description("the temporal CLI with this project's connection and payload codec: temporal workflow query|signal|update … (see README)")
+    .description(
+      "the temporal CLI with this project's connection and payload codec: temporal workflow query|signal|update … (see README)",
+    )
     .argument('[args...]', 'what to pass to temporal (its own --help included)')
     // Every argument belongs to temporal, --help and unknown options too.
     .helpOption(false)
@@ -135,10 +158,14 @@ export function buildProgram(): Command {
     .passThroughOptions()
     .action(async (args: string[]) => (await import('./temporal')).runTemporal(args));
 
-  const connector = program.command('connector').description("test [name]: check a Zoom connector's token, host user and scopes");
+  const connector = program
+    .command('connector')
+    .description("test [name]: check a Zoom connector's token, host user and scopes");
   connector
     .command('test')
-    .description("get a token with the connector's credentials (ZOOM_* variables), read its host user, and check the scopes the runbooks' actions need")
+    .description(
+      "get a token with the connector's credentials (ZOOM_* variables), read its host user, and check the scopes the runbooks' actions need",
+    )
     .argument('[name]', 'connector name', 'default')
     .action(async (name: string) => (await import('./connector')).testConnector(name));
 

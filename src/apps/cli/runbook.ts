@@ -1,10 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import { join, relative } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import { Client, WorkflowFailedError, WorkflowHandle, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import {
+  Client,
+  WorkflowFailedError,
+  WorkflowHandle,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+} from '@temporalio/client';
 import { getTimeline, IncidentNotFoundError } from '../../temporal/client';
 import { loadRunbooks } from '../../core/runbook-loader';
-import { bridgeQuery, cancelRunbookSignal, endBridgeSignal, incidentWorkflowId, RunbookResult, runRunbookUpdate } from '../../../workflows/definitions';
+import {
+  bridgeQuery,
+  cancelRunbookSignal,
+  endBridgeSignal,
+  incidentWorkflowId,
+  RunbookResult,
+  runRunbookUpdate,
+} from '../../../workflows/definitions';
 import { connect } from './runtime';
 import { CliError, progress, runbooksDir, sleep } from './shared';
 import { suggestion } from './suggest';
@@ -13,13 +26,16 @@ import { suggestion } from './suggest';
 const END_WAIT_MS = 30_000;
 
 export function validateRunbooks(dir?: string): void {
-  for (const { file, runbook } of loadRunbooks(runbooksDir(dir))) console.log(`ok  ${file}: ${runbook.name} (${runbook.steps.length} steps)`);
+  for (const { file, runbook } of loadRunbooks(runbooksDir(dir)))
+    console.log(`ok  ${file}: ${runbook.name} (${runbook.steps.length} steps)`);
 }
 
 export function listRunbooks(dir?: string): void {
   for (const { runbook } of loadRunbooks(runbooksDir(dir))) {
     const when = runbook.trigger.when ? ` when ${JSON.stringify(runbook.trigger.when)}` : '';
-    console.log(`${runbook.name}  on ${runbook.trigger.on.join(', ')}${when}\n  ${runbook.steps.map((st) => `${st.id} (${st.action})`).join(' -> ')}`);
+    console.log(
+      `${runbook.name}  on ${runbook.trigger.on.join(', ')}${when}\n  ${runbook.steps.map((st) => `${st.id} (${st.action})`).join(' -> ')}`,
+    );
   }
 }
 
@@ -30,7 +46,9 @@ export async function runRunbook(name: string, opts: { incident: string; request
   const requestId = opts.requestId ?? randomUUID();
   progress(`asking ${workflowId} to run runbook ${name} (request ${requestId}; waiting for a worker to start it)…`);
   try {
-    const result = await client.workflow.getHandle(workflowId).executeUpdate(runRunbookUpdate, { args: [{ runbook: name, requestId }], updateId: requestId });
+    const result = await client.workflow
+      .getHandle(workflowId)
+      .executeUpdate(runRunbookUpdate, { args: [{ runbook: name, requestId }], updateId: requestId });
     const already = result.alreadyStarted ? ' (already started by this request)' : '';
     console.log(`Runbook ${name} started for incident ${opts.incident}${already}: workflow ${result.workflowId}`);
   } catch (err) {
@@ -38,10 +56,12 @@ export async function runRunbook(name: string, opts: { incident: string; request
     // The workflow's own words ("No runbook named …"), decoded by the client.
     if (err instanceof WorkflowUpdateFailedError) {
       const cause = err.cause;
-      const hint = cause instanceof ApplicationFailure && cause.type === 'UnknownRunbook' ? `\n${runbookFilesHint(name)}` : '';
+      const hint =
+        cause instanceof ApplicationFailure && cause.type === 'UnknownRunbook' ? `\n${runbookFilesHint(name)}` : '';
       throw new CliError(`${cause?.message ?? err.message}${hint}`);
     }
-    if (err instanceof Error) err.message += `\n(to retry without starting the runbook twice: --request-id ${requestId})`;
+    if (err instanceof Error)
+      err.message += `\n(to retry without starting the runbook twice: --request-id ${requestId})`;
     throw err;
   }
 }
@@ -53,7 +73,11 @@ export async function runRunbook(name: string, opts: { incident: string; request
 function runbookFilesHint(name: string): string {
   const dir = runbooksDir();
   try {
-    return suggestion(name, loadRunbooks(dir).map((r) => r.runbook.name), `The runbooks in ${join(relative(process.cwd(), dir), '/')}`);
+    return suggestion(
+      name,
+      loadRunbooks(dir).map((r) => r.runbook.name),
+      `The runbooks in ${join(relative(process.cwd(), dir), '/')}`,
+    );
   } catch {
     return ''; // an unreadable folder is not this command's problem
   }
@@ -62,8 +86,14 @@ function runbookFilesHint(name: string): string {
 /** The runbooks of an incident that still run: the incident workflow's open children. */
 async function runningRunbooks(client: Client, incident: string): Promise<string[]> {
   const workflowId = incidentWorkflowId(incident);
-  const { pendingChildren } = await client.workflowService.describeWorkflowExecution({ namespace: client.options.namespace, execution: { workflowId } });
-  return (pendingChildren ?? []).map((c) => c.workflowId ?? '').filter((id) => id.startsWith(`${workflowId}/`)).map((id) => id.slice(workflowId.length + 1));
+  const { pendingChildren } = await client.workflowService.describeWorkflowExecution({
+    namespace: client.options.namespace,
+    execution: { workflowId },
+  });
+  return (pendingChildren ?? [])
+    .map((c) => c.workflowId ?? '')
+    .filter((id) => id.startsWith(`${workflowId}/`))
+    .map((id) => id.slice(workflowId.length + 1));
 }
 
 /** The runbook's workflow, checked to exist so a typo gets a clear answer. */
@@ -75,7 +105,9 @@ async function runbookHandle(client: Client, incident: string, runbook: string):
     if (!(err instanceof WorkflowNotFoundError)) throw err;
     await getTimeline(client, incident); // IncidentNotFoundError when the incident itself is unknown
     const running = await runningRunbooks(client, incident);
-    throw new CliError(`Incident ${incident} has no runbook ${runbook} (no workflow ${handle.workflowId}).\n${suggestion(runbook, running, 'Its runbooks running now')}`);
+    throw new CliError(
+      `Incident ${incident} has no runbook ${runbook} (no workflow ${handle.workflowId}).\n${suggestion(runbook, running, 'Its runbooks running now')}`,
+    );
   }
   return handle;
 }
@@ -90,18 +122,26 @@ async function signalRunbook(handle: WorkflowHandle, send: () => Promise<void>):
   }
 }
 
-export async function cancelRunbook(name: string, opts: { incident: string; keepMeetings?: boolean; reason?: string; wait: boolean }): Promise<void> {
+export async function cancelRunbook(
+  name: string,
+  opts: { incident: string; keepMeetings?: boolean; reason?: string; wait: boolean },
+): Promise<void> {
   const { client } = await connect();
   const handle = await runbookHandle(client, opts.incident, name);
-  await signalRunbook(handle, () => handle.signal(cancelRunbookSignal, { cleanup: !opts.keepMeetings, reason: opts.reason }));
+  await signalRunbook(handle, () =>
+    handle.signal(cancelRunbookSignal, { cleanup: !opts.keepMeetings, reason: opts.reason }),
+  );
   const what = opts.keepMeetings ? 'its meetings are left as they are' : 'it ends its bridge first';
   if (!opts.wait) return void console.log(`Cancel requested for ${handle.workflowId}; ${what}.`);
   progress(`cancel recorded; waiting for ${handle.workflowId} to stop (${what})…`);
   try {
     const result = (await handle.result()) as RunbookResult;
-    console.log(`Runbook ${name} for incident ${opts.incident} stopped: ${result.cancelled ?? 'it had already finished its steps'}.`);
+    console.log(
+      `Runbook ${name} for incident ${opts.incident} stopped: ${result.cancelled ?? 'it had already finished its steps'}.`,
+    );
   } catch (err) {
-    if (err instanceof WorkflowFailedError) throw new CliError(`Runbook ${name} for incident ${opts.incident} failed: ${err.cause?.message ?? err.message}`);
+    if (err instanceof WorkflowFailedError)
+      throw new CliError(`Runbook ${name} for incident ${opts.incident} failed: ${err.cause?.message ?? err.message}`);
     throw err;
   }
 }
@@ -120,13 +160,18 @@ export async function endMeeting(incident: string, opts: { runbook: string; wait
   if (!opts.wait) return void console.log(`End requested for Zoom meeting ${bridge.id} (${bridge.topic})${via}.`);
   progress(`waiting for Zoom to end meeting ${bridge.id}${via}…`);
   // Timeline entries name the runbook without an on-demand run's suffix ("postmortem/on-demand-1").
-  const ended = (entries: { source: string; summary: string }[]) => entries.some((e) => e.source === endedBy && e.summary.startsWith(`Zoom meeting ${bridge.id} ended`));
+  const ended = (entries: { source: string; summary: string }[]) =>
+    entries.some((e) => e.source === endedBy && e.summary.startsWith(`Zoom meeting ${bridge.id} ended`));
   const deadline = Date.now() + END_WAIT_MS;
   while (Date.now() < deadline) {
     if (ended(await getTimeline(client, incident))) {
-      return void console.log(`Zoom meeting ${bridge.id} (${bridge.topic}) ended${running ? `; runbook ${opts.runbook} goes on` : via}.`);
+      return void console.log(
+        `Zoom meeting ${bridge.id} (${bridge.topic}) ended${running ? `; runbook ${opts.runbook} goes on` : via}.`,
+      );
     }
     await sleep(500);
   }
-  throw new CliError(`The end of Zoom meeting ${bridge.id} is recorded, but Zoom has not confirmed it within ${END_WAIT_MS / 1000} s; Temporal keeps trying (see the timeline).`);
+  throw new CliError(
+    `The end of Zoom meeting ${bridge.id} is recorded, but Zoom has not confirmed it within ${END_WAIT_MS / 1000} s; Temporal keeps trying (see the timeline).`,
+  );
 }

@@ -10,7 +10,15 @@ import { CliError, progress } from './shared';
 
 /** Errors whose message says everything: printed without a stack trace. */
 export function isKnownError(err: Error): boolean {
-  const known = [ConfigError, RunbookError, InvalidIncidentEventError, IncidentNotFoundError, PayloadKeyError, ZoomError, CliError];
+  const known = [
+    ConfigError,
+    RunbookError,
+    InvalidIncidentEventError,
+    IncidentNotFoundError,
+    PayloadKeyError,
+    ZoomError,
+    CliError,
+  ];
   return known.some((k) => err instanceof k) || err.message.startsWith('Cannot reach Temporal');
 }
 

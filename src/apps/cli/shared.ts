@@ -41,7 +41,8 @@ export function runbooksDir(arg?: string): string {
 /** Commander argument parser: a bad value is a usage error (exit 2). */
 export function parsePort(value: string): number {
   const port = Number(value);
-  if (!/^\d+$/.test(value) || port > 65535) throw new InvalidArgumentError(`a port number (0-65535) is expected, got "${value}".`);
+  if (!/^\d+$/.test(value) || port > 65535)
+    throw new InvalidArgumentError(`a port number (0-65535) is expected, got "${value}".`);
   return port;
 }
 
@@ -68,7 +69,14 @@ export function untilStopped(): Promise<string> {
 /** Pads every column but the last; `widths` only grows, so successive batches stay aligned. */
 export function formatTable(rows: string[][], widths: number[] = []): string {
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]))).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((row) =>
+      row
+        .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i])))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 /**

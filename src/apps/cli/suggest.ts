@@ -8,7 +8,9 @@ export function closest(name: string, candidates: string[]): string | undefined 
     if (!best || distance < best.distance) best = { candidate, distance };
   }
   // Close enough to be a typo: at most a third of its letters (two for short names) differ.
-  return best && best.candidate !== name && best.distance <= Math.max(2, Math.floor(name.length / 3)) ? best.candidate : undefined;
+  return best && best.candidate !== name && best.distance <= Math.max(2, Math.floor(name.length / 3))
+    ? best.candidate
+    : undefined;
 }
 
 /** `No … "name"` hints: the closest name, then every one (none: `none`). */
@@ -22,7 +24,8 @@ function editDistance(a: string, b: string): number {
   let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const row = [i];
-    for (let j = 1; j <= b.length; j++) row[j] = Math.min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    for (let j = 1; j <= b.length; j++)
+      row[j] = Math.min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
     previous = row;
   }
   return previous[b.length];

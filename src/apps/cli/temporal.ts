@@ -29,7 +29,8 @@ export async function runTemporal(args: string[]): Promise<void> {
   // The codec runs in this process for as long as the command does, on loopback, behind a bearer
   // token made for this one run. It needs no `serve`, and the keys never leave this process.
   // The token goes to the CLI in its environment, never in its arguments (which `ps` shows).
-  const ownCodec = temporal.payloadKeys && !process.env.TEMPORAL_CODEC_ENDPOINT && !args.some((a) => /^--codec-endpoint(=|$)/.test(a));
+  const ownCodec =
+    temporal.payloadKeys && !process.env.TEMPORAL_CODEC_ENDPOINT && !args.some((a) => /^--codec-endpoint(=|$)/.test(a));
   let codec: Awaited<ReturnType<typeof startCodecServer>> | undefined;
   if (ownCodec) {
     const token = randomBytes(32).toString('base64url');

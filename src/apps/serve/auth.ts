@@ -56,7 +56,9 @@ export function intakeAuthFromEnv(env: Env = process.env): IntakeAuthConfig {
     ['ZR_PAGERDUTY_SECRET', config.pagerdutySecret],
   ] as const) {
     if (value !== undefined && value.length < MIN_SECRET_LENGTH) {
-      throw new ConfigError(`${name} is too short: use at least ${MIN_SECRET_LENGTH} characters (e.g. \`openssl rand -hex 32\`).`);
+      throw new ConfigError(
+        `${name} is too short: use at least ${MIN_SECRET_LENGTH} characters (e.g. \`openssl rand -hex 32\`).`,
+      );
     }
   }
   if (!config.secret && !config.token) {
@@ -70,13 +72,21 @@ export function intakeAuthFromEnv(env: Env = process.env): IntakeAuthConfig {
 }
 
 /** Headers that sign `body` for the intake: `x-zr-timestamp` and `x-zr-signature`. */
-export function signIntakeRequest(secret: string, body: string | Buffer, now = Date.now()): Record<typeof TIMESTAMP_HEADER | typeof SIGNATURE_HEADER, string> {
+export function signIntakeRequest(
+  secret: string,
+  body: string | Buffer,
+  now = Date.now(),
+): Record<typeof TIMESTAMP_HEADER | typeof SIGNATURE_HEADER, string> {
   const timestamp = String(Math.floor(now / 1000));
   return { [TIMESTAMP_HEADER]: timestamp, [SIGNATURE_HEADER]: `v1=${intakeHmac(secret, timestamp, body)}` };
 }
 
 /** Headers that sign a read (`GET path`, path with its query string as requested). */
-export function signIntakeRead(secret: string, path: string, now = Date.now()): Record<typeof TIMESTAMP_HEADER | typeof SIGNATURE_HEADER, string> {
+export function signIntakeRead(
+  secret: string,
+  path: string,
+  now = Date.now(),
+): Record<typeof TIMESTAMP_HEADER | typeof SIGNATURE_HEADER, string> {
   return signIntakeRequest(secret, readSigningBody(path), now);
 }
 
@@ -132,7 +142,11 @@ export class IntakeAuthenticator {
    * `signed` is what the signature covers: the raw body, or readSigningBody(path) for a read.
    * `repeatable` (reads) skips the once-only rule.
    */
-  authenticate(headers: IncomingHttpHeaders, signed: Buffer, options: { pagerduty?: boolean; repeatable?: boolean; now?: number } = {}): AuthResult {
+  authenticate(
+    headers: IncomingHttpHeaders,
+    signed: Buffer,
+    options: { pagerduty?: boolean; repeatable?: boolean; now?: number } = {},
+  ): AuthResult {
     const now = options.now ?? Date.now();
     const schemes: ('signature' | 'token' | 'pagerduty')[] = [];
     const notConfigured: string[] = [];
@@ -150,7 +164,8 @@ export class IntakeAuthenticator {
       const reason = this.verifyToken(headers.authorization);
       if (reason) return { ok: false, reason };
       schemes.push('token');
-    } else if (headers.authorization !== undefined) notConfigured.push('Authorization was sent but no intake token is configured');
+    } else if (headers.authorization !== undefined)
+      notConfigured.push('Authorization was sent but no intake token is configured');
 
     // PagerDuty always signs; without a configured secret its header is not a credential here.
     if (options.pagerduty && headers[PAGERDUTY_SIGNATURE_HEADER] !== undefined && this.config.pagerdutySecret) {
@@ -160,12 +175,16 @@ export class IntakeAuthenticator {
     }
 
     if (schemes.length === 0 && !this.open) {
-      return { ok: false, reason: [`missing credentials: ${this.expected(options.pagerduty)}`, ...notConfigured].join('; ') };
+      return {
+        ok: false,
+        reason: [`missing credentials: ${this.expected(options.pagerduty)}`, ...notConfigured].join('; '),
+      };
     }
     if (replay) {
       // Checked last, so a request refused for another reason does not use up its signature.
       this.forgetExpired(now);
-      if (this.seen.has(replay.key)) return { ok: false, reason: 'replayed request: this signature was already used; sign each request afresh' };
+      if (this.seen.has(replay.key))
+        return { ok: false, reason: 'replayed request: this signature was already used; sign each request afresh' };
       this.seen.set(replay.key, replay.until);
     }
     const key = replay?.key;
@@ -182,12 +201,17 @@ export class IntakeAuthenticator {
   }
 
   /** The signature as a replay key, with when it leaves the window (ms), or the reason it fails. */
-  private verifySignature(headers: IncomingHttpHeaders, rawBody: Buffer, now: number): { key: string; until: number } | string {
+  private verifySignature(
+    headers: IncomingHttpHeaders,
+    rawBody: Buffer,
+    now: number,
+  ): { key: string; until: number } | string {
     const timestamp = headers[TIMESTAMP_HEADER];
     const signature = headers[SIGNATURE_HEADER];
     if (timestamp === undefined) return `missing ${TIMESTAMP_HEADER} header`;
     if (signature === undefined) return `missing ${SIGNATURE_HEADER} header`;
-    if (typeof timestamp !== 'string' || !TIMESTAMP_FORMAT.test(timestamp)) return `malformed ${TIMESTAMP_HEADER} header: expected unix seconds`;
+    if (typeof timestamp !== 'string' || !TIMESTAMP_FORMAT.test(timestamp))
+      return `malformed ${TIMESTAMP_HEADER} header: expected unix seconds`;
     const given = typeof signature === 'string' ? HEX_SIGNATURE.exec(signature.trim()) : null;
     if (!given) return `malformed ${SIGNATURE_HEADER} header: expected v1=<64 hex digits>`;
     if (Math.abs(now / 1000 - Number(timestamp)) > this.tolerance) {
@@ -220,8 +244,13 @@ export class IntakeAuthenticator {
 }
 
 /** Checks `x-pagerduty-signature`: at least one `v1=` entry must match. Returns the reason it fails, if it does. */
-export function verifyPagerDutySignature(secret: string, header: string | string[] | undefined, rawBody: Buffer | string): string | undefined {
-  if (typeof header !== 'string' || header.trim() === '') return `missing or repeated ${PAGERDUTY_SIGNATURE_HEADER} header`;
+export function verifyPagerDutySignature(
+  secret: string,
+  header: string | string[] | undefined,
+  rawBody: Buffer | string,
+): string | undefined {
+  if (typeof header !== 'string' || header.trim() === '')
+    return `missing or repeated ${PAGERDUTY_SIGNATURE_HEADER} header`;
   const candidates = header
     .split(',')
     .map((s) => HEX_SIGNATURE.exec(s.trim()))

@@ -38,7 +38,10 @@ export function readBody(req: IncomingMessage, limit = DEFAULT_BODY_LIMIT): Prom
     req.on('error', reject);
     // Destroyed by us above, or the client went away: nothing will be answered.
     req.on('close', () => {
-      if (!req.complete) reject(tooLarge ? payloadTooLarge(limit) : new Error('the client closed the connection before the body was read'));
+      if (!req.complete)
+        reject(
+          tooLarge ? payloadTooLarge(limit) : new Error('the client closed the connection before the body was read'),
+        );
     });
   });
 }
@@ -47,13 +50,23 @@ function payloadTooLarge(limit: number): HttpError {
   return new HttpError(413, { error: `Request body too large: the limit is ${limit} bytes.` }, { connection: 'close' });
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   if (res.headersSent) {
     res.end();
     return;
   }
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', ...headers });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+    ...headers,
+  });
   res.end(text);
 }
 

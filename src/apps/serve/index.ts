@@ -52,7 +52,11 @@ interface CompiledRoute {
 export function createServeApp(options: ServeAppOptions): ServeApp {
   const log = options.logger ?? console;
   const routes = [
-    { method: 'GET', path: '/healthz', handle: (_req: IncomingMessage, res: ServerResponse) => sendJson(res, 200, { ok: true }) },
+    {
+      method: 'GET',
+      path: '/healthz',
+      handle: (_req: IncomingMessage, res: ServerResponse) => sendJson(res, 200, { ok: true }),
+    },
     // Ready when Temporal answers: an event accepted now can be recorded.
     {
       method: 'GET',
@@ -70,13 +74,22 @@ export function createServeApp(options: ServeAppOptions): ServeApp {
   ];
   const compiled: CompiledRoute[] = routes.map((route) => ({ route, pattern: compilePath(route.path) }));
 
-  const answers = options.meter?.createCounter('zoom_runbooks_serve_responses', 'responses', 'serve answers by route and status');
+  const answers = options.meter?.createCounter(
+    'zoom_runbooks_serve_responses',
+    'responses',
+    'serve answers by route and status',
+  );
   const handler: RequestListener = (req, res) => {
-    if (answers) res.once('finish', () => answers.add(1, { method: req.method ?? '', route: routeOf(compiled, req), status: String(res.statusCode) }));
+    if (answers)
+      res.once('finish', () =>
+        answers.add(1, { method: req.method ?? '', route: routeOf(compiled, req), status: String(res.statusCode) }),
+      );
     void dispatch(compiled, req, res).catch((err: unknown) => {
       if (err instanceof HttpError) return sendJson(res, err.status, err.body, err.headers);
       // A bug or a dropped connection: say nothing about it to the caller.
-      log.error(`serve: ${req.method} ${(req.url ?? '').split('?')[0]} failed: ${err instanceof Error ? err.message : String(err)}`);
+      log.error(
+        `serve: ${req.method} ${(req.url ?? '').split('?')[0]} failed: ${err instanceof Error ? err.message : String(err)}`,
+      );
       if (!res.writableEnded && !res.destroyed) sendJson(res, 500, { error: 'Internal error' });
     });
   };
@@ -92,7 +105,10 @@ function routeOf(routes: CompiledRoute[], req: IncomingMessage): string {
 
 function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  return Promise.race([work, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error('timed out')), ms)))]).finally(() => clearTimeout(timer));
+  return Promise.race([
+    work,
+    new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error('timed out')), ms))),
+  ]).finally(() => clearTimeout(timer));
 }
 
 async function dispatch(routes: CompiledRoute[], req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -110,7 +126,12 @@ async function dispatch(routes: CompiledRoute[], req: IncomingMessage, res: Serv
     await route.handle(req, res, decodeParams(match.groups ?? {}));
     return;
   }
-  if (allowed.size) throw new HttpError(405, { error: `Method ${req.method} is not allowed on ${path}; use ${[...allowed].join(', ')}.` }, { allow: [...allowed].join(', ') });
+  if (allowed.size)
+    throw new HttpError(
+      405,
+      { error: `Method ${req.method} is not allowed on ${path}; use ${[...allowed].join(', ')}.` },
+      { allow: [...allowed].join(', ') },
+    );
   throw new HttpError(404, { error: `No route for ${req.method} ${path}.` });
 }
 
@@ -119,7 +140,9 @@ function compilePath(path: string | RegExp): RegExp {
   if (path instanceof RegExp) return path;
   const escaped = path
     .split('/')
-    .map((segment) => (segment.startsWith(':') ? `(?<${segment.slice(1)}>[^/]+)` : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .map((segment) =>
+      segment.startsWith(':') ? `(?<${segment.slice(1)}>[^/]+)` : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
+    )
     .join('/');
   return new RegExp(`^${escaped}$`);
 }
@@ -142,7 +165,9 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
   const host = options.host ?? DEFAULT_SERVE_HOST;
   const auth = options.auth instanceof IntakeAuthenticator ? options.auth : new IntakeAuthenticator(options.auth);
   if (auth.open && !isLoopback(host)) {
-    throw new ConfigError(`Refusing to accept unauthenticated intake requests on ${host}: set ZR_INTAKE_SECRET or ZR_INTAKE_TOKEN, or listen on 127.0.0.1.`);
+    throw new ConfigError(
+      `Refusing to accept unauthenticated intake requests on ${host}: set ZR_INTAKE_SECRET or ZR_INTAKE_TOKEN, or listen on 127.0.0.1.`,
+    );
   }
   const app = createServeApp({ ...options, auth });
   // Bounded request time guards against clients that trickle bytes to hold connections open.
@@ -175,7 +200,8 @@ type Env = Record<string, string | undefined>;
 /** Where to listen, from ZR_SERVE_PORT (default 9180) and ZR_SERVE_HOST (default 127.0.0.1). */
 export function serveListenFromEnv(env: Env = process.env): { port: number; host: string } {
   const port = env.ZR_SERVE_PORT ? Number(env.ZR_SERVE_PORT) : DEFAULT_SERVE_PORT;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`ZR_SERVE_PORT must be a port number (0-65535); got "${env.ZR_SERVE_PORT}".`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new ConfigError(`ZR_SERVE_PORT must be a port number (0-65535); got "${env.ZR_SERVE_PORT}".`);
   return { port, host: env.ZR_SERVE_HOST || DEFAULT_SERVE_HOST };
 }
 

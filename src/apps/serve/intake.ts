@@ -2,7 +2,14 @@ import { IncomingMessage, ServerResponse } from 'node:http';
 import { Client, WorkflowNotFoundError } from '@temporalio/client';
 import { getTimeline, IncidentNotFoundError, sendIncidentEvent } from '../../temporal/client';
 import { clockSkewTolerance } from '../../platform/config';
-import { checkClockSkew, describeIssue, IncidentEvent, incidentIdSchema, InvalidIncidentEventError, parseIncidentEvent } from '../../core/incident';
+import {
+  checkClockSkew,
+  describeIssue,
+  IncidentEvent,
+  incidentIdSchema,
+  InvalidIncidentEventError,
+  parseIncidentEvent,
+} from '../../core/incident';
 import { InvalidPagerDutyWebhookError, mapPagerDutyWebhook } from '../../core/pagerduty';
 import { incidentQuery, incidentWorkflowId, RunbookAttr, WORKFLOW_TYPE } from '../../../workflows/definitions';
 import { IntakeAuthConfig, IntakeAuthenticator, readSigningBody } from './auth';
@@ -66,7 +73,11 @@ export function intakeRoutes(options: IntakeOptions): Route[] {
     const result = auth.authenticate(req.headers, signed, { pagerduty, repeatable: read });
     if (!result.ok) {
       log.warn(`intake: 401 ${req.method} ${pathOf(req)} from ${req.socket.remoteAddress}: ${result.reason}`);
-      throw new HttpError(401, { error: 'Unauthorized', reason: result.reason }, auth.usesToken ? { 'www-authenticate': 'Bearer' } : {});
+      throw new HttpError(
+        401,
+        { error: 'Unauthorized', reason: result.reason },
+        auth.usesToken ? { 'www-authenticate': 'Bearer' } : {},
+      );
     }
     return { raw, release: result.release };
   }
@@ -77,11 +88,14 @@ export function intakeRoutes(options: IntakeOptions): Route[] {
       ({ workflowId } = await withDeadline(() => sendIncidentEvent(client, options.taskQueue, event)));
     } catch (err) {
       release(); // not acted on: the same signed request may be retried as is
-      log.warn(`intake: 503 for event ${event.eventId} (incident ${event.incident.id}): Temporal did not confirm: ${errorMessage(err)}`);
+      log.warn(
+        `intake: 503 for event ${event.eventId} (incident ${event.incident.id}): Temporal did not confirm: ${errorMessage(err)}`,
+      );
       throw new HttpError(
         503,
         {
-          error: 'Temporal did not confirm the event (unreachable or failing), so it is not acknowledged. Retry later with the same eventId: duplicates are ignored.',
+          error:
+            'Temporal did not confirm the event (unreachable or failing), so it is not acknowledged. Retry later with the same eventId: duplicates are ignored.',
           eventId: event.eventId,
         },
         { 'retry-after': '5' },
@@ -108,13 +122,19 @@ export function intakeRoutes(options: IntakeOptions): Route[] {
     let mapping;
     try {
       mapping = mapPagerDutyWebhook(parseJsonBody(raw));
-      if (mapping.kind === 'event') checkClockSkew(mapping.event, now(), skewToleranceMs, undefined, 'event.occurred_at');
+      if (mapping.kind === 'event')
+        checkClockSkew(mapping.event, now(), skewToleranceMs, undefined, 'event.occurred_at');
     } catch (err) {
       throw invalid('Invalid PagerDuty webhook', err);
     }
     if (mapping.kind === 'ignored') {
       log.info(`intake: PagerDuty ${mapping.pagerdutyEventType} ${mapping.pagerdutyEventId} ignored`);
-      sendJson(res, 202, { ignored: true, eventType: mapping.pagerdutyEventType, eventId: mapping.pagerdutyEventId, reason: mapping.reason });
+      sendJson(res, 202, {
+        ignored: true,
+        eventType: mapping.pagerdutyEventType,
+        eventId: mapping.pagerdutyEventId,
+        reason: mapping.reason,
+      });
       return;
     }
     await deliver(res, mapping.event, release);
@@ -148,9 +168,13 @@ export function intakeRoutes(options: IntakeOptions): Route[] {
   async function runbookRuns(id: string) {
     const runs = [];
     // The id was validated against the incident id alphabet, so it cannot break out of the quotes.
-    for await (const run of client.workflow.list({ query: `IncidentId = '${id}' AND WorkflowType = '${WORKFLOW_TYPE.runbook}'`, pageSize: MAX_RUNBOOK_RUNS })) {
+    for await (const run of client.workflow.list({
+      query: `IncidentId = '${id}' AND WorkflowType = '${WORKFLOW_TYPE.runbook}'`,
+      pageSize: MAX_RUNBOOK_RUNS,
+    })) {
       runs.push({
-        runbook: run.typedSearchAttributes.get(RunbookAttr) ?? run.workflowId.slice(run.workflowId.lastIndexOf('/') + 1),
+        runbook:
+          run.typedSearchAttributes.get(RunbookAttr) ?? run.workflowId.slice(run.workflowId.lastIndexOf('/') + 1),
         workflowId: run.workflowId,
         runId: run.runId,
         status: run.status.name,
@@ -163,9 +187,16 @@ export function intakeRoutes(options: IntakeOptions): Route[] {
   }
 
   function queryFailure(err: unknown, id: string): HttpError {
-    if (err instanceof IncidentNotFoundError || err instanceof WorkflowNotFoundError) return new HttpError(404, { error: new IncidentNotFoundError(id).message });
+    if (err instanceof IncidentNotFoundError || err instanceof WorkflowNotFoundError)
+      return new HttpError(404, { error: new IncidentNotFoundError(id).message });
     log.warn(`intake: 503 reading incident ${id}: ${errorMessage(err)}`);
-    return new HttpError(503, { error: `Temporal did not answer for incident ${id} (unreachable, failing, or no worker is running). Try again later.` }, { 'retry-after': '5' });
+    return new HttpError(
+      503,
+      {
+        error: `Temporal did not answer for incident ${id} (unreachable, failing, or no worker is running). Try again later.`,
+      },
+      { 'retry-after': '5' },
+    );
   }
 
   return [
@@ -204,7 +235,11 @@ class InvalidBodyError extends Error {
 }
 
 function invalid(error: string, err: unknown): HttpError {
-  if (err instanceof InvalidBodyError || err instanceof InvalidIncidentEventError || err instanceof InvalidPagerDutyWebhookError) {
+  if (
+    err instanceof InvalidBodyError ||
+    err instanceof InvalidIncidentEventError ||
+    err instanceof InvalidPagerDutyWebhookError
+  ) {
     return new HttpError(400, { error, problems: err.problems });
   }
   throw err;
@@ -212,7 +247,11 @@ function invalid(error: string, err: unknown): HttpError {
 
 function incidentIdParam(params: RouteParams): string {
   const parsed = incidentIdSchema.safeParse(params.id);
-  if (!parsed.success) throw new HttpError(400, { error: 'Invalid incident id', problems: parsed.error.issues.map((i) => describeIssue({ ...i, path: ['id'] })) });
+  if (!parsed.success)
+    throw new HttpError(400, {
+      error: 'Invalid incident id',
+      problems: parsed.error.issues.map((i) => describeIssue({ ...i, path: ['id'] })),
+    });
   return parsed.data;
 }
 

@@ -50,7 +50,10 @@ interface PendingInstall {
 
 export function oauthInstallRoutes(options: OAuthInstallOptions): Route[] {
   const { connector } = options;
-  if (connector.auth !== 'user') throw new ConfigError(`Zoom connector ${connector.name} is not a user-OAuth app (ZOOM_AUTH=user): there is nothing to install.`);
+  if (connector.auth !== 'user')
+    throw new ConfigError(
+      `Zoom connector ${connector.name} is not a user-OAuth app (ZOOM_AUTH=user): there is nothing to install.`,
+    );
   const app: UserOAuthApp = {
     tokenUrl: connector.tokenUrl,
     clientId: connector.clientId,
@@ -87,13 +90,16 @@ export function oauthInstallRoutes(options: OAuthInstallOptions): Route[] {
   function claim(req: IncomingMessage, state: string | null): PendingInstall | string {
     if (!state) return 'The callback has no state parameter. Start again from /zoom/install.';
     const install = pending.get(state);
-    if (!install) return 'Unknown install state: this link was not issued here (or the server restarted). Start again from /zoom/install.';
+    if (!install)
+      return 'Unknown install state: this link was not issued here (or the server restarted). Start again from /zoom/install.';
     if (install.used) return 'This install link was already used. Start again from /zoom/install.';
     // Spent on first presentation, whatever follows: a state is good for one attempt only.
     install.used = true;
-    if (install.expiresAt <= Date.now()) return `The install took longer than ${Math.round(ttlMs / 1000)} s and expired. Start again from /zoom/install.`;
+    if (install.expiresAt <= Date.now())
+      return `The install took longer than ${Math.round(ttlMs / 1000)} s and expired. Start again from /zoom/install.`;
     const cookie = readCookie(req, STATE_COOKIE);
-    if (!cookie || !sameText(cookie, state)) return 'This install was started in another browser (the state cookie does not match). Start again from /zoom/install in this browser.';
+    if (!cookie || !sameText(cookie, state))
+      return 'This install was started in another browser (the state cookie does not match). Start again from /zoom/install in this browser.';
     return install;
   }
 
@@ -107,8 +113,15 @@ export function oauthInstallRoutes(options: OAuthInstallOptions): Route[] {
     if (zoomError) {
       // Zoom's own word only when it looks like an OAuth error code; never its free text.
       const what = /^[a-z_]{1,64}$/.test(zoomError) ? zoomError : 'an unrecognised error';
-      const why = zoomError === 'access_denied' ? 'the Zoom user declined to authorise the app' : `Zoom answered ${what}`;
-      return sendPage(res, 400, 'Zoom not connected', `Zoom did not authorise connector ${connector.name}: ${why}.`, clearCookie);
+      const why =
+        zoomError === 'access_denied' ? 'the Zoom user declined to authorise the app' : `Zoom answered ${what}`;
+      return sendPage(
+        res,
+        400,
+        'Zoom not connected',
+        `Zoom did not authorise connector ${connector.name}: ${why}.`,
+        clearCookie,
+      );
     }
     const code = query.get('code');
     if (!code) return sendPage(res, 400, 'Zoom not connected', 'The callback has no code parameter.', clearCookie);
@@ -117,17 +130,37 @@ export function oauthInstallRoutes(options: OAuthInstallOptions): Route[] {
     try {
       granted = await exchangeCode(app, code, install.verifier);
     } catch (err) {
-      const reason = scrub(err instanceof ZoomError ? err.message : 'the token request failed', [code, app.clientSecret, install.verifier]);
+      const reason = scrub(err instanceof ZoomError ? err.message : 'the token request failed', [
+        code,
+        app.clientSecret,
+        install.verifier,
+      ]);
       log.warn(`serve: Zoom install for connector ${connector.name} failed: ${reason}`);
-      return sendPage(res, 502, 'Zoom not connected', `Zoom refused to exchange the authorisation code for tokens: ${reason}`, clearCookie);
+      return sendPage(
+        res,
+        502,
+        'Zoom not connected',
+        `Zoom refused to exchange the authorisation code for tokens: ${reason}`,
+        clearCookie,
+      );
     }
     try {
       await installUserTokens(options.client, options.taskQueue, connector.name, options.secrets, granted);
     } catch (err) {
-      log.error(`serve: Zoom install for connector ${connector.name}: tokens not handed to the connector workflow: ${err instanceof Error ? err.message : String(err)}`);
-      return sendPage(res, 503, 'Zoom not connected', `Zoom authorised the app, but connector ${connector.name} could not be updated (Temporal unavailable). Start again from /zoom/install.`, clearCookie);
+      log.error(
+        `serve: Zoom install for connector ${connector.name}: tokens not handed to the connector workflow: ${err instanceof Error ? err.message : String(err)}`,
+      );
+      return sendPage(
+        res,
+        503,
+        'Zoom not connected',
+        `Zoom authorised the app, but connector ${connector.name} could not be updated (Temporal unavailable). Start again from /zoom/install.`,
+        clearCookie,
+      );
     }
-    log.info(`serve: Zoom connector ${connector.name} installed (scopes: ${granted.scopes.join(' ') || 'none listed'})`);
+    log.info(
+      `serve: Zoom connector ${connector.name} installed (scopes: ${granted.scopes.join(' ') || 'none listed'})`,
+    );
     sendPage(res, 200, 'Zoom connected', `Zoom connected: connector ${connector.name}`, clearCookie);
   }
 
@@ -156,7 +189,13 @@ function scrub(text: string, secrets: string[]): string {
   return secrets.reduce((t, s) => (s ? t.split(s).join('[redacted]') : t), text);
 }
 
-function sendPage(res: ServerResponse, status: number, title: string, message: string, headers: Record<string, string>): void {
+function sendPage(
+  res: ServerResponse,
+  status: number,
+  title: string,
+  message: string,
+  headers: Record<string, string>,
+): void {
   const html = `<!doctype html>\n<html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>\n<body><p>${escapeHtml(message)}</p></body></html>\n`;
   res.writeHead(status, {
     'content-type': 'text/html; charset=utf-8',

@@ -2,7 +2,15 @@ import type { Client } from '@temporalio/client';
 import type { ZoomConnectorConfig } from '../../platform/config';
 import { deauthorizeConnector } from '../../temporal/connectors';
 import { meetingEventFromWebhook, recordMeetingEvent } from '../../temporal/zoom-events';
-import { parseWebhookEvent, SIGNATURE_HEADER, TIMESTAMP_HEADER, URL_VALIDATION_EVENT, urlValidationResponse, verifyWebhook, WebhookParseError } from '../../zoom/webhooks';
+import {
+  parseWebhookEvent,
+  SIGNATURE_HEADER,
+  TIMESTAMP_HEADER,
+  URL_VALIDATION_EVENT,
+  urlValidationResponse,
+  verifyWebhook,
+  WebhookParseError,
+} from '../../zoom/webhooks';
 import { headerValue, HttpError, readBody, Route, sendJson, ServeLogger } from './http';
 
 export interface ZoomWebhookOptions {
@@ -51,22 +59,31 @@ export function zoomWebhookRoutes(options: ZoomWebhookOptions): Route[] {
         }
         if (envelope.event === URL_VALIDATION_EVENT) {
           const plainToken = (envelope.payload as { plainToken?: unknown }).plainToken;
-          if (typeof plainToken !== 'string' || !plainToken) throw new HttpError(400, { error: 'endpoint.url_validation needs payload.plainToken' });
+          if (typeof plainToken !== 'string' || !plainToken)
+            throw new HttpError(400, { error: 'endpoint.url_validation needs payload.plainToken' });
           return sendJson(res, 200, urlValidationResponse(options.secretToken, plainToken));
         }
         if (envelope.event === 'app_deauthorized') {
           const payload = envelope.payload as { client_id?: unknown; deauthorization_time?: unknown };
           const affected = options.connectors.filter((c) => c.clientId === payload.client_id);
-          const at = typeof payload.deauthorization_time === 'string' ? payload.deauthorization_time : new Date().toISOString();
+          const at =
+            typeof payload.deauthorization_time === 'string' ? payload.deauthorization_time : new Date().toISOString();
           for (const c of affected) await deauthorizeConnector(options.client, options.taskQueue, c.name, at);
-          if (affected.length) log.warn(`serve: Zoom app uninstalled: connector(s) ${affected.map((c) => c.name).join(', ')} disabled`);
+          if (affected.length)
+            log.warn(`serve: Zoom app uninstalled: connector(s) ${affected.map((c) => c.name).join(', ')} disabled`);
           return sendJson(res, 200, { event: envelope.event, disabled: affected.map((c) => c.name) });
         }
         const event = meetingEventFromWebhook(envelope);
         if (!event) return sendJson(res, 200, { event: envelope.event, ignored: true });
-        const recorded = await withinBudget(options.client.withDeadline(Date.now() + DELIVERY_BUDGET_MS, () => recordMeetingEvent(options.client, options.taskQueue, event)));
+        const recorded = await withinBudget(
+          options.client.withDeadline(Date.now() + DELIVERY_BUDGET_MS, () =>
+            recordMeetingEvent(options.client, options.taskQueue, event),
+          ),
+        );
         if (recorded === undefined) {
-          log.warn(`serve: Zoom ${event.type} for meeting ${event.meetingId} not recorded within ${DELIVERY_BUDGET_MS} ms; Zoom will retry`);
+          log.warn(
+            `serve: Zoom ${event.type} for meeting ${event.meetingId} not recorded within ${DELIVERY_BUDGET_MS} ms; Zoom will retry`,
+          );
           throw new HttpError(503, { error: 'Temporal did not record the event in time; retry.' });
         }
         sendJson(res, 200, { event: envelope.event, recorded: recorded.workflowId });
@@ -79,7 +96,9 @@ async function withinBudget<T>(work: Promise<T>): Promise<T | undefined> {
   // Past the budget Zoom has had its 503 and will retry: a later failure of this attempt has nobody to tell.
   work.catch(() => undefined);
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), DELIVERY_BUDGET_MS)));
+  const timeout = new Promise<undefined>(
+    (resolve) => (timer = setTimeout(() => resolve(undefined), DELIVERY_BUDGET_MS)),
+  );
   try {
     return await Promise.race([work, timeout]);
   } finally {
