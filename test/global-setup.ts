@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
-import { searchAttributeFlags } from '../src/temporal/connection';
+import { devServerArgs } from '../src/temporal/connection';
 import { temporalCliPath } from './support/temporal-cli';
 import { buildWorkflowBundle } from '../src/apps/workflow-bundle';
 import { freePort } from './support/ports';
@@ -15,20 +15,7 @@ import { freePort } from './support/ports';
 export default async function globalSetup(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'zr-test-'));
   const port = await freePort();
-  const args = [
-    'server',
-    'start-dev',
-    '--ip',
-    '127.0.0.1',
-    '--port',
-    String(port),
-    '--headless',
-    '--log-level',
-    'error',
-    '--db-filename',
-    join(dir, 'temporal.sqlite'),
-  ];
-  args.push(...searchAttributeFlags());
+  const args = devServerArgs(port, join(dir, 'temporal.sqlite'));
   const server = spawn(temporalCliPath(), args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   let stderr = '';
   server.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));

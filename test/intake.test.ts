@@ -11,9 +11,10 @@ import { ConfigError } from '../src/platform/config';
 import { IncidentEvent } from '../src/core/incident';
 import { intakeAuthFromEnv, IntakeAuthenticator, signIntakeRead, signIntakeRequest } from '../src/apps/serve/auth';
 import { intakeRoutes, RunningServe, serveListenFromEnv, startServe } from '../src/apps/serve';
-import { incidentWorkflowId, SEARCH_ATTRIBUTES, TimelineEntry } from '../workflows/definitions';
+import { incidentWorkflowId, TimelineEntry } from '../workflows/definitions';
 import { eventually, Stack, startStack, uniqueIncidentId } from './support/stack';
 import { freePort } from './support/ports';
+import { devServerArgs } from '../src/temporal/connection';
 
 const SECRET = `zr-secret-${randomBytes(16).toString('hex')}`;
 const TOKEN = `zr-token-${randomBytes(16).toString('hex')}`;
@@ -860,20 +861,7 @@ describe('durability: an acknowledged event survives the Temporal server dying',
   });
 
   function startServer(port: number): ChildProcess {
-    const args = [
-      'server',
-      'start-dev',
-      '--ip',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--headless',
-      '--log-level',
-      'error',
-      '--db-filename',
-      db,
-    ];
-    for (const key of SEARCH_ATTRIBUTES) args.push('--search-attribute', `${key.name}=Keyword`);
+    const args = devServerArgs(port, db);
     return spawn(cli, args, { stdio: 'ignore', detached: true });
   }
 

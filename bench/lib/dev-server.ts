@@ -4,7 +4,7 @@ import { freePort } from '../../test/support/ports';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
-import { searchAttributeFlags } from '../../src/temporal/connection';
+import { devServerArgs } from '../../src/temporal/connection';
 
 /** A Temporal dev server of the benchmark's own, on a free port, its sqlite file in a temp dir. */
 export interface DevServer {
@@ -44,20 +44,7 @@ export async function startDevServer(): Promise<DevServer> {
   const dir = mkdtempSync(join(tmpdir(), 'zr-bench-'));
   const dbFile = join(dir, 'temporal.sqlite');
   const port = await freePort();
-  const args = [
-    'server',
-    'start-dev',
-    '--ip',
-    '127.0.0.1',
-    '--port',
-    String(port),
-    '--headless',
-    '--log-level',
-    'error',
-    '--db-filename',
-    dbFile,
-  ];
-  args.push(...searchAttributeFlags());
+  const args = devServerArgs(port, dbFile);
   const child: ChildProcess = spawn(temporalCli(), args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));

@@ -66,6 +66,15 @@ export function searchAttributeFlags(): string[] {
   ]);
 }
 
+/**
+ * `temporal server start-dev` arguments for a headless server on loopback with our search
+ * attributes: the one way tests, bench and chaos start a dev server (temporal-dev.sh adds the UI).
+ */
+export function devServerArgs(port: number, dbFile: string): string[] {
+  const where = ['--ip', '127.0.0.1', '--port', String(port), '--db-filename', dbFile];
+  return ['server', 'start-dev', ...where, '--headless', '--log-level', 'error', ...searchAttributeFlags()];
+}
+
 /** Registers our search attributes on a server started without the flags (the time-skipping test server). */
 export async function registerSearchAttributes(connection: Connection, namespace: string): Promise<void> {
   const { KEYWORD, KEYWORD_LIST } = { KEYWORD: 2, KEYWORD_LIST: 7 } as const; // temporal.api.enums.v1.IndexedValueType

@@ -2,7 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
-import { searchAttributeFlags } from '../../src/temporal/connection';
+import { devServerArgs } from '../../src/temporal/connection';
 
 /**
  * The processes a chaos run owns: the Temporal dev server (stopped and restarted on the same
@@ -82,20 +82,7 @@ export class DevServer {
   }
 
   async start(): Promise<void> {
-    const args = [
-      'server',
-      'start-dev',
-      '--ip',
-      '127.0.0.1',
-      '--port',
-      String(this.port),
-      '--headless',
-      '--log-level',
-      'error',
-      '--db-filename',
-      this.dbFile,
-    ];
-    args.push(...searchAttributeFlags());
+    const args = devServerArgs(this.port, this.dbFile);
     const child = spawn(this.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     track(child);
     this.child = child;
