@@ -11,7 +11,7 @@ import { nextUtcMidnight } from '../zoom/error-mapping';
 import { ZoomHttpError } from './http';
 
 /**
- * The sandbox's enforcement of Zoom's rate limits (shared/reference/zoom-api.md §4, §5):
+ * The sandbox's enforcement of Zoom's rate limits (Zoom's error and rate-limit pages: developers.zoom.us/docs/api/errors/ and /docs/api/rate-limits/):
  * per-second limits per account and category, and the per-host 100 meeting create/update calls per
  * UTC day.
  *

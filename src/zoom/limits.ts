@@ -1,8 +1,8 @@
 import { ZoomValidationError } from './errors';
 
 /**
- * Zoom's documented field limits (shared/reference/zoom-api.md §2.2 and §2.4, from the maxLength
- * values of Zoom's Meeting API spec). Past them Zoom refuses the whole call with 400/300, so a long
+ * Zoom's documented field limits (the maxLength values of Zoom's Meeting API spec for create
+ * meeting and add registrant). Past them Zoom refuses the whole call with 400/300, so a long
  * incident title or agenda would cost the bridge; those fields are cut instead, and the cut is
  * reported. Lengths are counted in UTF-16 units, which is never fewer than the characters Zoom counts.
  */

@@ -1,6 +1,6 @@
 /**
- * Facts about each Zoom operation we use, from Zoom's API reference (shared/reference/zoom-api.md
- * §2.1 and §5): the scopes that allow it (classic user level, classic :admin, granular; holding any
+ * Facts about each Zoom operation we use, from Zoom's API reference (each endpoint's page, and
+ * developers.zoom.us/docs/api/rate-limits/): the scopes that allow it (classic user level, classic :admin, granular; holding any
  * one is enough, Zoom lists every level as an alternative), its rate-limit category, and whether it
  * counts toward the host's 100 meeting create/update calls per UTC day.
  */

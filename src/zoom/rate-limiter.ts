@@ -2,7 +2,7 @@ import { RateCategory } from './operations';
 import { waitAtMost } from './wait';
 
 /**
- * Client-side pacing for Zoom's per-second, per-account rate limits (shared/reference/zoom-api.md §5),
+ * Client-side pacing for Zoom's per-second, per-account rate limits (developers.zoom.us/docs/api/rate-limits/),
  * so a burst of calls waits here instead of earning 429s from Zoom.
  *
  * Counting rule (the sandbox's SandboxRateLimits uses the same one): a sliding one-second window.

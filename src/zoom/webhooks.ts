@@ -2,7 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /**
  * Zoom webhooks: signing, verification, URL validation (CRC) and a light envelope parser.
- * Rules from Zoom's webhooks page (reference/zoom-api.md §6): the signature is
+ * Rules from Zoom's webhooks page (developers.zoom.us/docs/api/webhooks/): the signature is
  * `v0=` + hex HMAC-SHA256(secret token, `v0:{x-zm-request-timestamp}:{raw body}`).
  */
 
