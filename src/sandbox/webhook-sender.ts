@@ -108,19 +108,14 @@ export class WebhookSender {
     const timeoutMs = this.options.timeoutMs ?? ZOOM_RESPONSE_DEADLINE_MS;
     let responseText = '';
     try {
-      const res = await fetch(subscription.url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json; charset=utf-8',
-          'user-agent': 'Zoom Marketplace/1.0a',
-          [TIMESTAMP_HEADER]: String(timestamp),
-          [SIGNATURE_HEADER]: signWebhook(subscription.secretToken, timestamp, rawBody),
-          [REQUEST_ID_HEADER]: requestId,
-        },
-        body: rawBody,
-        redirect: 'manual', // Zoom does not follow (or retry) redirects
-        signal: AbortSignal.timeout(timeoutMs),
-      });
+      const res = await postSignedWebhook(
+        subscription.url,
+        subscription.secretToken,
+        rawBody,
+        requestId,
+        timeoutMs,
+        timestamp,
+      );
       responseText = await res.text();
       delivery.status = res.status;
       delivery.ok = res.status >= 200 && res.status < 300;
@@ -132,6 +127,30 @@ export class WebhookSender {
     }
     return { delivery, responseText };
   }
+}
+
+/** One delivery as Zoom makes it: the exact body, signed with the subscription's secret token for this second. */
+export function postSignedWebhook(
+  url: string,
+  secretToken: string,
+  rawBody: string,
+  requestId: string,
+  timeoutMs: number,
+  timestamp = Math.floor(Date.now() / 1000),
+): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json; charset=utf-8',
+      'user-agent': 'Zoom Marketplace/1.0a',
+      [TIMESTAMP_HEADER]: String(timestamp),
+      [SIGNATURE_HEADER]: signWebhook(secretToken, timestamp, rawBody),
+      [REQUEST_ID_HEADER]: requestId,
+    },
+    body: rawBody,
+    redirect: 'manual', // Zoom does not follow (or retry) redirects
+    signal: AbortSignal.timeout(timeoutMs),
+  });
 }
 
 function describeFailure(err: unknown, timeoutMs: number): string {

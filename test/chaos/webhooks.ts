@@ -1,6 +1,5 @@
 import type { ZoomSandbox } from '../../src/sandbox/server';
-import type { WebhookDelivery } from '../../src/sandbox/webhook-sender';
-import { REQUEST_ID_HEADER, SIGNATURE_HEADER, signWebhook, TIMESTAMP_HEADER } from '../../src/zoom/webhooks';
+import { postSignedWebhook, WebhookDelivery } from '../../src/sandbox/webhook-sender';
 
 /**
  * Zoom's retries of its webhooks, for a chaos run. Zoom resends a delivery that was not answered
@@ -77,22 +76,9 @@ export class ZoomWebhookRetrier {
 
   private async resend(d: WebhookDelivery, r: Redelivery): Promise<void> {
     const rawBody = JSON.stringify({ event: d.event, event_ts: d.eventTs, payload: d.payload });
-    const timestamp = Math.floor(Date.now() / 1000);
     r.attempts++;
     try {
-      const res = await fetch(d.url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json; charset=utf-8',
-          'user-agent': 'Zoom Marketplace/1.0a',
-          [TIMESTAMP_HEADER]: String(timestamp),
-          [SIGNATURE_HEADER]: signWebhook(this.secretToken, timestamp, rawBody),
-          [REQUEST_ID_HEADER]: d.requestId,
-        },
-        body: rawBody,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(3000),
-      });
+      const res = await postSignedWebhook(d.url, this.secretToken, rawBody, d.requestId, 3000);
       await res.arrayBuffer();
       if (res.status >= 200 && res.status < 300) r.ackAt = new Date().toISOString();
       else if (res.status < 500) r.gaveUp = `intake answered HTTP ${res.status} on retry ${r.attempts}`;
