@@ -266,17 +266,18 @@ async function autoCloseTime(incident: Incident): Promise<number | undefined> {
 async function autoClose(state: IncidentState): Promise<void> {
   const resolvedAt = state.incident.resolvedAt;
   state.autoCloseAt = undefined;
-  await applyEvent(state, {
-    eventId: `auto-close/${resolvedAt}`,
-    type: 'incident.closed',
-    occurredAt: nowIso(),
-    incident: { id: state.incident.id },
-  });
+  // The reason first: what the close sets off (a sync deleted, meetings reconciled) follows it on the timeline.
   state.timeline.push({
     at: nowIso(),
     source: 'incident',
     status: 'info',
     summary: `Closed automatically: resolved at ${resolvedAt} and not reopened or closed since (ZR_CLOSE_AFTER_RESOLVE)`,
+  });
+  await applyEvent(state, {
+    eventId: `auto-close/${resolvedAt}`,
+    type: 'incident.closed',
+    occurredAt: nowIso(),
+    incident: { id: state.incident.id },
   });
 }
 
@@ -412,11 +413,11 @@ async function reconcileOnClose(state: IncidentState, gone: Set<string>): Promis
   }
   // A run that ended without releasing its meetings (terminated) leaves their mailboxes waiting for it.
   if (patched(CLOSE_RELEASES_MAILBOXES_PATCH)) {
-    for (const meeting of orphaned) {
-      await getExternalWorkflowHandle(meetingMailboxWorkflowId(meeting.id))
+    const release = (meeting: MeetingRecord) =>
+      getExternalWorkflowHandle(meetingMailboxWorkflowId(meeting.id))
         .signal(releaseMeetingSignal, { owner: meeting.owner })
         .catch(() => undefined); // it has ended already
-    }
+    await Promise.all(orphaned.map(release));
   }
   describeIncident(state);
 }
