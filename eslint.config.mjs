@@ -35,7 +35,16 @@ export default tseslint.config(
           // domain code written for both sides (no imports, no clock, no I/O).
           patterns: [
             {
-              group: ['../src/*', '!../src/core', '../src/core/*', '!../src/core/conditions', '../activities/*'],
+              group: [
+                ...['../', '../../'].flatMap((up) => [
+                  `${up}src/*`,
+                  `!${up}src/core`,
+                  `${up}src/core/*`,
+                  `!${up}src/core/conditions`,
+                  `${up}activities`,
+                  `${up}activities/*`,
+                ]),
+              ],
               allowTypeImports: true,
             },
           ],

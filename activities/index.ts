@@ -10,10 +10,11 @@ import type {
 } from '../workflows/definitions';
 import { DEFAULT_INCIDENT_POLICY, IncidentPolicy } from '../src/platform/config';
 import { ConnectorGate, sealTokens } from '../src/temporal/connectors';
-import { resolveInvitees, runbookMatches } from '../src/core/runbook';
-import { computeStart, ScheduleError, StartSpec } from '../src/core/schedule';
+import { runbookMatches } from '../src/core/runbook';
+import { ScheduleError } from '../src/core/schedule';
+import { renderStepInputs, RenderRequest, StepAction, StepInputs } from '../src/core/step-inputs';
 import { SecretBox } from '../src/platform/secrets';
-import { renderValue, TemplateContext, TemplateError } from '../src/core/templates';
+import { TemplateError } from '../src/core/templates';
 import { OAuthClientCredentials } from '../src/zoom/auth';
 import { ZoomConfigError, ZoomDailyLimitError, ZoomNotFoundError } from '../src/zoom/errors';
 import { agendaWithMarker, checkedPasscode, FieldCuts, fittedRegistrant, ZOOM_LIMITS } from '../src/zoom/limits';
@@ -32,6 +33,7 @@ import type {
   MeetingRemoval,
   RecordingSettingsInput,
   RecordingSummary,
+  UpdateMeetingInput,
   ZoomConnector,
 } from './types';
 import { edit, meetingSettings, summarise, zoomRecurrence, zoomSettings } from './zoom-mapping';
@@ -145,41 +147,13 @@ export function createActivities(deps: ActivityDeps) {
      * Renders a step's inputs (strict Handlebars; a missing variable fails the step for good) and
      * turns invitee roles (owner, responders) into the incident's addresses.
      */
-    async renderStepInputs(input: {
-      stepId: string;
-      inputs: Record<string, unknown>;
-      context: TemplateContext & { Activity: Incident };
-      /** The workflow's clock (ISO), so "from: now" agrees with workflow time (and time-skipping tests). */
-      now?: string;
-    }): Promise<Record<string, unknown>> {
+    async renderStepInputs<A extends StepAction>(request: RenderRequest<A>): Promise<StepInputs[A]> {
       try {
-        const rendered = renderValue(input.inputs, input.context, `step "${input.stepId}"`);
-        const incident = input.context.Activity;
-        for (const key of ['invitees', 'addInvitees'] as const) {
-          if (rendered[key] !== undefined)
-            rendered[key] = resolveInvitees(rendered[key] as Parameters<typeof resolveInvitees>[0], incident);
-        }
-        // Start times from the incident's times: computed here, so history records the result.
-        const times = { now: input.now ?? new Date(), createdAt: incident.createdAt, resolvedAt: incident.resolvedAt };
-        const startOf = (spec: StartSpec) => computeStart(spec, times).toISOString();
-        if (rendered.start !== undefined) {
-          const start = rendered.start as StartSpec;
-          rendered.startTime = startOf(start);
-          rendered.timezone ??= start.timezone;
-          delete rendered.start;
-        }
-        const recurrence = rendered.recurrence as { at?: StartSpec } | undefined;
-        if (recurrence?.at) {
-          rendered.startTime = startOf(recurrence.at);
-          rendered.timezone ??= recurrence.at.timezone;
-          delete recurrence.at;
-        }
-        if (typeof rendered.at === 'object' && rendered.at) rendered.at = startOf(rendered.at as StartSpec);
-        return rendered;
+        return renderStepInputs(request);
       } catch (err) {
         if (err instanceof TemplateError) throw ApplicationFailure.nonRetryable(err.message, TemplateError.name);
         if (err instanceof ScheduleError)
-          throw ApplicationFailure.nonRetryable(`step "${input.stepId}": ${err.message}`, ScheduleError.name);
+          throw ApplicationFailure.nonRetryable(`step "${request.step.id}": ${err.message}`, ScheduleError.name);
         throw err;
       }
     },
@@ -250,9 +224,7 @@ export function createActivities(deps: ActivityDeps) {
      * Changes the fields given (a PATCH: sending it again changes nothing more, so retries are safe).
      * Topic and agenda are fitted to Zoom's limits; a meeting that no longer exists fails for good.
      */
-    async updateMeeting(
-      input: MeetingCall & Partial<Pick<CreateMeetingInput, 'topic' | 'agenda' | 'duration' | 'settings'>>,
-    ): Promise<FieldsCut> {
+    async updateMeeting(input: UpdateMeetingInput): Promise<FieldsCut> {
       const zoom = await connector(input.connector);
       const settings = input.settings ? zoomSettings(input.settings) : undefined;
       return callZoom(() =>

@@ -3,6 +3,7 @@ import type { MeetingRecord, MeetingSummary } from '../workflows/definitions';
 import type { TokenProvider } from '../src/zoom/auth';
 import type { ZoomClient } from '../src/zoom/client';
 import type { HostPool } from '../src/zoom/host-pool';
+import type { StepInputs } from '../src/core/step-inputs';
 
 export interface ZoomConnector {
   name: string;
@@ -12,51 +13,24 @@ export interface ZoomConnector {
   hosts: HostPool;
 }
 
-export interface CreateMeetingInput {
+/** What a create step rendered (one of the three create actions), as one shape. */
+type RenderedMeeting = Omit<StepInputs['zoom.createMeeting'], 'followIncident'> &
+  Partial<Pick<StepInputs['zoom.scheduleMeeting'], 'startTime' | 'timezone'>> &
+  Partial<Pick<StepInputs['zoom.recurringMeeting'], 'recurrence'>>;
+
+export interface CreateMeetingInput extends RenderedMeeting {
   connector?: string;
   /** Stable per runbook step: the same key never yields a second meeting. */
   idempotencyKey: string;
   /** The incident workflow told of the meeting as soon as Zoom made it, and as what kind (runs before this field: not told). */
   incident?: { workflowId: string; kind: MeetingRecord['kind'] };
-  topic: string;
-  agenda?: string;
-  /** Minutes. */
-  duration?: number;
-  /** ISO time; absent means "now". */
-  startTime?: string;
-  timezone?: string;
-  passcode?: string;
-  settings?: {
-    joinBeforeHost?: boolean;
-    waitingRoom?: boolean;
-    autoRecording?: 'local' | 'cloud' | 'none';
-    muteUponEntry?: boolean;
-    registration?: boolean;
-    breakoutRooms?: { name: string; participants?: string[] }[];
-  };
-  invitees?: string[];
-  alternativeHosts?: string[];
-  /** A recurring meeting (Zoom type 8) from `startTime` on. */
-  recurrence?: { every: 'day' | 'week'; on?: Weekday[] };
 }
 
-export type Weekday = 'sun' | 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat';
+export type Weekday = NonNullable<NonNullable<CreateMeetingInput['recurrence']>['on']>[number];
 
-export interface ManageParticipantsInput extends MeetingCall {
-  addInvitees?: string[];
-  removeInvitees?: string[];
-  addAlternativeHosts?: string[];
-  removeAlternativeHosts?: string[];
-  registrants?: { email: string; firstName: string; lastName?: string }[];
-}
-
-export interface RecordingSettingsInput extends MeetingCall {
-  share?: 'publicly' | 'internally' | 'none';
-  viewerDownload?: boolean;
-  onDemand?: boolean;
-  requireSignIn?: boolean;
-  autoDelete?: boolean;
-}
+export type UpdateMeetingInput = MeetingCall & Omit<StepInputs['zoom.updateMeeting'], 'meeting'>;
+export type ManageParticipantsInput = MeetingCall & Omit<StepInputs['zoom.manageParticipants'], 'meeting'>;
+export type RecordingSettingsInput = MeetingCall & Omit<StepInputs['zoom.recordingSettings'], 'meeting'>;
 
 /** A meeting's cloud recording as runbooks see it: the share link (never its passcode) and the files. */
 export interface RecordingSummary {

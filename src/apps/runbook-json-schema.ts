@@ -7,12 +7,15 @@ import { runbookSchema } from '../core/runbook';
 // recursive condition schema for the TypeScript compiler.
 const toJsonSchema = zodToJsonSchema as unknown as (
   schema: unknown,
-  options: { name: string },
+  options: { name: string; pipeStrategy: 'input' },
 ) => Record<string, unknown>;
 
-/** A JSON Schema of the runbook format, for editors (see the first line of each runbook file). */
+/**
+ * A JSON Schema of the runbook format, for editors (see the first line of each runbook file). Piped
+ * schemas show what the runbook author writes (the input side).
+ */
 export function runbookJsonSchema(): object {
-  return { ...toJsonSchema(runbookSchema, { name: 'Runbook' }), title: 'zoom-runbooks runbook' };
+  return { ...toJsonSchema(runbookSchema, { name: 'Runbook', pipeStrategy: 'input' }), title: 'zoom-runbooks runbook' };
 }
 
 // `npm run schema` writes runbooks/runbook.schema.json.

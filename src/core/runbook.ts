@@ -1,3 +1,4 @@
+import type { Duration } from '@temporalio/common';
 import { z } from 'zod';
 import { Condition, evaluate, Matcher } from './conditions';
 import type { Incident, IncidentEventType } from './incident';
@@ -118,7 +119,11 @@ export const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
 
 /** Durations as Temporal takes them: "90s", "10m", "2h", "3 days". */
 export const DURATION_PATTERN = /^\d+(\.\d+)?\s*(ms|s|m|h|d|w|sec|secs|seconds?|mins?|minutes?|hours?|days?|weeks?)$/i;
-export const durationSchema = z.string().regex(DURATION_PATTERN, 'a duration such as "90s", "10m", "2h" or "3 days"');
+/** The pattern shows in the JSON schema and its message in errors; the pipe gives the checked value Temporal's Duration type. */
+export const durationSchema = z
+  .string()
+  .regex(DURATION_PATTERN, 'a duration such as "90s", "10m", "2h" or "3 days"')
+  .pipe(z.custom<Extract<Duration, string>>());
 
 const template = z.string().max(10_000);
 const stepRef = z.string().regex(/^[a-z][a-z0-9_-]*$/i, 'the id of an earlier step');

@@ -1,0 +1,81 @@
+/** The steps that gather what a meeting left: its cloud recording and who attended. */
+import { condition, patched } from '@temporalio/workflow';
+import type { Duration } from '@temporalio/common';
+import { msToNumber } from '@temporalio/common/lib/time';
+import type { RecordingSummary } from '../../activities';
+import type { StepInputs, StepOf } from '../../src/core/step-inputs';
+import { nowMs } from '../clock';
+import { attendanceByPerson, joinsSeen } from './room';
+import { PATCH, RunbookRun, StepResult } from './run';
+
+/**
+ * How long attendance waits for Zoom's meeting.ended after ending the meeting itself when Zoom's
+ * report is still empty: the webhooks come through the meeting's mailbox, which can lag seconds
+ * behind (a worker killed while holding its workflow task).
+ */
+const ATTENDANCE_SETTLE = '2 minutes';
+
+/** zoom.collectRecordings: waits for Zoom's recording.completed webhook, asking Zoom every `pollEvery` in case it never comes. */
+export async function collectRecordings(
+  run: RunbookRun,
+  step: StepOf<'zoom.collectRecordings'>,
+  inputs: StepInputs['zoom.collectRecordings'],
+): Promise<StepResult> {
+  const meetingId = run.meetingOf(step.with.meeting);
+  const { deadline = '24h', pollEvery = '30m' } = inputs;
+  const room = run.room(meetingId);
+  const giveUpAt = nowMs() + msToNumber(deadline as Duration);
+  let recording: RecordingSummary | undefined;
+  while (!recording) {
+    const wait = Math.min(msToNumber(pollEvery as Duration), giveUpAt - nowMs());
+    if (wait > 0 && (await condition(() => !!room.recording, wait))) {
+      recording = { ready: true, ...room.recording! };
+      break;
+    }
+    const polled = await run.zoom.getRecording.executeWithOptions(
+      { summary: `Look for the recording of Zoom meeting ${meetingId}` },
+      [{ connector: run.connector, meetingId }],
+    );
+    if (polled.ready) recording = polled;
+    else if (nowMs() >= giveUpAt) {
+      return {
+        output: { meetingId, found: false },
+        entry: { status: 'info', summary: `No recording of Zoom meeting ${meetingId} within ${deadline}` },
+      };
+    }
+  }
+  const links = recording.shareUrl ? [{ label: 'Recording', url: recording.shareUrl }] : undefined;
+  const files = recording.files.map((f) => f.type).join(', ');
+  return {
+    output: { meetingId, found: true, ...recording },
+    entry: { status: 'ok', summary: `Recording of Zoom meeting ${meetingId} is ready (${files})`, links },
+  };
+}
+
+/** zoom.collectAttendance: once the meeting ends, who attended and for how long, from Zoom's past-participants API. */
+export async function collectAttendance(
+  run: RunbookRun,
+  step: StepOf<'zoom.collectAttendance'>,
+  inputs: StepInputs['zoom.collectAttendance'],
+): Promise<StepResult> {
+  const meetingId = run.meetingOf(step.with.meeting);
+  const room = run.room(meetingId);
+  await condition(() => room.ended, (inputs.waitForEnd ?? '12h') as Duration);
+  const askZoom = () =>
+    run.zoom.getAttendance.executeWithOptions({ summary: `Attendance of Zoom meeting ${meetingId}` }, [
+      { connector: run.connector, meetingId },
+    ]);
+  let reported = await askZoom();
+  // Zoom's report lags the end; the joins then come from the webhooks, which may still be on their
+  // way when the run ended a live meeting itself (a meeting nobody started sends no meeting.ended).
+  if (!reported.length && room.seenLive && !room.endedInZoom && patched(PATCH.attendanceSettles)) {
+    if (await condition(() => !!room.endedInZoom, ATTENDANCE_SETTLE)) reported = await askZoom();
+  }
+  // Zoom's report is the record; the webhooks' joins stand in when it has none (e.g. not yet processed).
+  const source = reported.length ? 'Zoom report' : 'live webhooks';
+  const people = attendanceByPerson(reported.length ? reported : joinsSeen(room));
+  const summary = people.length
+    ? `Attendance of Zoom meeting ${meetingId} (${source}): ${people.length} people (${people.map((p) => `${p.name} ${Math.round(p.seconds / 60)} min`).join(', ')})`
+    : `Nobody attended Zoom meeting ${meetingId}`;
+  return { output: { meetingId, source, people }, entry: { status: 'ok', summary } };
+}

@@ -1,0 +1,196 @@
+/**
+ * The step interpreter: one handler per runbook action, typed by the runbook schema from the step
+ * to its rendered inputs, and the loop that runs a runbook's steps in order.
+ */
+import { ApplicationFailure, condition, isCancellation, log, setCurrentDetails, sleep } from '@temporalio/workflow';
+import type { StepAction, StepInputs, StepOf } from '../../src/core/step-inputs';
+import { evaluate } from '../../src/core/conditions';
+import { nowIso, nowMs } from '../clock';
+import { FAILURE_TYPE } from '../definitions';
+import { collectAttendance, collectRecordings } from './collect';
+import { createMeeting, recurringMeeting, scheduleMeeting } from './meetings';
+import { cutNote, describeFailure, RunbookRun, StepResult } from './run';
+
+type StepHandler<A extends StepAction> = (
+  run: RunbookRun,
+  step: StepOf<A>,
+  inputs: StepInputs[A],
+) => Promise<StepResult>;
+
+const STEPS: { [A in StepAction]: StepHandler<A> } = {
+  'zoom.createMeeting': createMeeting,
+  'zoom.scheduleMeeting': scheduleMeeting,
+  'zoom.recurringMeeting': recurringMeeting,
+  'zoom.updateMeeting': updateMeeting,
+  'zoom.manageParticipants': manageParticipants,
+  'zoom.endMeeting': endMeeting,
+  'zoom.deleteMeeting': deleteMeeting,
+  'zoom.recordingSettings': recordingSettings,
+  'zoom.collectRecordings': collectRecordings,
+  'zoom.collectAttendance': collectAttendance,
+  'timeline.post': async (_run, _step, { message }) => ({
+    output: { message },
+    entry: { status: 'info', summary: message },
+  }),
+  'wait.forIncident': waitForIncident,
+  'wait.duration': async (_run, _step, inputs) => {
+    await sleep(inputs.for, { summary: `Wait ${inputs.for}` });
+    return { output: { waited: inputs.for }, entry: null };
+  },
+  'wait.until': async (_run, _step, { at }) => {
+    await sleep(Math.max(0, Date.parse(at) - nowMs()), { summary: `Wait until ${at}` });
+    return { output: { until: at }, entry: null };
+  },
+};
+
+/** Runs the runbook's steps in order, each result on the incident timeline; a failed step ends the run unless it may fail. */
+export async function runSteps(run: RunbookRun): Promise<void> {
+  const { runbook } = run;
+  for (const step of runbook.steps) {
+    setCurrentDetails(`**${runbook.name}** for incident ${run.incident.id}: step \`${step.id}\` (${step.action})`);
+    if (step.if && !evaluate(step.if, { ...run.incident, steps: run.outputs })) {
+      await run.post({
+        step: step.id,
+        status: 'info',
+        summary: `Step ${step.id} skipped: its condition does not hold`,
+      });
+      continue;
+    }
+    const where = { incidentId: run.incident.id, runbook: runbook.name, step: step.id, action: step.action };
+    try {
+      const { output, entry } = await runStep(run, step);
+      run.outputs[step.id] = output;
+      log.info(`Step ${step.id} done`, { ...where, status: entry?.status ?? 'ok' });
+      if (entry) await run.post({ step: step.id, ...entry });
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      const reason = describeFailure(err);
+      log.warn(`Step ${step.id} failed: ${reason}`, where);
+      await run.post({ step: step.id, status: 'failed', summary: `Step ${step.id} failed: ${reason}` });
+      if (step.continueOnError) continue;
+      throw ApplicationFailure.nonRetryable(
+        `Runbook ${runbook.name}, step ${step.id} failed: ${reason}`,
+        FAILURE_TYPE.runbookStepFailed,
+      );
+    }
+  }
+}
+
+/** One step: its inputs rendered for the incident as it is now, then its action's handler. */
+async function runStep<A extends StepAction>(run: RunbookRun, step: StepOf<A>): Promise<StepResult> {
+  const inputs = await run.render(step);
+  return STEPS[step.action](run, step, inputs);
+}
+
+async function updateMeeting(
+  run: RunbookRun,
+  step: StepOf<'zoom.updateMeeting'>,
+  { meeting: _step, ...change }: StepInputs['zoom.updateMeeting'],
+): Promise<StepResult> {
+  const meetingId = run.meetingOf(step.with.meeting);
+  // Runs recorded before the cut report got no answer (void) from this activity.
+  const updated = await run.zoom.updateMeeting.executeWithOptions({ summary: `Update Zoom meeting ${meetingId}` }, [
+    { connector: run.connector, meetingId, ...change },
+  ]);
+  if (updated?.cut?.length) await run.post({ step: step.id, status: 'info', summary: cutNote(meetingId, updated.cut) });
+  return {
+    output: { meetingId },
+    entry: { status: 'ok', summary: `Zoom meeting ${meetingId} updated${change.topic ? `: ${change.topic}` : ''}` },
+  };
+}
+
+async function manageParticipants(
+  run: RunbookRun,
+  step: StepOf<'zoom.manageParticipants'>,
+  { meeting: _step, ...change }: StepInputs['zoom.manageParticipants'],
+): Promise<StepResult> {
+  const meetingId = run.meetingOf(step.with.meeting);
+  const result = await run.zoom.manageParticipants.executeWithOptions(
+    { summary: `Manage participants of Zoom meeting ${meetingId}` },
+    [{ ...change, connector: run.connector, meetingId }],
+  );
+  const parts = [
+    `${result.invitees.length} invited`,
+    `${result.alternativeHosts.length} alternative hosts`,
+    ...(result.registered ? [`${result.registered} registered`] : []),
+  ];
+  return {
+    output: { meetingId, ...result },
+    entry: { status: 'ok', summary: `Participants of Zoom meeting ${meetingId}: ${parts.join(', ')}` },
+  };
+}
+
+async function endMeeting(
+  run: RunbookRun,
+  step: StepOf<'zoom.endMeeting'>,
+  { graceMinutes = 0, whenEmpty }: StepInputs['zoom.endMeeting'],
+): Promise<StepResult> {
+  const meetingId = run.meetingOf(step.with.meeting);
+  if (graceMinutes > 0)
+    await sleep(graceMinutes * 60_000, { summary: `Grace period before ending meeting ${meetingId}` });
+  const room = run.room(meetingId);
+  if (whenEmpty) await condition(() => room.present.size === 0, whenEmpty);
+  await run.zoom.endMeeting.executeWithOptions({ summary: `End Zoom meeting ${meetingId}` }, [
+    { connector: run.connector, meetingId },
+  ]);
+  if (run.bridge?.id === meetingId) run.bridgeEnded = true;
+  room.ended = true;
+  return {
+    output: { meetingId, endedAt: nowIso() },
+    entry: {
+      status: 'ok',
+      summary: `Zoom meeting ${meetingId} ended`,
+      meeting: run.record(meetingId, run.kindOf(meetingId), 'ended'),
+    },
+  };
+}
+
+async function deleteMeeting(run: RunbookRun, step: StepOf<'zoom.deleteMeeting'>): Promise<StepResult> {
+  const meetingId = run.meetingOf(step.with.meeting);
+  await run.zoom.deleteMeeting.executeWithOptions({ summary: `Delete Zoom meeting ${meetingId}` }, [
+    { connector: run.connector, meetingId },
+  ]);
+  return {
+    output: { meetingId },
+    entry: {
+      status: 'ok',
+      summary: `Zoom meeting ${meetingId} deleted`,
+      meeting: run.record(meetingId, run.kindOf(meetingId), 'deleted'),
+    },
+  };
+}
+
+async function recordingSettings(
+  run: RunbookRun,
+  step: StepOf<'zoom.recordingSettings'>,
+  { meeting: _step, ...settings }: StepInputs['zoom.recordingSettings'],
+): Promise<StepResult> {
+  const meetingId = run.meetingOf(step.with.meeting);
+  await run.zoom.updateRecordingSettings.executeWithOptions(
+    { summary: `Recording settings of Zoom meeting ${meetingId}` },
+    [{ ...settings, connector: run.connector, meetingId }],
+  );
+  return {
+    output: { meetingId },
+    entry: { status: 'ok', summary: `Recording settings of Zoom meeting ${meetingId} updated` },
+  };
+}
+
+async function waitForIncident(
+  run: RunbookRun,
+  _step: StepOf<'wait.forIncident'>,
+  { status, timeout }: StepInputs['wait.forIncident'],
+): Promise<StepResult> {
+  const wanted = Array.isArray(status) ? status : [status];
+  const statusReached = () => wanted.includes(run.incident.status ?? '');
+  const reached = timeout ? await condition(statusReached, timeout) : (await condition(statusReached), true);
+  return reached
+    ? {
+        output: { status: run.incident.status },
+        entry: { status: 'info', summary: `Incident is ${run.incident.status}` },
+      }
+    : {
+        output: { timedOut: true },
+        entry: { status: 'info', summary: `Stopped waiting for status ${wanted.join(' or ')} after ${timeout}` },
+      };
+}
