@@ -1,6 +1,5 @@
 /** The steps that gather what a meeting left: its cloud recording and who attended. */
 import { condition, patched } from '@temporalio/workflow';
-import type { Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
 import type { RecordingSummary } from '../../activities';
 import type { StepInputs, StepOf } from '../../src/core/step-inputs';
@@ -24,10 +23,10 @@ export async function collectRecordings(
   const meetingId = run.meetingOf(step.with.meeting);
   const { deadline = '24h', pollEvery = '30m' } = inputs;
   const room = run.room(meetingId);
-  const giveUpAt = nowMs() + msToNumber(deadline as Duration);
+  const giveUpAt = nowMs() + msToNumber(deadline);
   let recording: RecordingSummary | undefined;
   while (!recording) {
-    const wait = Math.min(msToNumber(pollEvery as Duration), giveUpAt - nowMs());
+    const wait = Math.min(msToNumber(pollEvery), giveUpAt - nowMs());
     if (wait > 0 && (await condition(() => !!room.recording, wait))) {
       recording = { ready: true, ...room.recording! };
       break;
@@ -60,7 +59,7 @@ export async function collectAttendance(
 ): Promise<StepResult> {
   const meetingId = run.meetingOf(step.with.meeting);
   const room = run.room(meetingId);
-  await condition(() => room.ended, (inputs.waitForEnd ?? '12h') as Duration);
+  await condition(() => room.ended, inputs.waitForEnd ?? '12h');
   const askZoom = () =>
     run.zoom.getAttendance.executeWithOptions({ summary: `Attendance of Zoom meeting ${meetingId}` }, [
       { connector: run.connector, meetingId },
