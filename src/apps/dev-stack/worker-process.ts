@@ -16,7 +16,7 @@ import {
 export interface WorkerProcessOptions<Message = never> {
   /** Named in its log and exit reports. */
   name: string;
-  /** The worker's environment (TEMPORAL_ADDRESS, ZR_TASK_QUEUE, ZOOM_*, …); ZR_HEALTH_PORT and ZR_HEALTH_HOST are added. */
+  /** The worker's environment (TEMPORAL_ADDRESS, ZR_TASK_QUEUE, ZOOM_*, …); without ZR_HEALTH_PORT, a free port is added, on 127.0.0.1. */
   env: NodeJS.ProcessEnv;
   /**
    * The program, a TypeScript file and its arguments: the product's `zoom-runbooks worker` by default.
@@ -90,10 +90,11 @@ export class WorkerProcess<Message = never> {
   /** Starts a process; resolves once it is ready, rejects if it exits (or hangs) before. */
   async start(): Promise<void> {
     const t0 = Date.now();
-    const healthPort = await freePort();
+    // A port of the caller's choosing, or a free one for each start.
+    const healthPort = this.options.env.ZR_HEALTH_PORT ?? String(await freePort());
     const entry = this.options.entry ?? { script: join(PROJECT_ROOT, 'src', 'apps', 'cli.ts'), args: ['worker'] };
     const child = spawnTypeScript(entry.script, entry.args, {
-      env: { ...this.options.env, ZR_HEALTH_HOST: '127.0.0.1', ZR_HEALTH_PORT: String(healthPort) },
+      env: { ZR_HEALTH_HOST: '127.0.0.1', ...this.options.env, ZR_HEALTH_PORT: healthPort },
       nodeArgs: this.options.nodeArgs,
       ipc: !!this.options.onMessage,
     });
