@@ -13,7 +13,6 @@ import type { IncidentEvent } from '../src/core/incident';
 import { count } from './burst';
 import { int, options, runMain } from './lib/cli';
 import { contentionMonitor, mb, printTable, progress, round, sec, sleep, writeResult } from './lib/report';
-import { processCpuSeconds } from './lib/dev-server';
 import {
   BENCH_RUNBOOKS,
   BenchStack,
@@ -78,7 +77,7 @@ export async function runOpenIncidents(o: OpenIncidentsOptions = OPEN_INCIDENTS_
 
     // Open every incident.
     const monitor = contentionMonitor(stack.ourCpuSeconds);
-    const cpu0 = { worker: processCpuSeconds(worker.pid) ?? 0, server: processCpuSeconds(stack.server.pid) ?? 0 };
+    const cpu0 = { worker: worker.process.cpuSeconds() ?? 0, server: stack.server.cpuSeconds() ?? 0 };
     const tOpen = Date.now();
     const opened = await sendAll(
       stack,
@@ -102,7 +101,7 @@ export async function runOpenIncidents(o: OpenIncidentsOptions = OPEN_INCIDENTS_
     const beforeGc = openSamples[openSamples.length - 1];
     const diskOpen = stack.server.diskBytes();
     const openContention = monitor.stop();
-    const cpu1 = { worker: processCpuSeconds(worker.pid) ?? 0, server: processCpuSeconds(stack.server.pid) ?? 0 };
+    const cpu1 = { worker: worker.process.cpuSeconds() ?? 0, server: stack.server.cpuSeconds() ?? 0 };
     const resolveMonitor = contentionMonitor(stack.ourCpuSeconds);
     progress(
       `open-incidents: ${running} runbooks waiting after ${allOpenS.toFixed(1)} s; worker RSS ${mb(atRest?.rss)} MB after GC, cache ${atRest?.cachedWorkflows}`,
@@ -135,7 +134,7 @@ export async function runOpenIncidents(o: OpenIncidentsOptions = OPEN_INCIDENTS_
       await sleep(1000);
     }
     const resolveContention = resolveMonitor.stop();
-    const cpu2 = { worker: processCpuSeconds(worker.pid) ?? 0, server: processCpuSeconds(stack.server.pid) ?? 0 };
+    const cpu2 = { worker: worker.process.cpuSeconds() ?? 0, server: stack.server.cpuSeconds() ?? 0 };
     const meetings = meetingsByIncident(stack.sandbox, pattern);
     const created = [...meetings.values()].flat().map((m) => m.createdAt);
     const resolveSamples = worker.since(tResolve);

@@ -10,7 +10,7 @@ import { ServerToServerTokenProvider } from '../src/zoom/auth';
 import { ZoomClient } from '../src/zoom/client';
 import { AccountRateLimiter } from '../src/zoom/rate-limiter';
 import { int, intList, options, runMain } from './lib/cli';
-import { startDevServer } from './lib/dev-server';
+import { DevServer } from '../src/apps/dev-stack/dev-server';
 import {
   Contention,
   contentionMonitor,
@@ -71,7 +71,7 @@ export const TIME_TO_BRIDGE_DEFAULTS: TimeToBridgeOptions = {
 
 export async function runTimeToBridge(o: TimeToBridgeOptions = TIME_TO_BRIDGE_DEFAULTS) {
   const workerPreset = preset(o.worker);
-  const server = await startDevServer();
+  const server = await DevServer.start();
   const phases: PhaseResult[] = [];
   const started = Date.now();
   try {
@@ -97,7 +97,7 @@ export async function runTimeToBridge(o: TimeToBridgeOptions = TIME_TO_BRIDGE_DE
       }
     }
   } finally {
-    await server.stop();
+    await server.close();
   }
 
   printTable(

@@ -1,11 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode } from '@temporalio/worker';
-import { failureConverterPath } from '../../src/temporal/codec';
 import type { TemporalConfig, ZoomConnectorConfig } from '../../src/platform/config';
 import type { IncidentEvent } from '../../src/core/incident';
 import { RunningServe, startServe } from '../../src/apps/serve';
@@ -13,8 +11,9 @@ import { SandboxOptions, ZoomSandbox } from '../../src/sandbox/server';
 import type { SandboxUser } from '../../src/sandbox/zoom-api';
 import { dataConverter } from '../../src/temporal/connection';
 import type { ZoomPlan } from '../../src/zoom/rate-limiter';
-import { DevServer, processCpuSeconds, startDevServer } from './dev-server';
-import { startWorkerProcess, WorkerProcess } from './worker-handle';
+import { DevServer } from '../../src/apps/dev-stack/dev-server';
+import { writeWorkflowBundle } from '../../src/apps/workflow-bundle';
+import { BenchWorker, startBenchWorker } from './worker-handle';
 import { WorkerPreset } from './worker-tuning';
 import { ownCpuSeconds, progress } from './report';
 
@@ -32,7 +31,7 @@ export const PLAIN_PAYLOADS = process.env.ZR_BENCH_PAYLOADS === 'plain';
 
 /**
  * How the workflow bundle is built:
- * - `shipped`: as test/global-setup.ts and createWorker build it: failureConverterPath = src/temporal/failure-converter.ts;
+ * - `shipped`: as the worker runs it (buildWorkflowBundle in src/apps/workflow-bundle.ts);
  * - `preload`: the same plus `preloadModules: ['@temporalio/proto']` (a diagnostic: evaluated once per V8 context).
  */
 export type BundleVariant = 'shipped' | 'preload';
@@ -53,19 +52,15 @@ export function workflowBundle(variant: BundleVariant = 'shipped'): Promise<stri
   if (!path) {
     path = (async () => {
       const started = Date.now();
-      const converter = PLAIN_PAYLOADS ? undefined : failureConverterPath();
-      const bundle = await bundleWorkflowCode({
-        workflowsPath: require.resolve('../../workflows'),
-        failureConverterPath: converter,
-        preloadModules: variant === 'preload' ? ['@temporalio/proto'] : undefined,
-        logger: { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error },
-      });
       const dir = mkdtempSync(join(tmpdir(), 'zr-bench-bundle-'));
       process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
       const file = join(dir, 'workflow-bundle.js');
-      writeFileSync(file, bundle.code);
+      const size = await writeWorkflowBundle(file, {
+        encryptFailures: !PLAIN_PAYLOADS,
+        preloadModules: variant === 'preload' ? ['@temporalio/proto'] : undefined,
+      });
       progress(
-        `workflow bundle "${variant}" built in ${((Date.now() - started) / 1000).toFixed(1)} s (${(bundle.code.length / 2 ** 20).toFixed(1)} MiB${PLAIN_PAYLOADS ? ', plain payloads' : ''})`,
+        `workflow bundle "${variant}" built in ${((Date.now() - started) / 1000).toFixed(1)} s (${(size / 2 ** 20).toFixed(1)} MiB${PLAIN_PAYLOADS ? ', plain payloads' : ''})`,
       );
       return file;
     })();
@@ -114,12 +109,12 @@ export interface BenchStack {
   temporal: TemporalConfig;
   intake: RunningServe;
   intakeToken: string;
-  worker?: WorkerProcess;
+  worker?: BenchWorker;
   connector: ZoomConnectorConfig;
   bareUser: SandboxUser;
   /** POST /v1/events through the intake, with the bearer token. */
   postEvent(event: IncidentEvent): Promise<PostResult>;
-  startWorker(): Promise<WorkerProcess>;
+  startWorker(): Promise<BenchWorker>;
   /** CPU seconds used so far by the benchmark's processes: this one, the worker and the dev server. */
   ourCpuSeconds(): number;
   stop(): Promise<void>;
@@ -137,7 +132,7 @@ export interface PostResult {
 const quietLogger = { info() {}, warn() {}, error: (m: string) => console.error(m) };
 
 export async function startBenchStack(o: BenchStackOptions): Promise<BenchStack> {
-  const server = o.server ?? (await startDevServer());
+  const server = o.server ?? (await DevServer.start());
   const users = benchUsers(o.hosts);
   const sandbox = new ZoomSandbox({
     users: [...users.pool, users.bare],
@@ -189,12 +184,9 @@ export async function startBenchStack(o: BenchStackOptions): Promise<BenchStack>
     connector,
     bareUser: users.bare,
     postEvent: (event) => postEvent(intake.url, intakeToken, agent, event),
-    ourCpuSeconds: () =>
-      ownCpuSeconds() +
-      (stack.worker ? (processCpuSeconds(stack.worker.pid) ?? 0) : 0) +
-      (processCpuSeconds(server.pid) ?? 0),
+    ourCpuSeconds: () => ownCpuSeconds() + (stack.worker?.process.cpuSeconds() ?? 0) + (server.cpuSeconds() ?? 0),
     async startWorker() {
-      stack.worker = await startWorkerProcess({
+      stack.worker = await startBenchWorker({
         address: server.address,
         taskQueue: temporal.taskQueue,
         payloadKey: payloadKey?.toString('base64'),
@@ -213,7 +205,7 @@ export async function startBenchStack(o: BenchStackOptions): Promise<BenchStack>
       await intake.close();
       await client.connection.close();
       await sandbox.stop();
-      if (!o.server) await server.stop();
+      if (!o.server) await server.close();
     },
   };
   if (o.worker !== false) await stack.startWorker();

@@ -1,6 +1,5 @@
-import { ChildProcess, fork } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { WorkerProcess } from '../../src/apps/dev-stack/worker-process';
 import type { ZoomConnectorConfig } from '../../src/platform/config';
 import type { WorkerPreset } from './worker-tuning';
 
@@ -35,9 +34,7 @@ export interface WorkerSample {
 }
 
 export type WorkerMessage =
-  | { type: 'ready'; pid: number; effective: Record<string, unknown> }
-  | { type: 'sample'; sample: WorkerSample }
-  | { type: 'error'; message: string };
+  { type: 'ready'; effective: Record<string, unknown> } | { type: 'sample'; sample: WorkerSample };
 
 /** What the worker's Temporal core warned about (its log lines are counted, not printed). */
 export interface WorkerWarnings {
@@ -53,8 +50,8 @@ export interface WorkerWarnings {
   other: number;
 }
 
-export interface WorkerProcess {
-  pid: number;
+export interface BenchWorker {
+  process: WorkerProcess<WorkerMessage>;
   warnings: WorkerWarnings;
   effective: Record<string, unknown>;
   samples: WorkerSample[];
@@ -66,21 +63,8 @@ export interface WorkerProcess {
   stop(): Promise<void>;
 }
 
-/** Forks bench/lib/worker-process.ts under tsx and waits until its worker is created. */
-export async function startWorkerProcess(spec: WorkerSpec): Promise<WorkerProcess> {
-  // tsx by absolute path, so the worker starts whatever the current directory is.
-  const execArgv = [
-    '--import',
-    pathToFileURL(join(dirname(require.resolve('tsx/package.json')), 'dist', 'loader.mjs')).href,
-    '--expose-gc',
-  ];
-  if (spec.preset.maxOldSpaceMb) execArgv.push(`--max-old-space-size=${spec.preset.maxOldSpaceMb}`);
-  const child: ChildProcess = fork(join(__dirname, 'worker-process.ts'), [], {
-    execArgv,
-    env: { ...process.env, ZR_BENCH_WORKER: JSON.stringify(spec) },
-    // Temporal core logs on stdout, Node on stderr: both are read, counted, and only the unexpected printed.
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-  });
+/** Starts bench/lib/worker-process.ts in a process of its own (src/apps/dev-stack) and waits until its worker polls. */
+export async function startBenchWorker(spec: WorkerSpec): Promise<BenchWorker> {
   const warnings: WorkerWarnings = {
     slowWorkflowTasks: 0,
     lostWorkflowTasks: 0,
@@ -88,69 +72,68 @@ export async function startWorkerProcess(spec: WorkerSpec): Promise<WorkerProces
     maxWorkflowTaskAttempt: 0,
     other: 0,
   };
-  const partial = { out: '', err: '' };
-  const read = (stream: 'out' | 'err') => (chunk: Buffer) => {
-    const lines = (partial[stream] + chunk.toString()).split('\n');
-    partial[stream] = lines.pop() ?? '';
-    for (const raw of lines) {
-      // eslint-disable-next-line no-control-regex
-      const line = raw.replace(/\x1b\[[0-9;]*m/g, '');
-      if (!line.trim()) continue;
-      if (line.includes('TMPRL1104') || line.includes('Workflow task duration exceeded')) {
-        warnings.slowWorkflowTasks++;
-        const attempt = Number(/attempt=(\d+)/.exec(line)?.[1] ?? 1);
-        if (attempt > 1) warnings.retriedWorkflowTasks++;
-        warnings.maxWorkflowTaskAttempt = Math.max(warnings.maxWorkflowTaskAttempt, attempt);
-      } else if (line.includes('Task not found when completing')) warnings.lostWorkflowTasks++;
-      else {
-        warnings.other++;
-        if (warnings.other <= 30) process.stderr.write(`[worker] ${line}\n`);
-      }
+  // Temporal core logs on stdout, Node on stderr: both are read, counted, and only the unexpected printed.
+  const countWarning = (raw: string) => {
+    // eslint-disable-next-line no-control-regex
+    const line = raw.replace(/\x1b\[[0-9;]*m/g, '');
+    if (!line.trim()) return;
+    if (line.includes('TMPRL1104') || line.includes('Workflow task duration exceeded')) {
+      warnings.slowWorkflowTasks++;
+      const attempt = Number(/attempt=(\d+)/.exec(line)?.[1] ?? 1);
+      if (attempt > 1) warnings.retriedWorkflowTasks++;
+      warnings.maxWorkflowTaskAttempt = Math.max(warnings.maxWorkflowTaskAttempt, attempt);
+    } else if (line.includes('Task not found when completing')) warnings.lostWorkflowTasks++;
+    else {
+      warnings.other++;
+      if (warnings.other <= 30) process.stderr.write(`[worker] ${line}\n`);
     }
   };
-  child.stdout!.on('data', read('out'));
-  child.stderr!.on('data', read('err'));
   const samples: WorkerSample[] = [];
   let waiters: ((s: WorkerSample) => void)[] = [];
-  const effective = await new Promise<Record<string, unknown>>((resolve, reject) => {
-    child.on('message', (m: WorkerMessage) => {
-      if (m.type === 'ready') resolve(m.effective);
-      if (m.type === 'error') reject(new Error(`the worker process failed: ${m.message}`));
-      if (m.type === 'sample') {
-        samples.push(m.sample);
-        const w = waiters;
-        waiters = [];
-        for (const fn of w) fn(m.sample);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`the worker process exited (${code}) before it was ready`)));
+  let reportEffective: (effective: Record<string, unknown>) => void = () => undefined;
+  const effective = new Promise<Record<string, unknown>>((resolve) => (reportEffective = resolve));
+  const onMessage = (m: WorkerMessage) => {
+    if (m.type === 'ready') reportEffective(m.effective);
+    if (m.type === 'sample') {
+      samples.push(m.sample);
+      const w = waiters;
+      waiters = [];
+      for (const fn of w) fn(m.sample);
+    }
+  };
+  const worker = new WorkerProcess<WorkerMessage>({
+    name: 'bench',
+    entry: { script: join(__dirname, 'worker-process.ts'), args: [] },
+    env: { ...process.env, ZR_BENCH_WORKER: JSON.stringify(spec) },
+    nodeArgs: [
+      '--expose-gc',
+      ...(spec.preset.maxOldSpaceMb ? [`--max-old-space-size=${spec.preset.maxOldSpaceMb}`] : []),
+    ],
+    onLine: countWarning,
+    onMessage,
   });
-  let exited = false;
-  const exit = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), resolve())));
+  await worker.start();
   return {
-    pid: child.pid!,
+    process: worker,
     warnings,
-    effective,
+    // Sent before its pollers start, so before it said it was ready.
+    effective: await effective,
     samples,
     latest: () => samples[samples.length - 1],
     since: (t) => samples.filter((s) => s.t >= t),
     sampleAfterGc: () =>
       new Promise((resolve) => {
-        if (exited) return resolve(undefined);
         const timer = setTimeout(() => resolve(undefined), 10_000);
         waiters.push((s) => {
           clearTimeout(timer);
           resolve(s);
         });
-        child.send({ type: 'gc' });
+        if (!worker.send({ type: 'gc' })) {
+          clearTimeout(timer);
+          resolve(undefined);
+        }
       }),
-    stop: async () => {
-      if (exited) return;
-      child.send({ type: 'shutdown' });
-      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-      await exit;
-      clearTimeout(timer);
-    },
+    stop: () => worker.stop(),
   };
 }
 

@@ -1,7 +1,9 @@
 /**
  * The benchmark's worker, in a process of its own (as in production), so its memory and CPU are
  * measured apart from the load generator, the intake and the Zoom sandbox. Started by
- * worker-handle.ts with its spec in ZR_BENCH_WORKER; reports samples over IPC.
+ * worker-handle.ts with its spec in ZR_BENCH_WORKER; reports samples over IPC, and serves /readyz
+ * on ZR_HEALTH_PORT as `zoom-runbooks worker` does (src/apps/dev-stack waits for it). SIGTERM
+ * drains it (the Temporal runtime's default shutdown signals).
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
@@ -9,6 +11,7 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { TemporalConfig } from '../../src/platform/config';
 import { loadRunbooks } from '../../src/core/runbook-loader';
 import { createWorker, zoomConnector } from '../../src/apps/worker';
+import { startHealthServer } from '../../src/platform/observability';
 import type { HostPool } from '../../src/zoom/host-pool';
 import type { WorkerSpec, WorkerMessage, WorkerSample } from './worker-handle';
 
@@ -52,7 +55,6 @@ async function main(): Promise<void> {
   const o = worker.workflows.options;
   send({
     type: 'ready',
-    pid: process.pid,
     effective: {
       maxCachedWorkflows: o.maxCachedWorkflows,
       workflowTaskPollerBehavior: o.workflowTaskPollerBehavior,
@@ -93,17 +95,22 @@ async function main(): Promise<void> {
       global.gc();
       send({ type: 'sample', sample: sample() });
     }
-    if (m?.type === 'shutdown') worker.shutdown();
   });
   process.on('disconnect', () => {
     if (worker.getState() === 'RUNNING') worker.shutdown();
   });
 
+  const health = await startHealthServer({
+    port: Number(process.env.ZR_HEALTH_PORT),
+    host: process.env.ZR_HEALTH_HOST,
+    ready: () => worker.getState() === 'RUNNING',
+  });
   try {
     await worker.run();
   } finally {
     clearInterval(timer);
     send({ type: 'sample', sample: sample() });
+    await health.close();
     await connection.close();
   }
 }
@@ -126,10 +133,7 @@ function unmeteredPool(hosts: string[]): HostPool {
 main().then(
   () => process.exit(0),
   (err: unknown) => {
-    process.send?.({
-      type: 'error',
-      message: err instanceof Error ? (err.stack ?? err.message) : String(err),
-    } satisfies WorkerMessage);
+    // Its last lines are in the error its starter reports.
     console.error(err);
     process.exit(1);
   },

@@ -115,7 +115,7 @@ runner with 30 incidents and asserts every figure. How the suite works: \`test/c
 
 **Result: ${r.ok ? 'every figure as expected' : `${r.rows.filter((x) => !x.ok).length} figure(s) off (see "Problems" below)`}.**
 Run time ${r.durationS} s: ${String(r.figures.driveS)} s driving incidents, ${String(r.figures.settleS)} s until Zoom and the runbooks settled.
-Set-up: ${r.options.workers} worker processes (\`bin/zoom-runbooks worker\`), ${r.options.auth === 'user' ? 'user-OAuth connector (rotating refresh token)' : 'Server-to-Server connector'},
+Set-up: ${r.options.workers} worker processes (\`zoom-runbooks worker\`), ${r.options.auth === 'user' ? 'user-OAuth connector (rotating refresh token)' : 'Server-to-Server connector'},
 ${r.options.hosts} Zoom hosts in the pool, Zoom sandbox at Pro rate limits, Temporal dev server on a SQLite file.
 Machine: ${(r.figures.machine as { cores: number }).cores} cores, shared with other work; 1-min load average during the run: mean ${(r.figures.machine as { load1mMean: number }).load1mMean}, max ${(r.figures.machine as { load1mMax: number }).load1mMax}.
 Dev server persistence operations that timed out (its SQLite store falling behind, from its log): ${String(r.figures.devServerPersistenceTimeouts ?? 0)}.

@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { formatReport, markdownReport, representativeProblems } from './report';
 import { ChaosReport, chaosOptions, runChaos } from './runner';
 
-// Ctrl-C or a kill: exit, so the processes this run started are killed with it (see processes.ts).
+// Ctrl-C or a kill: exit, so the processes this run started are killed with it (see src/apps/dev-stack/processes.ts).
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
 
 async function main(): Promise<number> {

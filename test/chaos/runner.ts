@@ -12,16 +12,15 @@ import type { StartSpec } from '../../src/core/schedule';
 import { SecretBox } from '../../src/platform/secrets';
 import { startServe } from '../../src/apps/serve';
 import { zoomWebhookRoutes } from '../../src/apps/serve/zoom-webhook';
-import { buildWorkflowBundle } from '../../src/apps/workflow-bundle';
+import { writeWorkflowBundle } from '../../src/apps/workflow-bundle';
 import { authorizationUrl, exchangeCode, pkcePair, UserOAuthApp } from '../../src/zoom/user-oauth';
 import { connectorStatusQuery, connectorWorkflowId } from '../../workflows/definitions';
-import { temporalCliPath } from '../support/temporal-cli';
+import { DevServer } from '../../src/apps/dev-stack/dev-server';
+import { WorkerExit, WorkerProcess } from '../../src/apps/dev-stack/worker-process';
 import { Problem, Row, unsettled, verify } from './checks';
 import { Driver, IncidentRun } from './driver';
 import { HistoryReader } from './history';
 import { IncidentPlan, makePlan, PlanOptions } from './plan';
-import { freePort } from '../support/ports';
-import { DevServer, WorkerExit, WorkerProcess } from './processes';
 import { Random } from './random';
 import { ZoomWebhookRetrier } from './webhooks';
 import { DEFAULT_FAULT_RATES, FAULT_LABELS, FaultKind, FaultRates, ZoomFaultProxy } from './zoom-faults';
@@ -29,7 +28,7 @@ import { DEFAULT_FAULT_RATES, FAULT_LABELS, FaultKind, FaultRates, ZoomFaultProx
 /**
  * One chaos run: its own Temporal dev server (a SQLite file in a temp dir, search attributes
  * registered), the Zoom sandbox at Pro rate limits behind a fault-injecting proxy, the intake
- * (startServe with a bearer token) and worker child processes (`bin/zoom-runbooks worker`), all
+ * (startServe with a bearer token) and worker child processes (`zoom-runbooks worker`, see src/apps/dev-stack), all
  * in this process except the server and the workers. Incidents go through the intake while
  * workers are SIGKILLed and restarted, the server is restarted once, Zoom fails in every way the
  * proxy can arm and access tokens expire mid-burst; then everything is checked (checks.ts).
@@ -189,13 +188,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
 
   try {
     // --- Temporal dev server, its own port and SQLite file.
-    const server = new DevServer(
-      temporalCliPath(),
-      join(dir, 'temporal.sqlite'),
-      await freePort(),
-      join(dir, 'temporal.log'),
-    );
-    await server.start();
+    const server = await DevServer.start({ dbFile: join(dir, 'temporal.sqlite'), logFile: join(dir, 'temporal.log') });
     cleanups.push(() => server.close());
     const taskQueue = `chaos-${o.seed}`;
     const payloadKey = randomBytes(32);
@@ -292,7 +285,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
 
     // --- Worker processes, with a workflow bundle built ahead as production runs them: a restarted worker polls at once.
     const bundlePath = join(dir, 'workflow-bundle.js');
-    writeFileSync(bundlePath, await buildWorkflowBundle());
+    await writeWorkflowBundle(bundlePath);
     const env: Record<string, string> = {
       ZR_WORKFLOW_BUNDLE: bundlePath,
       PATH: process.env.PATH ?? '',
@@ -328,7 +321,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     };
     const onExit = (exit: WorkerExit) => {
       exits.push(exit);
-      if (exit.killed || shuttingDown || !exit.wasPolling) return;
+      if (exit.killed || shuttingDown || !exit.wasReady) return;
       chaos(`worker ${exit.worker} EXITED on its own (code ${exit.code}, signal ${exit.signal}); restarting it`);
       const w = workers.find((x) => x.name === exit.worker)!;
       void sleep(1000).then(() =>
@@ -338,7 +331,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       );
     };
     for (let i = 0; i < o.workers; i++)
-      workers.push(new WorkerProcess(`w${i + 1}`, env, join(dir, `worker-${i + 1}.log`), onExit));
+      workers.push(new WorkerProcess({ name: `w${i + 1}`, env, logFile: join(dir, `worker-${i + 1}.log`), onExit }));
     cleanups.push(async () => {
       shuttingDown = true;
       await Promise.all(workers.map((w) => w.stop()));
@@ -374,7 +367,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     /** Waits (up to `ms`) until `n` workers poll; false if they do not in time. */
     const workersPolling = async (n: number, ms: number) => {
       const deadline = Date.now() + ms;
-      while (workers.filter((w) => w.polling).length < n) {
+      while (workers.filter((w) => w.ready).length < n) {
         if (Date.now() > deadline) return false;
         await sleep(250);
       }
@@ -387,7 +380,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
           // A crash takes one replica down at a time: with several workers, another one is polling when it happens.
           if (o.workers > 1 && !(await workersPolling(2, 90_000)))
             return chaos('worker kill skipped: no second worker polling within 90 s');
-          const candidates = workers.filter((w) => w.polling);
+          const candidates = workers.filter((w) => w.ready);
           if (!candidates.length) return chaos('worker kill skipped: no worker polling');
           const w = chaosRng.pick(candidates);
           await w.kill();

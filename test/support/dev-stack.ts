@@ -1,8 +1,9 @@
-import { ChildProcess, spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './ports';
+import { freePort } from '../../src/apps/dev-stack/ports';
+import { hasExited, readLines, spawnGroup, stopGroup } from '../../src/apps/dev-stack/processes';
+import { temporalCliPath } from '../../src/apps/dev-stack/temporal-cli';
 
 /**
  * `./temporal-dev.sh`, as a new user starts it, in a copy of the project: the copy has its own
@@ -41,7 +42,7 @@ export async function startDevStack(): Promise<DevStack> {
   // Installed once already: the same packages, and the Temporal CLI where temporal-dev.sh caches one.
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
   mkdirSync(join(dir, '.temporal', 'bin'), { recursive: true });
-  symlinkSync(requiredEnv('ZR_TEST_TEMPORAL_CLI'), join(dir, '.temporal', 'bin', 'temporal'));
+  symlinkSync(temporalCliPath(), join(dir, '.temporal', 'bin', 'temporal'));
 
   const ports = {
     temporal: await freePort(),
@@ -60,31 +61,19 @@ export async function startDevStack(): Promise<DevStack> {
     ZR_WORKFLOW_BUNDLE: requiredEnv('ZR_TEST_WORKFLOW_BUNDLE'),
   };
   // Its own process group, as in a terminal of its own: Ctrl-C goes to the script and its pipes.
-  const script: ChildProcess = spawn('./temporal-dev.sh', [], {
-    cwd: dir,
-    env,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const script = spawnGroup('./temporal-dev.sh', [], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  script.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  script.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<number | null>((resolve) => script.on('exit', (code) => resolve(code)));
+  readLines(script, (line) => (output += `${line}\n`));
 
   const stop = async () => {
-    if (script.exitCode === null && script.signalCode === null) {
-      process.kill(-script.pid!, 'SIGINT');
-      const timer = setTimeout(() => process.kill(-script.pid!, 'SIGKILL'), 90_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await stopGroup(script, 'SIGINT', 90_000);
     rmSync(dir, { recursive: true, force: true });
   };
 
   // Up once the banner is printed (after the worker polls), or failed when the script exits first.
   const deadline = Date.now() + 240_000;
   while (!output.includes('zoom-runbooks is running.')) {
-    if (script.exitCode !== null || Date.now() > deadline) {
+    if (hasExited(script) || Date.now() > deadline) {
       await stop();
       throw new Error(`./temporal-dev.sh did not come up (exit ${script.exitCode}):\n${output}`);
     }

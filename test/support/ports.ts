@@ -1,13 +1,2 @@
-import { createServer } from 'node:net';
-
-/** A TCP port free on 127.0.0.1 right now (the OS picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
+// Where the test files that pick their own ports import it from; the helper lives with the local stack.
+export { freePort } from '../../src/apps/dev-stack/ports';
