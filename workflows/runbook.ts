@@ -33,9 +33,9 @@ import {
   addParticipantsUpdate,
   appendTimelineSignal,
   BridgeMeetingIdAttr,
-  bridgeQuery,
+  runbookBridgeQuery as bridgeQuery,
   cancelRunbookSignal,
-  endBridgeSignal,
+  runbookEndBridgeSignal as endBridgeSignal,
   FAILURE_TYPE,
   Incident,
   incidentChangedSignal,
@@ -51,7 +51,7 @@ import {
   zoomMeetingEventSignal,
   ZoomMeetingIdsAttr,
   zoomTaskQueue,
-} from './definitions';
+} from './contract';
 
 const { renderStepInputs } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '10 seconds',
