@@ -1,13 +1,30 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { zoomConnectorWorkflow } from '../workflows/connector';
+import type { incidentWorkflow } from '../workflows/incident';
+import type { meetingMailboxWorkflow } from '../workflows/meeting-mailbox';
+import type { runbookWorkflow } from '../workflows/runbook';
 import {
+  IncidentWorkflow,
   incidentWorkflowId,
   INCIDENT_PATCHES,
+  MeetingMailboxWorkflow,
   meetingMailboxWorkflowId,
   parseRunbookWorkflowId,
   RUNBOOK_PATCHES,
+  RunbookWorkflow,
   runbookWorkflowId,
+  ZoomConnectorWorkflow,
 } from '../workflows/contract';
+
+/** Checked by the compiler: the signatures clients start workflows with are those of the workflows. */
+type Fits<Contract, Workflow extends Contract> = Workflow;
+export type _Signatures = [
+  Fits<IncidentWorkflow, typeof incidentWorkflow>,
+  Fits<RunbookWorkflow, typeof runbookWorkflow>,
+  Fits<MeetingMailboxWorkflow, typeof meetingMailboxWorkflow>,
+  Fits<ZoomConnectorWorkflow, typeof zoomConnectorWorkflow>,
+];
 
 /** The workflow contract (workflows/contract/) against what is on the wire: recorded histories and ids. */
 describe('workflow contract', () => {

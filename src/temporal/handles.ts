@@ -1,3 +1,8 @@
+/**
+ * Typed handles on our workflows: each message of a workflow's contract as a method, so a caller
+ * cannot send a workflow a message of another (the incident and its runbooks both answer `bridge`,
+ * each with its own meaning). `workflow` is Temporal's own handle, for describe, result, history.
+ */
 import { Client, WorkflowHandle, WorkflowNotFoundError } from '@temporalio/client';
 import {
   accessTokenUpdate,
@@ -26,12 +31,6 @@ import {
   RunbookWorkflow,
   runbookWorkflowId,
 } from '../../workflows/contract/runbook';
-
-/**
- * Typed handles on our workflows: each message of a workflow's contract as a method, so a caller
- * cannot send a workflow a message of another (the incident and its runbooks both answer `bridge`,
- * each with its own meaning). `workflow` is Temporal's own handle, for describe, result, history.
- */
 
 export class IncidentNotFoundError extends Error {
   constructor(id: string) {
@@ -75,9 +74,11 @@ export class IncidentHandle {
     return this.known(() => this.workflow.signal(incidentEndBridgeSignal, request));
   }
 
-  /** Runs a runbook now; the request id (default: the update's id) makes a retry return the first run. */
-  runRunbook(request: RunRunbookRequest, updateId?: string) {
-    return this.known(() => this.workflow.executeUpdate(runRunbookUpdate, { args: [request], updateId }));
+  /** Runs a runbook now; its request id, the update's id too, makes a retry return the first run. */
+  runRunbook(request: RunRunbookRequest) {
+    return this.known(() =>
+      this.workflow.executeUpdate(runRunbookUpdate, { args: [request], updateId: request.requestId }),
+    );
   }
 
   /** A run of one of its runbooks, by name (an on-demand run: `<name>/on-demand-<n>`). */

@@ -36,7 +36,7 @@ export async function runRunbook(name: string, opts: { incident: string; request
     `asking ${incident.workflowId} to run runbook ${name} (request ${requestId}; waiting for a worker to start it)…`,
   );
   try {
-    const result = await incident.runRunbook({ runbook: name, requestId }, requestId);
+    const result = await incident.runRunbook({ runbook: name, requestId });
     const already = result.alreadyStarted ? ' (already started by this request)' : '';
     console.log(`Runbook ${name} started for incident ${opts.incident}${already}: workflow ${result.workflowId}`);
   } catch (err) {
