@@ -7,7 +7,7 @@ import type {
   MeetingRecord,
   RunbookDefinition,
   SealedTokenSet,
-} from '../workflows/definitions';
+} from '../workflows/contract';
 import { DEFAULT_INCIDENT_POLICY, IncidentPolicy } from '../src/platform/config';
 import { ConnectorGate, sealTokens } from '../src/temporal/connectors';
 import { runbookMatches } from '../src/core/runbook';

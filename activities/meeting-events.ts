@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { log } from '@temporalio/activity';
-import type { ZoomMeetingEvent } from '../workflows/definitions';
+import type { ZoomMeetingEvent } from '../workflows/contract';
 import { deliverMeetingEvent } from '../src/temporal/zoom-events';
 
 /** Activities of the meeting mailboxes; they need a Temporal client (the worker's). */

@@ -1,5 +1,5 @@
 /** What activities take and return: the shapes workflows see (no start_url, tokens or passcodes). */
-import type { MeetingRecord, MeetingSummary } from '../workflows/definitions';
+import type { MeetingRecord, MeetingSummary } from '../workflows/contract';
 import type { TokenProvider } from '../src/zoom/auth';
 import type { ZoomClient } from '../src/zoom/client';
 import type { HostPool } from '../src/zoom/host-pool';

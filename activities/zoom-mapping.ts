@@ -1,6 +1,6 @@
 /** Runbook inputs to Zoom's request shapes, and Zoom's answers to what a run may keep. */
 import { activityInfo } from '@temporalio/activity';
-import type { MeetingSummary } from '../workflows/definitions';
+import type { MeetingSummary } from '../workflows/contract';
 import { CreateMeetingRecurrence, Meeting, MeetingSettings } from '../src/zoom/types';
 import type { CreateMeetingInput, Weekday } from './types';
 

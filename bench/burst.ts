@@ -9,6 +9,7 @@ import { cpus, loadavg } from 'node:os';
 import { Client } from '@temporalio/client';
 import { getTimeline } from '../src/temporal/client';
 import { RATE_PLANS } from '../src/zoom/rate-limiter';
+import { WORKFLOW_TYPE } from '../workflows/contract';
 import { HOST_DAILY_BUDGET } from '../src/zoom/host-pool';
 import { int, options, runMain } from './lib/cli';
 import {
@@ -181,7 +182,7 @@ export async function runBurst(o: BurstOptions = BURST_DEFAULTS): Promise<BurstR
     const calls = zoomCallCounts(sandbox, t0);
     const runbooksFailed = await count(
       client,
-      `TaskQueue = "${stack.temporal.taskQueue}" AND WorkflowType = "runbookWorkflow" AND ExecutionStatus = "Failed"`,
+      `TaskQueue = "${stack.temporal.taskQueue}" AND WorkflowType = "${WORKFLOW_TYPE.runbook}" AND ExecutionStatus = "Failed"`,
     );
     const timelinesWithLink = await countTimelines(client, ids);
     const floorS = ids.length / RATE_PLANS.pro.Medium;

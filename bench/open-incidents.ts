@@ -8,6 +8,7 @@
  */
 import { loadavg } from 'node:os';
 import { RATE_PLANS } from '../src/zoom/rate-limiter';
+import { WORKFLOW_TYPE } from '../workflows/contract';
 import { HOST_DAILY_BUDGET } from '../src/zoom/host-pool';
 import type { IncidentEvent } from '../src/core/incident';
 import { count } from './burst';
@@ -86,7 +87,7 @@ export async function runOpenIncidents(o: OpenIncidentsOptions = OPEN_INCIDENTS_
       deadline,
       'opened',
     );
-    const runningQuery = `TaskQueue = "${stack.temporal.taskQueue}" AND WorkflowType = "runbookWorkflow" AND ExecutionStatus = "Running"`;
+    const runningQuery = `TaskQueue = "${stack.temporal.taskQueue}" AND WorkflowType = "${WORKFLOW_TYPE.runbook}" AND ExecutionStatus = "Running"`;
     let running = 0;
     for (;;) {
       running = await count(stack.client, runningQuery);

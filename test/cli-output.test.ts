@@ -6,7 +6,7 @@ import { selfCommand } from '../src/apps/cli/shared';
 import { closest, suggestion } from '../src/apps/cli/suggest';
 import { temporalEnv } from '../src/apps/cli/temporal';
 import { temporalConfig } from '../src/platform/config';
-import type { TimelineEntry } from '../workflows/definitions';
+import type { TimelineEntry } from '../workflows/contract';
 
 /** What the CLI prints, without a stack: timeline tables, "did you mean", the commands it suggests. */
 

@@ -10,14 +10,14 @@ import { StoredMeeting } from '../src/sandbox/zoom-api';
 import { idempotencyMarker } from '../activities';
 import {
   addParticipantsUpdate,
-  bridgeQuery,
-  endBridgeSignal,
+  incidentBridgeQuery,
+  incidentEndBridgeSignal,
   incidentWorkflowId,
   meetingMailboxWorkflowId,
   runRunbookUpdate,
   TimelineEntry,
   zoomMeetingEventSignal,
-} from '../workflows/definitions';
+} from '../workflows/contract';
 import { eventually, receiveZoomWebhooks, Stack, startStack, uniqueIncidentId } from './support/stack';
 import { hoursFromNow } from './support/times';
 
@@ -381,19 +381,19 @@ describe('under disorder', () => {
       );
       await timelineWith(id, (e) => e.source === 'incident-bridge' && e.step === 'share', 'the bridge');
       const incident = stack.client.workflow.getHandle(incidentWorkflowId(id));
-      const bridge = (await incident.query(bridgeQuery))!;
+      const bridge = (await incident.query(incidentBridgeQuery))!;
       await sim(`/meetings/${bridge.id}/start`);
       await stack.client.workflow.getHandle(`${incidentWorkflowId(id)}/incident-bridge`).terminate('operator');
       await stack.client.workflow.getHandle(`${incidentWorkflowId(id)}/incident-sync`).terminate('operator');
 
-      await incident.signal(endBridgeSignal, { meetingId: bridge.id });
+      await incident.signal(incidentEndBridgeSignal, { meetingId: bridge.id });
       await timelineWith(
         id,
         (e) => e.source === 'incident' && e.summary === `Zoom meeting ${bridge.id} ended by an operator`,
         'the bridge ended through the incident',
       );
       expect(statusOf(bridge.id)).toBe('waiting');
-      expect(await incident.query(bridgeQuery)).toBeNull();
+      expect(await incident.query(incidentBridgeQuery)).toBeNull();
 
       const syncId = /\((\d+)\)/.exec(
         timeline.find((e) => e.source === 'incident-sync' && e.step === 'sync')!.summary,

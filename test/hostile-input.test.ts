@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import YAML from 'yaml';
 import { getTimeline, sendIncidentEvent } from '../src/temporal/client';
-import { incidentWorkflowId } from '../workflows/definitions';
+import { incidentWorkflowId } from '../workflows/contract';
 import {
   INCIDENT_EVENT_TYPES,
   IncidentEvent,

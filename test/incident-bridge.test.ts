@@ -4,12 +4,12 @@ import { loadRunbooks } from '../src/core/runbook-loader';
 import { sendIncidentEvent, getTimeline } from '../src/temporal/client';
 import { IncidentEvent } from '../src/core/incident';
 import {
-  bridgeQuery,
-  endBridgeSignal,
+  runbookBridgeQuery,
+  runbookEndBridgeSignal,
   IncidentIdAttr,
   incidentWorkflowId,
   TimelineEntry,
-} from '../workflows/definitions';
+} from '../workflows/contract';
 import { eventually, Stack, startStack, uniqueIncidentId } from './support/stack';
 import { hoursFromNow, latestWeekdayAt, wallClock } from './support/times';
 
@@ -79,7 +79,7 @@ describe('an incident opens a Zoom bridge', () => {
     expect(JSON.stringify(timeline)).not.toContain(`${meeting.password}`);
 
     const runbook = stack.client.workflow.getHandle(`${workflowId}/incident-bridge`);
-    expect(await runbook.query(bridgeQuery)).toMatchObject({
+    expect(await runbook.query(runbookBridgeQuery)).toMatchObject({
       id: String(meeting.id),
       joinUrl: meeting.join_url,
       created: true,
@@ -220,7 +220,7 @@ describe('an incident opens a Zoom bridge', () => {
 
   it('ends the bridge at once on the endBridge signal, and the runbook goes on waiting', async () => {
     const { id, meeting, runbook } = await openLiveBridge();
-    await runbook.signal(endBridgeSignal);
+    await runbook.signal(runbookEndBridgeSignal);
     await eventually(
       () => (stack.sandbox.state.meetings.get(meeting.id)!.status === 'waiting' ? true : undefined),
       'the meeting to end',
@@ -279,7 +279,7 @@ describe('an incident opens a Zoom bridge', () => {
     expect(meetings).toHaveLength(1);
     expect(entry.links![0].url).toBe(meetings[0].join_url);
     const runbook = stack.client.workflow.getHandle(`${incidentWorkflowId(id)}/incident-bridge`);
-    expect(await runbook.query(bridgeQuery)).toMatchObject({ created: false });
+    expect(await runbook.query(runbookBridgeQuery)).toMatchObject({ created: false });
     const creates = stack.sandbox.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/meetings'));
     expect(creates.filter((r) => JSON.stringify(r.body).includes(`Incident ${id}`))).toHaveLength(1);
   });

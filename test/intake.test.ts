@@ -11,7 +11,7 @@ import { ConfigError } from '../src/platform/config';
 import { IncidentEvent } from '../src/core/incident';
 import { intakeAuthFromEnv, IntakeAuthenticator, signIntakeRead, signIntakeRequest } from '../src/apps/serve/auth';
 import { intakeRoutes, RunningServe, serveListenFromEnv, startServe } from '../src/apps/serve';
-import { incidentWorkflowId, TimelineEntry } from '../workflows/definitions';
+import { incidentWorkflowId, TimelineEntry } from '../workflows/contract';
 import { eventually, Stack, startStack, uniqueIncidentId } from './support/stack';
 import { freePort } from './support/ports';
 import { devServerArgs } from '../src/temporal/connection';

@@ -1,7 +1,7 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities, idempotencyMarker } from '../activities';
 import { ZoomSandbox } from '../src/sandbox/server';
-import type { MeetingSummary } from '../workflows/definitions';
+import type { MeetingSummary } from '../workflows/contract';
 import { zoomConnector } from '../src/apps/worker';
 import { sandboxConnector } from './support/stack';
 

@@ -1,5 +1,5 @@
 import { CLOCK_SKEW_TOLERANCE_MS, isLate, Lifecycle, mergeIncident, transition } from '../workflows/lifecycle';
-import type { Incident, IncidentEventType } from '../workflows/definitions';
+import type { Incident, IncidentEventType } from '../workflows/contract';
 
 /** Pure lifecycle rules: no server, no clock (every time is relative to one base). */
 const BASE = Date.parse('2040-01-01T00:00:00Z');

@@ -26,6 +26,16 @@ const probes: [file: string, code: string, rule: string | null][] = [
     "import { renderString } from '../src/core/templates';\nexport const x = renderString;\n",
     '@typescript-eslint/no-restricted-imports',
   ],
+  [
+    'workflows/contract/__lint_probe_src.ts',
+    "import { renderString } from '../../src/core/templates';\nexport const x = renderString;\n",
+    '@typescript-eslint/no-restricted-imports',
+  ],
+  [
+    'workflows/contract/__lint_probe_type.ts',
+    "import type { Incident } from '../../src/core/incident';\nexport type X = Incident;\n",
+    null,
+  ],
   ['workflows/__lint_probe_now.ts', 'export const t = Date.now();\n', 'no-restricted-properties'],
   ['workflows/__lint_probe_timer.ts', 'export const t = setTimeout;\n', 'no-restricted-globals'],
   [

@@ -1,6 +1,6 @@
 /** workflows/runbook-run/room.ts: a meeting's room as Zoom's webhooks describe it, and attendance from it. */
 import { applyMeetingEvent, attendanceByPerson, emptyRoom, joinsSeen } from '../workflows/runbook-run/room';
-import type { ZoomMeetingEvent } from '../workflows/definitions';
+import type { ZoomMeetingEvent } from '../workflows/contract';
 
 const at = (minute: number) => new Date(Date.UTC(2031, 0, 1, 10, minute)).toISOString();
 const ana = { id: 'p1', name: 'Ana', email: 'ana@example.com' };

@@ -5,7 +5,7 @@ import { WorkflowTokenOwner } from '../src/temporal/connectors';
 import { RunningServe, startServe } from '../src/apps/serve';
 import { CALLBACK_PATH, INSTALL_PATH, oauthInstallRoutes } from '../src/apps/serve/oauth-install';
 import { zoomConnector } from '../src/apps/worker';
-import { connectorStatusQuery, connectorWorkflowId } from '../workflows/definitions';
+import { connectorStatusQuery, connectorWorkflowId } from '../workflows/contract';
 import { sandboxUserConnector, Stack, startStack } from './support/stack';
 
 // Connector workflows outlive a test run on the shared dev server: a fresh name starts a fresh owner.

@@ -8,7 +8,7 @@ import { getTimeline } from '../src/temporal/client';
 import { keyRingFromEnv } from '../src/temporal/codec';
 import { dataConverter } from '../src/temporal/connection';
 import type { StoredMeeting } from '../src/sandbox/zoom-api';
-import type { TimelineEntry } from '../workflows/definitions';
+import type { TimelineEntry } from '../workflows/contract';
 import { DevStack, startDevStack } from './support/dev-stack';
 import { fencedBlocks, readmeSection, shellCommands } from './support/readme';
 

@@ -7,13 +7,13 @@ import { Runbook, runbookSchema } from '../src/core/runbook';
 import { StoredMeeting } from '../src/sandbox/zoom-api';
 import {
   addParticipantsUpdate,
-  bridgeQuery,
+  incidentBridgeQuery,
   cancelRunbookSignal,
   incidentWorkflowId,
   runRunbookUpdate,
   TimelineEntry,
   ZoomMeetingIdsAttr,
-} from '../workflows/definitions';
+} from '../workflows/contract';
 import {
   eventually,
   receiveZoomWebhooks,
@@ -408,7 +408,7 @@ steps:
     const id = uniqueIncidentId();
     const { handle, meeting } = await bridgeFor(id);
     await axios.post(`${stack.sandbox.url}/_sandbox/meetings/${meeting.id}/start`);
-    expect(await stack.client.workflow.getHandle(incidentWorkflowId(id)).query(bridgeQuery)).toMatchObject({
+    expect(await stack.client.workflow.getHandle(incidentWorkflowId(id)).query(incidentBridgeQuery)).toMatchObject({
       id: String(meeting.id),
     });
     await handle.signal(cancelRunbookSignal, { cleanup: false, reason: 'handled by phone' });

@@ -19,7 +19,7 @@ import { requestTokens, ServerToServerTokenProvider, TokenProvider } from '../sr
 import { ZoomClient } from '../src/zoom/client';
 import { ZoomAuthError, ZoomReauthorizationError, ZoomUnavailableError, ZoomValidationError } from '../src/zoom/errors';
 import { authorizationUrl, exchangeCode, pkcePair, refreshTokens, UserOAuthApp } from '../src/zoom/user-oauth';
-import { incidentWorkflowId, TimelineEntry } from '../workflows/definitions';
+import { incidentWorkflowId, TimelineEntry } from '../workflows/contract';
 import { failure } from './support/failure';
 import { whereItStands } from './support/diagnose';
 import {

@@ -4,7 +4,7 @@ import axios from 'axios';
 import { getTimeline, sendIncidentEvent } from '../src/temporal/client';
 import { IncidentEvent } from '../src/core/incident';
 import { StoredMeeting } from '../src/sandbox/zoom-api';
-import type { MeetingSummary, TimelineEntry } from '../workflows/definitions';
+import type { MeetingSummary, TimelineEntry } from '../workflows/contract';
 import { eventually, Stack, startStack, testTemporalAddress, uniqueIncidentId } from './support/stack';
 
 /**

@@ -7,7 +7,7 @@ import { IncidentEvent } from '../src/core/incident';
 import { runbookSchema } from '../src/core/runbook';
 import { ZoomSandbox } from '../src/sandbox/server';
 import { createWorker, RunbooksWorker } from '../src/apps/worker';
-import { incidentWorkflowId, TimelineEntry, zoomMeetingEventSignal } from '../workflows/definitions';
+import { incidentWorkflowId, TimelineEntry, zoomMeetingEventSignal } from '../workflows/contract';
 import { registerSearchAttributes } from '../src/temporal/connection';
 import { eventually, sandboxConnector, uniqueIncidentId } from './support/stack';
 

@@ -6,7 +6,7 @@ import { ZoomSandbox } from '../src/sandbox/server';
 import { zoomConnector } from '../src/apps/worker';
 import { ZoomAuthError, ZoomReauthorizationError } from '../src/zoom/errors';
 import { authorizationUrl, exchangeCode, pkcePair, refreshTokens, UserOAuthApp } from '../src/zoom/user-oauth';
-import { connectorStatusQuery, connectorWorkflowId } from '../workflows/definitions';
+import { connectorStatusQuery, connectorWorkflowId } from '../workflows/contract';
 import { failure } from './support/failure';
 import { sandboxUserConnector, Stack, startStack, testTemporalAddress } from './support/stack';
 

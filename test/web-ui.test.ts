@@ -7,7 +7,7 @@ import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { getTimeline, sendIncidentEvent } from '../src/temporal/client';
 import { startCodecServer } from '../src/apps/codec-server';
 import { IncidentEvent, parseIncidentEvent } from '../src/core/incident';
-import { incidentWorkflowId, SEARCH_ATTRIBUTES } from '../workflows/definitions';
+import { incidentWorkflowId, SEARCH_ATTRIBUTES, WORKFLOW_TYPE } from '../workflows/contract';
 import { ensureChromium, launchChromium } from './support/browser';
 import { eventually, Stack, startStack } from './support/stack';
 import { freePort } from './support/ports';
@@ -147,7 +147,7 @@ describe('the Temporal Web UI, in Chromium', () => {
       for (const id of expectedWorkflows()) {
         const row = rows.filter({ has: workflowLink(page, id) });
         await see(
-          row.getByText(id.includes('/') ? 'runbookWorkflow' : 'incidentWorkflow', { exact: true }),
+          row.getByText(id.includes('/') ? WORKFLOW_TYPE.runbook : WORKFLOW_TYPE.incident, { exact: true }),
           `the type of ${id}`,
         );
         await see(row.getByText('Running', { exact: true }), `${id} running`);

@@ -279,24 +279,21 @@ describe('ZoomClient against the Zoom sandbox', () => {
     );
   });
 
-  it('reads past meetings, attendance and the participant report, by id or double-encoded UUID', async () => {
+  it('reads attendance by double-encoded UUID', async () => {
     const zoom = client();
     const m = await zoom.createMeeting(host, { topic: 'held' });
     hold(m.id, '/ajXp112QmuoKj4854875==');
-    expect(await zoom.getPastMeeting(m.id)).toMatchObject({
-      uuid: '/ajXp112QmuoKj4854875==',
-      participants_count: 2,
-      duration: 30,
-    });
     const people = await zoom.listPastParticipants('/ajXp112QmuoKj4854875==');
     expect(people.map((p) => p.user_email)).toEqual(['p0@example.com', 'p1@example.com']);
-    expect(await zoom.participantReport(m.id)).toHaveLength(2);
     expect(sandbox.requests.some((r) => r.path.includes('%252FajXp112QmuoKj4854875%253D%253D'))).toBe(true);
 
     const solo = await zoom.createMeeting(host, { topic: 'alone' });
     hold(solo.id, 'solo-uuid', 1);
     expect(await zoom.listPastParticipants(solo.id)).toEqual([]); // Zoom's rule: nothing for one attendee
-    expect(await failure(zoom.getPastMeeting(solo.id + 1))).toMatchObject({ name: 'ZoomNotFoundError', code: 3001 });
+    expect(await failure(zoom.listPastParticipants(solo.id + 1))).toMatchObject({
+      name: 'ZoomNotFoundError',
+      code: 3001,
+    });
   });
 
   it('pages through 650 participants', async () => {
@@ -330,14 +327,8 @@ describe('ZoomClient against the Zoom sandbox', () => {
     });
   });
 
-  it('reads users, groups and group members', async () => {
-    const zoom = client();
-    expect(await zoom.getUser(host)).toMatchObject({ email: host, status: 'active' });
-    const { groups } = await zoom.listGroups();
-    expect(groups).toEqual([expect.objectContaining({ name: 'SRE On-call', total_members: 3 })]);
-    const members = await zoom.listGroupMembers(groups[0].id);
-    expect(members.map((m) => m.email)).toContain(host);
-    expect(await failure(zoom.listGroupMembers('nope'))).toMatchObject({ name: 'ZoomNotFoundError', code: 4130 });
+  it('reads users', async () => {
+    expect(await client().getUser(host)).toMatchObject({ email: host, status: 'active' });
   });
 
   it('reports, per runbook action, whether the granted scopes allow it and what to add', async () => {

@@ -15,12 +15,14 @@ import { nowMs } from './clock';
 import {
   accessTokenUpdate,
   appDeauthorizedSignal,
+  CONNECTOR_FAILURE_TYPE,
+  CONNECTOR_PATCHES,
   connectorDisabledMessage,
   connectorStatusQuery,
+  ConnectorWorkflowInput,
   enableConnectorSignal,
   installTokensSignal,
-  ConnectorWorkflowInput,
-} from './definitions';
+} from './contract/connector';
 
 /** Refresh this long before expiry, so callers always get a token with time left on it. */
 const REFRESH_BEFORE_EXPIRY_MS = 5 * 60_000;
@@ -32,7 +34,7 @@ const refreshOptions = {
 } as const;
 /** Runs where this workflow runs, on local-activity slots: Zoom calls waiting for the new token hold the activity slots. */
 const { refreshUserToken: refreshLocally } = proxyLocalActivities<Activities>(refreshOptions);
-/** Runs before the `refresh-as-local-activity` patch. */
+/** Runs recorded before the local-activity refresh (CONNECTOR_PATCHES.refreshAsLocalActivity). */
 const { refreshUserToken } = proxyActivities<Activities>(refreshOptions);
 
 /**
@@ -52,12 +54,14 @@ export async function zoomConnectorWorkflow(input: ConnectorWorkflowInput): Prom
   async function refresh(): Promise<void> {
     try {
       const request = { connector, sealedRefreshToken: tokens!.sealedRefreshToken };
-      tokens = patched('refresh-as-local-activity') ? await refreshLocally(request) : await refreshUserToken(request);
+      tokens = patched(CONNECTOR_PATCHES.refreshAsLocalActivity)
+        ? await refreshLocally(request)
+        : await refreshUserToken(request);
       refreshes++;
     } catch (err) {
       // An activity's failure is the cause of an ActivityFailure; a local activity's comes as is.
       const failure = ((err as { cause?: unknown }).cause ?? err) as { type?: string; message: string };
-      if (failure.type === 'ZoomReauthorizationError') needsReauthorization = failure.message;
+      if (failure.type === CONNECTOR_FAILURE_TYPE.needsReauthorization) needsReauthorization = failure.message;
       throw err;
     }
   }
@@ -91,16 +95,16 @@ export async function zoomConnectorWorkflow(input: ConnectorWorkflowInput): Prom
   setHandler(accessTokenUpdate, async ({ staleFingerprint }) => {
     const refuse = () => {
       if (disabled)
-        throw ApplicationFailure.nonRetryable(connectorDisabledMessage(connector), 'ZoomConnectorDisabledError');
+        throw ApplicationFailure.nonRetryable(connectorDisabledMessage(connector), CONNECTOR_FAILURE_TYPE.disabled);
       if (needsReauthorization)
         throw ApplicationFailure.nonRetryable(
           `Zoom connector ${connector} needs re-authorising: ${needsReauthorization}`,
-          'ZoomReauthorizationError',
+          CONNECTOR_FAILURE_TYPE.needsReauthorization,
         );
       if (!tokens)
         throw ApplicationFailure.nonRetryable(
           `Zoom connector ${connector} is not authorised yet: install the Zoom app for it.`,
-          'ZoomAuthError',
+          CONNECTOR_FAILURE_TYPE.notAuthorised,
         );
     };
     refuse();
@@ -115,7 +119,7 @@ export async function zoomConnectorWorkflow(input: ConnectorWorkflowInput): Prom
       if (tokens!.accessFingerprint === staleFingerprint || tokens!.expiresAt <= nowMs()) {
         throw ApplicationFailure.retryable(
           `Zoom connector ${connector} could not refresh its token; try again shortly.`,
-          'ZoomUnavailableError',
+          CONNECTOR_FAILURE_TYPE.unavailable,
         );
       }
     }

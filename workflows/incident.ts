@@ -20,30 +20,35 @@ import type { Activities } from '../activities';
 import { nowIso, nowMs } from './clock';
 import {
   appendTimelineSignal,
-  bridgeQuery,
-  endBridgeSignal,
+  incidentBridgeQuery,
+  incidentEndBridgeSignal,
+  incidentEventSignal,
+  incidentQuery,
+  INCIDENT_FAILURE_TYPE,
+  INCIDENT_PATCHES,
+  IncidentWorkflowStart,
+  meetingCreatedSignal,
+  runRunbookUpdate,
+  timelineQuery,
+} from './contract/incident';
+import { meetingMailboxWorkflowId, releaseMeetingSignal } from './contract/meeting-mailbox';
+import {
+  incidentChangedSignal,
+  parseRunbookWorkflowId,
+  RunbookDefinition,
+  runbookWorkflowId,
+} from './contract/runbook';
+import {
   Incident,
   IncidentEvent,
-  incidentChangedSignal,
-  incidentEventSignal,
   IncidentIdAttr,
-  incidentQuery,
-  meetingCreatedSignal,
-  meetingMailboxWorkflowId,
   MeetingRecord,
   MeetingSummary,
-  releaseMeetingSignal,
   RunbookAttr,
-  RunbookDefinition,
-  runRunbookUpdate,
-  runbookWorkflowId,
-  parseRunbookWorkflowId,
-  FAILURE_TYPE,
   SeverityAttr,
   TimelineEntry,
-  timelineQuery,
   zoomTaskQueue,
-} from './definitions';
+} from './contract/shared';
 import { END_BRIDGE, ignoredInput, INCIDENT_EVENT, MEETING_RECORD, problems, RUN_RUNBOOK } from './inputs';
 import { describeNoMove, isLate, Lifecycle, mergeIncident, transition } from './lifecycle';
 import { runbookWorkflow, ZOOM_CALLS } from './runbook';
@@ -73,8 +78,7 @@ export interface IncidentState {
   onDemandRequests?: Record<string, string>;
 }
 
-export interface IncidentWorkflowInput {
-  incidentId: string;
+export interface IncidentWorkflowInput extends IncidentWorkflowStart {
   /** State carried over continue-as-new. */
   state?: IncidentState;
 }
@@ -126,14 +130,14 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<vo
     if (refuse(ignoredInput('meetingCreated', meeting, MEETING_RECORD))) return;
     if (!state.meetings?.[meeting.id]) keepMeeting(state, meeting);
   });
-  setHandler(endBridgeSignal, (request) => {
+  setHandler(incidentEndBridgeSignal, (request) => {
     if (request !== undefined && refuse(ignoredInput('endBridge', request, END_BRIDGE))) return;
     const meetingId = request?.meetingId ?? state.bridge?.id;
     if (meetingId) endRequests.push(meetingId);
   });
   setHandler(timelineQuery, () => state.timeline);
   setHandler(incidentQuery, () => state.incident);
-  setHandler(bridgeQuery, () => state.bridge ?? null);
+  setHandler(incidentBridgeQuery, () => state.bridge ?? null);
   setHandler(
     runRunbookUpdate,
     async ({ runbook: name, requestId }) => {
@@ -143,7 +147,7 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<vo
       if (!runbook)
         throw ApplicationFailure.nonRetryable(
           `No runbook named "${name}" is loaded on the worker.`,
-          FAILURE_TYPE.unknownRunbook,
+          INCIDENT_FAILURE_TYPE.unknownRunbook,
         );
       const served = request ? state.onDemandRequests?.[request] : undefined;
       if (served) return { workflowId: served, alreadyStarted: true };
@@ -191,17 +195,9 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<vo
   }
 }
 
-/**
- * Patch: the lifecycle state machine (workflows/lifecycle.ts), deep-merged partial updates, the
- * source's status kept beside the lifecycle's, and closing some time after the resolution.
- * Runs recorded before it replay through applyEventBeforeLifecycle.
- */
-const LIFECYCLE_PATCH = 'lifecycle-state-machine';
-/** Patch: the close releases the meeting mailboxes that runs no longer running never released. */
-const CLOSE_RELEASES_MAILBOXES_PATCH = 'close-releases-mailboxes';
-
 async function applyEvent(state: IncidentState, event: IncidentEvent): Promise<void> {
-  if (!patched(LIFECYCLE_PATCH)) return applyEventBeforeLifecycle(state, event);
+  // Runs recorded before the lifecycle state machine replay through applyEventBeforeLifecycle.
+  if (!patched(INCIDENT_PATCHES.lifecycle)) return applyEventBeforeLifecycle(state, event);
   const incident = state.incident;
   const { id: _id, status: sourceStatus, ...change } = event.incident;
   const step = transition(state.lifecycle, event);
@@ -412,7 +408,7 @@ async function reconcileOnClose(state: IncidentState, gone: Set<string>): Promis
     });
   }
   // A run that ended without releasing its meetings (terminated) leaves their mailboxes waiting for it.
-  if (patched(CLOSE_RELEASES_MAILBOXES_PATCH)) {
+  if (patched(INCIDENT_PATCHES.closeReleasesMailboxes)) {
     const release = (meeting: MeetingRecord) =>
       getExternalWorkflowHandle(meetingMailboxWorkflowId(meeting.id))
         .signal(releaseMeetingSignal, { owner: meeting.owner })

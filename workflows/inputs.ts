@@ -5,7 +5,8 @@
  * and say so, rather than failing the workflow task over and over.
  */
 import { log } from '@temporalio/workflow';
-import { INCIDENT_EVENT_TYPES_LIST, ZOOM_MEETING_EVENT_TYPES } from './definitions';
+import { INCIDENT_EVENT_TYPES_LIST } from './contract/incident';
+import { ZOOM_MEETING_EVENT_TYPES } from './contract/shared';
 
 type Shape = Record<string, (value: unknown) => string | undefined>;
 

@@ -5,7 +5,7 @@
  * (resolved ⇄ reopened), and only beyond a clock-skew tolerance; within it, arrival order decides.
  * Pure and deterministic: the incident workflow and unit tests share it.
  */
-import type { Incident, IncidentEvent, IncidentEventType } from './definitions';
+import type { Incident, IncidentEvent, IncidentEventType } from './contract/shared';
 
 export type LifecycleStatus = 'open' | 'resolved' | 'reopened' | 'closed';
 

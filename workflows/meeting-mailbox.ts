@@ -12,11 +12,11 @@ import type { Activities } from '../activities';
 import { ignoredInput, MEETING_EVENT, MEETING_OWNER } from './inputs';
 import {
   claimMeetingSignal,
+  MEETING_MAILBOX_PATCHES,
   MeetingMailboxInput,
   releaseMeetingSignal,
-  ZoomMeetingEvent,
-  zoomMeetingEventSignal,
-} from './definitions';
+} from './contract/meeting-mailbox';
+import { ZoomMeetingEvent, zoomMeetingEventSignal } from './contract/shared';
 
 /**
  * How long events for a meeting nobody has claimed are kept. A create's answer can reach its run
@@ -26,8 +26,6 @@ import {
  */
 const UNCLAIMED_FOR = '20 minutes';
 const MAX_HISTORY_EVENTS = 2000;
-/** Patch: a claim from a run that has released the meeting is ignored (it came late, from a create the run cut short). */
-const LATE_CLAIMS_PATCH = 'mailbox-ignores-late-claims';
 
 const { deliverToIndexedRuns } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '1 minute',
@@ -54,7 +52,7 @@ export async function meetingMailboxWorkflow(input: MeetingMailboxInput): Promis
   );
   setHandler(claimMeetingSignal, (claim) => {
     if (ignoredInput('claimMeeting', claim, MEETING_OWNER)) return;
-    if (released.has(claim.owner) && patched(LATE_CLAIMS_PATCH)) return;
+    if (released.has(claim.owner) && patched(MEETING_MAILBOX_PATCHES.ignoresLateClaims)) return;
     owners.add(claim.owner);
     claimedEver = true;
   });

@@ -8,14 +8,14 @@ import {
 } from '@temporalio/workflow';
 import {
   addParticipantsUpdate,
-  bridgeQuery,
   cancelRunbookSignal,
-  endBridgeSignal,
   incidentChangedSignal,
+  runbookBridgeQuery,
+  runbookEndBridgeSignal,
   RunbookInput,
   RunbookResult,
-  zoomMeetingEventSignal,
-} from './definitions';
+} from './contract/runbook';
+import { zoomMeetingEventSignal } from './contract/shared';
 import { addParticipants, checkAddParticipants } from './runbook-run/operator';
 import { RunbookRun } from './runbook-run/run';
 import { runSteps } from './runbook-run/steps';
@@ -33,10 +33,10 @@ export { ZOOM_CALLS } from './runbook-run/run';
 export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResult> {
   const run = new RunbookRun(input);
   const { runbook } = input;
-  setHandler(bridgeQuery, () => run.bridge);
+  setHandler(runbookBridgeQuery, () => run.bridge);
   setHandler(incidentChangedSignal, (latest) => run.incidentChanged(latest));
   setHandler(zoomMeetingEventSignal, (event) => run.meetingEvent(event));
-  setHandler(endBridgeSignal, () => run.endBridge('ended by an operator'));
+  setHandler(runbookEndBridgeSignal, () => run.endBridge('ended by an operator'));
   // The cancelRunbook signal stops the steps and the run completes saying so; `temporal workflow
   // cancel` does the same and the run ends as cancelled.
   setHandler(cancelRunbookSignal, (request) => run.cancel(request));

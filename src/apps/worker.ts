@@ -1,7 +1,7 @@
 import { NativeConnection, State, Worker, WorkerOptions } from '@temporalio/worker';
 import { createActivities, ZoomConnector } from '../../activities';
 import { attemptSignal } from '../../activities/attempt';
-import { RunbookDefinition, zoomTaskQueue } from '../../workflows/definitions';
+import { RunbookDefinition, zoomTaskQueue } from '../../workflows/contract';
 import { Client } from '@temporalio/client';
 import {
   ConfigError,

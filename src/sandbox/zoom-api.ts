@@ -122,13 +122,6 @@ const LOCAL_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z)?$/;
 
 /** Routes of the Zoom REST API and OAuth endpoints the sandbox emulates. */
 export function zoomRoutes(state: SandboxState, hooks: ZoomApiHooks): Route[] {
-  /** The participants of a past meeting as Zoom lists them: none for a meeting of one. */
-  const twoOrMore = (meetingId: string, fields: string[]) => {
-    const { participants } = pastInstance(state, meetingId);
-    return (participants.length > 1 ? participants : []).map((p) =>
-      pick(p as unknown as Record<string, unknown>, fields),
-    );
-  };
   return [
     route('POST', '/v2/users/:userId/meetings', (req) => {
       const token = requireToken(state, req, 'createMeeting');
@@ -183,44 +176,14 @@ export function zoomRoutes(state: SandboxState, hooks: ZoomApiHooks): Route[] {
       requireToken(state, req, 'addRegistrant');
       return { status: 201, body: addRegistrant(findMeeting(state, req.params.meetingId), req.json()) };
     }),
-    route('GET', '/v2/past_meetings/:meetingId', (req) => {
-      requireToken(state, req, 'getPastMeeting');
-      const instance = pastInstance(state, req.params.meetingId);
-      const meeting = state.meetings.get(instance.meetingId);
-      const host = state.users.find((u) => u.id === meeting?.host_id);
-      return {
-        status: 200,
-        body: {
-          id: instance.meetingId,
-          uuid: instance.uuid,
-          host_id: meeting?.host_id,
-          type: meeting?.type,
-          topic: meeting?.topic,
-          user_name: host ? `${host.first_name} ${host.last_name}` : undefined,
-          user_email: host?.email,
-          start_time: instance.startTime,
-          end_time: instance.endTime,
-          duration: minutesBetween(instance.startTime, instance.endTime!),
-          total_minutes: instance.participants.reduce((sum, p) => sum + Math.round(p.duration / 60), 0),
-          participants_count: instance.participants.length,
-        },
-      };
-    }),
     // Zoom: "the API doesn't return results if there's only one participant in a meeting".
     route('GET', '/v2/past_meetings/:meetingId/participants', (req) => {
       requireToken(state, req, 'listPastParticipants');
-      return {
-        status: 200,
-        body: page(req.query, 'participants', twoOrMore(req.params.meetingId, PAST_PARTICIPANT_FIELDS)),
-      };
-    }),
-    // Zoom reports meetings "with two or more participants, including the host".
-    route('GET', '/v2/report/meetings/:meetingId/participants', (req) => {
-      requireToken(state, req, 'participantReport');
-      return {
-        status: 200,
-        body: page(req.query, 'participants', twoOrMore(req.params.meetingId, REPORT_PARTICIPANT_FIELDS)),
-      };
+      const { participants } = pastInstance(state, req.params.meetingId);
+      const listed = (participants.length > 1 ? participants : []).map((p) =>
+        pick(p as unknown as Record<string, unknown>, PAST_PARTICIPANT_FIELDS),
+      );
+      return { status: 200, body: page(req.query, 'participants', listed) };
     }),
     route('GET', '/v2/meetings/:meetingId/recordings', (req) => {
       requireToken(state, req, 'getRecordings');
@@ -250,20 +213,6 @@ export function zoomRoutes(state: SandboxState, hooks: ZoomApiHooks): Route[] {
           group_ids: state.groups.filter((g) => g.memberIds.includes(user.id)).map((g) => g.id),
         },
       };
-    }),
-    route('GET', '/v2/groups', (req) => {
-      requireToken(state, req, 'listGroups');
-      const groups = state.groups.map((g) => ({ id: g.id, name: g.name, total_members: g.memberIds.length }));
-      return { status: 200, body: { ...page(req.query, 'groups', groups) } };
-    }),
-    route('GET', '/v2/groups/:groupId/members', (req) => {
-      requireToken(state, req, 'listGroupMembers');
-      const group = state.groups.find((g) => g.id === req.params.groupId);
-      if (!group) throw new ZoomHttpError(404, 4130, `A group with this ${req.params.groupId} does not exist.`);
-      const members = group.memberIds
-        .map((id) => state.users.find((u) => u.id === id)!)
-        .map((u) => ({ id: u.id, email: u.email, first_name: u.first_name, last_name: u.last_name, type: 2 }));
-      return { status: 200, body: page(req.query, 'members', members) };
     }),
     route('GET', '/j/:meetingId', (req) => {
       const m = state.meetings.get(Number(req.params.meetingId));
@@ -358,17 +307,6 @@ const PAST_PARTICIPANT_FIELDS = [
   'duration',
   'status',
 ];
-const REPORT_PARTICIPANT_FIELDS = [
-  'id',
-  'user_id',
-  'name',
-  'user_email',
-  'join_time',
-  'leave_time',
-  'duration',
-  'registrant_id',
-  'status',
-];
 const UPDATABLE_FIELDS = ['topic', 'agenda', 'duration', 'start_time', 'timezone', 'password', 'type', 'recurrence'];
 
 function updateMeeting(meeting: StoredMeeting, input: unknown): void {
@@ -433,10 +371,6 @@ function page<T>(query: URLSearchParams, key: string, items: T[]) {
     next_page_token: start + pageSize < items.length ? String(start + pageSize) : '',
     [key]: items.slice(start, start + pageSize),
   };
-}
-
-function minutesBetween(from: string, to: string): number {
-  return Math.max(0, Math.round((Date.parse(to) - Date.parse(from)) / 60_000));
 }
 
 function createMeeting(state: SandboxState, host: SandboxUser, input: unknown): StoredMeeting {

@@ -1,14 +1,13 @@
-import { Client, WorkflowNotFoundError } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import {
   incidentEventSignal,
-  IncidentIdAttr,
+  INCIDENT_WORKFLOW_TYPE,
+  IncidentWorkflow,
   incidentWorkflowId,
-  SeverityAttr,
-  TimelineEntry,
-  timelineQuery,
-  WORKFLOW_TYPE,
-} from '../../workflows/definitions';
+} from '../../workflows/contract/incident';
+import { IncidentIdAttr, SeverityAttr, TimelineEntry } from '../../workflows/contract/shared';
 import { IncidentEvent } from '../core/incident';
+import { incidentHandle } from './handles';
 
 /**
  * Delivers an incident event to its incident workflow, starting the workflow if needed
@@ -21,7 +20,7 @@ export async function sendIncidentEvent(
 ): Promise<{ workflowId: string; runId: string }> {
   const { incident } = event;
   const workflowId = incidentWorkflowId(incident.id);
-  const handle = await client.workflow.signalWithStart(WORKFLOW_TYPE.incident, {
+  const handle = await client.workflow.signalWithStart<IncidentWorkflow, [IncidentEvent]>(INCIDENT_WORKFLOW_TYPE, {
     workflowId,
     taskQueue,
     args: [{ incidentId: incident.id }],
@@ -37,18 +36,7 @@ export async function sendIncidentEvent(
   return { workflowId, runId: handle.signaledRunId };
 }
 
-export class IncidentNotFoundError extends Error {
-  constructor(id: string) {
-    super(`No incident "${id}" is known to Temporal (no workflow ${incidentWorkflowId(id)}).`);
-    this.name = 'IncidentNotFoundError';
-  }
-}
-
-export async function getTimeline(client: Client, incidentId: string): Promise<TimelineEntry[]> {
-  try {
-    return await client.workflow.getHandle(incidentWorkflowId(incidentId)).query(timelineQuery);
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new IncidentNotFoundError(incidentId);
-    throw err;
-  }
+/** The incident's timeline, oldest first; IncidentNotFoundError when Temporal knows no such incident. */
+export function getTimeline(client: Client, incidentId: string): Promise<TimelineEntry[]> {
+  return incidentHandle(client, incidentId).timeline();
 }

@@ -3,7 +3,7 @@ import { NativeConnection } from '@temporalio/worker';
 import type { DataConverter } from '@temporalio/common';
 import { createDataConverter } from './codec';
 import { TemporalConfig } from '../platform/config';
-import { SEARCH_ATTRIBUTES } from '../../workflows/definitions';
+import { SEARCH_ATTRIBUTES } from '../../workflows/contract/shared';
 
 /** Connection options shared by the client and the worker: address, TLS and API key. */
 function connectionOptions(cfg: TemporalConfig) {

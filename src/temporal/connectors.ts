@@ -1,14 +1,14 @@
 import { Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import {
-  accessTokenUpdate,
   appDeauthorizedSignal,
+  CONNECTOR_FAILURE_TYPE,
   connectorDisabledMessage,
   connectorWorkflowId,
   installTokensSignal,
   SealedTokenSet,
-  WORKFLOW_TYPE,
+  ZOOM_CONNECTOR_WORKFLOW_TYPE,
   ZoomConnectorWorkflow,
-} from '../../workflows/definitions';
+} from '../../workflows/contract/connector';
 import { SecretBox } from '../platform/secrets';
 import { GrantedTokens } from '../zoom/auth';
 import {
@@ -18,6 +18,7 @@ import {
   ZoomUnavailableError,
 } from '../zoom/errors';
 import { OwnedAccessToken, TokenOwner, tokenFingerprint } from '../zoom/user-oauth';
+import { connectorHandle } from './handles';
 
 /** Seals freshly granted tokens for the connector workflow (which must never see them in clear). */
 export function sealTokens(box: SecretBox, granted: GrantedTokens, now = Date.now()): SealedTokenSet {
@@ -40,7 +41,7 @@ export async function installUserTokens(
   box: SecretBox,
   granted: GrantedTokens,
 ): Promise<void> {
-  await client.workflow.signalWithStart<ZoomConnectorWorkflow, [SealedTokenSet]>(WORKFLOW_TYPE.zoomConnector, {
+  await client.workflow.signalWithStart<ZoomConnectorWorkflow, [SealedTokenSet]>(ZOOM_CONNECTOR_WORKFLOW_TYPE, {
     workflowId: connectorWorkflowId(connector),
     taskQueue,
     args: [{ connector }],
@@ -59,11 +60,8 @@ export class WorkflowTokenOwner implements TokenOwner {
   ) {}
 
   async accessToken(stale?: string): Promise<OwnedAccessToken> {
-    const handle = this.client.workflow.getHandle(connectorWorkflowId(this.connector));
     try {
-      const owned = await handle.executeUpdate(accessTokenUpdate, {
-        args: [{ staleFingerprint: stale && tokenFingerprint(stale) }],
-      });
+      const owned = await connectorHandle(this.client, this.connector).accessToken(stale && tokenFingerprint(stale));
       return { token: this.box.open(owned.sealedAccessToken), expiresAt: owned.expiresAt, scopes: owned.scopes };
     } catch (err) {
       if (err instanceof WorkflowNotFoundError)
@@ -71,9 +69,9 @@ export class WorkflowTokenOwner implements TokenOwner {
       if (err instanceof WorkflowUpdateFailedError) {
         const cause = err.cause as { type?: string; message?: string } | undefined;
         const message = cause?.message ?? err.message;
-        if (cause?.type === 'ZoomConnectorDisabledError') throw new ZoomConnectorDisabledError(message);
-        if (cause?.type === 'ZoomReauthorizationError') throw new ZoomReauthorizationError(message);
-        if (cause?.type === 'ZoomAuthError') throw new ZoomAuthError(message);
+        if (cause?.type === CONNECTOR_FAILURE_TYPE.disabled) throw new ZoomConnectorDisabledError(message);
+        if (cause?.type === CONNECTOR_FAILURE_TYPE.needsReauthorization) throw new ZoomReauthorizationError(message);
+        if (cause?.type === CONNECTOR_FAILURE_TYPE.notAuthorised) throw new ZoomAuthError(message);
         throw new ZoomUnavailableError(message);
       }
       throw err;
@@ -91,7 +89,7 @@ export async function deauthorizeConnector(
   connector: string,
   at = new Date().toISOString(),
 ): Promise<void> {
-  await client.workflow.signalWithStart<ZoomConnectorWorkflow, [{ at: string }]>(WORKFLOW_TYPE.zoomConnector, {
+  await client.workflow.signalWithStart<ZoomConnectorWorkflow, [{ at: string }]>(ZOOM_CONNECTOR_WORKFLOW_TYPE, {
     workflowId: connectorWorkflowId(connector),
     taskQueue,
     args: [{ connector }],
@@ -142,7 +140,7 @@ export class ConnectorGate {
 
   private async ask(connector: string): Promise<string | undefined> {
     try {
-      const { memo } = await this.client.workflow.getHandle(connectorWorkflowId(connector)).describe();
+      const { memo } = await connectorHandle(this.client, connector).workflow.describe();
       return typeof memo?.disabled === 'string' ? memo.disabled : undefined;
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) return undefined; // never uninstalled

@@ -1,17 +1,15 @@
 import { Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { SignalDefinition } from '@temporalio/common';
+import { meetingCreatedSignal } from '../../workflows/contract/incident';
 import {
   claimMeetingSignal,
+  MEETING_MAILBOX_WORKFLOW_TYPE,
   MeetingClaim,
-  meetingCreatedSignal,
   MeetingMailboxWorkflow,
   meetingMailboxWorkflowId,
   releaseMeetingSignal,
-  WORKFLOW_TYPE,
-  ZoomMeetingEvent,
-  zoomMeetingEventSignal,
-  ZoomMeetingIdsAttr,
-} from '../../workflows/definitions';
+} from '../../workflows/contract/meeting-mailbox';
+import { ZoomMeetingEvent, zoomMeetingEventSignal, ZoomMeetingIdsAttr } from '../../workflows/contract/shared';
 import { isWebhookEvent, WebhookEnvelope } from '../zoom/webhooks';
 
 /**
@@ -104,7 +102,7 @@ async function signalMailbox<T>(
 ): Promise<{ workflowId: string }> {
   assertMeetingId(meetingId);
   const workflowId = meetingMailboxWorkflowId(meetingId);
-  await client.workflow.signalWithStart<MeetingMailboxWorkflow, [T]>(WORKFLOW_TYPE.meetingMailbox, {
+  await client.workflow.signalWithStart<MeetingMailboxWorkflow, [T]>(MEETING_MAILBOX_WORKFLOW_TYPE, {
     workflowId,
     taskQueue,
     args: [{ meetingId }],

@@ -9,14 +9,11 @@ import { collectPages } from './paging';
 import { redactSecrets, secretValuesIn } from './redact';
 import {
   CreateMeetingRequest,
-  groupListSchema,
-  groupMembersSchema,
   Meeting,
   meetingListSchema,
   meetingSchema,
   Participant,
   participantPageSchema,
-  pastMeetingSchema,
   RecordingSettings,
   recordingsSchema,
   RegistrantRequest,
@@ -149,23 +146,23 @@ export class ZoomClient {
     });
   }
 
-  getPastMeeting(meeting: MeetingRef) {
-    return this.request({
-      operation: 'getPastMeeting',
-      method: 'GET',
-      path: `/past_meetings/${meetingPathId(meeting)}`,
-      schema: pastMeetingSchema,
-    });
-  }
-
   /** Everyone who attended (all pages). Zoom returns nothing when only one person attended. */
-  listPastParticipants(meeting: MeetingRef): Promise<Participant[]> {
-    return this.allPages('listPastParticipants', `/past_meetings/${meetingPathId(meeting)}/participants`);
-  }
-
-  /** The participant report (Heavy; Pro plan and above). */
-  participantReport(meeting: MeetingRef): Promise<Participant[]> {
-    return this.allPages('participantReport', `/report/meetings/${meetingPathId(meeting)}/participants`);
+  async listPastParticipants(meeting: MeetingRef): Promise<Participant[]> {
+    const path = `/past_meetings/${meetingPathId(meeting)}/participants`;
+    const { items } = await collectPages({
+      operation: `${describe('listPastParticipants')} (${path})`,
+      fetchPage: async (next_page_token) => {
+        const page = await this.request({
+          operation: 'listPastParticipants',
+          method: 'GET',
+          path,
+          query: { page_size: 300, next_page_token },
+          schema: participantPageSchema,
+        });
+        return { items: page.participants, nextPageToken: page.next_page_token, totalRecords: page.total_records };
+      },
+    });
+    return items;
   }
 
   getRecordings(meeting: MeetingRef) {
@@ -194,62 +191,6 @@ export class ZoomClient {
       path: `/users/${encodeURIComponent(userId)}`,
       schema: userSchema,
     });
-  }
-
-  /** Every group of the account (all pages). */
-  async listGroups() {
-    const { items: groups } = await collectPages({
-      operation: 'list groups',
-      fetchPage: async (next_page_token) => {
-        const page = await this.request({
-          operation: 'listGroups',
-          method: 'GET',
-          path: '/groups',
-          query: { page_size: 300, next_page_token },
-          schema: groupListSchema,
-        });
-        return { items: page.groups, nextPageToken: page.next_page_token, totalRecords: page.total_records };
-      },
-    });
-    return { groups };
-  }
-
-  /** Every member of the group (all pages). */
-  async listGroupMembers(groupId: string) {
-    const { items } = await collectPages({
-      operation: `list members of group ${groupId}`,
-      fetchPage: async (next_page_token) => {
-        const page = await this.request({
-          operation: 'listGroupMembers',
-          method: 'GET',
-          path: `/groups/${encodeURIComponent(groupId)}/members`,
-          query: { page_size: 300, next_page_token },
-          schema: groupMembersSchema,
-        });
-        return { items: page.members, nextPageToken: page.next_page_token, totalRecords: page.total_records };
-      },
-    });
-    return items;
-  }
-
-  private async allPages(
-    operation: 'listPastParticipants' | 'participantReport',
-    path: string,
-  ): Promise<Participant[]> {
-    const { items } = await collectPages({
-      operation: `${describe(operation)} (${path})`,
-      fetchPage: async (next_page_token) => {
-        const page = await this.request({
-          operation,
-          method: 'GET',
-          path,
-          query: { page_size: 300, next_page_token },
-          schema: participantPageSchema,
-        });
-        return { items: page.participants, nextPageToken: page.next_page_token, totalRecords: page.total_records };
-      },
-    });
-    return items;
   }
 
   private async request<T>(spec: RequestSpec<T>): Promise<T> {

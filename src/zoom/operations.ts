@@ -44,10 +44,6 @@ export const OPERATIONS = {
     scopes: ['meeting:write', 'meeting:write:admin', 'meeting:write:registrant', 'meeting:write:registrant:admin'],
     category: 'Light',
   },
-  getPastMeeting: {
-    scopes: ['meeting:read', 'meeting:read:admin', 'meeting:read:past_meeting', 'meeting:read:past_meeting:admin'],
-    category: 'Light',
-  },
   listPastParticipants: {
     scopes: [
       'meeting:read',
@@ -56,10 +52,6 @@ export const OPERATIONS = {
       'meeting:read:list_past_participants:admin',
     ],
     category: 'Medium',
-  },
-  participantReport: {
-    scopes: ['report:read:admin', 'report:read:list_meeting_participants:admin'],
-    category: 'Heavy',
   },
   // Zoom's 2023 spec lists phone_recording:read:admin here, which looks like a documentation error;
   // the older spec's recording:read:admin is the safe reading.
@@ -93,11 +85,6 @@ export const OPERATIONS = {
       'user:read:user:admin',
     ],
     category: 'Light',
-  },
-  listGroups: { scopes: ['group:read:admin', 'group:write:admin', 'group:read:list_groups:admin'], category: 'Medium' },
-  listGroupMembers: {
-    scopes: ['group:read:admin', 'group:write:admin', 'group:read:list_members:admin'],
-    category: 'Medium',
   },
 } as const satisfies Record<string, OperationFacts>;
 

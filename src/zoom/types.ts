@@ -106,20 +106,6 @@ export const registrantSchema = z
   .passthrough();
 export type Registrant = z.infer<typeof registrantSchema>;
 
-export const pastMeetingSchema = z
-  .object({
-    id: z.number().optional(),
-    uuid: z.string(),
-    host_id: z.string().optional(),
-    topic: z.string().optional(),
-    start_time: z.string().optional(),
-    end_time: z.string().optional(),
-    duration: z.number().optional(),
-    participants_count: z.number().optional(),
-  })
-  .passthrough();
-export type PastMeeting = z.infer<typeof pastMeetingSchema>;
-
 const participantSchema = z
   .object({
     id: z.string().optional(),
@@ -191,18 +177,3 @@ export const userSchema = z
   })
   .passthrough();
 export type ZoomUser = z.infer<typeof userSchema>;
-
-export const groupListSchema = z
-  .object({
-    groups: z.array(z.object({ id: z.string(), name: z.string(), total_members: z.number().optional() }).passthrough()),
-    next_page_token: z.string().optional(),
-    total_records: z.number().optional(),
-  })
-  .passthrough();
-export const groupMembersSchema = z
-  .object({
-    members: z.array(z.object({ id: z.string(), email: z.string() }).passthrough()),
-    next_page_token: z.string().optional(),
-    total_records: z.number().optional(),
-  })
-  .passthrough();

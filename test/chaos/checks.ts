@@ -4,7 +4,8 @@ import type { ZoomSandbox } from '../../src/sandbox/server';
 import type { StoredMeeting } from '../../src/sandbox/zoom-api';
 import { idempotencyMarker } from '../../activities';
 import { computeStart, StartSpec } from '../../src/core/schedule';
-import { Incident, incidentQuery, RunbookAttr, TimelineEntry, timelineQuery } from '../../workflows/definitions';
+import { incidentHandle } from '../../src/temporal/handles';
+import { Incident, RunbookAttr, TimelineEntry, WORKFLOW_TYPE } from '../../workflows/contract';
 import { IncidentMeetings, IncidentRun, meetingsByIncident } from './driver';
 import { emptyStats, HistoryReader, HistoryStats } from './history';
 import { Interrupt, isFollowUpSeverity } from './plan';
@@ -359,7 +360,7 @@ export async function unsettled(
   // Runbooks that should have finished (a finished step may still be followed by the late-duplicate check's wait).
   const running: string[] = [];
   for await (const w of ctx.client.workflow.list({
-    query: `TaskQueue = '${ctx.taskQueue}' AND WorkflowType = 'runbookWorkflow' AND ExecutionStatus = 'Running'`,
+    query: `TaskQueue = '${ctx.taskQueue}' AND WorkflowType = '${WORKFLOW_TYPE.runbook}' AND ExecutionStatus = 'Running'`,
   }))
     running.push(w.workflowId);
   for (const id of running) {
@@ -418,7 +419,7 @@ export async function verify(ctx: CheckContext): Promise<Verification> {
   const timelines = new Map<string, TimelineEntry[]>();
   await eachLimit([...runs.keys()], 8, async (id) => {
     try {
-      timelines.set(id, await ctx.client.workflow.getHandle(`incident-${id}`).query(timelineQuery));
+      timelines.set(id, await incidentHandle(ctx.client, id).timeline());
     } catch (err) {
       problems.push({ check: 'timeline', incident: id, detail: `timeline query failed: ${(err as Error).message}` });
     }
@@ -1027,7 +1028,7 @@ export async function verify(ctx: CheckContext): Promise<Verification> {
   const current = new Map<string, Incident>();
   await eachLimit([...runs.keys()], 8, async (id) => {
     try {
-      current.set(id, await ctx.client.workflow.getHandle(`incident-${id}`).query(incidentQuery));
+      current.set(id, await incidentHandle(ctx.client, id).incident());
     } catch (err) {
       problems.push({ check: 'incident', incident: id, detail: `incident query failed: ${(err as Error).message}` });
     }
@@ -1106,7 +1107,7 @@ export async function verify(ctx: CheckContext): Promise<Verification> {
   let leakedMailboxes = 0;
   let claimedMailboxes = 0;
   for (const w of workflows) {
-    if (w.type !== 'meetingMailboxWorkflow' || w.status.name !== 'RUNNING') continue;
+    if (w.type !== WORKFLOW_TYPE.meetingMailbox || w.status.name !== 'RUNNING') continue;
     const h = histories.get(w.workflowId);
     if (!h) continue;
     const owners = await ctx.reader.mailboxOwners(h);
@@ -1186,7 +1187,7 @@ export async function verify(ctx: CheckContext): Promise<Verification> {
         });
       }
     }
-    if (w.type === 'incidentWorkflow' || w.type === 'zoomConnectorWorkflow') {
+    if (w.type === WORKFLOW_TYPE.incident || w.type === WORKFLOW_TYPE.zoomConnector) {
       if (status !== 'RUNNING') {
         failedUnexpected++;
         problems.push({
@@ -1198,7 +1199,7 @@ export async function verify(ctx: CheckContext): Promise<Verification> {
       }
       continue;
     }
-    if (w.type !== 'runbookWorkflow') continue;
+    if (w.type !== WORKFLOW_TYPE.runbook) continue;
     const [, incidentId] = /^incident-(.+)\/[^/]+$/.exec(w.workflowId) ?? [];
     const runbook = w.typedSearchAttributes.get(RunbookAttr) ?? w.workflowId.slice(w.workflowId.lastIndexOf('/') + 1);
     const e = expectations.get(incidentId);

@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { IncidentEvent } from '../../src/core/incident';
 import { mapPagerDutyWebhook } from '../../src/core/pagerduty';
 import { PAGERDUTY_SIGNATURE_HEADER, signPagerDutyBody } from '../../src/apps/serve/auth';
-import { timelineQuery } from '../../workflows/definitions';
+import { incidentHandle } from '../../src/temporal/handles';
 import type { ZoomSandbox } from '../../src/sandbox/server';
 import type { StoredMeeting } from '../../src/sandbox/zoom-api';
 import { EventKey, IncidentPlan, Interrupt, isFollowUpSeverity, pagerDutyNumber, SKEW_MS, UpdateKind } from './plan';
@@ -237,12 +237,12 @@ export class Driver {
     }
     run.bridgeId = String(bridge.id);
     if (ack) run.timeToBridgeMs = Date.now() - Date.parse(ack);
-    const handle = this.o.client.workflow.getHandle(`incident-${run.plan.id}`);
+    const incident = incidentHandle(this.o.client, run.plan.id);
     let shared = false;
     while (!shared && Date.now() < deadline) {
       // Few readers at a time, each every 5 s: queries are work for the workers too.
       const timeline = await this.queries
-        .run(() => this.o.client.withDeadline(Date.now() + 3000, () => handle.query(timelineQuery)))
+        .run(() => this.o.client.withDeadline(Date.now() + 3000, () => incident.timeline()))
         .catch(() => []);
       shared = timeline.some((t) => t.step === 'share' && t.summary.includes(String(bridge.join_url)));
       if (!shared) await sleep(5000);
@@ -261,10 +261,10 @@ export class Driver {
 
   /** Waits (up to the bridge wait) until the bridge's link is on the timeline: the run has taken the meeting in. */
   private async waitForShare(run: IncidentRun, joinUrl: string, deadline: number): Promise<boolean> {
-    const handle = this.o.client.workflow.getHandle(`incident-${run.plan.id}`);
+    const incident = incidentHandle(this.o.client, run.plan.id);
     while (Date.now() < deadline) {
       const timeline = await this.queries
-        .run(() => this.o.client.withDeadline(Date.now() + 3000, () => handle.query(timelineQuery)))
+        .run(() => this.o.client.withDeadline(Date.now() + 3000, () => incident.timeline()))
         .catch(() => []);
       if (timeline.some((t) => t.step === 'share' && t.summary.includes(joinUrl))) return true;
       await sleep(5000);
@@ -349,7 +349,8 @@ export class Driver {
   private async interruptCreate(run: IncidentRun): Promise<void> {
     const id = run.plan.id;
     const kind = run.plan.interrupt!;
-    const workflowId = `incident-${id}/incident-bridge`;
+    const runbook = incidentHandle(this.o.client, id).runbook('incident-bridge');
+    const workflowId = runbook.workflowId;
     const record: InterruptRecord = { kind, workflowId, duringCreate: false };
     run.interrupt = record;
     const bridge = await this.waitFor(() => this.meetings(id).bridges[0], this.o.bridgeWaitMs, 50);
@@ -359,10 +360,9 @@ export class Driver {
       return;
     }
     record.meetingId = String(bridge.id);
-    const handle = this.o.client.workflow.getHandle(workflowId);
     try {
-      if (kind === 'cancel') await handle.cancel();
-      else await handle.terminate('chaos: terminated while its Zoom create was in flight');
+      if (kind === 'cancel') await runbook.workflow.cancel();
+      else await runbook.workflow.terminate('chaos: terminated while its Zoom create was in flight');
       record.at = new Date().toISOString();
       const create = this.o.proxy.heldBridgeCreate(id);
       record.duringCreate = !!create && !create.answeredAt;

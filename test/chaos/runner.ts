@@ -14,9 +14,9 @@ import { startServe } from '../../src/apps/serve';
 import { zoomWebhookRoutes } from '../../src/apps/serve/zoom-webhook';
 import { writeWorkflowBundle } from '../../src/apps/workflow-bundle';
 import { authorizationUrl, exchangeCode, pkcePair, UserOAuthApp } from '../../src/zoom/user-oauth';
-import { connectorStatusQuery, connectorWorkflowId } from '../../workflows/definitions';
 import { DevServer } from '../../src/apps/dev-stack/dev-server';
 import { WorkerExit, WorkerProcess } from '../../src/apps/dev-stack/worker-process';
+import { connectorHandle } from '../../src/temporal/handles';
 import { Problem, Row, unsettled, verify } from './checks';
 import { Driver, IncidentRun } from './driver';
 import { HistoryReader } from './history';
@@ -524,7 +524,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         const current = await owner.accessToken();
         const rotated = await owner.accessToken(current.token);
         const me = await fetch(`${sandbox.url}/v2/users/me`, { headers: { authorization: `Bearer ${rotated.token}` } });
-        const status = await client.workflow.getHandle(connectorWorkflowId('default')).query(connectorStatusQuery);
+        const status = await connectorHandle(client, 'default').status();
         valid =
           me.status === 200 && rotated.token !== current.token && status.authorised && !status.needsReauthorization;
         detail = `rotated once more at the end: ${rotated.token !== current.token ? 'new token' : 'same token'}, GET /users/me ${me.status}, connector authorised ${status.authorised}, refreshes ${status.refreshes}${status.needsReauthorization ? `, needs re-authorisation: ${status.needsReauthorization}` : ''}`;

@@ -1,6 +1,5 @@
 import { Client } from '@temporalio/client';
-import { getTimeline } from '../../src/temporal/client';
-import { incidentWorkflowId } from '../../workflows/definitions';
+import { incidentHandle } from '../../src/temporal/handles';
 
 /**
  * Where an incident stands, for a test's failure message: its timeline, and for each runbook
@@ -9,9 +8,10 @@ import { incidentWorkflowId } from '../../workflows/definitions';
 export async function whereItStands(client: Client, incidentId: string): Promise<string> {
   const out: string[] = [];
   try {
-    for (const e of await getTimeline(client, incidentId))
+    const incident = incidentHandle(client, incidentId);
+    for (const e of await incident.timeline())
       out.push(`  ${e.at} ${e.source ?? ''}/${e.step ?? ''} ${e.status ?? ''} ${e.summary}`);
-    const parent = await client.workflow.getHandle(incidentWorkflowId(incidentId)).describe();
+    const parent = await incident.workflow.describe();
     for (const child of parent.raw.pendingChildren ?? []) {
       const handle = client.workflow.getHandle(child.workflowId!);
       const d = await handle.describe();

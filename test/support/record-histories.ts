@@ -19,7 +19,8 @@ import { getTimeline, sendIncidentEvent } from '../../src/temporal/client';
 import { IncidentEvent } from '../../src/core/incident';
 import { loadRunbooks } from '../../src/core/runbook-loader';
 import { zoomWebhookRoutes } from '../../src/apps/serve/zoom-webhook';
-import { addParticipantsUpdate, incidentWorkflowId, TimelineEntry } from '../../workflows/definitions';
+import { incidentHandle } from '../../src/temporal/handles';
+import { incidentWorkflowId, TimelineEntry } from '../../workflows/contract';
 import { eventually, startStack } from './stack';
 
 /** The workflow code's generation: v2 added the meeting lifecycle, v3 the Zoom task queue, v4 the lifecycle state machine and meeting mailboxes. */
@@ -59,7 +60,7 @@ async function main(): Promise<void> {
     });
   const until = (what: string, match: (e: TimelineEntry) => boolean) =>
     eventually(async () => ((await getTimeline(stack.client, ID)).some(match) ? true : undefined), what, 60_000);
-  const runbook = (name: string) => stack.client.workflow.getHandle(`${incidentWorkflowId(ID)}/${name}`);
+  const runbook = (name: string) => incidentHandle(stack.client, ID).runbook(name);
 
   try {
     await send('incident.created', {
@@ -71,8 +72,8 @@ async function main(): Promise<void> {
     });
     await until('the recorded bridge', (e) => e.source === 'recorded-bridge' && e.step === 'share');
     await until('the daily sync', (e) => e.source === 'incident-sync' && e.step === 'share');
-    const bridge = (await runbook('recorded-bridge').query<{ id: string }>('bridge')).id;
-    await runbook('recorded-bridge').executeUpdate(addParticipantsUpdate, { args: [{ emails: ['cy@example.com'] }] });
+    const bridge = (await runbook('recorded-bridge').bridge())!.id;
+    await runbook('recorded-bridge').addParticipants({ emails: ['cy@example.com'] });
     await sim(`/meetings/${bridge}/start`);
     const ana = (await sim(`/meetings/${bridge}/participants`, { name: 'Ana', email: 'ana@example.com' })).data
       .participantId;
@@ -82,14 +83,14 @@ async function main(): Promise<void> {
     await sim(`/meetings/${bridge}/participants/${ana}/leave`);
     await until('attendance', (e) => e.step === 'attendance');
     await sim(`/meetings/${bridge}/recording`);
-    await runbook('recorded-bridge').result();
+    await runbook('recorded-bridge').workflow.result();
 
     await send('incident.reopened');
     await until('the postmortem to be cancelled', (e) => e.source === 'postmortem' && e.summary.includes('cancelled'));
     await send('incident.resolved');
     await until('the postmortem to be re-planned', (e) => e.summary.startsWith('Re-planned:'));
     await send('incident.closed');
-    await runbook('incident-sync').result();
+    await runbook('incident-sync').workflow.result();
 
     const cli = process.env.ZR_TEST_TEMPORAL_CLI!;
     const show = (workflowId: string, file: string) => {
@@ -112,9 +113,9 @@ async function main(): Promise<void> {
     };
     // Beside the fixtures of earlier code (kept: running workflows of that code must replay too).
     show(incidentWorkflowId(ID), `incident-workflow-${VERSION}.json`);
-    show(`${incidentWorkflowId(ID)}/recorded-bridge`, `runbook-recorded-bridge-${VERSION}.json`);
-    show(`${incidentWorkflowId(ID)}/incident-sync`, `runbook-incident-sync-${VERSION}.json`);
-    show(`${incidentWorkflowId(ID)}/postmortem`, `runbook-postmortem-replan-${VERSION}.json`);
+    show(runbook('recorded-bridge').workflowId, `runbook-recorded-bridge-${VERSION}.json`);
+    show(runbook('incident-sync').workflowId, `runbook-incident-sync-${VERSION}.json`);
+    show(runbook('postmortem').workflowId, `runbook-postmortem-replan-${VERSION}.json`);
   } finally {
     receiver.close();
     await stack.stop();

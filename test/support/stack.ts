@@ -5,7 +5,7 @@ import axios from 'axios';
 import { zoomWebhookRoutes } from '../../src/apps/serve/zoom-webhook';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import type { RunbookDefinition } from '../../workflows/definitions';
+import type { RunbookDefinition } from '../../workflows/contract';
 import type { IncidentPolicy } from '../../src/platform/config';
 import { TemporalConfig, ZoomConnectorConfig } from '../../src/platform/config';
 import { SandboxOptions, ZoomSandbox } from '../../src/sandbox/server';

@@ -5,7 +5,8 @@ import type { RecordingSummary } from '../../activities';
 import type { StepInputs, StepOf } from '../../src/core/step-inputs';
 import { nowMs } from '../clock';
 import { attendanceByPerson, joinsSeen } from './room';
-import { PATCH, RunbookRun, StepResult } from './run';
+import { RUNBOOK_PATCHES } from '../contract/runbook';
+import { RunbookRun, StepResult } from './run';
 
 /**
  * How long attendance waits for Zoom's meeting.ended after ending the meeting itself when Zoom's
@@ -67,7 +68,7 @@ export async function collectAttendance(
   let reported = await askZoom();
   // Zoom's report lags the end; the joins then come from the webhooks, which may still be on their
   // way when the run ended a live meeting itself (a meeting nobody started sends no meeting.ended).
-  if (!reported.length && room.seenLive && !room.endedInZoom && patched(PATCH.attendanceSettles)) {
+  if (!reported.length && room.seenLive && !room.endedInZoom && patched(RUNBOOK_PATCHES.attendanceSettles)) {
     if (await condition(() => !!room.endedInZoom, ATTENDANCE_SETTLE)) reported = await askZoom();
   }
   // Zoom's report is the record; the webhooks' joins stand in when it has none (e.g. not yet processed).

@@ -6,9 +6,10 @@
 import { condition, metricMeter, patched } from '@temporalio/workflow';
 import type { StepInputs, StepOf } from '../../src/core/step-inputs';
 import { nowMs } from '../clock';
-import { BridgeMeetingIdAttr, MeetingSummary } from '../definitions';
+import { BridgeMeetingIdAttr, MeetingSummary } from '../contract/shared';
 import { upsertSearchAttributes } from '@temporalio/workflow';
-import { Entry, PATCH, RunbookRun, StepResult } from './run';
+import { RUNBOOK_PATCHES } from '../contract/runbook';
+import { Entry, RunbookRun, StepResult } from './run';
 
 // Replay-safe metrics (not emitted while replaying): bridges and how long after the incident they were ready.
 const bridgesOpened = metricMeter.createCounter(
@@ -63,7 +64,7 @@ export async function scheduleMeeting(
   const followsReopenings = run.lifecycle && step.with.onReopen !== 'keep';
   // The run started on a resolve that did not last (reopened before this step): nothing to book
   // now; with replan it is booked from the next resolution, as after a later reopening.
-  if (followsReopenings && run.incident.status === 'reopened' && patched(PATCH.reopenedBeforeBooking)) {
+  if (followsReopenings && run.incident.status === 'reopened' && patched(RUNBOOK_PATCHES.reopenedBeforeBooking)) {
     if (step.with.onReopen !== 'replan')
       return {
         output: { booked: false },

@@ -1,6 +1,6 @@
 /** What operators ask of a running runbook (besides cancelling it): more people on one of its meetings. */
 import { ADD_PARTICIPANTS, problems } from '../inputs';
-import type { AddParticipantsRequest, AddParticipantsResult } from '../definitions';
+import type { AddParticipantsRequest, AddParticipantsResult } from '../contract/runbook';
 import { isMeeting, RunbookRun } from './run';
 
 /** The addParticipants update's validator: refuses, naming the field, what the handler could not do. */

@@ -1,6 +1,6 @@
 /** A meeting's room as Zoom's webhooks describe it to the run that created the meeting: pure, so unit-testable. */
 import type { AttendanceRecord } from '../../activities';
-import type { ZoomMeetingEvent } from '../definitions';
+import type { ZoomMeetingEvent } from '../contract/shared';
 
 /** Meetings, participants and recordings, per meeting a run created, as Zoom's webhooks told it. */
 export interface MeetingRoom {

@@ -21,21 +21,18 @@ import type { Activities, CreateMeetingInput } from '../../activities';
 import type { StepAction, StepInputs, StepOf } from '../../src/core/step-inputs';
 import { nowIso } from '../clock';
 import { CANCEL_RUNBOOK, ignoredInput, MEETING_EVENT } from '../inputs';
+import { meetingMailboxWorkflowId, releaseMeetingSignal } from '../contract/meeting-mailbox';
+import { appendTimelineSignal } from '../contract/incident';
+import { CancelRunbookRequest, RUNBOOK_FAILURE_TYPE, RUNBOOK_PATCHES, RunbookInput } from '../contract/runbook';
 import {
-  appendTimelineSignal,
-  CancelRunbookRequest,
-  FAILURE_TYPE,
   Incident,
   MeetingRecord,
   MeetingSummary,
-  meetingMailboxWorkflowId,
-  releaseMeetingSignal,
-  RunbookInput,
   TimelinePost,
   ZoomMeetingEvent,
   ZoomMeetingIdsAttr,
   zoomTaskQueue,
-} from '../definitions';
+} from '../contract/shared';
 import { applyMeetingEvent, emptyRoom, MeetingRoom } from './room';
 
 /** Zoom calls: one attempt may take 30 s; retries back off up to a minute, for 15 minutes in all. */
@@ -44,28 +41,6 @@ export const ZOOM_CALLS: ActivityOptions = {
   scheduleToCloseTimeout: '15 minutes',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 };
-
-/** Patch ids of the runbook workflow: runs recorded before each replay without it. */
-export const PATCH = {
-  /** Zoom calls go to the Zoom task queue (before: the workflow's own). */
-  zoomTaskQueue: 'zoom-task-queue',
-  /** Meeting ids as a search attribute, reopen and close watchers. */
-  lifecycle: 'meeting-lifecycle-v2',
-  /** After a retried create, look again for meetings that timed-out attempts created late. */
-  lateDuplicates: 'remove-late-duplicates',
-  /** Zoom's webhooks come through each meeting's mailbox workflow, which the run releases when it ends. */
-  meetingMailbox: 'meeting-mailbox',
-  /** A cancel also removes what creates in flight made (found by their markers). */
-  cancelInFlight: 'cancel-creates-in-flight',
-  /** Webhooks forwarded before the create's answer reached the run are applied when it does (they were dropped). */
-  earlyEvents: 'early-meeting-events',
-  /** Meetings a cancel removed are recorded on the incident one by one, and their mailboxes released. */
-  removedMeetingsRecorded: 'removed-meetings-recorded',
-  /** A scheduled meeting is not booked while the incident is reopened (the run started on a resolve that did not last). */
-  reopenedBeforeBooking: 'reopened-before-booking',
-  /** An empty attendance report waits for Zoom's meeting.ended webhook (the joins may still be on their way) and asks again. */
-  attendanceSettles: 'attendance-waits-for-zoom-end',
-} as const;
 
 /**
  * How long a create that a timed-out attempt sent may still reach Zoom: the client gives up at
@@ -135,11 +110,13 @@ export class RunbookRun {
     this.connector = input.runbook.connector;
     this.incident = input.incident;
     this.workflowId = workflowInfo().workflowId;
-    this.lifecycle = patched(PATCH.lifecycle);
+    this.lifecycle = patched(RUNBOOK_PATCHES.meetingLifecycle);
     // Zoom calls have a task queue of their own, so they never wait behind workflow tasks for a slot
     // and the server can cap them for every worker at once (ZR_ACTIVITIES_PER_SECOND).
     this.zoom = proxyActivities<Activities>(
-      patched(PATCH.zoomTaskQueue) ? { ...ZOOM_CALLS, taskQueue: zoomTaskQueue(workflowInfo().taskQueue) } : ZOOM_CALLS,
+      patched(RUNBOOK_PATCHES.zoomTaskQueue)
+        ? { ...ZOOM_CALLS, taskQueue: zoomTaskQueue(workflowInfo().taskQueue) }
+        : ZOOM_CALLS,
     );
     this.incidentWorkflow = getExternalWorkflowHandle(input.incidentWorkflowId);
   }
@@ -187,7 +164,7 @@ export class RunbookRun {
     if (!isMeeting(meeting))
       throw ApplicationFailure.nonRetryable(
         `step "${stepId}" has no Zoom meeting (it failed, was skipped or has not run)`,
-        FAILURE_TYPE.noMeeting,
+        RUNBOOK_FAILURE_TYPE.noMeeting,
       );
     return meeting.id;
   }
@@ -250,7 +227,7 @@ export class RunbookRun {
     if (!this.createsInFlight.size) this.early.clear();
     if (meeting.cut?.length)
       await this.post({ step: step.id, status: 'info', summary: cutNote(meeting.id, meeting.cut) });
-    if (meeting.retried && patched(PATCH.lateDuplicates))
+    if (meeting.retried && patched(RUNBOOK_PATCHES.lateDuplicates))
       this.watch('Duplicate check', step.id, this.removeLateDuplicates(step.id, key, meeting));
     return meeting;
   }
@@ -263,7 +240,7 @@ export class RunbookRun {
     if (!this.rooms.has(meeting.id)) this.rooms.set(meeting.id, emptyRoom());
     const held = this.early.get(meeting.id);
     this.early.delete(meeting.id);
-    if (held && patched(PATCH.earlyEvents))
+    if (held && patched(RUNBOOK_PATCHES.earlyEvents))
       for (const event of held) applyMeetingEvent(this.rooms.get(meeting.id)!, event);
     if (!this.lifecycle || this.meetingIds.includes(meeting.id)) return;
     this.meetingIds.push(meeting.id);
@@ -291,7 +268,7 @@ export class RunbookRun {
 
   /** This run no longer follows its meetings: their mailboxes may end. */
   async releaseMeetings(): Promise<void> {
-    if (!patched(PATCH.meetingMailbox)) return;
+    if (!patched(RUNBOOK_PATCHES.meetingMailbox)) return;
     for (const meetingId of this.meetingIds) {
       await getExternalWorkflowHandle(meetingMailboxWorkflowId(meetingId))
         .signal(releaseMeetingSignal, { owner: this.workflowId })
@@ -305,14 +282,14 @@ export class RunbookRun {
       await this.endBridge('runbook cancelled');
       for (const meeting of [...this.recurring]) {
         await this.zoom.deleteMeeting({ connector: this.connector, meetingId: meeting.id });
-        if (patched(PATCH.cancelInFlight))
+        if (patched(RUNBOOK_PATCHES.cancelInFlight))
           await this.post({
             status: 'ok',
             summary: `Recurring Zoom meeting ${meeting.id} deleted: runbook cancelled`,
             meeting: this.record(meeting.id, 'recurring', 'deleted'),
           });
       }
-      if (this.createsInFlight.size && patched(PATCH.cancelInFlight)) await this.removeCreatesInFlight();
+      if (this.createsInFlight.size && patched(RUNBOOK_PATCHES.cancelInFlight)) await this.removeCreatesInFlight();
     }
     await this.post({
       status: 'info',
@@ -330,7 +307,7 @@ export class RunbookRun {
     const removed: string[] = [];
     // Each removal is on the timeline as it happens, so the incident knows the meeting is gone
     // (runs recorded before: one entry after both passes). removeByMarker released their mailboxes.
-    const oneByOne = patched(PATCH.removedMeetingsRecorded);
+    const oneByOne = patched(RUNBOOK_PATCHES.removedMeetings);
     for (const pass of ['now', 'late']) {
       if (pass === 'late') await sleep(LATE_CREATE_WINDOW, { summary: 'Wait for creates sent before the cancel' });
       for (const [idempotencyKey, kind] of keys) {

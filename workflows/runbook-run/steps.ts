@@ -6,7 +6,7 @@ import { ApplicationFailure, condition, isCancellation, log, setCurrentDetails, 
 import type { StepAction, StepInputs, StepOf } from '../../src/core/step-inputs';
 import { evaluate } from '../../src/core/conditions';
 import { nowIso, nowMs } from '../clock';
-import { FAILURE_TYPE } from '../definitions';
+import { RUNBOOK_FAILURE_TYPE } from '../contract/runbook';
 import { collectAttendance, collectRecordings } from './collect';
 import { createMeeting, recurringMeeting, scheduleMeeting } from './meetings';
 import { cutNote, describeFailure, RunbookRun, StepResult } from './run';
@@ -70,7 +70,7 @@ export async function runSteps(run: RunbookRun): Promise<void> {
       if (step.continueOnError) continue;
       throw ApplicationFailure.nonRetryable(
         `Runbook ${runbook.name}, step ${step.id} failed: ${reason}`,
-        FAILURE_TYPE.runbookStepFailed,
+        RUNBOOK_FAILURE_TYPE.runbookStepFailed,
       );
     }
   }

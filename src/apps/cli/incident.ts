@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { getTimeline, IncidentNotFoundError, sendIncidentEvent } from '../../temporal/client';
+import { sendIncidentEvent } from '../../temporal/client';
+import { incidentHandle, IncidentNotFoundError } from '../../temporal/handles';
 import { clockSkewTolerance } from '../../platform/config';
 import {
   checkClockSkew,
@@ -9,7 +10,7 @@ import {
   InvalidIncidentEventError,
   parseIncidentEvent,
 } from '../../core/incident';
-import type { TimelineEntry } from '../../../workflows/definitions';
+import type { TimelineEntry } from '../../../workflows/contract';
 import { connect } from './runtime';
 import { formatTable, progress, selfCommand, sleep, untilStopped, UsageError } from './shared';
 
@@ -109,13 +110,14 @@ export async function timeline(
   opts: { json?: boolean; follow?: boolean; wide?: boolean; for?: number },
 ): Promise<void> {
   const { client } = await connect();
+  const incident = incidentHandle(client, incidentId);
   // A terminal gets lines that fit it; a pipe or a file, every line whole (as does a terminal of unknown width).
   const layout: TimelineLayout = {
     widths: [],
     width: opts.wide || !process.stdout.isTTY ? undefined : process.stdout.columns || undefined,
   };
   if (!opts.follow) {
-    const entries = await getTimeline(client, incidentId);
+    const entries = await incident.timeline();
     console.log(opts.json ? JSON.stringify(entries, null, 2) : formatTimeline(entries, layout));
     return;
   }
@@ -128,7 +130,7 @@ export async function timeline(
   progress(`following the timeline of ${incidentId} (Ctrl-C to stop)…`);
   while (!stopped && Date.now() < deadline) {
     try {
-      const entries = await getTimeline(client, incidentId);
+      const entries = await incident.timeline();
       const fresh = entries.slice(shown);
       shown = entries.length;
       if (fresh.length)

@@ -1,23 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { join, relative } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import {
-  Client,
-  WorkflowFailedError,
-  WorkflowHandle,
-  WorkflowNotFoundError,
-  WorkflowUpdateFailedError,
-} from '@temporalio/client';
-import { getTimeline, IncidentNotFoundError } from '../../temporal/client';
+import { Client, WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { getTimeline } from '../../temporal/client';
+import { incidentHandle, RunbookHandle } from '../../temporal/handles';
 import { loadRunbooks } from '../../core/runbook-loader';
-import {
-  bridgeQuery,
-  cancelRunbookSignal,
-  endBridgeSignal,
-  incidentWorkflowId,
-  RunbookResult,
-  runRunbookUpdate,
-} from '../../../workflows/definitions';
+import { FAILURE_TYPE, incidentWorkflowId, parseRunbookWorkflowId } from '../../../workflows/contract';
 import { connect } from './runtime';
 import { CliError, progress, runbooksDir, sleep } from './shared';
 import { suggestion } from './suggest';
@@ -41,23 +29,24 @@ export function listRunbooks(dir?: string): void {
 
 export async function runRunbook(name: string, opts: { incident: string; requestId?: string }): Promise<void> {
   const { client } = await connect();
-  const workflowId = incidentWorkflowId(opts.incident);
+  const incident = incidentHandle(client, opts.incident);
   // One run per request: a retry with the same id (printed on failure) returns the run the first one started.
   const requestId = opts.requestId ?? randomUUID();
-  progress(`asking ${workflowId} to run runbook ${name} (request ${requestId}; waiting for a worker to start it)…`);
+  progress(
+    `asking ${incident.workflowId} to run runbook ${name} (request ${requestId}; waiting for a worker to start it)…`,
+  );
   try {
-    const result = await client.workflow
-      .getHandle(workflowId)
-      .executeUpdate(runRunbookUpdate, { args: [{ runbook: name, requestId }], updateId: requestId });
+    const result = await incident.runRunbook({ runbook: name, requestId });
     const already = result.alreadyStarted ? ' (already started by this request)' : '';
     console.log(`Runbook ${name} started for incident ${opts.incident}${already}: workflow ${result.workflowId}`);
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new IncidentNotFoundError(opts.incident);
     // The workflow's own words ("No runbook named …"), decoded by the client.
     if (err instanceof WorkflowUpdateFailedError) {
       const cause = err.cause;
       const hint =
-        cause instanceof ApplicationFailure && cause.type === 'UnknownRunbook' ? `\n${runbookFilesHint(name)}` : '';
+        cause instanceof ApplicationFailure && cause.type === FAILURE_TYPE.unknownRunbook
+          ? `\n${runbookFilesHint(name)}`
+          : '';
       throw new CliError(`${cause?.message ?? err.message}${hint}`);
     }
     if (err instanceof Error)
@@ -96,11 +85,11 @@ async function runningRunbooks(client: Client, incident: string): Promise<string
     .map((id) => id.slice(workflowId.length + 1));
 }
 
-/** The runbook's workflow, checked to exist so a typo gets a clear answer. */
-async function runbookHandle(client: Client, incident: string, runbook: string): Promise<WorkflowHandle> {
-  const handle = client.workflow.getHandle(`${incidentWorkflowId(incident)}/${runbook}`);
+/** The runbook's workflow (`runbook` may name an on-demand run), checked to exist so a typo gets a clear answer. */
+async function knownRunbook(client: Client, incident: string, runbook: string): Promise<RunbookHandle> {
+  const handle = incidentHandle(client, incident).runbook(runbook);
   try {
-    await handle.describe();
+    await handle.workflow.describe();
   } catch (err) {
     if (!(err instanceof WorkflowNotFoundError)) throw err;
     await getTimeline(client, incident); // IncidentNotFoundError when the incident itself is unknown
@@ -113,7 +102,7 @@ async function runbookHandle(client: Client, incident: string, runbook: string):
 }
 
 /** Signals a runbook; a finished one cannot take signals any more, which deserves plain words. */
-async function signalRunbook(handle: WorkflowHandle, send: () => Promise<void>): Promise<void> {
+async function signalRunbook(handle: RunbookHandle, send: () => Promise<void>): Promise<void> {
   try {
     await send();
   } catch (err) {
@@ -127,15 +116,13 @@ export async function cancelRunbook(
   opts: { incident: string; keepMeetings?: boolean; reason?: string; wait: boolean },
 ): Promise<void> {
   const { client } = await connect();
-  const handle = await runbookHandle(client, opts.incident, name);
-  await signalRunbook(handle, () =>
-    handle.signal(cancelRunbookSignal, { cleanup: !opts.keepMeetings, reason: opts.reason }),
-  );
+  const handle = await knownRunbook(client, opts.incident, name);
+  await signalRunbook(handle, () => handle.cancel({ cleanup: !opts.keepMeetings, reason: opts.reason }));
   const what = opts.keepMeetings ? 'its meetings are left as they are' : 'it ends its bridge first';
   if (!opts.wait) return void console.log(`Cancel requested for ${handle.workflowId}; ${what}.`);
   progress(`cancel recorded; waiting for ${handle.workflowId} to stop (${what})…`);
   try {
-    const result = (await handle.result()) as RunbookResult;
+    const result = await handle.workflow.result();
     console.log(
       `Runbook ${name} for incident ${opts.incident} stopped: ${result.cancelled ?? 'it had already finished its steps'}.`,
     );
@@ -148,18 +135,18 @@ export async function cancelRunbook(
 
 export async function endMeeting(incident: string, opts: { runbook: string; wait: boolean }): Promise<void> {
   const { client } = await connect();
-  const handle = await runbookHandle(client, incident, opts.runbook);
-  const bridge = await handle.query(bridgeQuery);
+  const handle = await knownRunbook(client, incident, opts.runbook);
+  const bridge = await handle.bridge();
   if (!bridge) throw new CliError(`Runbook ${opts.runbook} of incident ${incident} has not opened a bridge.`);
   // A runbook that no longer runs (terminated, failed) cannot end it: the incident workflow calls Zoom itself.
-  const running = (await handle.describe()).status.name === 'RUNNING';
-  const endedBy = running ? opts.runbook.split('/')[0] : 'incident';
-  if (running) await signalRunbook(handle, () => handle.signal(endBridgeSignal));
-  else await client.workflow.getHandle(incidentWorkflowId(incident)).signal(endBridgeSignal, { meetingId: bridge.id });
+  const running = (await handle.workflow.describe()).status.name === 'RUNNING';
+  // Timeline entries name the runbook without an on-demand run's suffix ("postmortem/on-demand-1").
+  const endedBy = running ? (parseRunbookWorkflowId(handle.workflowId)?.runbook ?? opts.runbook) : 'incident';
+  if (running) await signalRunbook(handle, () => handle.endBridge());
+  else await incidentHandle(client, incident).endBridge({ meetingId: bridge.id });
   const via = running ? '' : ` through the incident (runbook ${opts.runbook} no longer runs)`;
   if (!opts.wait) return void console.log(`End requested for Zoom meeting ${bridge.id} (${bridge.topic})${via}.`);
   progress(`waiting for Zoom to end meeting ${bridge.id}${via}…`);
-  // Timeline entries name the runbook without an on-demand run's suffix ("postmortem/on-demand-1").
   const ended = (entries: { source: string; summary: string }[]) =>
     entries.some((e) => e.source === endedBy && e.summary.startsWith(`Zoom meeting ${bridge.id} ended`));
   const deadline = Date.now() + END_WAIT_MS;

@@ -1,6 +1,6 @@
 import { Client } from '@temporalio/client';
 import { ConfigError, TemporalConfig, temporalConfig } from '../../platform/config';
-import { IncidentNotFoundError } from '../../temporal/client';
+import { IncidentNotFoundError } from '../../temporal/handles';
 import { PayloadKeyError } from '../../temporal/codec';
 import { InvalidIncidentEventError } from '../../core/incident';
 import { RunbookError } from '../../core/runbook-loader';

@@ -18,7 +18,7 @@ import { CALLBACK_PATH, oauthInstallRoutes } from '../serve/oauth-install';
 import { SecretBox } from '../../platform/secrets';
 import { connectClient, connectWorker, untilReachable } from '../../temporal/connection';
 import { createWorker, RunbooksWorker } from '../worker';
-import { zoomTaskQueue } from '../../../workflows/definitions';
+import { zoomTaskQueue } from '../../../workflows/contract';
 import { connect } from './runtime';
 import { CliError, progress, runbooksDir, untilStopped } from './shared';
 

@@ -1,6 +1,7 @@
 import { IncomingMessage, ServerResponse } from 'node:http';
-import { Client, WorkflowNotFoundError } from '@temporalio/client';
-import { getTimeline, IncidentNotFoundError, sendIncidentEvent } from '../../temporal/client';
+import { Client } from '@temporalio/client';
+import { sendIncidentEvent } from '../../temporal/client';
+import { incidentHandle, IncidentNotFoundError } from '../../temporal/handles';
 import { clockSkewTolerance } from '../../platform/config';
 import {
   checkClockSkew,
@@ -11,7 +12,7 @@ import {
   parseIncidentEvent,
 } from '../../core/incident';
 import { InvalidPagerDutyWebhookError, mapPagerDutyWebhook } from '../../core/pagerduty';
-import { incidentQuery, incidentWorkflowId, RunbookAttr, WORKFLOW_TYPE } from '../../../workflows/definitions';
+import { parseRunbookWorkflowId, RunbookAttr, WORKFLOW_TYPE } from '../../../workflows/contract';
 import { IntakeAuthConfig, IntakeAuthenticator, readSigningBody } from './auth';
 import { DEFAULT_BODY_LIMIT, HttpError, readBody, Route, RouteParams, sendJson, ServeLogger } from './http';
 
@@ -144,7 +145,7 @@ export function intakeRoutes(options: IntakeOptions): Route[] {
     await admit(req);
     const id = incidentIdParam(params);
     try {
-      const timeline = await withDeadline(() => getTimeline(client, id));
+      const timeline = await withDeadline(() => incidentHandle(client, id).timeline());
       sendJson(res, 200, { incidentId: id, timeline });
     } catch (err) {
       throw queryFailure(err, id);
@@ -154,11 +155,11 @@ export function intakeRoutes(options: IntakeOptions): Route[] {
   async function getIncident(req: IncomingMessage, res: ServerResponse, params: RouteParams): Promise<void> {
     await admit(req);
     const id = incidentIdParam(params);
-    const workflowId = incidentWorkflowId(id);
+    const handle = incidentHandle(client, id);
     try {
-      const incident = await withDeadline(() => client.workflow.getHandle(workflowId).query(incidentQuery));
+      const incident = await withDeadline(() => handle.incident());
       const runbooks = await withDeadline(() => runbookRuns(id));
-      sendJson(res, 200, { incidentId: id, workflowId, incident, runbooks });
+      sendJson(res, 200, { incidentId: id, workflowId: handle.workflowId, incident, runbooks });
     } catch (err) {
       throw queryFailure(err, id);
     }
@@ -173,8 +174,7 @@ export function intakeRoutes(options: IntakeOptions): Route[] {
       pageSize: MAX_RUNBOOK_RUNS,
     })) {
       runs.push({
-        runbook:
-          run.typedSearchAttributes.get(RunbookAttr) ?? run.workflowId.slice(run.workflowId.lastIndexOf('/') + 1),
+        runbook: run.typedSearchAttributes.get(RunbookAttr) ?? parseRunbookWorkflowId(run.workflowId)?.runbook,
         workflowId: run.workflowId,
         runId: run.runId,
         status: run.status.name,
@@ -187,7 +187,7 @@ export function intakeRoutes(options: IntakeOptions): Route[] {
   }
 
   function queryFailure(err: unknown, id: string): HttpError {
-    if (err instanceof IncidentNotFoundError || err instanceof WorkflowNotFoundError)
+    if (err instanceof IncidentNotFoundError)
       return new HttpError(404, { error: new IncidentNotFoundError(id).message });
     log.warn(`intake: 503 reading incident ${id}: ${errorMessage(err)}`);
     return new HttpError(

@@ -1,0 +1,97 @@
+/**
+ * What several workflows and their clients share: the timeline, the meetings runbooks create,
+ * Zoom's meeting events, the search attributes and the Zoom task queue. Each workflow's own
+ * contract (type name, ids, messages, failures, patches) is in its module beside this one.
+ */
+import { defineSignal } from '@temporalio/workflow';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { Incident, IncidentEvent, IncidentEventType } from '../../src/core/incident';
+
+export type { Incident, IncidentEvent, IncidentEventType };
+
+/** Search attributes the dev server registers and the Web UI filters on. No personal data. */
+export const IncidentIdAttr = defineSearchAttributeKey('IncidentId', SearchAttributeType.KEYWORD);
+export const SeverityAttr = defineSearchAttributeKey('Severity', SearchAttributeType.KEYWORD);
+export const RunbookAttr = defineSearchAttributeKey('Runbook', SearchAttributeType.KEYWORD);
+export const BridgeMeetingIdAttr = defineSearchAttributeKey('BridgeMeetingId', SearchAttributeType.KEYWORD);
+/** Every Zoom meeting a runbook run created: how Zoom's webhooks find the run that owns a meeting. */
+export const ZoomMeetingIdsAttr = defineSearchAttributeKey('ZoomMeetingIds', SearchAttributeType.KEYWORD_LIST);
+export const SEARCH_ATTRIBUTES = [IncidentIdAttr, SeverityAttr, RunbookAttr, BridgeMeetingIdAttr, ZoomMeetingIdsAttr];
+
+/** The task queue of the Zoom activities, beside the workflows' own (`<task queue>-zoom`). */
+export function zoomTaskQueue(taskQueue: string): string {
+  return `${taskQueue}-zoom`;
+}
+
+export interface TimelineLink {
+  label: string;
+  url: string;
+}
+
+/** One line on the incident timeline. Never carries a host start_url, token or passcode. */
+export interface TimelineEntry {
+  at: string;
+  /** "incident" for incident events, else the runbook that wrote it. */
+  source: string;
+  step?: string;
+  status: 'info' | 'ok' | 'failed';
+  summary: string;
+  links?: TimelineLink[];
+}
+
+/** What a runbook sends to its incident: a timeline entry, and the bridge when the entry announces one. */
+export interface TimelinePost extends TimelineEntry {
+  bridge?: MeetingSummary;
+  /** A meeting the runbook created, or ended or deleted: the incident keeps the list, to leave none open when it closes. */
+  meeting?: MeetingRecord;
+}
+
+/** A meeting a runbook created, as its incident keeps it. */
+export interface MeetingRecord {
+  id: string;
+  /** bridge: a meeting for now; scheduled: a later one (a postmortem outlives the incident); recurring: a series while open. */
+  kind: 'bridge' | 'scheduled' | 'recurring';
+  /** The runbook run (workflow id) that created it. */
+  owner: string;
+  connector?: string;
+  /** Set once it has been ended or deleted. */
+  done?: 'ended' | 'deleted';
+}
+
+/** A Zoom meeting as runbooks see it: what may be shared, nothing that lets someone host. */
+export interface MeetingSummary {
+  id: string;
+  topic: string;
+  joinUrl: string;
+  hostEmail?: string;
+  startTime?: string;
+  /** False when an earlier attempt had already created it (found by its idempotency marker). */
+  created: boolean;
+  /** Earlier attempts ran: a create one of them sent may still land in Zoom after this one. */
+  retried?: boolean;
+}
+
+export const ZOOM_MEETING_EVENT_TYPES = [
+  'meeting.started',
+  'meeting.ended',
+  'meeting.participant_joined',
+  'meeting.participant_left',
+  'recording.completed',
+] as const;
+export type ZoomMeetingEventType = (typeof ZOOM_MEETING_EVENT_TYPES)[number];
+
+export interface ZoomMeetingEvent {
+  type: ZoomMeetingEventType;
+  meetingId: string;
+  /** When it happened, as Zoom says (ISO). */
+  at: string;
+  participant?: { id: string; name?: string; email?: string };
+  /** recording.completed: the share link (its passcode is never carried) and the files. */
+  recording?: { shareUrl?: string; files: { type: string; sizeBytes?: number }[] };
+}
+
+/**
+ * A Zoom webhook about a meeting: `serve` records it in the meeting's mailbox, which forwards it
+ * to the runbook run that created the meeting (runs from before the mailboxes get it directly).
+ */
+export const zoomMeetingEventSignal = defineSignal<[ZoomMeetingEvent]>('zoomMeetingEvent');
