@@ -11,6 +11,7 @@ import { Runbook, runbookSchema } from '../../src/core/runbook';
 import { registerSearchAttributes } from '../../src/temporal/connection';
 import { getTimeline, sendIncidentEvent } from '../../src/temporal/client';
 import { incidentWorkflowId, TimelineEntry, zoomTaskQueue } from '../../workflows/definitions';
+import { eventually } from './stack';
 
 /**
  * The cheap tier: the real workflows on Temporal's time-skipping test server, with Zoom replaced
@@ -211,4 +212,17 @@ export async function startWorkflowEnv(options: {
 /** A runbook from YAML, checked by the real schema. */
 export function runbook(yaml: string): Runbook {
   return runbookSchema.parse(YAML.parse(yaml));
+}
+
+/**
+ * Until the run has taken in every signal sent to it so far (a workflow task completed after the
+ * last one). Skipping time before that can fire a timer in the signal's own workflow task, which
+ * strands the run on the time-skipping server (temporalio/sdk-java#3088).
+ */
+export async function signalsHandled(run: WorkflowHandle): Promise<void> {
+  await eventually(async () => {
+    const events = (await run.fetchHistory()).events ?? [];
+    const lastSignal = events.map((e) => !!e.workflowExecutionSignaledEventAttributes).lastIndexOf(true);
+    return events.slice(lastSignal + 1).some((e) => e.workflowTaskCompletedEventAttributes) ? true : undefined;
+  }, `${run.workflowId} to take in its signals`);
 }

@@ -11,7 +11,7 @@ import {
   zoomMeetingEventSignal,
 } from '../../workflows/definitions';
 import { eventually, uniqueIncidentId } from '../support/stack';
-import { runbook, startWorkflowEnv, WorkflowEnv } from '../support/workflow-env';
+import { runbook, signalsHandled, startWorkflowEnv, WorkflowEnv } from '../support/workflow-env';
 
 /**
  * The runbook workflow's logic (workflows/runbook.ts), on the time-skipping test server with Zoom
@@ -237,6 +237,7 @@ describe('the runbook workflow, Zoom stubbed, on the time-skipping test server',
       const meetingId = await meetingOf(id, 'bridge');
       // Live, then ended by the run's own clock (waitForEnd 1h) without Zoom's meeting.ended.
       await run.signal(zoomMeetingEventSignal, zoomEvent(meetingId, 'meeting.started', await w.now()));
+      await signalsHandled(run);
       await w.env.sleep('61 minutes');
       await eventually(() => (asked === 1 ? true : undefined), 'the first, empty, report');
       await ended(run, meetingId, await w.now());
@@ -473,6 +474,7 @@ describe('the runbook workflow, Zoom stubbed, on the time-skipping test server',
       await w.send(id, 'incident.resolved');
       await timelineWith(id, (e) => e.summary === 'Runbook replan started', 'the run');
       await w.send(id, 'incident.reopened');
+      await signalsHandled(w.runbook(id, 'replan'));
       await w.env.sleep('90 minutes'); // past the pause
       await timelineWith(
         id,
