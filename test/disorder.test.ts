@@ -29,11 +29,22 @@ steps:
   - { id: bridge, action: zoom.createMeeting, with: { topic: "Verbose {{Activity.id}}", agenda: "Incident {{Activity.id}}: {{Activity.summary}}" } }
 `);
 
+/** A follow-up booked after a pause, so a reopening can reach the run before its booking step. */
+const slowFollowUp = runbook(`
+name: slow-follow-up
+trigger: { on: [incident.resolved], when: { fields.flap: true } }
+steps:
+  - { id: pause, action: wait.duration, with: { for: 2s } }
+  - id: review
+    action: zoom.scheduleMeeting
+    with: { topic: "Review {{Activity.id}}", agenda: "Review of {{Activity.id}}", start: { from: resolvedAt, offset: 2 days }, onReopen: replan }
+`);
+
 describe('under disorder', () => {
   let stack: Stack;
   let stopReceiver: (() => Promise<void>) | undefined;
   beforeAll(async () => {
-    stack = await startStack({ runbooks: [...examples, verbose] });
+    stack = await startStack({ runbooks: [...examples, verbose, slowFollowUp] });
     stopReceiver = await receiveZoomWebhooks(stack, SECRET_TOKEN);
   });
   afterAll(async () => {
@@ -78,6 +89,35 @@ describe('under disorder', () => {
   const bridgeOf = (id: string) => meetingsWhere((m) => String(m.agenda).includes(`Incident ${id}`));
   const statusOf = (meetingId: string | number) =>
     meetingsWhere((m) => String(m.id) === String(meetingId))[0]?.status ?? 'deleted';
+
+  // Kept end to end: on the time-skipping server this case strands the run now and then (the pause's
+  // timer against the reopening's signal, temporalio/sdk-java#3088).
+  describe('lifecycle', () => {
+    it('a reopening that reaches a follow-up run before its booking step: nothing is booked until the next resolve, then once', async () => {
+      const id = uniqueIncidentId();
+      await send(event(id, 'incident.created', { title: 'Flap', severity: 'SEV4', fields: { flap: true } }));
+      await send(event(id, 'incident.resolved'));
+      await timelineWith(id, (e) => e.summary === 'Runbook slow-follow-up started', 'the follow-up run');
+      await send(event(id, 'incident.reopened'));
+      await timelineWith(
+        id,
+        (e) => e.source === 'slow-follow-up' && e.summary.startsWith('Not booked yet: the incident was reopened'),
+        'the booking held back',
+      );
+      const reviews = () => meetingsWhere((m) => String(m.agenda).includes(`Review of ${id}`));
+      expect(reviews()).toEqual([]);
+      const resolvedAgain = new Date().toISOString();
+      await send(event(id, 'incident.resolved', {}, resolvedAgain));
+      await timelineWith(
+        id,
+        (e) => e.source === 'slow-follow-up' && e.step === 'review' && e.status === 'ok',
+        'the follow-up booked',
+      );
+      expect(reviews().map((m) => Date.parse(String(m.start_time)))).toEqual([
+        Date.parse(resolvedAgain.replace(/\.\d{3}Z$/, 'Z')) + 2 * 86_400_000,
+      ]);
+    });
+  });
 
   describe('webhooks', () => {
     it('events Zoom sends before the create has answered reach the run: the bridge is not ended with someone inside', async () => {

@@ -467,28 +467,6 @@ describe('the runbook workflow, Zoom stubbed, on the time-skipping test server',
       await run.result();
       expect(w.zoom.callsTo('deleteMeeting', second)).toEqual([]);
     });
-
-    it('a reopening that reaches the run before its booking step: nothing is booked until the next resolve, then once', async () => {
-      const id = uniqueIncidentId();
-      await w.send(id, 'incident.created', { fields: { case: 'replan' } });
-      await w.send(id, 'incident.resolved');
-      await timelineWith(id, (e) => e.summary === 'Runbook replan started', 'the run');
-      await w.send(id, 'incident.reopened');
-      await signalsHandled(w.runbook(id, 'replan'));
-      await w.env.sleep('90 minutes'); // past the pause
-      await timelineWith(
-        id,
-        (e) => e.summary === 'Not booked yet: the incident was reopened; it is booked when the incident is resolved',
-        'the booking held back',
-      );
-      expect(w.zoom.createsFor(id)).toEqual([]);
-      const resolvedAgain = await w.now();
-      await w.send(id, 'incident.resolved', {}, new Date(resolvedAgain).toISOString());
-      await timelineWith(id, (e) => e.step === 'review' && e.status === 'ok', 'the booking');
-      expect(w.zoom.createsFor(id).map((c) => c.input)).toEqual([
-        expect.objectContaining({ startTime: new Date(resolvedAgain + 2 * DAY).toISOString() }),
-      ]);
-    });
   });
 
   it('webhooks that reach the run before its create has answered are kept for the meeting, not dropped', async () => {
