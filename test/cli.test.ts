@@ -83,6 +83,13 @@ describe('zoom-runbooks CLI', () => {
   const meetingOf = (id: string): StoredMeeting =>
     [...stack.sandbox.state.meetings.values()].find((m) => String(m.agenda).includes(`Incident ${id}`))!;
 
+  /** Until the incident's bridge link is on its timeline. */
+  const untilShared = (id: string) =>
+    eventually(
+      async () => ((await getTimeline(stack.client, id)).some((e) => e.step === 'share') ? true : undefined),
+      'the bridge on the timeline',
+    );
+
   /** An incident whose bridge is up (declared through the library: these tests are about what comes next). */
   async function openBridge(title = 'Bridge test'): Promise<{ id: string; meeting: StoredMeeting }> {
     const id = uniqueIncidentId();
@@ -93,10 +100,7 @@ describe('zoom-runbooks CLI', () => {
       incident: { id, title, severity: 'SEV3' },
     };
     await sendIncidentEvent(stack.client, stack.temporal.taskQueue, created);
-    await eventually(
-      async () => ((await getTimeline(stack.client, id)).some((e) => e.step === 'share') ? true : undefined),
-      'the bridge',
-    );
+    await untilShared(id);
     return { id, meeting: meetingOf(id) };
   }
 
@@ -111,11 +115,12 @@ describe('zoom-runbooks CLI', () => {
     expect(open.stderr).toContain(`connecting to Temporal at ${env.TEMPORAL_ADDRESS}`);
     expect(open.stderr).not.toMatch(/error|warn/i);
 
-    const entries = await eventually(async () => {
-      const run = await cli(['timeline', id, '--json'], env);
-      const timeline = JSON.parse(run.stdout) as { step?: string; links?: { url: string }[] }[];
-      return timeline.some((e) => e.step === 'share') ? timeline : undefined;
-    }, 'the bridge on the timeline');
+    // Waited for through the library (a CLI spawn per probe costs a second or more), then read once through the CLI.
+    await untilShared(id);
+    const entries = JSON.parse((await cli(['timeline', id, '--json'], env)).stdout) as {
+      step?: string;
+      links?: { url: string }[];
+    }[];
     const meeting = [...stack.sandbox.state.meetings.values()].find(
       (m) => m.topic === 'Payments API 500s - Incident Bridge',
     )!;
@@ -147,10 +152,10 @@ describe('zoom-runbooks CLI', () => {
     );
     const run = await cli(['incident', 'send', file], env);
     expect(run.code).toBe(0);
-    await eventually(async () => {
-      const t = await cli(['timeline', id, '--json'], env);
-      return t.code === 0 && t.stdout.includes('From a file - Incident Bridge') ? true : undefined;
-    }, 'the bridge from the file event');
+    await untilShared(id);
+    const t = await cli(['timeline', id, '--json'], env);
+    expect(t.code).toBe(0);
+    expect(t.stdout).toContain('From a file - Incident Bridge');
 
     const wrongVerb = await cli(['incident', 'resolve', '--file', file], env);
     expect(wrongVerb.code).toBe(2);

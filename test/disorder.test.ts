@@ -1,45 +1,25 @@
 import { join } from 'node:path';
 import axios from 'axios';
 import YAML from 'yaml';
-import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { getTimeline, sendIncidentEvent } from '../src/temporal/client';
-import { Incident, IncidentEvent } from '../src/core/incident';
+import { IncidentEvent } from '../src/core/incident';
 import { loadRunbooks } from '../src/core/runbook-loader';
 import { Runbook, runbookSchema } from '../src/core/runbook';
 import { StoredMeeting } from '../src/sandbox/zoom-api';
 import { idempotencyMarker } from '../activities';
-import {
-  addParticipantsUpdate,
-  incidentBridgeQuery,
-  incidentEndBridgeSignal,
-  incidentWorkflowId,
-  meetingMailboxWorkflowId,
-  runRunbookUpdate,
-  TimelineEntry,
-  zoomMeetingEventSignal,
-} from '../workflows/contract';
+import { incidentWorkflowId, meetingMailboxWorkflowId, TimelineEntry } from '../workflows/contract';
 import { eventually, receiveZoomWebhooks, Stack, startStack, uniqueIncidentId } from './support/stack';
-import { hoursFromNow } from './support/times';
 
 /**
- * The disorder the world sends, end to end (real worker, dev server, sandbox over HTTP): clocks
- * that disagree, events that tie, partial updates, webhooks that race the create, cancels and
- * terminates mid-flight, operators who retry, input that is not what it should be.
+ * The disorder the world sends that only the whole stack shows (real worker, dev server, sandbox
+ * over HTTP): webhooks that race the create through the meeting mailboxes, cancels and terminates
+ * mid-create, Zoom's limits. How the workflows take clocks that disagree, events that tie, partial
+ * updates, operators who retry and input that is not what it should be: test/workflows/.
  */
 
 const examples = loadRunbooks(join(__dirname, '../runbooks')).map((r) => r.runbook);
 const runbook = (yaml: string): Runbook => runbookSchema.parse(YAML.parse(yaml));
 const SECRET_TOKEN = 'webhook-secret-for-disorder';
-const CLOSE_AFTER_RESOLVE_MS = 4000;
-
-/** A runbook whose create can fail (continueOnError) and whose next step names the meeting. */
-const fragile = runbook(`
-name: fragile
-trigger: { on: [incident.updated], when: { fields.fragile: true } }
-steps:
-  - { id: bridge, action: zoom.createMeeting, with: { topic: "Fragile {{Activity.id}}", agenda: "Incident {{Activity.id}}" }, continueOnError: true }
-  - { id: end, action: zoom.endMeeting, with: { meeting: bridge } }
-`);
 
 /** A bridge whose agenda is longer than Zoom takes. */
 const verbose = runbook(`
@@ -64,10 +44,7 @@ describe('under disorder', () => {
   let stack: Stack;
   let stopReceiver: (() => Promise<void>) | undefined;
   beforeAll(async () => {
-    stack = await startStack({
-      runbooks: [...examples, fragile, verbose, slowFollowUp],
-      incidentPolicy: { closeAfterResolveMs: CLOSE_AFTER_RESOLVE_MS, autoCloseSources: ['pagerduty'] },
-    });
+    stack = await startStack({ runbooks: [...examples, verbose, slowFollowUp] });
     stopReceiver = await receiveZoomWebhooks(stack, SECRET_TOKEN);
   });
   afterAll(async () => {
@@ -89,8 +66,6 @@ describe('under disorder', () => {
     occurredAt,
     incident: { id, ...incident },
   });
-  const incidentOf = (id: string) =>
-    stack.client.workflow.getHandle(incidentWorkflowId(id)).query<Incident>('incident');
   const timelineWith = (id: string, match: (e: TimelineEntry) => boolean, what: string, timeoutMs?: number) =>
     eventually(
       async () => {
@@ -115,35 +90,9 @@ describe('under disorder', () => {
   const statusOf = (meetingId: string | number) =>
     meetingsWhere((m) => String(m.id) === String(meetingId))[0]?.status ?? 'deleted';
 
+  // Kept end to end: on the time-skipping server this case strands the run now and then (the pause's
+  // timer against the reopening's signal, temporalio/sdk-java#3088).
   describe('lifecycle', () => {
-    it('a resolve and a create with the same timestamp (a flapping alert): the incident stays resolved, no bridge stays open', async () => {
-      const id = uniqueIncidentId();
-      const at = new Date(Math.floor(Date.now() / 1000) * 1000).toISOString();
-      await send(event(id, 'incident.resolved', { title: 'Flapping', severity: 'SEV3' }, at));
-      await send(event(id, 'incident.created', { title: 'Flapping', severity: 'SEV3' }, at));
-      await timelineWith(
-        id,
-        (e) => e.summary.includes('created') && e.summary.includes('already resolved'),
-        'the create noted as not changing the status',
-      );
-      expect(await incidentOf(id)).toMatchObject({ status: 'resolved', resolvedAt: at, createdAt: at });
-      await new Promise((r) => setTimeout(r, 1000));
-      // Matched as of the resolve: the bridge runbook (on created) never starts for a resolved incident.
-      expect((await getTimeline(stack.client, id)).filter((e) => e.source === 'incident-bridge')).toEqual([]);
-      expect(bridgeOf(id)).toEqual([]);
-    });
-
-    it('a create stamped 10 minutes ahead (a fast clock) does not make the real resolve late: the bridge ends', async () => {
-      const id = uniqueIncidentId();
-      await send(event(id, 'incident.created', { title: 'Fast clock', severity: 'SEV3' }, hoursFromNow(10 / 60)));
-      await timelineWith(id, (e) => e.source === 'incident-bridge' && e.step === 'share', 'the bridge');
-      const resolvedAt = new Date().toISOString();
-      await send(event(id, 'incident.resolved', {}, resolvedAt));
-      await timelineWith(id, (e) => e.source === 'incident-bridge' && e.step === 'end', 'the bridge ended');
-      expect(await incidentOf(id)).toMatchObject({ status: 'resolved', resolvedAt });
-      expect(bridgeOf(id).map((m) => m.status)).not.toContain('started');
-    });
-
     it('a reopening that reaches a follow-up run before its booking step: nothing is booked until the next resolve, then once', async () => {
       const id = uniqueIncidentId();
       await send(event(id, 'incident.created', { title: 'Flap', severity: 'SEV4', fields: { flap: true } }));
@@ -167,78 +116,6 @@ describe('under disorder', () => {
       expect(reviews().map((m) => Date.parse(String(m.start_time)))).toEqual([
         Date.parse(resolvedAgain.replace(/\.\d{3}Z$/, 'Z')) + 2 * 86_400_000,
       ]);
-    });
-
-    it('a partial update merges custom fields and the owner; null removes', async () => {
-      const id = uniqueIncidentId();
-      await send(
-        event(id, 'incident.created', {
-          title: 'Partial',
-          severity: 'SEV4',
-          owner: { name: 'Ana', email: 'ana@example.com' },
-          fields: { service: 'checkout', region: 'eu-west-1', tier: 1 },
-        }),
-      );
-      await send(
-        event(id, 'incident.updated', { fields: { region: 'us-east-1', tier: null }, owner: { name: 'Ana Ruiz' } }),
-      );
-      const incident = await eventually(async () => {
-        const i = await incidentOf(id);
-        return i.fields?.region === 'us-east-1' ? i : undefined;
-      }, 'the update');
-      expect(incident.fields).toEqual({ service: 'checkout', region: 'us-east-1' });
-      expect(incident.owner).toEqual({ name: 'Ana Ruiz', email: 'ana@example.com' });
-    });
-
-    it("PagerDuty's reopen (status: triggered) reopens: the postmortem is cancelled; the source's word is kept beside", async () => {
-      const id = uniqueIncidentId('PD');
-      await send(
-        event(id, 'incident.created', { title: 'PD reopen', severity: 'SEV2', status: 'triggered' }, hoursFromNow(-2)),
-      );
-      await send(event(id, 'incident.resolved', { status: 'resolved' }, hoursFromNow(-1)));
-      await timelineWith(id, (e) => e.source === 'postmortem' && e.step === 'share', 'the postmortem');
-      const [postmortem] = meetingsWhere((m) => String(m.agenda).startsWith(`Postmortem for ${id}`));
-      await send(event(id, 'incident.reopened', { status: 'triggered' }));
-      await timelineWith(
-        id,
-        (e) => e.summary.startsWith(`Zoom meeting ${postmortem.id} cancelled: the incident was reopened`),
-        'the postmortem cancelled',
-      );
-      expect(await incidentOf(id)).toMatchObject({ status: 'reopened', sourceStatus: 'triggered' });
-      expect(statusOf(postmortem.id)).toBe('deleted');
-    });
-
-    it('an incident whose source never closes (PagerDuty) is closed after the configured time; its daily sync is deleted; others stay resolved', async () => {
-      const id = uniqueIncidentId('PD');
-      await send(
-        event(id, 'incident.created', { title: 'Never closed', severity: 'SEV1', fields: { source: 'pagerduty' } }),
-      );
-      const withSync = await timelineWith(
-        id,
-        (e) => e.source === 'incident-sync' && e.step === 'sync',
-        'the daily sync',
-      );
-      const syncId = /\((\d+)\)/.exec(
-        withSync.find((e) => e.source === 'incident-sync' && e.step === 'sync')!.summary,
-      )![1];
-      await send(event(id, 'incident.resolved'));
-      const timeline = await timelineWith(
-        id,
-        (e) => e.summary.startsWith(`Recurring Zoom meeting ${syncId} deleted`),
-        'the sync deleted',
-        30_000,
-      );
-      expect(timeline.map((e) => e.summary)).toContainEqual(
-        expect.stringMatching(/^Closed automatically: resolved at .* \(ZR_CLOSE_AFTER_RESOLVE\)$/),
-      );
-      expect(await incidentOf(id)).toMatchObject({ status: 'closed' });
-      expect(statusOf(syncId)).toBe('deleted');
-      // A source that sends its own close (no fields.source here) is left resolved.
-      const other = uniqueIncidentId();
-      await send(event(other, 'incident.created', { title: 'Closes itself', severity: 'SEV4' }));
-      await send(event(other, 'incident.resolved'));
-      await new Promise((r) => setTimeout(r, CLOSE_AFTER_RESOLVE_MS + 1500));
-      expect(await incidentOf(other)).toMatchObject({ status: 'resolved' });
     });
   });
 
@@ -270,45 +147,6 @@ describe('under disorder', () => {
         'attendance',
       );
       expect(timeline.find((e) => e.step === 'attendance')!.summary).toMatch(/Ana \d+ min/);
-    });
-
-    it('an event that reaches the run before the create has answered it is kept for the meeting, not dropped', async () => {
-      const id = uniqueIncidentId();
-      await sim('/faults', { method: 'POST', path: '/v2/users/[^/]+/meetings$', holdResponseMs: 3000 });
-      await send(event(id, 'incident.created', { title: 'Early event', severity: 'SEV3', fields: { record: true } }));
-      const [meeting] = await eventually(() => (bridgeOf(id).length ? bridgeOf(id) : undefined), 'the meeting in Zoom');
-      await sim(`/meetings/${meeting.id}/start`);
-      // As the mailbox does when it forwards in the same workflow task as the create's answer.
-      const run = stack.client.workflow.getHandle(`${incidentWorkflowId(id)}/recorded-bridge`);
-      const joined = {
-        type: 'meeting.participant_joined',
-        meetingId: String(meeting.id),
-        at: new Date().toISOString(),
-        participant: { id: 'early-1', name: 'Early Ed' },
-      } as const;
-      await run.signal(zoomMeetingEventSignal, joined);
-      expect(
-        (await getTimeline(stack.client, id)).some((e) => e.source === 'recorded-bridge' && e.step === 'bridge'),
-      ).toBe(false);
-      await timelineWith(id, (e) => e.source === 'recorded-bridge' && e.step === 'share', 'the bridge shared');
-      await send(event(id, 'incident.resolved'));
-      await timelineWith(id, (e) => e.summary === 'Incident is resolved', 'the resolution');
-      await new Promise((r) => setTimeout(r, 1500));
-      expect(statusOf(meeting.id)).toBe('started'); // Ed is in the room, as far as the run knows
-      expect(
-        (await getTimeline(stack.client, id)).some((e) => e.source === 'recorded-bridge' && e.step === 'end'),
-      ).toBe(false);
-      await run.signal(zoomMeetingEventSignal, {
-        ...joined,
-        type: 'meeting.participant_left',
-        at: new Date(Date.now() + 60_000).toISOString(),
-      });
-      const timeline = await timelineWith(
-        id,
-        (e) => e.source === 'recorded-bridge' && e.step === 'attendance',
-        'attendance',
-      );
-      expect(timeline.find((e) => e.step === 'attendance')!.summary).toMatch(/live webhooks.*Early Ed 1 min/);
     });
   });
 
@@ -370,65 +208,6 @@ describe('under disorder', () => {
         'the mailbox ended',
       );
     });
-
-    it('a terminated runbook: meeting end goes through the incident, and closing ends what it left open', async () => {
-      const id = uniqueIncidentId();
-      await send(event(id, 'incident.created', { title: 'Terminated', severity: 'SEV1' }));
-      const timeline = await timelineWith(
-        id,
-        (e) => e.source === 'incident-sync' && e.step === 'sync',
-        'bridge and sync',
-      );
-      await timelineWith(id, (e) => e.source === 'incident-bridge' && e.step === 'share', 'the bridge');
-      const incident = stack.client.workflow.getHandle(incidentWorkflowId(id));
-      const bridge = (await incident.query(incidentBridgeQuery))!;
-      await sim(`/meetings/${bridge.id}/start`);
-      await stack.client.workflow.getHandle(`${incidentWorkflowId(id)}/incident-bridge`).terminate('operator');
-      await stack.client.workflow.getHandle(`${incidentWorkflowId(id)}/incident-sync`).terminate('operator');
-
-      await incident.signal(incidentEndBridgeSignal, { meetingId: bridge.id });
-      await timelineWith(
-        id,
-        (e) => e.source === 'incident' && e.summary === `Zoom meeting ${bridge.id} ended by an operator`,
-        'the bridge ended through the incident',
-      );
-      expect(statusOf(bridge.id)).toBe('waiting');
-      expect(await incident.query(incidentBridgeQuery)).toBeNull();
-
-      const syncId = /\((\d+)\)/.exec(
-        timeline.find((e) => e.source === 'incident-sync' && e.step === 'sync')!.summary,
-      )![1];
-      await send(event(id, 'incident.closed'));
-      await timelineWith(
-        id,
-        (e) => e.summary === `Zoom meeting ${syncId} deleted on close: its runbook incident-sync no longer runs`,
-        'the sync deleted on close',
-      );
-      expect(statusOf(syncId)).toBe('deleted');
-    });
-
-    it('runRunbook retried with the same request id starts one run', async () => {
-      const id = uniqueIncidentId();
-      await send(event(id, 'incident.created', { title: 'Retry', severity: 'SEV4' }));
-      await timelineWith(id, (e) => e.source === 'incident-bridge' && e.step === 'share', 'the bridge');
-      const incident = stack.client.workflow.getHandle(incidentWorkflowId(id));
-      const first = await incident.executeUpdate(runRunbookUpdate, {
-        args: [{ runbook: 'postmortem', requestId: 'req-1' }],
-      });
-      const retry = await incident.executeUpdate(runRunbookUpdate, {
-        args: [{ runbook: 'postmortem', requestId: 'req-1' }],
-      });
-      expect(retry).toEqual({ workflowId: first.workflowId, alreadyStarted: true });
-      // The same update id (the `temporal` CLI's --update-id) is the request id when none is given.
-      const byUpdateId = await incident.executeUpdate(runRunbookUpdate, {
-        args: [{ runbook: 'postmortem' }],
-        updateId: 'op-7',
-      });
-      expect(
-        await incident.executeUpdate(runRunbookUpdate, { args: [{ runbook: 'postmortem' }], updateId: 'op-7' }),
-      ).toMatchObject({ workflowId: byUpdateId.workflowId });
-      expect(byUpdateId.workflowId).not.toBe(first.workflowId);
-    });
   });
 
   describe('limits and operator input', () => {
@@ -452,37 +231,6 @@ describe('under disorder', () => {
       expect(String(meeting.agenda)).toMatch(/\[zoom-runbooks:[0-9a-f]{20}\]$/);
       expect(timeline.map((e) => e.summary)).toContainEqual(
         expect.stringMatching(/^Cut to fit Zoom's limits for meeting \d+: agenda \(2\d{3} → \d{4} characters\)$/),
-      );
-    });
-
-    it('addParticipants with the wrong types is refused naming the field', async () => {
-      const id = uniqueIncidentId();
-      await send(event(id, 'incident.created', { title: 'Bad input', severity: 'SEV4' }));
-      await timelineWith(id, (e) => e.source === 'incident-bridge' && e.step === 'share', 'the bridge');
-      const run = stack.client.workflow.getHandle(`${incidentWorkflowId(id)}/incident-bridge`);
-      const refused = run.executeUpdate(addParticipantsUpdate, { args: [{ emails: 42 } as never] });
-      await expect(refused).rejects.toThrow(WorkflowUpdateFailedError);
-      await expect(refused.catch((e: WorkflowUpdateFailedError) => Promise.reject(e.cause))).rejects.toThrow(
-        'emails: must be a list of email addresses, not 42',
-      );
-    });
-
-    it('a step that names a meeting a failed step never made says which', async () => {
-      const id = uniqueIncidentId();
-      await send(event(id, 'incident.created', { title: 'Fragile', severity: 'SEV4' }));
-      await timelineWith(id, (e) => e.source === 'incident-bridge' && e.step === 'share', 'the bridge');
-      // The next create (the fragile runbook's, started by the update) is refused by Zoom.
-      await sim('/faults', {
-        method: 'POST',
-        path: '/v2/users/[^/]+/meetings$',
-        status: 400,
-        code: 300,
-        message: 'Invalid field.',
-      });
-      await send(event(id, 'incident.updated', { fields: { fragile: true } }));
-      const timeline = await timelineWith(id, (e) => e.source === 'fragile' && e.step === 'end', 'the end step');
-      expect(timeline.find((e) => e.source === 'fragile' && e.step === 'end')!.summary).toBe(
-        'Step end failed: step "bridge" has no Zoom meeting (it failed, was skipped or has not run)',
       );
     });
   });

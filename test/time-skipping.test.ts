@@ -114,37 +114,6 @@ describe('long waits on the time-skipping test server', () => {
     expect(Date.parse(entry(t, 'remind')!.at) - resolvedAt).toBeGreaterThanOrEqual(2 * DAY);
   });
 
-  it('cancels the postmortem when the incident reopens a day later, and skips the reminder', async () => {
-    const id = uniqueIncidentId();
-    const resolvedAt = await env.currentTimeMs();
-    await send(id, 'incident.created', resolvedAt - HOUR, { title: 'DNS flaps' });
-    await send(id, 'incident.resolved', resolvedAt);
-    const runbook = env.client.workflow.getHandle(`${incidentWorkflowId(id)}/postmortem-3d`);
-    const meetingId = await eventually(
-      async () => entry(await timeline(id), 'postmortem')?.summary.match(/\((\d+)\)$/)?.[1],
-      'the booking',
-    );
-    await env.sleep('1 day');
-    await send(id, 'incident.reopened', resolvedAt + DAY);
-    await runbook.result();
-
-    expect(sandbox.state.meetings.get(Number(meetingId))?.status ?? 'deleted').toBe('deleted');
-    const summaries = (await timeline(id)).map((e) => e.summary);
-    expect(summaries).toContain(`Zoom meeting ${meetingId} cancelled: the incident was reopened`);
-    expect(summaries).toContain('Step remind skipped: its condition does not hold');
-  });
-
-  it('runs the runbooks of an incident whose create never comes, a minute after its first event', async () => {
-    const id = uniqueIncidentId();
-    const resolvedAt = await env.currentTimeMs();
-    await send(id, 'incident.resolved', resolvedAt, { title: 'Only resolved', severity: 'SEV2' });
-    const runbook = env.client.workflow.getHandle(`${incidentWorkflowId(id)}/postmortem-3d`);
-    await env.sleep('30 seconds');
-    await expect(runbook.describe()).rejects.toThrow(); // still waiting for the create
-    await env.sleep('1 minute');
-    await eventually(() => runbook.describe(), 'the postmortem to start');
-  });
-
   it('collects a recording that arrives 2 hours after the meeting ends, polling Zoom every 30 minutes meanwhile', async () => {
     const id = uniqueIncidentId();
     const start = await env.currentTimeMs();
