@@ -13,7 +13,7 @@ import { intakeAuthFromEnv, IntakeAuthenticator, signIntakeRead, signIntakeReque
 import { intakeRoutes, RunningServe, serveListenFromEnv, startServe } from '../src/apps/serve';
 import { incidentWorkflowId, TimelineEntry } from '../workflows/contract';
 import { eventually, Stack, startStack, uniqueIncidentId } from './support/stack';
-import { freePort } from './support/ports';
+import { freePort } from '../src/apps/dev-stack/ports';
 import { devServerArgs } from '../src/temporal/connection';
 
 const SECRET = `zr-secret-${randomBytes(16).toString('hex')}`;

@@ -7,7 +7,7 @@ import { getTimeline, sendIncidentEvent } from '../src/temporal/client';
 import { ZoomSandbox } from '../src/sandbox/server';
 import { dataConverter } from '../src/temporal/connection';
 import { eventually, testTemporalAddress, uniqueIncidentId } from './support/stack';
-import { freePort } from './support/ports';
+import { freePort } from '../src/apps/dev-stack/ports';
 
 /**
  * The worker as operators run it (`zoom-runbooks worker`, its own process): Prometheus metrics

@@ -10,7 +10,7 @@ import { IncidentEvent, parseIncidentEvent } from '../src/core/incident';
 import { incidentWorkflowId, SEARCH_ATTRIBUTES, WORKFLOW_TYPE } from '../workflows/contract';
 import { ensureChromium, launchChromium } from './support/browser';
 import { eventually, Stack, startStack } from './support/stack';
-import { freePort } from './support/ports';
+import { freePort } from '../src/apps/dev-stack/ports';
 
 /**
  * The Temporal Web UI in a real browser (Debian's Chromium through playwright-core), after the
