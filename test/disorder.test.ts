@@ -7,7 +7,12 @@ import { loadRunbooks } from '../src/core/runbook-loader';
 import { Runbook, runbookSchema } from '../src/core/runbook';
 import { StoredMeeting } from '../src/sandbox/zoom-api';
 import { idempotencyMarker } from '../activities';
-import { incidentWorkflowId, meetingMailboxWorkflowId, TimelineEntry } from '../workflows/contract';
+import {
+  incidentWorkflowId,
+  meetingMailboxWorkflowId,
+  TimelineEntry,
+  zoomMeetingEventSignal,
+} from '../workflows/contract';
 import { eventually, receiveZoomWebhooks, Stack, startStack, uniqueIncidentId } from './support/stack';
 
 /**
@@ -147,6 +152,45 @@ describe('under disorder', () => {
         'attendance',
       );
       expect(timeline.find((e) => e.step === 'attendance')!.summary).toMatch(/Ana \d+ min/);
+    });
+
+    it('an event that reaches the run before the create has answered it is kept for the meeting, not dropped', async () => {
+      const id = uniqueIncidentId();
+      await sim('/faults', { method: 'POST', path: '/v2/users/[^/]+/meetings$', holdResponseMs: 3000 });
+      await send(event(id, 'incident.created', { title: 'Early event', severity: 'SEV3', fields: { record: true } }));
+      const [meeting] = await eventually(() => (bridgeOf(id).length ? bridgeOf(id) : undefined), 'the meeting in Zoom');
+      await sim(`/meetings/${meeting.id}/start`);
+      // As the mailbox does when it forwards in the same workflow task as the create's answer.
+      const run = stack.client.workflow.getHandle(`${incidentWorkflowId(id)}/recorded-bridge`);
+      const joined = {
+        type: 'meeting.participant_joined',
+        meetingId: String(meeting.id),
+        at: new Date().toISOString(),
+        participant: { id: 'early-1', name: 'Early Ed' },
+      } as const;
+      await run.signal(zoomMeetingEventSignal, joined);
+      expect(
+        (await getTimeline(stack.client, id)).some((e) => e.source === 'recorded-bridge' && e.step === 'bridge'),
+      ).toBe(false);
+      await timelineWith(id, (e) => e.source === 'recorded-bridge' && e.step === 'share', 'the bridge shared');
+      await send(event(id, 'incident.resolved'));
+      await timelineWith(id, (e) => e.summary === 'Incident is resolved', 'the resolution');
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(statusOf(meeting.id)).toBe('started'); // Ed is in the room, as far as the run knows
+      expect(
+        (await getTimeline(stack.client, id)).some((e) => e.source === 'recorded-bridge' && e.step === 'end'),
+      ).toBe(false);
+      await run.signal(zoomMeetingEventSignal, {
+        ...joined,
+        type: 'meeting.participant_left',
+        at: new Date(Date.now() + 60_000).toISOString(),
+      });
+      const timeline = await timelineWith(
+        id,
+        (e) => e.source === 'recorded-bridge' && e.step === 'attendance',
+        'attendance',
+      );
+      expect(timeline.find((e) => e.step === 'attendance')!.summary).toMatch(/live webhooks.*Early Ed 1 min/);
     });
   });
 
