@@ -28,19 +28,10 @@ const STEPS: { [A in StepAction]: StepHandler<A> } = {
   'zoom.recordingSettings': recordingSettings,
   'zoom.collectRecordings': collectRecordings,
   'zoom.collectAttendance': collectAttendance,
-  'timeline.post': async (_run, _step, { message }) => ({
-    output: { message },
-    entry: { status: 'info', summary: message },
-  }),
+  'timeline.post': timelinePost,
   'wait.forIncident': waitForIncident,
-  'wait.duration': async (_run, _step, inputs) => {
-    await sleep(inputs.for, { summary: `Wait ${inputs.for}` });
-    return { output: { waited: inputs.for }, entry: null };
-  },
-  'wait.until': async (_run, _step, { at }) => {
-    await sleep(Math.max(0, Date.parse(at) - nowMs()), { summary: `Wait until ${at}` });
-    return { output: { until: at }, entry: null };
-  },
+  'wait.duration': waitDuration,
+  'wait.until': waitUntil,
 };
 
 /** Runs the runbook's steps in order, each result on the incident timeline; a failed step ends the run unless it may fail. */
@@ -193,4 +184,30 @@ async function waitForIncident(
         output: { timedOut: true },
         entry: { status: 'info', summary: `Stopped waiting for status ${wanted.join(' or ')} after ${timeout}` },
       };
+}
+
+async function timelinePost(
+  _run: RunbookRun,
+  _step: StepOf<'timeline.post'>,
+  { message }: StepInputs['timeline.post'],
+): Promise<StepResult> {
+  return { output: { message }, entry: { status: 'info', summary: message } };
+}
+
+async function waitDuration(
+  _run: RunbookRun,
+  _step: StepOf<'wait.duration'>,
+  inputs: StepInputs['wait.duration'],
+): Promise<StepResult> {
+  await sleep(inputs.for, { summary: `Wait ${inputs.for}` });
+  return { output: { waited: inputs.for }, entry: null };
+}
+
+async function waitUntil(
+  _run: RunbookRun,
+  _step: StepOf<'wait.until'>,
+  { at }: StepInputs['wait.until'],
+): Promise<StepResult> {
+  await sleep(Math.max(0, Date.parse(at) - nowMs()), { summary: `Wait until ${at}` });
+  return { output: { until: at }, entry: null };
 }
