@@ -1,4 +1,4 @@
-import { Client } from '@temporalio/client';
+import { Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import {
   incidentEventSignal,
   INCIDENT_WORKFLOW_TYPE,
@@ -20,18 +20,26 @@ export async function sendIncidentEvent(
 ): Promise<{ workflowId: string; runId: string }> {
   const { incident } = event;
   const workflowId = incidentWorkflowId(incident.id);
-  const handle = await client.workflow.signalWithStart<IncidentWorkflow, [IncidentEvent]>(INCIDENT_WORKFLOW_TYPE, {
-    workflowId,
-    taskQueue,
-    args: [{ incidentId: incident.id }],
-    signal: incidentEventSignal,
-    signalArgs: [event],
-    typedSearchAttributes: [
-      { key: IncidentIdAttr, value: incident.id },
-      ...(incident.severity ? [{ key: SeverityAttr, value: incident.severity }] : []),
-    ],
-    // Set when the first event starts the workflow: later events do not change it.
-    staticSummary: `Incident **${incident.id}**${incident.title ? `: ${incident.title}` : ''}${incident.severity ? ` (${incident.severity})` : ''}`,
+  const deliver = () =>
+    client.workflow.signalWithStart<IncidentWorkflow, [IncidentEvent]>(INCIDENT_WORKFLOW_TYPE, {
+      workflowId,
+      taskQueue,
+      args: [{ incidentId: incident.id }],
+      signal: incidentEventSignal,
+      signalArgs: [event],
+      typedSearchAttributes: [
+        { key: IncidentIdAttr, value: incident.id },
+        ...(incident.severity ? [{ key: SeverityAttr, value: incident.severity }] : []),
+      ],
+      // Set when the first event starts the workflow: later events do not change it.
+      staticSummary: `Incident **${incident.id}**${incident.title ? `: ${incident.title}` : ''}${incident.severity ? ` (${incident.severity})` : ''}`,
+    });
+  // Two events of a new incident sent at once may both find no run; a server may then refuse the
+  // second start rather than signal the first (Temporal's time-skipping server does). By now the run
+  // exists, so sending again signals it.
+  const handle = await deliver().catch((err) => {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return deliver();
+    throw err;
   });
   return { workflowId, runId: handle.signaledRunId };
 }
