@@ -32,8 +32,8 @@ export default tseslint.config(
             '@temporalio/worker',
           ],
           // Types from the rest of the project are fine; runtime code is not, but for the pure
-          // domain code written for both sides (no imports, no clock, no I/O). Paths are relative:
-          // one set for workflows/, one for the contract modules in workflows/contract/.
+          // domain code written for both sides (no imports, no clock, no I/O). Paths are relative,
+          // from workflows/ and from its folders (contract/, runbook-run/).
           patterns: [
             {
               group: [
@@ -45,16 +45,6 @@ export default tseslint.config(
                   `${up}activities`,
                   `${up}activities/*`,
                 ]),
-              ],
-              allowTypeImports: true,
-            },
-            {
-              group: [
-                '../../src/*',
-                '!../../src/core',
-                '../../src/core/*',
-                '!../../src/core/conditions',
-                '../../activities/*',
               ],
               allowTypeImports: true,
             },

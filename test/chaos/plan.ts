@@ -216,7 +216,7 @@ function addDisorder(rng: Random, plans: IncidentPlan[], o: PlanOptions, holders
       rng.chance(o.interruptRate)
     )
       makeInterrupt(rng, p, rng.pick(['cancel', 'terminate'] as const));
-    if (p.webhookRace || p.interrupt) p.holdMs = rng.int(2000, 4000);
+    if (p.webhookRace || p.interrupt) p.holdMs = holdFor(rng, p);
   }
   const used = new Set<number>();
   const kinds: {
@@ -265,12 +265,12 @@ function addDisorder(rng: Random, plans: IncidentPlan[], o: PlanOptions, holders
     {
       has: (p) => p.webhookRace && p.record,
       fits: (p) => !p.resolveFirst && plain(p) && p.flow !== 'open',
-      make: (p) => Object.assign(p, { webhookRace: true, record: true, holdMs: rng.int(2000, 4000) }),
+      make: (p) => Object.assign(p, { webhookRace: true, record: true, holdMs: rng.int(...RACE_HOLD_MS) }),
     },
     {
       has: (p) => p.webhookRace && !p.record,
       fits: (p) => !p.resolveFirst && plain(p) && !p.record,
-      make: (p) => Object.assign(p, { webhookRace: true, holdMs: rng.int(2000, 4000) }),
+      make: (p) => Object.assign(p, { webhookRace: true, holdMs: rng.int(...RACE_HOLD_MS) }),
     },
     {
       has: (p) => p.interrupt === 'cancel',
@@ -318,11 +318,23 @@ function addDisorder(rng: Random, plans: IncidentPlan[], o: PlanOptions, holders
     if (!free.length) continue;
     const p = rng.pick(free);
     k.make(p);
-    if (p.webhookRace || p.interrupt) p.holdMs ??= rng.int(2000, 4000);
+    if (p.webhookRace || p.interrupt) p.holdMs ??= holdFor(rng, p);
     const keys = new Set(eventKeys(p.flow));
     for (const key of Object.keys(p.duplicates) as EventKey[]) if (!keys.has(key)) delete p.duplicates[key];
     used.add(p.index);
   }
+}
+
+/**
+ * How long the sandbox holds a bridge create's answer after making the meeting: a webhook race
+ * needs a few seconds; a cancel or terminate must land inside the hold on a loaded machine too
+ * (the driver first sees the meeting in Zoom, then sends it), so it gets longer.
+ */
+const RACE_HOLD_MS = [2000, 4000] as const;
+const INTERRUPT_HOLD_MS = [8000, 10000] as const;
+function holdFor(rng: Random, p: IncidentPlan): number {
+  const [min, max] = p.interrupt ? INTERRUPT_HOLD_MS : RACE_HOLD_MS;
+  return rng.int(min, max);
 }
 
 /** The bridge runbook is cancelled or terminated mid-create; a terminated one is closed (its close reconciles what it left). */
@@ -337,7 +349,7 @@ function makeInterrupt(rng: Random, p: IncidentPlan, kind: Interrupt): void {
     webhookRace: false,
     skew: undefined,
     updates: [],
-    holdMs: rng.int(2000, 4000),
+    holdMs: rng.int(...INTERRUPT_HOLD_MS),
   });
 }
 
