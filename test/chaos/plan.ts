@@ -326,11 +326,11 @@ function addDisorder(rng: Random, plans: IncidentPlan[], o: PlanOptions, holders
 }
 
 /**
- * How long the sandbox holds a bridge create's answer after making the meeting: a webhook race
- * needs a few seconds; a cancel or terminate must land inside the hold on a loaded machine too
- * (the driver first sees the meeting in Zoom, then sends it), so it gets longer.
+ * How long the sandbox holds a bridge create's answer after making the meeting. Inside the hold the
+ * driver must see the meeting in Zoom, then start it and join (a webhook race) or cancel or
+ * terminate the run: long enough for that on a loaded CI machine, the interrupts longest.
  */
-const RACE_HOLD_MS = [2000, 4000] as const;
+const RACE_HOLD_MS = [4000, 7000] as const;
 const INTERRUPT_HOLD_MS = [8000, 10000] as const;
 function holdFor(rng: Random, p: IncidentPlan): number {
   const [min, max] = p.interrupt ? INTERRUPT_HOLD_MS : RACE_HOLD_MS;
