@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import axios from 'axios';
 import { loadRunbooks } from '../src/core/runbook-loader';
+import { SANDBOX_DIAL_IN_NUMBERS } from '../src/sandbox/zoom-api';
 import { sendIncidentEvent, getTimeline } from '../src/temporal/client';
 import { IncidentEvent } from '../src/core/incident';
 import { runbookBridgeQuery, IncidentIdAttr, incidentWorkflowId, TimelineEntry } from '../workflows/contract';
@@ -66,11 +67,17 @@ describe('an incident opens a Zoom bridge', () => {
     expect(meeting.settings).toMatchObject({ join_before_host: true, waiting_room: false });
 
     const entry = bridgeEntry(timeline)!;
-    expect(entry.links).toEqual([{ label: 'Join', url: meeting.join_url }]);
+    // The join link, then the account's first dial-in numbers as one-tap links (the phone passcode never).
+    expect(entry.links!.map((l) => l.url)).toEqual([
+      meeting.join_url,
+      ...SANDBOX_DIAL_IN_NUMBERS.slice(0, 3).map((n) => `tel:${n.number.replace(/[^\d+]/g, '')},,${meeting.id}#`),
+    ]);
     expect(timeline.find((e) => e.step === 'share')!.summary).toBe(`Join the bridge: ${meeting.join_url}`);
     // The host's start URL and the passcode are credentials: never on the timeline.
     expect(JSON.stringify(timeline)).not.toContain(String(meeting.start_url));
     expect(JSON.stringify(timeline)).not.toContain(`${meeting.password}`);
+    expect(JSON.stringify(timeline)).not.toContain(`${meeting.pstn_password}`);
+    expect(JSON.stringify(timeline)).not.toContain(`${meeting.h323_password}`);
 
     const runbook = stack.client.workflow.getHandle(`${workflowId}/incident-bridge`);
     expect(await runbook.query(runbookBridgeQuery)).toMatchObject({
