@@ -1,6 +1,14 @@
 /** Zoom's errors as Temporal failures, and the answers that mean a retried write already happened. */
 import { ApplicationFailure, log } from '@temporalio/activity';
-import { isMeetingGone, isPermanent, ZoomError, ZoomMeetingGoneError, ZoomValidationError } from '../src/zoom/errors';
+import {
+  IN_MEETING_CONTROL_REFUSED,
+  isMeetingGone,
+  isPermanent,
+  ZoomError,
+  ZoomMeetingGoneError,
+  ZoomMeetingNotLiveError,
+  ZoomValidationError,
+} from '../src/zoom/errors';
 import type { MeetingRemoval } from './types';
 
 /**
@@ -13,6 +21,35 @@ export async function onMeeting<T>(meetingId: string, action: string, call: () =
   } catch (err) {
     if (isMeetingGone(err)) throw new ZoomMeetingGoneError(meetingId, action, err);
     throw err;
+  }
+}
+
+/** Zoom's words for a live meeting that is not there (the meeting itself exists: a deleted one is 404/3001). */
+const NO_LIVE_MEETING = /meeting (id )?does not exist|invalid meeting id/i;
+
+/**
+ * Runs an in-meeting control. Zoom answers 400/300 for several unmet prerequisites: a meeting that
+ * is not in progress says so in our words; any other refusal keeps Zoom's text with
+ * `prerequisites` as the hint (Zoom's message does not say which one is missing). All of them, and
+ * a deleted meeting, are for good: retrying changes none.
+ */
+export async function inLiveMeeting<T>(
+  meetingId: string,
+  action: string,
+  prerequisites: string,
+  call: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await onMeeting(meetingId, action, call);
+  } catch (err) {
+    if (!(err instanceof ZoomValidationError) || err.code !== IN_MEETING_CONTROL_REFUSED) throw err;
+    if (NO_LIVE_MEETING.test(err.message)) throw new ZoomMeetingNotLiveError(meetingId, action, err);
+    throw new ZoomValidationError(err.message, {
+      status: err.status,
+      code: err.code,
+      trackingId: err.trackingId,
+      hint: prerequisites,
+    });
   }
 }
 

@@ -31,6 +31,8 @@ export type Weekday = NonNullable<NonNullable<CreateMeetingInput['recurrence']>[
 export type UpdateMeetingInput = MeetingCall & Omit<StepInputs['zoom.updateMeeting'], 'meeting'>;
 export type ManageParticipantsInput = MeetingCall & Omit<StepInputs['zoom.manageParticipants'], 'meeting'>;
 export type RecordingSettingsInput = MeetingCall & Omit<StepInputs['zoom.recordingSettings'], 'meeting'>;
+export type RecordingAction = StepInputs['zoom.recordingControl']['action'];
+export type RecordingControlInput = MeetingCall & { action: RecordingAction };
 
 /** A meeting's cloud recording as runbooks see it: the share link (never its passcode) and the files. */
 export interface RecordingSummary {

@@ -1,8 +1,8 @@
 /** Runbook inputs to Zoom's request shapes, and Zoom's answers to what a run may keep. */
 import { activityInfo } from '@temporalio/activity';
-import type { MeetingSummary } from '../workflows/contract';
-import { CreateMeetingRecurrence, Meeting, MeetingSettings } from '../src/zoom/types';
-import type { CreateMeetingInput, Weekday } from './types';
+import type { DialInNumber, MeetingSummary } from '../workflows/contract';
+import { CreateMeetingRecurrence, InMeetingControl, Meeting, MeetingSettings } from '../src/zoom/types';
+import type { CreateMeetingInput, RecordingAction, Weekday } from './types';
 
 /** A new bridge: join before host, no waiting room, no recording, unless the runbook says otherwise. */
 export function meetingSettings(input: CreateMeetingInput): MeetingSettings {
@@ -56,9 +56,18 @@ export function edit(current: string[], add: string[] = [], remove: string[] = [
     .filter((e) => e && !gone.has(e.toLowerCase()) && !seen.has(e.toLowerCase()) && seen.add(e.toLowerCase()));
 }
 
-/** Only what may be shared: never start_url (it lets anyone host) nor the passcode. */
+/**
+ * Only what may be shared: never start_url (it lets anyone host) nor a passcode (the meeting's,
+ * or the phone one, pstn_password / h323_password: the dial-in numbers are copied field by field).
+ */
 export function summarise(m: Meeting, created: boolean): MeetingSummary {
   const retried = activityInfo().attempt > 1;
+  const dialIn = m.settings?.global_dial_in_numbers?.map(({ country, number, city, type }): DialInNumber => ({
+    country,
+    number,
+    ...(city ? { city } : {}),
+    ...(type ? { type } : {}),
+  }));
   return {
     id: String(m.id),
     topic: m.topic,
@@ -67,5 +76,11 @@ export function summarise(m: Meeting, created: boolean): MeetingSummary {
     startTime: m.start_time,
     created,
     ...(retried ? { retried } : {}),
+    ...(dialIn?.length ? { dialIn } : {}),
   };
+}
+
+/** A runbook's recording action as Zoom's in-meeting control method. */
+export function recordingMethod(action: RecordingAction): InMeetingControl['method'] {
+  return `recording.${action}`;
 }

@@ -2,9 +2,10 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import axios from 'axios';
 import { zoomConnector } from '../src/apps/worker';
-import { ZoomNotFoundError } from '../src/zoom/errors';
+import { ZoomNotFoundError, ZoomValidationError } from '../src/zoom/errors';
 import { CreateMeetingRequest } from '../src/zoom/types';
 import { RecordedRequest, ZoomSandbox } from '../src/sandbox/server';
+import { SANDBOX_DIAL_IN_NUMBERS } from '../src/sandbox/zoom-api';
 import { OpenApiSpecs } from './support/openapi';
 import { sandboxConnector } from './support/stack';
 
@@ -80,7 +81,10 @@ describeWithSpecs('Zoom OpenAPI contract: client requests and sandbox responses'
     const postmortem = await zoom.createMeeting(host, { topic: 'Postmortem INC-4711', settings: { approval_type: 0 } });
     await zoom.addRegistrant(postmortem.id, { email: 'ana@example.com', first_name: 'Ana', last_name: 'Ruiz' });
 
+    await expectRefused(zoom.inMeetingControl(created.id, { method: 'recording.start' })); // not live yet
     await admin.post(`/meetings/${created.id}/start`);
+    await zoom.inMeetingControl(created.id, { method: 'recording.start' });
+    await zoom.inMeetingControl(created.id, { method: 'recording.pause' });
     await admin.post(`/meetings/${created.id}/participants`, { name: 'Ana Ruiz', email: 'ana@example.com' });
     await admin.post(`/meetings/${created.id}/participants`, { name: 'On Call', email: 'oncall@example.com' });
     await zoom.endMeeting(created.id);
@@ -107,6 +111,9 @@ describeWithSpecs('Zoom OpenAPI contract: client requests and sandbox responses'
       'POST /users/{userId}/meetings (meetingCreate) -> 201',
       'POST /users/{userId}/meetings (meetingCreate) -> 201',
       'POST /meetings/{meetingId}/registrants (meetingRegistrantCreate) -> 201',
+      'PATCH /live_meetings/{meetingId}/events (inMeetingControl) -> 400',
+      'PATCH /live_meetings/{meetingId}/events (inMeetingControl) -> 202',
+      'PATCH /live_meetings/{meetingId}/events (inMeetingControl) -> 202',
       'PUT /meetings/{meetingId}/status (meetingStatus) -> 204',
       'GET /past_meetings/{meetingId}/participants (pastMeetingParticipants) -> 200',
       'GET /meetings/{meetingId}/recordings (recordingGet) -> 200',
@@ -128,8 +135,8 @@ describeWithSpecs('Zoom OpenAPI contract: client requests and sandbox responses'
       return validate(r.body);
     });
     expect(problems).toEqual([]);
-    // Not vacuous: every create, update, registrant, status and settings call carried a body and was checked.
-    expect(calls.filter((r) => r.body !== undefined)).toHaveLength(8);
+    // Not vacuous: every create, update, registrant, in-meeting control, status and settings call carried a body and was checked.
+    expect(calls.filter((r) => r.body !== undefined)).toHaveLength(11);
   });
 
   it('every response body the sandbox returned matches the spec (errors: {code, message})', () => {
@@ -140,8 +147,9 @@ describeWithSpecs('Zoom OpenAPI contract: client requests and sandbox responses'
       const validate = op.response(r.status);
       if (validate) {
         problems.push(...validate(r.response));
-      } else if (r.status === 204) {
-        if (r.response !== undefined) problems.push(`${op.label}: 204 with a body`);
+      } else if (r.status === 204 || r.status === 202) {
+        // Zoom documents both without a body (202: in-meeting controls).
+        if (r.response !== undefined) problems.push(`${op.label}: ${r.status} with a body`);
       } else if (r.status >= 200 && r.status < 300) {
         problems.push(`${op.label}: the spec has no JSON schema for ${r.status}`);
       } else {
@@ -151,6 +159,11 @@ describeWithSpecs('Zoom OpenAPI contract: client requests and sandbox responses'
     }
     expect(problems).toEqual([]);
     expect(calls.filter((r) => op200(r) && r.response !== undefined).length).toBeGreaterThanOrEqual(9);
+  });
+
+  it("the create answer lists the account's dial-in numbers, as Zoom's does (settings.global_dial_in_numbers)", () => {
+    const create = calls.find((r) => r.method === 'POST' && r.status === 201 && r.path.endsWith('/meetings'))!;
+    expect(create.response).toMatchObject({ settings: { global_dial_in_numbers: SANDBOX_DIAL_IN_NUMBERS } });
   });
 
   describe('the validator itself (so a green run means something)', () => {
@@ -201,4 +214,8 @@ describeWithSpecs('Zoom OpenAPI contract: client requests and sandbox responses'
 
 async function expectNotFound(p: Promise<unknown>): Promise<void> {
   await expect(p).rejects.toBeInstanceOf(ZoomNotFoundError);
+}
+
+async function expectRefused(p: Promise<unknown>): Promise<void> {
+  await expect(p).rejects.toBeInstanceOf(ZoomValidationError);
 }

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import axios from 'axios';
 import { loadRunbooks } from '../src/core/runbook-loader';
+import { SANDBOX_DIAL_IN_NUMBERS } from '../src/sandbox/zoom-api';
 import { sendIncidentEvent, getTimeline } from '../src/temporal/client';
 import { IncidentEvent } from '../src/core/incident';
 import { runbookBridgeQuery, IncidentIdAttr, incidentWorkflowId, TimelineEntry } from '../workflows/contract';
@@ -66,11 +67,17 @@ describe('an incident opens a Zoom bridge', () => {
     expect(meeting.settings).toMatchObject({ join_before_host: true, waiting_room: false });
 
     const entry = bridgeEntry(timeline)!;
-    expect(entry.links).toEqual([{ label: 'Join', url: meeting.join_url }]);
+    // The join link, then the account's first dial-in numbers as one-tap links (the phone passcode never).
+    expect(entry.links!.map((l) => l.url)).toEqual([
+      meeting.join_url,
+      ...SANDBOX_DIAL_IN_NUMBERS.slice(0, 3).map((n) => `tel:${n.number.replace(/[^\d+]/g, '')},,${meeting.id}#`),
+    ]);
     expect(timeline.find((e) => e.step === 'share')!.summary).toBe(`Join the bridge: ${meeting.join_url}`);
     // The host's start URL and the passcode are credentials: never on the timeline.
     expect(JSON.stringify(timeline)).not.toContain(String(meeting.start_url));
     expect(JSON.stringify(timeline)).not.toContain(`${meeting.password}`);
+    expect(JSON.stringify(timeline)).not.toContain(`${meeting.pstn_password}`);
+    expect(JSON.stringify(timeline)).not.toContain(`${meeting.h323_password}`);
 
     const runbook = stack.client.workflow.getHandle(`${workflowId}/incident-bridge`);
     expect(await runbook.query(runbookBridgeQuery)).toMatchObject({
@@ -187,8 +194,17 @@ describe('an incident opens a Zoom bridge', () => {
     const meetings = meetingsFor(id);
     expect(meetings).toHaveLength(1);
     expect(entry.links![0].url).toBe(meetings[0].join_url);
+    // The meeting found by its marker (list, then get: the list lacks them) still reports the dial-in numbers.
+    expect(entry.links!.slice(1).map((l) => l.label)).toEqual([
+      'Dial-in US New York +1 555 010 0100',
+      'Dial-in US toll-free +1 800 555 0100',
+      'Dial-in GB London +44 20 7946 0100',
+    ]);
     const runbook = stack.client.workflow.getHandle(`${incidentWorkflowId(id)}/incident-bridge`);
-    expect(await runbook.query(runbookBridgeQuery)).toMatchObject({ created: false });
+    expect(await runbook.query(runbookBridgeQuery)).toMatchObject({
+      created: false,
+      dialIn: SANDBOX_DIAL_IN_NUMBERS.map(({ country_name: _name, ...n }) => n),
+    });
     const creates = stack.sandbox.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/meetings'));
     expect(creates.filter((r) => JSON.stringify(r.body).includes(`Incident ${id}`))).toHaveLength(1);
   });

@@ -469,6 +469,9 @@ describe('secret hygiene: the example runbooks on plain history', () => {
     expect(
       count('H.323 passcode') + count('PSTN passcode') + count('passcode (meeting or recording)'),
     ).toBeGreaterThanOrEqual(10);
+    // The phone passcodes each create answered (dial-in callers need them; the timeline must not show them).
+    expect(count('PSTN passcode')).toBeGreaterThanOrEqual(5);
+    expect(count('H.323 passcode')).toBeGreaterThanOrEqual(5);
     expect(count('encrypted meeting passcode')).toBeGreaterThanOrEqual(5);
     expect(count('recording play passcode')).toBeGreaterThanOrEqual(1);
     expect(count('client secret')).toBe(1);
@@ -497,6 +500,14 @@ describe('secret hygiene: the example runbooks on plain history', () => {
     }
     const logText = logs.lines.join('\n');
     scan('the logs', logText);
+    // The timelines as operators read them: the bridges' dial-in numbers are there, their phone passcodes not.
+    const timelines: string[] = [];
+    for (const id of [a, b, c]) {
+      const timeline = JSON.stringify(await getTimeline(stack.client, id));
+      timelines.push(timeline);
+      scan(`the timeline of ${id}`, timeline);
+    }
+    expect(timelines.join('\n')).toMatch(/"label":"Dial-in [^"]+","url":"tel:\+\d+,,\d+#"/);
     // Nothing that looks like a credential, whatever its value.
     for (const [where, text] of [
       ['histories', histories.map((h) => unescapeJson(h.text)).join('\n') + decodedAll],
@@ -509,6 +520,7 @@ describe('secret hygiene: the example runbooks on plain history', () => {
     // The scan reads what it should: payloads decoded, join links present, the fault paths taken.
     expect(decodedAll).toContain('sealedRefreshToken');
     expect(decodedAll).toMatch(/\/j\/\d+\?pwd=/);
+    expect(decodedAll).toContain('"dialIn":[{"country":"US"');
     expect(logText).toMatch(/Activity failed/);
     // The token endpoint's echo was met (a lookup's quick re-read may absorb it before any log line).
     expect(stack.sandbox.requests.some((r) => r.path === '/oauth/token' && r.status === 500)).toBe(true);

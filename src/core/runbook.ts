@@ -269,6 +269,18 @@ export const stepSchema = z.discriminatedUnion('action', [
       .strict(),
   ),
   step(
+    'zoom.recordingControl',
+    z
+      .object({
+        meeting: stepRef,
+        /** What to do with the live meeting's cloud recording. */
+        action: z.enum(['start', 'pause', 'resume', 'stop']),
+        /** First wait until Zoom's webhooks say the meeting is live, at most this long (then Zoom is asked anyway). */
+        whenLive: durationSchema.optional(),
+      })
+      .strict(),
+  ),
+  step(
     'zoom.collectRecordings',
     z
       .object({

@@ -96,6 +96,7 @@ const RENDERERS: Renderers = {
   'zoom.endMeeting': templatesOnly,
   'zoom.deleteMeeting': templatesOnly,
   'zoom.recordingSettings': templatesOnly,
+  'zoom.recordingControl': templatesOnly,
   'zoom.collectRecordings': templatesOnly,
   'zoom.collectAttendance': templatesOnly,
   'timeline.post': templatesOnly,

@@ -7,7 +7,16 @@ import { oauthRoutes } from './oauth';
 import { SandboxRateLimits, SandboxRateLimitsOptions } from './rate-limits';
 import { endMeeting, simulationRoutes } from './simulate';
 import { WebhookSender } from './webhook-sender';
-import { newUserOAuthState, SandboxCredentials, SandboxState, SandboxUser, zoomRoutes } from './zoom-api';
+import {
+  defaultAccount,
+  MeetingInstance,
+  newUserOAuthState,
+  SandboxCredentials,
+  SandboxState,
+  SandboxUser,
+  StoredMeeting,
+  zoomRoutes,
+} from './zoom-api';
 
 /** Every scope the emulated app is granted unless a test narrows them. */
 export const SANDBOX_DEFAULT_SCOPES = [
@@ -18,6 +27,7 @@ export const SANDBOX_DEFAULT_SCOPES = [
   'meeting:update:status:admin',
   'meeting:read:list_meetings:admin',
   'meeting:write:registrant:admin',
+  'meeting:update:in_meeting_controls:admin',
   'meeting:read:past_meeting:admin',
   'meeting:read:list_past_participants:admin',
   'report:read:list_meeting_participants:admin',
@@ -74,6 +84,26 @@ const faultSchema = z.object({
 });
 export type Fault = z.infer<typeof faultSchema>;
 
+/** What `PATCH /_sandbox/account` may change: cloud recording on or off, the dial-in numbers. */
+const accountSchema = z
+  .object({
+    cloudRecording: z.boolean().optional(),
+    dialInNumbers: z
+      .array(
+        z
+          .object({
+            country: z.string().min(2),
+            country_name: z.string(),
+            city: z.string().optional(),
+            number: z.string().min(1),
+            type: z.enum(['toll', 'tollfree']),
+          })
+          .strict(),
+      )
+      .optional(),
+  })
+  .strict();
+
 export interface RecordedRequest {
   at: string;
   method: string;
@@ -102,6 +132,7 @@ export class ZoomSandbox {
   constructor(private readonly options: SandboxOptions = {}) {
     this.state = {
       credentials: { ...SANDBOX_DEFAULT_CREDENTIALS, ...options.credentials },
+      account: defaultAccount(),
       users: options.users ?? SANDBOX_DEFAULT_USERS,
       groups: [
         {
@@ -159,6 +190,7 @@ export class ZoomSandbox {
   }
 
   reset(): void {
+    this.state.account = defaultAccount();
     this.state.meetings.clear();
     this.state.instances.length = 0;
     this.state.webhook = undefined;
@@ -241,6 +273,12 @@ export class ZoomSandbox {
     }
   }
 
+  /** The cloud recording of the meeting's live occurrence; a meeting not in progress records nothing. */
+  cloudRecording(meeting: StoredMeeting): NonNullable<MeetingInstance['cloudRecording']> {
+    const live = this.state.instances.find((i) => i.meetingId === meeting.id && !i.endTime);
+    return live?.cloudRecording ?? 'stopped';
+  }
+
   private takeFault(method: string, path: string): Fault | undefined {
     const i = this.faults.findIndex(
       (f) => (!f.method || f.method === method) && (!f.path || new RegExp(f.path).test(path)),
@@ -253,10 +291,25 @@ export class ZoomSandbox {
 
   private adminRoutes(): Route[] {
     return [
+      // Each meeting as Zoom stores it, plus where its cloud recording stands (not a Zoom field).
       route('GET', '/_sandbox/meetings', () => ({
         status: 200,
-        body: { meetings: [...this.state.meetings.values()] },
+        body: {
+          meetings: [...this.state.meetings.values()].map((m) => ({ ...m, cloudRecording: this.cloudRecording(m) })),
+        },
       })),
+      route('GET', '/_sandbox/account', () => ({ status: 200, body: this.state.account })),
+      route('PATCH', '/_sandbox/account', (req) => {
+        const parsed = accountSchema.safeParse(req.json());
+        if (!parsed.success)
+          throw new ZoomHttpError(
+            400,
+            300,
+            `Invalid account settings: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+          );
+        Object.assign(this.state.account, parsed.data);
+        return { status: 200, body: this.state.account };
+      }),
       route('GET', '/_sandbox/requests', () => ({ status: 200, body: { requests: this.requests } })),
       route('GET', '/_sandbox/stats', () => ({
         status: 200,

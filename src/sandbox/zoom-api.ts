@@ -47,6 +47,9 @@ export interface ParticipantRecord {
   registrant_id?: string;
 }
 
+/** Where a live meeting's cloud recording stands (in-meeting controls change it). */
+export type CloudRecordingState = 'recording' | 'paused' | 'stopped';
+
 /** One occurrence of a meeting being held: started, maybe ended, maybe recorded. */
 export interface MeetingInstance {
   uuid: string;
@@ -54,6 +57,8 @@ export interface MeetingInstance {
   startTime: string;
   endTime?: string;
   participants: ParticipantRecord[];
+  /** Its cloud recording while live (absent: never started). */
+  cloudRecording?: CloudRecordingState;
   /** Zoom's recording object fields for this instance (share_url, recording_files, ...), once completed. */
   recording?: Record<string, unknown>;
 }
@@ -76,8 +81,38 @@ export interface ZoomApiHooks {
   endMeeting(meeting: StoredMeeting): Promise<unknown>;
 }
 
+/** One of Zoom's `global_dial_in_numbers`. */
+export interface DialInNumber {
+  country: string;
+  country_name: string;
+  city?: string;
+  number: string;
+  type: 'toll' | 'tollfree';
+}
+
+/** Account settings the admin API changes (`PATCH /_sandbox/account`). */
+export interface SandboxAccount {
+  /** Cloud recording enabled on the account: Zoom refuses recording controls without it. */
+  cloudRecording: boolean;
+  /** The numbers of the account's dial-in countries, which every meeting's settings list. */
+  dialInNumbers: DialInNumber[];
+}
+
+/** Made-up numbers (the ranges set aside for fiction where there is one), in the account's country order. */
+export const SANDBOX_DIAL_IN_NUMBERS: DialInNumber[] = [
+  { country: 'US', country_name: 'US', city: 'New York', number: '+1 555 010 0100', type: 'toll' },
+  { country: 'US', country_name: 'US', number: '+1 800 555 0100', type: 'tollfree' },
+  { country: 'GB', country_name: 'United Kingdom', city: 'London', number: '+44 20 7946 0100', type: 'toll' },
+  { country: 'DE', country_name: 'Germany', city: 'Frankfurt', number: '+49 69 9999 0100', type: 'toll' },
+];
+
+export function defaultAccount(): SandboxAccount {
+  return { cloudRecording: true, dialInNumbers: SANDBOX_DIAL_IN_NUMBERS.map((n) => ({ ...n })) };
+}
+
 export interface SandboxState {
   credentials: SandboxCredentials;
+  account: SandboxAccount;
   users: SandboxUser[];
   groups: SandboxGroup[];
   scopes: string[];
@@ -115,6 +150,13 @@ const CREATE_RESPONSE_FIELDS = [
   'settings',
   'pre_schedule',
 ];
+/** Each recording control: the state it leaves the live meeting's recording in. */
+const RECORDING_METHODS = new Map<unknown, (now: CloudRecordingState) => CloudRecordingState>([
+  ['recording.start', (now) => (now === 'stopped' ? 'recording' : now)],
+  ['recording.pause', (now) => (now === 'recording' ? 'paused' : now)],
+  ['recording.resume', (now) => (now === 'paused' ? 'recording' : now)],
+  ['recording.stop', () => 'stopped'],
+]);
 const MEETING_TYPES = new Set([1, 2, 3, 8]);
 const AUTO_RECORDING = new Set(['local', 'cloud', 'none']);
 const PASSWORD = /^[A-Za-z0-9@\-_*]{1,10}$/;
@@ -171,6 +213,28 @@ export function zoomRoutes(state: SandboxState, hooks: ZoomApiHooks): Route[] {
       }
       if (action === 'end' && meeting.status === 'started') await hooks.endMeeting(meeting);
       return { status: 204 };
+    }),
+    // Zoom's prerequisites: a live meeting (a meeting that is not is "Meeting does not exist" under
+    // 400/300), then cloud recording enabled on the account (refused under the same code). Zoom
+    // documents no error for pausing what is not recording and the like: those change nothing.
+    route('PATCH', '/v2/live_meetings/:meetingId/events', (req) => {
+      requireToken(state, req, 'inMeetingControl');
+      const meeting = findMeeting(state, req.params.meetingId);
+      const next = RECORDING_METHODS.get(asObject(req.json(), '').method);
+      if (!next)
+        throw new ZoomHttpError(
+          400,
+          300,
+          'Validation Failed.',
+          {},
+          { errors: [{ field: 'method', message: 'Invalid field.' }] },
+        );
+      const live = state.instances.find((i) => i.meetingId === meeting.id && !i.endTime);
+      if (!live) throw new ZoomHttpError(400, 300, 'Meeting does not exist.');
+      if (!state.account.cloudRecording)
+        throw new ZoomHttpError(400, 300, 'This API is not available for this account, please contact Zoom support.');
+      live.cloudRecording = next(live.cloudRecording ?? 'stopped');
+      return { status: 202 };
     }),
     route('POST', '/v2/meetings/:meetingId/registrants', (req) => {
       requireToken(state, req, 'addRegistrant');
@@ -398,6 +462,8 @@ function createMeeting(state: SandboxState, host: SandboxUser, input: unknown): 
     audio: 'voip',
     alternative_hosts: '',
     ...settingsIn,
+    global_dial_in_countries: [...new Set(state.account.dialInNumbers.map((n) => n.country))],
+    global_dial_in_numbers: state.account.dialInNumbers.map((n) => ({ ...n })),
     // Zoom: an enabled waiting room disables join before host.
     ...(waitingRoom ? { join_before_host: false } : {}),
   };

@@ -9,6 +9,7 @@ import { collectPages } from './paging';
 import { redactSecrets, secretValuesIn } from './redact';
 import {
   CreateMeetingRequest,
+  InMeetingControl,
   Meeting,
   meetingListSchema,
   meetingSchema,
@@ -123,6 +124,19 @@ export class ZoomClient {
       method: 'PUT',
       path: `/meetings/${meetingPathId(meeting)}/status`,
       body: { action: 'end' },
+    });
+  }
+
+  /**
+   * An in-meeting control (`PATCH /live_meetings/{id}/events`, answered 202): the meeting must be
+   * live, and the caller its host or an alternative host.
+   */
+  async inMeetingControl(meeting: MeetingRef, body: InMeetingControl): Promise<void> {
+    await this.request({
+      operation: 'inMeetingControl',
+      method: 'PATCH',
+      path: `/live_meetings/${meetingPathId(meeting)}/events`,
+      body,
     });
   }
 

@@ -52,6 +52,19 @@ export class ZoomMeetingGoneError extends ZoomNotFoundError {
 }
 /** Zoom refused the request as invalid (400 codes such as 300, 3000, 3003, 3161). */
 export class ZoomValidationError extends ZoomError {}
+/**
+ * An in-meeting control (recording, invitations) on a meeting that exists but is not in progress:
+ * Zoom answers 400/300 "Meeting does not exist" for the live meeting. Named in our words, Zoom's
+ * answer kept; retrying does not start the meeting.
+ */
+export class ZoomMeetingNotLiveError extends ZoomValidationError {
+  constructor(meetingId: string | number, action: string, cause: ZoomError) {
+    super(
+      `Zoom meeting ${meetingId} is not live: could not ${action} (Zoom allows it only while the meeting is in progress). ${cause.message}`,
+      { status: cause.status, code: cause.code, trackingId: cause.trackingId },
+    );
+  }
+}
 /** Per-second limit hit (429); retry after `retryAfterMs`. */
 export class ZoomRateLimitError extends ZoomError {}
 /** Per-host daily create/update limit (100/day) or an account daily limit; resets at `resetAt`. */
@@ -63,6 +76,11 @@ export class ZoomConfigError extends ZoomError {}
 
 /** Zoom's code for "Meeting {id} is not found or has expired" (404). */
 export const MEETING_NOT_FOUND = 3001;
+/**
+ * Zoom's code for the refusals its in-meeting controls document under 400: the live meeting does
+ * not exist (not in progress), no permission, the API is not available for the account.
+ */
+export const IN_MEETING_CONTROL_REFUSED = 300;
 /** Zoom's code for "you cannot delete this meeting since it is in progress" (400). */
 export const MEETING_IN_PROGRESS = 3002;
 

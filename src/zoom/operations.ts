@@ -40,6 +40,16 @@ export const OPERATIONS = {
     scopes: ['meeting:read', 'meeting:read:admin', 'meeting:read:list_meetings', 'meeting:read:list_meetings:admin'],
     category: 'Medium',
   },
+  // PATCH /live_meetings/{meetingId}/events: recording control (and invitations) in a live meeting.
+  inMeetingControl: {
+    scopes: [
+      'meeting:write',
+      'meeting:write:admin',
+      'meeting:update:in_meeting_controls',
+      'meeting:update:in_meeting_controls:admin',
+    ],
+    category: 'Medium',
+  },
   addRegistrant: {
     scopes: ['meeting:write', 'meeting:write:admin', 'meeting:write:registrant', 'meeting:write:registrant:admin'],
     category: 'Light',

@@ -33,6 +33,33 @@ export interface CreateMeetingRequest {
   settings?: MeetingSettings;
 }
 
+/** Zoom's cloud-recording controls of a live meeting (`PATCH /live_meetings/{id}/events`). */
+export const RECORDING_METHODS = ['recording.start', 'recording.stop', 'recording.pause', 'recording.resume'] as const;
+
+/** Request body of `PATCH /live_meetings/{meetingId}/events` (the methods we use). */
+export interface InMeetingControl {
+  method: (typeof RECORDING_METHODS)[number];
+}
+
+/**
+ * One of `settings.global_dial_in_numbers` (create and get answers). A malformed list is dropped
+ * rather than failing the call: a meeting Zoom has made must not be lost over its phone numbers.
+ */
+const dialInNumbersSchema = z
+  .array(
+    z
+      .object({
+        country: z.string(),
+        number: z.string(),
+        city: z.string().optional(),
+        type: z.string().optional(),
+        country_name: z.string().optional(),
+      })
+      .passthrough(),
+  )
+  .optional()
+  .catch(undefined);
+
 /**
  * The parts of Zoom's meeting object our logic reads. Zoom sends more; passthrough keeps it for
  * callers that need it while the fields we rely on are checked.
@@ -54,6 +81,7 @@ export const meetingSchema = z
     join_url: z.string(),
     start_url: z.string().optional(),
     password: z.string().optional(),
+    settings: z.object({ global_dial_in_numbers: dialInNumbersSchema }).passthrough().optional(),
   })
   .passthrough();
 export type Meeting = z.infer<typeof meetingSchema>;

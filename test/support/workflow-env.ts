@@ -27,6 +27,7 @@ export type ZoomActivities = Pick<
   | 'updateMeeting'
   | 'manageParticipants'
   | 'updateRecordingSettings'
+  | 'controlRecording'
   | 'getRecording'
   | 'getAttendance'
   | 'endMeeting'
@@ -70,6 +71,7 @@ export class FakeZoom {
         registered: 0,
       }),
       updateRecordingSettings: async () => undefined,
+      controlRecording: async () => undefined,
       getRecording: async () => ({ ready: false, files: [] }),
       getAttendance: async () => [],
       endMeeting: async () => ({}),
@@ -96,6 +98,10 @@ export class FakeZoom {
       updateRecordingSettings: async (input) => (
         this.record({ activity: 'updateRecordingSettings', input }),
         a().updateRecordingSettings(input)
+      ),
+      controlRecording: async (input) => (
+        this.record({ activity: 'controlRecording', input }),
+        a().controlRecording(input)
       ),
       getRecording: async (input) => (this.record({ activity: 'getRecording', input }), a().getRecording(input)),
       getAttendance: async (input) => (this.record({ activity: 'getAttendance', input }), a().getAttendance(input)),

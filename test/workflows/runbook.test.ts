@@ -38,6 +38,10 @@ steps:
 steps:
   - ${bridge}
   - { id: attendance, action: zoom.collectAttendance, with: { meeting: bridge, waitForEnd: 1h } }`),
+  runbook(`${on('record-live')}
+steps:
+  - ${bridge}
+  - { id: record, action: zoom.recordingControl, with: { meeting: bridge, action: start, whenLive: 30m } }`),
   runbook(`${on('timeout')}
 steps:
   - { id: resolved, action: wait.forIncident, with: { status: [resolved, closed], timeout: 2h } }
@@ -254,6 +258,59 @@ describe('the runbook workflow, Zoom stubbed, on the time-skipping test server',
       await run.result(); // waitForEnd: 1h, then the (empty) report
       expect((await stepEntry(id, 'attendance')).summary).toBe(`Nobody attended Zoom meeting ${meetingId}`);
     });
+  });
+
+  describe('zoom.recordingControl', () => {
+    it("whenLive: starts the recording once Zoom's webhooks say the meeting is live", async () => {
+      const { id, run } = await open('record-live');
+      const meetingId = await meetingOf(id, 'bridge');
+      const start = await w.now();
+      await w.env.sleep('10 minutes');
+      expect(w.zoom.callsTo('controlRecording', meetingId)).toEqual([]);
+      await run.signal(zoomMeetingEventSignal, zoomEvent(meetingId, 'meeting.started', await w.now()));
+      expect(await run.result()).toMatchObject({
+        steps: { record: { meetingId, action: 'start', recording: 'recording' } },
+      });
+      const [call] = w.zoom.callsTo('controlRecording', meetingId);
+      expect(call.input).toMatchObject({ meetingId, action: 'start' });
+      expect(call.at - start).toBeGreaterThanOrEqual(10 * 60_000);
+      expect(call.at - start).toBeLessThan(30 * 60_000);
+      expect((await stepEntry(id, 'record')).summary).toBe(`Cloud recording of Zoom meeting ${meetingId} started`);
+    });
+
+    it('whenLive: without a webhook, asks Zoom when the wait is over, and a refusal fails the step', async () => {
+      w.zoom.answer.controlRecording = async () => {
+        throw ApplicationFailure.nonRetryable('Zoom meeting 1 is not live', 'ZoomMeetingNotLiveError');
+      };
+      const { id, run } = await open('record-live');
+      const meetingId = await meetingOf(id, 'bridge');
+      const start = await w.now();
+      await expect(run.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+      const [call] = w.zoom.callsTo('controlRecording', meetingId);
+      expect(Math.round((call.at - start) / 60_000)).toBe(30); // the wait began just before `start` was read
+      expect((await stepEntry(id, 'record')).summary).toBe('Step record failed: Zoom meeting 1 is not live');
+    });
+  });
+
+  it("a bridge's timeline entry: the join link and the first three dial-in numbers as one-tap links; the output has them all", async () => {
+    const dialIn = [
+      { country: 'US', number: '+1 555 010 0100', city: 'New York', type: 'toll' },
+      { country: 'US', number: '+1 800 555 0100', type: 'tollfree' },
+      { country: 'GB', number: '+44 20 7946 0100', city: 'London', type: 'toll' },
+      { country: 'DE', number: '+49 69 9999 0100', city: 'Frankfurt', type: 'toll' },
+    ];
+    const create = w.zoom.answer.createMeeting;
+    w.zoom.answer.createMeeting = async (input) => ({ ...(await create(input)), dialIn });
+    const { id, run } = await open('record-live');
+    const meetingId = await meetingOf(id, 'bridge');
+    expect((await stepEntry(id, 'bridge')).links).toEqual([
+      { label: 'Join', url: `https://zoom.test/j/${meetingId}` },
+      { label: 'Dial-in US New York +1 555 010 0100', url: `tel:+15550100100,,${meetingId}#` },
+      { label: 'Dial-in US toll-free +1 800 555 0100', url: `tel:+18005550100,,${meetingId}#` },
+      { label: 'Dial-in GB London +44 20 7946 0100', url: `tel:+442079460100,,${meetingId}#` },
+    ]);
+    await run.signal(zoomMeetingEventSignal, zoomEvent(meetingId, 'meeting.started', await w.now()));
+    expect(await run.result()).toMatchObject({ steps: { bridge: { id: meetingId, dialIn } } });
   });
 
   it('wait.forIncident with a timeout: stops waiting and goes on', async () => {

@@ -69,6 +69,17 @@ export interface MeetingSummary {
   created: boolean;
   /** Earlier attempts ran: a create one of them sent may still land in Zoom after this one. */
   retried?: boolean;
+  /** Phone numbers to join by, for the account's dial-in countries (Zoom's `global_dial_in_numbers`); never the phone passcode. */
+  dialIn?: DialInNumber[];
+}
+
+/** A number to dial into a meeting: country code (US), the number as Zoom writes it, and where and what kind it is. */
+export interface DialInNumber {
+  country: string;
+  number: string;
+  city?: string;
+  /** Zoom's `toll` or `tollfree`. */
+  type?: string;
 }
 
 export const ZOOM_MEETING_EVENT_TYPES = [

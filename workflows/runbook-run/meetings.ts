@@ -6,7 +6,7 @@
 import { condition, metricMeter, patched } from '@temporalio/workflow';
 import type { StepInputs, StepOf } from '../../src/core/step-inputs';
 import { nowMs } from '../clock';
-import { BridgeMeetingIdAttr, MeetingSummary } from '../contract/shared';
+import { BridgeMeetingIdAttr, MeetingSummary, TimelineLink } from '../contract/shared';
 import { upsertSearchAttributes } from '@temporalio/workflow';
 import { RUNBOOK_PATCHES } from '../contract/runbook';
 import { Entry, RunbookRun, StepResult } from './run';
@@ -38,7 +38,7 @@ export async function createMeeting(
   const announced: Entry = {
     status: 'ok',
     summary: `Zoom meeting ready: ${meeting.topic} (${meeting.id})`,
-    links: [{ label: 'Join', url: meeting.joinUrl }],
+    links: [{ label: 'Join', url: meeting.joinUrl }, ...dialInLinks(meeting)],
     meeting: run.record(meeting.id, 'bridge'),
   };
   if (!run.bridge) {
@@ -109,6 +109,20 @@ export async function recurringMeeting(
       meeting: run.record(meeting.id, 'recurring'),
     },
   };
+}
+
+/** How many dial-in numbers the bridge's timeline entry shows; the step's output (`dialIn`) has them all. */
+const DIAL_IN_SHOWN = 3;
+
+/**
+ * The first dial-in numbers as one-tap links (`tel:<number>,,<meeting id>#`): the meeting id is
+ * dialled for the caller, the phone passcode never (Zoom asks for it; it is not ours to show).
+ */
+function dialInLinks(meeting: MeetingSummary): TimelineLink[] {
+  return (meeting.dialIn ?? []).slice(0, DIAL_IN_SHOWN).map((d) => ({
+    label: `Dial-in ${[d.country, d.city, d.type === 'tollfree' ? 'toll-free' : undefined].filter(Boolean).join(' ')} ${d.number}`,
+    url: `tel:${d.number.replace(/[^\d+]/g, '')},,${meeting.id}#`,
+  }));
 }
 
 const isSettled = (run: RunbookRun) => run.incident.status === 'resolved' || run.incident.status === 'closed';

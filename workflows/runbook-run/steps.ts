@@ -26,6 +26,7 @@ const STEPS: { [A in StepAction]: StepHandler<A> } = {
   'zoom.endMeeting': endMeeting,
   'zoom.deleteMeeting': deleteMeeting,
   'zoom.recordingSettings': recordingSettings,
+  'zoom.recordingControl': recordingControl,
   'zoom.collectRecordings': collectRecordings,
   'zoom.collectAttendance': collectAttendance,
   'timeline.post': timelinePost,
@@ -164,6 +165,34 @@ async function recordingSettings(
   return {
     output: { meetingId },
     entry: { status: 'ok', summary: `Recording settings of Zoom meeting ${meetingId} updated` },
+  };
+}
+
+/** What each recording action leaves the recording as, and how the timeline says it. */
+const RECORDING_AFTER = {
+  start: { state: 'recording', done: 'started' },
+  pause: { state: 'paused', done: 'paused' },
+  resume: { state: 'recording', done: 'resumed' },
+  stop: { state: 'stopped', done: 'stopped' },
+} as const;
+
+async function recordingControl(
+  run: RunbookRun,
+  step: StepOf<'zoom.recordingControl'>,
+  { action, whenLive }: StepInputs['zoom.recordingControl'],
+): Promise<StepResult> {
+  const meetingId = run.meetingOf(step.with.meeting);
+  const room = run.room(meetingId);
+  // Zoom's webhooks say when the host opened the meeting; without them, Zoom's answer says whether it is live.
+  if (whenLive) await condition(() => !!room.seenLive && !room.ended, whenLive);
+  await run.zoom.controlRecording.executeWithOptions(
+    { summary: `Cloud recording of Zoom meeting ${meetingId}: ${action}` },
+    [{ connector: run.connector, meetingId, action }],
+  );
+  const { state, done } = RECORDING_AFTER[action];
+  return {
+    output: { meetingId, action, recording: state },
+    entry: { status: 'ok', summary: `Cloud recording of Zoom meeting ${meetingId} ${done}` },
   };
 }
 
