@@ -684,7 +684,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         detail: `on ${runs.filter((r) => r.plan.updates.includes('ownerName')).length} incidents`,
       },
       {
-        label: 'Bridge creates held after Zoom made the meeting (sandbox fault holdResponseMs: 4-7 s for webhook races, 8-10 s for cancels/terminates)',
+        label:
+          'Bridge creates held after Zoom made the meeting (sandbox fault holdResponseMs: 4-7 s for webhook races, 8-10 s for cancels/terminates)',
         count: proxy.held,
         detail: `for webhook races and for cancels/terminates mid-create`,
       },
