@@ -36,6 +36,7 @@ import {
   zoomCallCounts,
 } from './lib/stack';
 import { peak, WorkerWarnings } from './lib/worker-handle';
+import { hasJoinLink } from './lib/bridge';
 import { describeOptions, preset } from './lib/worker-tuning';
 
 export interface BurstOptions {
@@ -344,8 +345,7 @@ async function countTimelines(client: Client, ids: string[]): Promise<number> {
     Array.from({ length: 16 }, async () => {
       while (next < ids.length) {
         const id = ids[next++];
-        const timeline = await getTimeline(client, id).catch(() => []);
-        if (timeline.some((e) => e.links?.some((l) => l.label === 'Join'))) withLink++;
+        if (await hasJoinLink({ client }, id)) withLink++;
       }
     }),
   );

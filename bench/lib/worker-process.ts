@@ -13,6 +13,7 @@ import { loadRunbooks } from '../../src/core/runbook-loader';
 import { createWorker, zoomConnector } from '../../src/apps/worker';
 import { startHealthServer } from '../../src/platform/observability';
 import type { HostPool } from '../../src/zoom/host-pool';
+import { createFloorWorker } from '../floor/worker';
 import type { WorkerSpec, WorkerMessage, WorkerSample } from './worker-handle';
 
 async function main(): Promise<void> {
@@ -52,6 +53,10 @@ async function main(): Promise<void> {
     tuning: spec.preset.options,
     zoomConnectors,
   });
+  // Temporal's floor beside the product, in the same process (bench/floor.ts): same CPU, same connection.
+  const floor =
+    spec.floor && (await createFloorWorker(connection, temporal, spec.connector, spec.floor, spec.preset.options));
+  const running = () => worker.getState() === 'RUNNING' && (!floor || floor.getState() === 'RUNNING');
   const o = worker.workflows.options;
   send({
     type: 'ready',
@@ -97,16 +102,18 @@ async function main(): Promise<void> {
     }
   });
   process.on('disconnect', () => {
-    if (worker.getState() === 'RUNNING') worker.shutdown();
+    worker.shutdown();
+    floor?.shutdown();
   });
 
   const health = await startHealthServer({
     port: Number(process.env.ZR_HEALTH_PORT),
     host: process.env.ZR_HEALTH_HOST,
-    ready: () => worker.getState() === 'RUNNING',
+    ready: running,
   });
   try {
-    await worker.run();
+    // Either stopping (a SIGTERM drains both) ends the process.
+    await Promise.all([worker.run(), floor?.run()]);
   } finally {
     clearInterval(timer);
     send({ type: 'sample', sample: sample() });
