@@ -172,6 +172,7 @@ export async function runFloor(o: FloorOptions = FLOOR_DEFAULTS) {
     hosts: o.hosts,
     preset: workerPreset,
     floor: true,
+    workerClient: true,
     // The floor creates meetings for the bare-call user: lift Zoom's per-host daily limit for it in the sandbox.
     sandbox: { rateLimits: { plan: 'pro', hostDailyLimit: 100_000 } },
   });

@@ -126,6 +126,8 @@ export interface BenchStackOptions {
   bundle?: BundleVariant;
   /** The worker process also runs Temporal's floor (bench/floor/), on a task queue of its own. */
   floor?: boolean;
+  /** The worker has a Temporal client, as shipped (meeting mailboxes, connector gate); see WorkerSpec.client. */
+  workerClient?: boolean;
 }
 
 export interface BenchStack {
@@ -224,6 +226,7 @@ export async function startBenchStack(o: BenchStackOptions): Promise<BenchStack>
         hostPool: o.hostPool ?? 'shipped',
         sampleMs: 500,
         floor,
+        client: o.workerClient,
       });
       return stack.worker;
     },

@@ -17,6 +17,11 @@ export interface WorkerSpec {
   /** 'shipped': the HostPool of src/zoom/host-pool.ts. 'unmetered': diagnostic, see worker-process.ts. */
   hostPool: 'shipped' | 'unmetered';
   sampleMs: number;
+  /**
+   * Give the worker a Temporal client, as `zoom-runbooks worker` does: its meeting mailboxes and
+   * connector gate then run. Without one (the older benches) neither does.
+   */
+  client?: boolean;
   /** Also run Temporal's floor (bench/floor/worker.ts) in this process. */
   floor?: FloorSpec;
 }

@@ -7,7 +7,9 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
+import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { dataConverter } from '../../src/temporal/connection';
 import { TemporalConfig } from '../../src/platform/config';
 import { loadRunbooks } from '../../src/core/runbook-loader';
 import { createWorker, zoomConnector } from '../../src/apps/worker';
@@ -44,8 +46,16 @@ async function main(): Promise<void> {
             },
           ],
         ]);
+  // As `zoom-runbooks worker` has it (src/apps/cli/servers.ts): meeting mailboxes and the connector gate run.
+  const client = spec.client
+    ? new Client({
+        connection: await Connection.connect({ address: spec.address }),
+        dataConverter: dataConverter(temporal),
+      })
+    : undefined;
   const worker = await createWorker({
     connection,
+    client,
     temporal,
     connectors: [spec.connector],
     runbooks,
@@ -118,6 +128,7 @@ async function main(): Promise<void> {
     clearInterval(timer);
     send({ type: 'sample', sample: sample() });
     await health.close();
+    await client?.connection.close();
     await connection.close();
   }
 }
