@@ -36,6 +36,7 @@ import {
   zoomCallCounts,
 } from './lib/stack';
 import { peak, WorkerWarnings } from './lib/worker-handle';
+import { hasJoinLink } from './lib/bridge';
 import { describeOptions, preset } from './lib/worker-tuning';
 
 export interface BurstOptions {
@@ -91,6 +92,12 @@ export interface BurstResult {
   tokenRequests: number;
   workerProcesses: number;
   zoomCalls: { creates: number; lists: number; other: number };
+  /** Zoom API calls of the burst (creates, lists, any other; not OAuth) per bridge made. */
+  zoomCallsPerBridge?: number;
+  /** Last bridge over Zoom's floor (bridges / the Medium limit: 50 s for 1,000 on Pro); the same as ratioToFloor, under issue 15's name. */
+  lastBridgeOverZoomFloor?: number;
+  /** The floor of the calls actually made: every Medium call / the Medium limit, s. */
+  zoomCallsFloorS?: number;
   bridgeAfter202: Summary;
   workerPeakRssMb?: number;
   workerCpuS?: number;
@@ -186,6 +193,7 @@ export async function runBurst(o: BurstOptions = BURST_DEFAULTS): Promise<BurstR
     );
     const timelinesWithLink = await countTimelines(client, ids);
     const floorS = ids.length / RATE_PLANS.pro.Medium;
+    const zoomCalls = calls.creates + calls.lists + calls.other;
     const lastBridgeS = created.length ? (Math.max(...created) - t0) / 1000 : undefined;
     const result: BurstResult = {
       options: o,
@@ -212,6 +220,9 @@ export async function runBurst(o: BurstOptions = BURST_DEFAULTS): Promise<BurstR
       tokenRequests: sandbox.state.tokenRequests,
       workerProcesses: 1,
       zoomCalls: { creates: calls.creates, lists: calls.lists, other: calls.other },
+      zoomCallsPerBridge: round(meetings.size ? zoomCalls / meetings.size : undefined, 3),
+      lastBridgeOverZoomFloor: round(lastBridgeS !== undefined ? lastBridgeS / floorS : undefined, 3),
+      zoomCallsFloorS: round(zoomCalls / RATE_PLANS.pro.Medium, 1),
       bridgeAfter202: summarise(
         ids
           .filter((id) => meetings.get(id)?.length)
@@ -274,6 +285,8 @@ export function printBurst(results: BurstResult[]): void {
       ['last bridge at s', ...results.map((r) => r.lastBridgeS)],
       ['floor s (n / 20)', ...results.map((r) => r.floorS)],
       ['ratio to floor (target <= 1.10)', ...results.map((r) => r.ratioToFloor)],
+      ['Zoom calls per bridge (creates + lists + other)', ...results.map((r) => r.zoomCallsPerBridge)],
+      ['floor of the calls made s (calls / 20)', ...results.map((r) => r.zoomCallsFloorS)],
       ['failed bridges (target 0)', ...results.map((r) => r.failedBridges)],
       ['runbook runs failed', ...results.map((r) => r.runbooksFailed)],
       ['duplicates (target 0)', ...results.map((r) => r.duplicates)],
@@ -344,8 +357,7 @@ async function countTimelines(client: Client, ids: string[]): Promise<number> {
     Array.from({ length: 16 }, async () => {
       while (next < ids.length) {
         const id = ids[next++];
-        const timeline = await getTimeline(client, id).catch(() => []);
-        if (timeline.some((e) => e.links?.some((l) => l.label === 'Join'))) withLink++;
+        if (await hasJoinLink({ client }, id)) withLink++;
       }
     }),
   );

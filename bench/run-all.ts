@@ -2,7 +2,7 @@
  * Runs every benchmark, one after another, each on its own dev server, and merges their figures
  * into bench/results/latest.json. `npm run bench` (see bench/README.md).
  *
- *   npx tsx bench/run-all.ts [--only time-to-bridge,burst,open-incidents,baseline,tuning] [--open-incidents 10000]
+ *   npx tsx bench/run-all.ts [--only time-to-bridge,floor,history,burst,open-incidents,baseline,tuning] [--open-incidents 10000]
  *
  * tuning and baseline-lossy are not in the default set (--only tuning,baseline-lossy).
  * --wait-quiet N waits up to N seconds for the machine's load average to drop below 1 first.
@@ -10,13 +10,15 @@
 import { loadavg } from 'node:os';
 import { runBaseline, BASELINE_DEFAULTS } from './baseline';
 import { BURST_DEFAULTS, BurstResult, runBurst } from './burst';
+import { FLOOR_DEFAULTS, runFloor } from './floor';
+import { HISTORY_DEFAULTS, runHistory } from './history';
 import { int, options, runMain } from './lib/cli';
 import { progress, sleep } from './lib/report';
 import { OPEN_INCIDENTS_DEFAULTS, runOpenIncidents } from './open-incidents';
 import { runTimeToBridge, TIME_TO_BRIDGE_DEFAULTS } from './time-to-bridge';
 import { runTuning, TUNING_DEFAULTS } from './tuning';
 
-const ALL = ['time-to-bridge', 'burst', 'open-incidents', 'baseline'];
+const ALL = ['time-to-bridge', 'floor', 'history', 'burst', 'open-incidents', 'baseline'];
 const EXTRA = ['tuning', 'baseline-lossy'];
 /**
  * Open incidents in the full run: 10,000 do not fit in 10 minutes on a 2-core machine (see
@@ -53,6 +55,8 @@ runMain(module, async () => {
   };
   let ours: BurstResult | undefined;
   await timed('time-to-bridge', () => runTimeToBridge({ ...TIME_TO_BRIDGE_DEFAULTS, worker: a.worker }));
+  await timed('floor', () => runFloor({ ...FLOOR_DEFAULTS, worker: a.worker }));
+  await timed('history', () => runHistory({ ...HISTORY_DEFAULTS, worker: a.worker }));
   await timed('burst', async () => (ours = await runBurst({ ...BURST_DEFAULTS, worker: a.worker })));
   await timed('open-incidents', () =>
     runOpenIncidents({

@@ -5,10 +5,6 @@
  *
  *   npx tsx bench/time-to-bridge.ts [--incidents 200] [--latencies 0,300] [--hosts 10] (add 1: a single host) [--worker shipped]
  */
-import { getTimeline } from '../src/temporal/client';
-import { ServerToServerTokenProvider } from '../src/zoom/auth';
-import { ZoomClient } from '../src/zoom/client';
-import { AccountRateLimiter } from '../src/zoom/rate-limiter';
 import { int, intList, options, runMain } from './lib/cli';
 import { DevServer } from '../src/apps/dev-stack/dev-server';
 import {
@@ -17,17 +13,16 @@ import {
   printTable,
   progress,
   round,
-  sleep,
   summarise,
   Summary,
   writeResult,
 } from './lib/report';
 import type { WorkerWarnings } from './lib/worker-handle';
-import { BENCH_RUNBOOKS, BenchStack, bundleVariant, BundleVariant, createdEvent, startBenchStack } from './lib/stack';
+import { bareZoomClient, createBareMeeting } from './lib/bare-zoom';
+import { INCIDENT_AGENDA, incidentToBridge, watchZoomCreates } from './lib/bridge';
+import { BENCH_RUNBOOKS, BenchStack, bundleVariant, BundleVariant, startBenchStack } from './lib/stack';
 import { describeOptions, preset } from './lib/worker-tuning';
 import { HOST_DAILY_BUDGET } from '../src/zoom/host-pool';
-
-const CREATE_PATH = /^\/v2\/users\/[^/]+\/meetings$/;
 
 export interface TimeToBridgeOptions {
   incidents: number;
@@ -176,7 +171,7 @@ async function phase(
   o: TimeToBridgeOptions,
 ): Promise<PhaseResult> {
   progress(`time-to-bridge: ${hosts} host(s), latency ${latencyMs} ms, ${incidents} incidents`);
-  const { sandbox, client, connector } = stack;
+  const { sandbox, connector } = stack;
   if (latencyMs > 0) {
     // No global latency option in the sandbox: a fault with only a delay, matching every call, for ever.
     const res = await fetch(`${sandbox.url}/_sandbox/faults`, {
@@ -186,60 +181,17 @@ async function phase(
     });
     if (res.status !== 201) throw new Error(`could not set the sandbox latency: ${res.status} ${await res.text()}`);
   }
-  const tokens = new ServerToServerTokenProvider({
-    accountId: connector.accountId!,
-    clientId: connector.clientId,
-    clientSecret: connector.clientSecret,
-    tokenUrl: connector.tokenUrl,
-  });
-  const bare = new ZoomClient({ apiUrl: connector.apiUrl, tokens, pacer: new AccountRateLimiter({ plan: 'pro' }) });
+  const bare = bareZoomClient(connector);
   const bareCall = async (n: number) => {
     const t = Date.now();
-    await bare.createMeeting(stack.bareUser.email, {
-      topic: `Bare call ${n} - Incident Bridge`,
-      type: 2,
-      start_time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-      duration: 60,
-      agenda: `Bare ${n}\n\n[zoom-runbooks:bare${n}]`,
-      settings: { join_before_host: true, waiting_room: false, auto_recording: 'none' },
-    });
+    await createBareMeeting(bare, stack.bareUser.email, `Bare ${n}`);
     return Date.now() - t;
   };
 
   // When Zoom answered each create: the sandbox's request log, hooked as it is written (no polling).
-  const zoomCreated = new Map<string, number>();
-  const waiting = new Map<string, () => void>();
-  const record = sandbox.requests.push.bind(sandbox.requests);
-  sandbox.requests.push = (...items) => {
-    const now = Date.now();
-    for (const r of items) {
-      if (r.method !== 'POST' || r.status !== 201 || !CREATE_PATH.test(r.path)) continue;
-      const m = /^Incident (\S+)/.exec(String((r.body as { agenda?: string } | undefined)?.agenda ?? ''));
-      if (m && !zoomCreated.has(m[1])) {
-        zoomCreated.set(m[1], now);
-        waiting.get(m[1])?.();
-      }
-    }
-    return record(...items);
-  };
-  const created = (id: string) =>
-    zoomCreated.has(id) ? Promise.resolve() : new Promise<void>((resolve) => waiting.set(id, resolve));
-
+  const zoomCreated = watchZoomCreates(sandbox, INCIDENT_AGENDA);
   const run = Math.random().toString(36).slice(2, 7);
-  const one = async (id: string) => {
-    const answer = await stack.postEvent(createdEvent(id, `Bench incident ${id}`));
-    if (answer.status !== 202) return { ok: false as const, answer };
-    const deadline = Date.now() + 60_000;
-    // The timeline is only asked once Zoom has answered, so the queries do not load the system they measure.
-    await Promise.race([created(id), sleep(60_000)]);
-    for (;;) {
-      const timeline = await getTimeline(client, id).catch(() => []);
-      if (timeline.some((e) => e.links?.some((l) => l.label === 'Join')))
-        return { ok: true as const, answer, seenAt: Date.now() };
-      if (Date.now() > deadline) return { ok: false as const, answer };
-      await sleep(o.pollMs);
-    }
-  };
+  const one = (id: string) => incidentToBridge(stack, zoomCreated, id, o.pollMs);
 
   // Warm-up (not measured): the worker's first workflow tasks, the token, connections.
   await bareCall(-1);
@@ -260,7 +212,7 @@ async function phase(
 
   const contention = monitor.stop();
   const ours = samples.map((s) => s.seenAt - s.acceptedAt);
-  const withZoom = samples.filter((s) => zoomCreated.has(s.id));
+  const withZoom = samples.filter((s) => zoomCreated.at(s.id) !== undefined);
   const createCalls = sandbox.requests.filter(
     (r) =>
       r.path.startsWith('/v2/users/') &&
@@ -282,8 +234,8 @@ async function phase(
     diff: { p50: diff('p50'), p95: diff('p95'), p99: diff('p99') },
     breakdown: {
       intake202: summarise(samples.map((s) => s.acceptedAt - s.sentAt)),
-      acceptedToZoomCreated: summarise(withZoom.map((s) => zoomCreated.get(s.id)! - s.acceptedAt)),
-      zoomCreatedToTimeline: summarise(withZoom.map((s) => s.seenAt - zoomCreated.get(s.id)!)),
+      acceptedToZoomCreated: summarise(withZoom.map((s) => zoomCreated.at(s.id)! - s.acceptedAt)),
+      zoomCreatedToTimeline: summarise(withZoom.map((s) => s.seenAt - zoomCreated.at(s.id)!)),
     },
     zoomCallsPerBridge: round(createCalls / (incidents + o.warmup), 2)!,
     targets: { p50: (diff('p50') ?? Infinity) <= 150, p99: (diff('p99') ?? Infinity) <= 400 },

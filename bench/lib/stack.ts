@@ -1,15 +1,17 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TemporalConfig, ZoomConnectorConfig } from '../../src/platform/config';
 import type { IncidentEvent } from '../../src/core/incident';
 import { RunningServe, startServe } from '../../src/apps/serve';
 import { SandboxOptions, ZoomSandbox } from '../../src/sandbox/server';
 import type { SandboxUser } from '../../src/sandbox/zoom-api';
 import { dataConverter } from '../../src/temporal/connection';
+import { failureConverterPath } from '../../src/temporal/codec';
 import type { ZoomPlan } from '../../src/zoom/rate-limiter';
 import { DevServer } from '../../src/apps/dev-stack/dev-server';
 import { writeWorkflowBundle } from '../../src/apps/workflow-bundle';
@@ -37,7 +39,7 @@ export const PLAIN_PAYLOADS = process.env.ZR_BENCH_PAYLOADS === 'plain';
 export type BundleVariant = 'shipped' | 'preload';
 export const BUNDLE_VARIANTS: BundleVariant[] = ['shipped', 'preload'];
 
-const bundles = new Map<BundleVariant, Promise<string>>();
+const bundles = new Map<string, Promise<string>>();
 
 export function bundleVariant(value: string): BundleVariant {
   if (!(BUNDLE_VARIANTS as string[]).includes(value))
@@ -48,23 +50,45 @@ export function bundleVariant(value: string): BundleVariant {
 /** The workflow bundle of a variant, built once per bench process. ZR_BENCH_WORKFLOW_BUNDLE reuses a prebuilt one. */
 export function workflowBundle(variant: BundleVariant = 'shipped'): Promise<string> {
   if (process.env.ZR_BENCH_WORKFLOW_BUNDLE) return Promise.resolve(process.env.ZR_BENCH_WORKFLOW_BUNDLE);
-  let path = bundles.get(variant);
+  return bundleOnce(variant, (file) =>
+    writeWorkflowBundle(file, {
+      encryptFailures: !PLAIN_PAYLOADS,
+      preloadModules: variant === 'preload' ? ['@temporalio/proto'] : undefined,
+    }),
+  );
+}
+
+/** Temporal's floor (bench/floor/workflows.ts), bundled apart: it never enters the product's bundle. */
+export function floorWorkflowBundle(): Promise<string> {
+  return bundleOnce('floor', async (file) => {
+    const { code } = await bundleWorkflowCode({
+      workflowsPath: require.resolve('../floor/workflows'),
+      failureConverterPath: PLAIN_PAYLOADS ? undefined : failureConverterPath(),
+      logger: quietBundler,
+    });
+    writeFileSync(file, code);
+    return code.length;
+  });
+}
+
+const quietBundler = { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error };
+
+/** Builds a bundle into a temp file once per bench process; `write` resolves with its size in bytes. */
+function bundleOnce(name: string, write: (file: string) => Promise<number>): Promise<string> {
+  let path = bundles.get(name);
   if (!path) {
     path = (async () => {
       const started = Date.now();
       const dir = mkdtempSync(join(tmpdir(), 'zr-bench-bundle-'));
       process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
       const file = join(dir, 'workflow-bundle.js');
-      const size = await writeWorkflowBundle(file, {
-        encryptFailures: !PLAIN_PAYLOADS,
-        preloadModules: variant === 'preload' ? ['@temporalio/proto'] : undefined,
-      });
+      const size = await write(file);
       progress(
-        `workflow bundle "${variant}" built in ${((Date.now() - started) / 1000).toFixed(1)} s (${(size / 2 ** 20).toFixed(1)} MiB${PLAIN_PAYLOADS ? ', plain payloads' : ''})`,
+        `workflow bundle "${name}" built in ${((Date.now() - started) / 1000).toFixed(1)} s (${(size / 2 ** 20).toFixed(1)} MiB${PLAIN_PAYLOADS ? ', plain payloads' : ''})`,
       );
       return file;
     })();
-    bundles.set(variant, path);
+    bundles.set(name, path);
   }
   return path;
 }
@@ -100,6 +124,10 @@ export interface BenchStackOptions {
   worker?: boolean;
   /** Workflow bundle variant (default shipped). */
   bundle?: BundleVariant;
+  /** The worker process also runs Temporal's floor (bench/floor/), on a task queue of its own. */
+  floor?: boolean;
+  /** The worker has a Temporal client, as shipped (meeting mailboxes, connector gate); see WorkerSpec.client. */
+  workerClient?: boolean;
 }
 
 export interface BenchStack {
@@ -173,6 +201,7 @@ export async function startBenchStack(o: BenchStackOptions): Promise<BenchStack>
   });
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   const bundle = await workflowBundle(o.bundle ?? 'shipped');
+  const floor = o.floor ? { bundlePath: await floorWorkflowBundle(), host: users.bare.email } : undefined;
 
   const stack: BenchStack = {
     server,
@@ -196,6 +225,8 @@ export async function startBenchStack(o: BenchStackOptions): Promise<BenchStack>
         preset: o.preset,
         hostPool: o.hostPool ?? 'shipped',
         sampleMs: 500,
+        floor,
+        client: o.workerClient,
       });
       return stack.worker;
     },

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { WorkerProcess } from '../../src/apps/dev-stack/worker-process';
 import type { ZoomConnectorConfig } from '../../src/platform/config';
 import type { WorkerPreset } from './worker-tuning';
+import type { FloorSpec } from '../floor/worker';
 
 /** What the worker process is told (JSON in ZR_BENCH_WORKER). */
 export interface WorkerSpec {
@@ -16,6 +17,13 @@ export interface WorkerSpec {
   /** 'shipped': the HostPool of src/zoom/host-pool.ts. 'unmetered': diagnostic, see worker-process.ts. */
   hostPool: 'shipped' | 'unmetered';
   sampleMs: number;
+  /**
+   * Give the worker a Temporal client, as `zoom-runbooks worker` does: its meeting mailboxes and
+   * connector gate then run. Without one (the older benches) neither does.
+   */
+  client?: boolean;
+  /** Also run Temporal's floor (bench/floor/worker.ts) in this process. */
+  floor?: FloorSpec;
 }
 
 export interface WorkerSample {

@@ -7,12 +7,15 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
+import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { dataConverter } from '../../src/temporal/connection';
 import { TemporalConfig } from '../../src/platform/config';
 import { loadRunbooks } from '../../src/core/runbook-loader';
 import { createWorker, zoomConnector } from '../../src/apps/worker';
 import { startHealthServer } from '../../src/platform/observability';
 import type { HostPool } from '../../src/zoom/host-pool';
+import { createFloorWorker } from '../floor/worker';
 import type { WorkerSpec, WorkerMessage, WorkerSample } from './worker-handle';
 
 async function main(): Promise<void> {
@@ -43,8 +46,16 @@ async function main(): Promise<void> {
             },
           ],
         ]);
+  // As `zoom-runbooks worker` has it (src/apps/cli/servers.ts): meeting mailboxes and the connector gate run.
+  const client = spec.client
+    ? new Client({
+        connection: await Connection.connect({ address: spec.address }),
+        dataConverter: dataConverter(temporal),
+      })
+    : undefined;
   const worker = await createWorker({
     connection,
+    client,
     temporal,
     connectors: [spec.connector],
     runbooks,
@@ -52,6 +63,10 @@ async function main(): Promise<void> {
     tuning: spec.preset.options,
     zoomConnectors,
   });
+  // Temporal's floor beside the product, in the same process (bench/floor.ts): same CPU, same connection.
+  const floor =
+    spec.floor && (await createFloorWorker(connection, temporal, spec.connector, spec.floor, spec.preset.options));
+  const running = () => worker.getState() === 'RUNNING' && (!floor || floor.getState() === 'RUNNING');
   const o = worker.workflows.options;
   send({
     type: 'ready',
@@ -97,20 +112,23 @@ async function main(): Promise<void> {
     }
   });
   process.on('disconnect', () => {
-    if (worker.getState() === 'RUNNING') worker.shutdown();
+    worker.shutdown();
+    floor?.shutdown();
   });
 
   const health = await startHealthServer({
     port: Number(process.env.ZR_HEALTH_PORT),
     host: process.env.ZR_HEALTH_HOST,
-    ready: () => worker.getState() === 'RUNNING',
+    ready: running,
   });
   try {
-    await worker.run();
+    // Either stopping (a SIGTERM drains both) ends the process.
+    await Promise.all([worker.run(), floor?.run()]);
   } finally {
     clearInterval(timer);
     send({ type: 'sample', sample: sample() });
     await health.close();
+    await client?.connection.close();
     await connection.close();
   }
 }
