@@ -70,10 +70,17 @@ export async function claimMeetingMailbox(
   taskQueue: string,
   { meetingId, owner, incident }: MeetingClaim,
 ): Promise<void> {
-  await signalMailbox(client, taskQueue, meetingId, claimMeetingSignal, { owner });
-  if (!incident) return;
+  // Both must be durable before the create answers, in no particular order: sent together, the
+  // answer waits for one round trip to Temporal, not two. Each is idempotent, so a retry sends both.
+  await Promise.all([
+    signalMailbox(client, taskQueue, meetingId, claimMeetingSignal, { owner }),
+    incident && tellIncident(client, incident),
+  ]);
+}
+
+async function tellIncident(client: Client, { workflowId, record }: NonNullable<MeetingClaim['incident']>) {
   try {
-    await client.workflow.getHandle(incident.workflowId).signal(meetingCreatedSignal, incident.record);
+    await client.workflow.getHandle(workflowId).signal(meetingCreatedSignal, record);
   } catch (err) {
     if (!(err instanceof WorkflowNotFoundError)) throw err;
   }
