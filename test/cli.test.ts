@@ -332,7 +332,7 @@ describe('zoom-runbooks CLI', () => {
     expect(nope.code).toBe(1);
     expect(nope.stderr.trim().split('\n').slice(-2)).toEqual([
       'No runbook named "nope" is loaded on the worker.',
-      'The runbooks in runbooks/: incident-bridge, incident-sync, postmortem, recorded-bridge.',
+      'The runbooks in runbooks/: incident-bridge, incident-sync, postmortem, recorded-bridge, sev1-escalation.',
     ]);
     const typo = await cli(['runbook', 'run', 'postmortm', '--incident', id], env);
     expect(typo.code).toBe(1);
