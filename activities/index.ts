@@ -16,7 +16,7 @@ import { renderStepInputs, RenderRequest, StepAction, StepInputs } from '../src/
 import { SecretBox } from '../src/platform/secrets';
 import { TemplateError } from '../src/core/templates';
 import { OAuthClientCredentials } from '../src/zoom/auth';
-import { ZoomConfigError, ZoomDailyLimitError, ZoomNotFoundError } from '../src/zoom/errors';
+import { ZoomConfigError, ZoomDailyLimitError, ZoomError, ZoomNotFoundError, ZoomValidationError } from '../src/zoom/errors';
 import { agendaWithMarker, checkedPasscode, FieldCuts, fittedRegistrant, ZOOM_LIMITS } from '../src/zoom/limits';
 import { MeetingSettings } from '../src/zoom/types';
 import { refreshTokens } from '../src/zoom/user-oauth';
@@ -34,6 +34,8 @@ import type {
   RecordingControlInput,
   RecordingSettingsInput,
   RecordingSummary,
+  SummaryCall,
+  SummaryLookup,
   UpdateMeetingInput,
   ZoomConnector,
 } from './types';
@@ -339,6 +341,37 @@ export function createActivities(deps: ActivityDeps) {
       });
     },
 
+    /**
+     * AI Companion's summary of the meeting's instance `uuid`, else of its latest ended instance
+     * (`GET /past_meetings/{id}` gives its UUID). Not found (not ended, not written yet) is
+     * `pending`; any other refusal (AI Companion off on the account) is `refused` with Zoom's
+     * words, since asking again changes nothing. A missing scope still fails, naming the scope.
+     * The summary's text is returned, never logged.
+     */
+    async getMeetingSummary(input: SummaryCall): Promise<SummaryLookup> {
+      const zoom = await connector(input.connector);
+      return callZoom(async () => {
+        try {
+          const uuid = input.uuid ?? (await zoom.client.getPastMeeting(input.meetingId)).uuid;
+          const s = await zoom.client.getMeetingSummary(uuid);
+          return {
+            state: 'ready',
+            summary: {
+              uuid,
+              title: s.summary_title,
+              overview: s.summary_overview,
+              details: s.summary_details.map((d) => ({ label: d.label ?? '', summary: d.summary ?? '' })),
+              nextSteps: s.next_steps,
+            },
+          };
+        } catch (err) {
+          if (err instanceof ZoomNotFoundError) return { state: 'pending' };
+          if (err instanceof ZoomValidationError) return { state: 'refused', reason: zoomWords(err) };
+          throw err;
+        }
+      });
+    },
+
     /** Who attended, from Zoom's past-participants API; empty when the meeting was never held. */
     async getAttendance(input: MeetingCall): Promise<AttendanceRecord[]> {
       const zoom = await connector(input.connector);
@@ -411,6 +444,9 @@ export type Activities = ReturnType<typeof createActivities>;
 /** What Zoom requires of a recording control besides a live meeting (its 400/300 does not say which is missing). */
 const RECORDING_PREREQUISITES =
   'Zoom controls a recording only when cloud recording is enabled on the account (web portal: Settings > Recording > Cloud recording) and the connector acts as the meeting host or an alternative host.';
+
+/** Zoom's answer without our "Zoom <operation> failed:" prefix, for a timeline line. */
+const zoomWords = (err: ZoomError) => err.message.replace(/^Zoom \w+ failed: /, '');
 
 /** A meeting that starts within this is a bridge: its host should not be on another call. */
 const STARTS_NOW_MS = 5 * 60_000;
