@@ -16,7 +16,7 @@ import { renderStepInputs, RenderRequest, StepAction, StepInputs } from '../src/
 import { SecretBox } from '../src/platform/secrets';
 import { TemplateError } from '../src/core/templates';
 import { OAuthClientCredentials } from '../src/zoom/auth';
-import { ZoomConfigError, ZoomDailyLimitError, ZoomError, ZoomNotFoundError, ZoomValidationError } from '../src/zoom/errors';
+import { ZoomConfigError, ZoomDailyLimitError, ZoomNotFoundError, ZoomValidationError } from '../src/zoom/errors';
 import { agendaWithMarker, checkedPasscode, FieldCuts, fittedRegistrant, ZOOM_LIMITS } from '../src/zoom/limits';
 import { MeetingSettings } from '../src/zoom/types';
 import { refreshTokens } from '../src/zoom/user-oauth';
@@ -366,7 +366,7 @@ export function createActivities(deps: ActivityDeps) {
           };
         } catch (err) {
           if (err instanceof ZoomNotFoundError) return { state: 'pending' };
-          if (err instanceof ZoomValidationError) return { state: 'refused', reason: zoomWords(err) };
+          if (err instanceof ZoomValidationError) return { state: 'refused', reason: err.message };
           throw err;
         }
       });
@@ -444,9 +444,6 @@ export type Activities = ReturnType<typeof createActivities>;
 /** What Zoom requires of a recording control besides a live meeting (its 400/300 does not say which is missing). */
 const RECORDING_PREREQUISITES =
   'Zoom controls a recording only when cloud recording is enabled on the account (web portal: Settings > Recording > Cloud recording) and the connector acts as the meeting host or an alternative host.';
-
-/** Zoom's answer without our "Zoom <operation> failed:" prefix, for a timeline line. */
-const zoomWords = (err: ZoomError) => err.message.replace(/^Zoom \w+ failed: /, '');
 
 /** A meeting that starts within this is a bridge: its host should not be on another call. */
 const STARTS_NOW_MS = 5 * 60_000;

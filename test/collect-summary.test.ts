@@ -162,7 +162,7 @@ describe('zoom.collectSummary, end to end', () => {
       const entry = await entryOf(id, 'summary');
       expect(entry).toMatchObject({
         status: 'info',
-        summary: `No summary of Zoom meeting ${meeting.id}: HTTP 400 code 300: Meeting summary with AI Companion is not enabled for this account.`,
+        summary: `No summary of Zoom meeting ${meeting.id}: Zoom get meeting summary failed: HTTP 400 code 300: Meeting summary with AI Companion is not enabled for this account.`,
       });
       await entryOf(id, 'after');
       expect(summaryCalls(meeting)).toEqual(['summary -> 400']); // asked once: waiting would not change it
