@@ -56,9 +56,7 @@ export interface CollectedSummary {
  * Companion is still writing it); or refused, which waiting does not change (AI Companion off).
  */
 export type SummaryLookup =
-  | { state: 'ready'; summary: CollectedSummary }
-  | { state: 'pending' }
-  | { state: 'refused'; reason: string };
+  { state: 'ready'; summary: CollectedSummary } | { state: 'pending' } | { state: 'refused'; reason: string };
 
 /** A summary lookup: the instance's UUID when a webhook named it, else Zoom is asked for the latest ended instance. */
 export type SummaryCall = MeetingCall & { uuid?: string };

@@ -486,7 +486,8 @@ function requiredEmail(body: Record<string, unknown>, field: string): string {
 function optionalStrings(body: Record<string, unknown>, field: string): string[] | undefined {
   const v = body[field];
   if (v === undefined) return undefined;
-  if (!Array.isArray(v) || !v.every((e) => typeof e === 'string')) throw invalidField(field, 'must be a list of strings');
+  if (!Array.isArray(v) || !v.every((e) => typeof e === 'string'))
+    throw invalidField(field, 'must be a list of strings');
   return v;
 }
 

@@ -70,7 +70,12 @@ export const OPERATIONS = {
   // GET /meetings/{meetingUUID}/meeting_summary (AI Companion, 2023-11; not in the 2023 OpenAPI copy):
   // classic meeting_summary:read[:admin], granular meeting:read:summary[:admin].
   getMeetingSummary: {
-    scopes: ['meeting_summary:read', 'meeting_summary:read:admin', 'meeting:read:summary', 'meeting:read:summary:admin'],
+    scopes: [
+      'meeting_summary:read',
+      'meeting_summary:read:admin',
+      'meeting:read:summary',
+      'meeting:read:summary:admin',
+    ],
     category: 'Light',
   },
   // Zoom's 2023 spec lists phone_recording:read:admin here, which looks like a documentation error;
