@@ -16,7 +16,7 @@ import { renderStepInputs, RenderRequest, StepAction, StepInputs } from '../src/
 import { SecretBox } from '../src/platform/secrets';
 import { TemplateError } from '../src/core/templates';
 import { OAuthClientCredentials } from '../src/zoom/auth';
-import { ZoomConfigError, ZoomDailyLimitError, ZoomNotFoundError } from '../src/zoom/errors';
+import { ZoomConfigError, ZoomDailyLimitError, ZoomNotFoundError, ZoomValidationError } from '../src/zoom/errors';
 import { agendaWithMarker, checkedPasscode, FieldCuts, fittedRegistrant, ZOOM_LIMITS } from '../src/zoom/limits';
 import { MeetingSettings } from '../src/zoom/types';
 import { refreshTokens } from '../src/zoom/user-oauth';
@@ -34,6 +34,8 @@ import type {
   RecordingControlInput,
   RecordingSettingsInput,
   RecordingSummary,
+  SummaryCall,
+  SummaryLookup,
   UpdateMeetingInput,
   ZoomConnector,
 } from './types';
@@ -334,6 +336,37 @@ export function createActivities(deps: ActivityDeps) {
           return { ready, shareUrl: r.share_url, files };
         } catch (err) {
           if (err instanceof ZoomNotFoundError) return { ready: false, files: [] };
+          throw err;
+        }
+      });
+    },
+
+    /**
+     * AI Companion's summary of the meeting's instance `uuid`, else of its latest ended instance
+     * (`GET /past_meetings/{id}` gives its UUID). Not found (not ended, not written yet) is
+     * `pending`; any other refusal (AI Companion off on the account) is `refused` with Zoom's
+     * words, since asking again changes nothing. A missing scope still fails, naming the scope.
+     * The summary's text is returned, never logged.
+     */
+    async getMeetingSummary(input: SummaryCall): Promise<SummaryLookup> {
+      const zoom = await connector(input.connector);
+      return callZoom(async () => {
+        try {
+          const uuid = input.uuid ?? (await zoom.client.getPastMeeting(input.meetingId)).uuid;
+          const s = await zoom.client.getMeetingSummary(uuid);
+          return {
+            state: 'ready',
+            summary: {
+              uuid,
+              title: s.summary_title,
+              overview: s.summary_overview,
+              details: s.summary_details.map((d) => ({ label: d.label ?? '', summary: d.summary ?? '' })),
+              nextSteps: s.next_steps,
+            },
+          };
+        } catch (err) {
+          if (err instanceof ZoomNotFoundError) return { state: 'pending' };
+          if (err instanceof ZoomValidationError) return { state: 'refused', reason: err.message };
           throw err;
         }
       });

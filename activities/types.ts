@@ -41,6 +41,26 @@ export interface RecordingSummary {
   files: { type: string; sizeBytes?: number }[];
 }
 
+/** AI Companion's summary of one meeting instance, as the step's output keeps it (the timeline gets a short form). */
+export interface CollectedSummary {
+  /** The instance's UUID (Zoom's summary is per instance). */
+  uuid: string;
+  title?: string;
+  overview?: string;
+  details: { label: string; summary: string }[];
+  nextSteps: string[];
+}
+
+/**
+ * What Zoom says of a meeting's summary: ready; none yet (the meeting has not ended, or AI
+ * Companion is still writing it); or refused, which waiting does not change (AI Companion off).
+ */
+export type SummaryLookup =
+  { state: 'ready'; summary: CollectedSummary } | { state: 'pending' } | { state: 'refused'; reason: string };
+
+/** A summary lookup: the instance's UUID when a webhook named it, else Zoom is asked for the latest ended instance. */
+export type SummaryCall = MeetingCall & { uuid?: string };
+
 /** One person's attendance, from Zoom's past-participants API. */
 export interface AttendanceRecord {
   name: string;

@@ -20,6 +20,7 @@ export function zoomSettings(s: NonNullable<CreateMeetingInput['settings']>): Me
     waiting_room: s.waitingRoom,
     auto_recording: s.autoRecording,
     mute_upon_entry: s.muteUponEntry,
+    auto_start_meeting_summary: s.summary === undefined ? undefined : s.summary === 'auto',
     // Registration: approved automatically (0); Zoom's "no registration" is 2.
     approval_type: s.registration === undefined ? undefined : s.registration ? 0 : 2,
     breakout_room: s.breakoutRooms && {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import axios from 'axios';
 import { zoomConnector } from '../src/apps/worker';
 import { ZoomNotFoundError, ZoomValidationError } from '../src/zoom/errors';
+import { meetingPathId } from '../src/zoom/client';
 import { CreateMeetingRequest } from '../src/zoom/types';
 import { RecordedRequest, ZoomSandbox } from '../src/sandbox/server';
 import { SANDBOX_DIAL_IN_NUMBERS } from '../src/sandbox/zoom-api';
@@ -43,14 +44,44 @@ const RICH_MEETING: CreateMeetingRequest = {
 
 const op200 = (r: RecordedRequest) => r.status >= 200 && r.status < 300;
 
-/** The OAuth endpoint is not part of the REST API documents. */
-const NOT_IN_SPEC = (r: RecordedRequest) => r.path === '/oauth/token';
+/**
+ * Operations Zoom added after the 2023 OpenAPI copy: the sandbox follows the shapes Zoom documents
+ * for them (checked below, by field, since no schema of ours could be the contract).
+ */
+const ABSENT_FROM_2023_SPEC = {
+  // AI Companion (2023-11): GET /meetings/{meetingUUID}/meeting_summary, by the instance's UUID.
+  meetingSummary: /^\/v2\/meetings\/[^/]+\/meeting_summary$/,
+};
+/** Zoom's documented meeting_summary object (its meeting.summary_completed webhook carries the same fields). */
+const MEETING_SUMMARY_FIELDS = {
+  meeting_host_id: 'string',
+  meeting_host_email: 'string',
+  meeting_uuid: 'string',
+  meeting_id: 'number',
+  meeting_topic: 'string',
+  meeting_start_time: 'string',
+  meeting_end_time: 'string',
+  summary_start_time: 'string',
+  summary_end_time: 'string',
+  summary_created_time: 'string',
+  summary_last_modified_time: 'string',
+  summary_title: 'string',
+  summary_overview: 'string',
+  summary_details: 'object',
+  next_steps: 'object',
+};
+
+/** The OAuth endpoint is not part of the REST API documents; nor are the operations Zoom added since. */
+const NOT_IN_SPEC = (r: RecordedRequest) =>
+  r.path === '/oauth/token' || Object.values(ABSENT_FROM_2023_SPEC).some((p) => p.test(r.path));
 
 describeWithSpecs('Zoom OpenAPI contract: client requests and sandbox responses', () => {
   let specs: OpenApiSpecs;
   let sandbox: ZoomSandbox;
   /** The REST calls the real ZoomClient made, as the sandbox recorded them. */
   let calls: RecordedRequest[];
+  /** Those to operations absent from the 2023 copy. */
+  let absent: RecordedRequest[];
 
   beforeAll(async () => {
     specs = new OpenApiSpecs(SPEC_FILES);
@@ -89,6 +120,10 @@ describeWithSpecs('Zoom OpenAPI contract: client requests and sandbox responses'
     await admin.post(`/meetings/${created.id}/participants`, { name: 'On Call', email: 'oncall@example.com' });
     await zoom.endMeeting(created.id);
     await zoom.listPastParticipants(created.id);
+    const { uuid } = await zoom.getPastMeeting(created.id);
+    await expectNotFound(zoom.getMeetingSummary(uuid)); // AI Companion has not written it yet
+    await admin.post(`/meetings/${created.id}/summary`, { overview: 'Rolled back', nextSteps: ['Postmortem'] });
+    await zoom.getMeetingSummary(uuid);
     await admin.post(`/meetings/${created.id}/recording`);
     await zoom.getRecordings(created.id);
     await zoom.updateRecordingSettings(created.id, { share_recording: 'internally', viewer_download: false });
@@ -99,6 +134,7 @@ describeWithSpecs('Zoom OpenAPI contract: client requests and sandbox responses'
     await expectNotFound(zoom.getRecordings(postmortem.id));
 
     calls = sandbox.requests.filter((r) => !NOT_IN_SPEC(r));
+    absent = sandbox.requests.filter((r) => r.path !== '/oauth/token' && NOT_IN_SPEC(r));
   });
   afterAll(async () => sandbox?.stop());
 
@@ -116,6 +152,7 @@ describeWithSpecs('Zoom OpenAPI contract: client requests and sandbox responses'
       'PATCH /live_meetings/{meetingId}/events (inMeetingControl) -> 202',
       'PUT /meetings/{meetingId}/status (meetingStatus) -> 204',
       'GET /past_meetings/{meetingId}/participants (pastMeetingParticipants) -> 200',
+      'GET /past_meetings/{meetingId} (pastMeetingDetails) -> 200',
       'GET /meetings/{meetingId}/recordings (recordingGet) -> 200',
       'PATCH /meetings/{meetingId}/recordings/settings (recordingSettingsUpdate) -> 204',
       'GET /users/{userId} (user) -> 200',
@@ -159,6 +196,24 @@ describeWithSpecs('Zoom OpenAPI contract: client requests and sandbox responses'
     }
     expect(problems).toEqual([]);
     expect(calls.filter((r) => op200(r) && r.response !== undefined).length).toBeGreaterThanOrEqual(9);
+  });
+
+  it('lists the operations absent from the 2023 copy explicitly; the sandbox answers them in the documented shapes', () => {
+    expect(Object.keys(ABSENT_FROM_2023_SPEC)).toEqual(['meetingSummary']);
+    for (const r of absent) expect(() => specs.operation(r.method, r.path)).toThrow('has no operation');
+    expect(absent.map((r) => `${r.method} ${r.status}`)).toEqual(['GET 404', 'GET 200']);
+    const [notYet, found] = absent;
+    // The UUID names the instance; one with "/" or "//" is double-encoded (Zoom's rule).
+    const uuid = (found.response as { meeting_uuid: string }).meeting_uuid;
+    expect(found.path).toBe(`/v2/meetings/${meetingPathId(uuid)}/meeting_summary`);
+    expect(notYet.response).toEqual({ code: 3001, message: 'Meeting summary does not exist.' });
+    const fields = Object.entries(found.response as Record<string, unknown>).map(([k, v]) => [k, typeof v]);
+    expect(Object.fromEntries(fields)).toEqual(MEETING_SUMMARY_FIELDS);
+    expect(found.response).toMatchObject({
+      summary_overview: 'Rolled back',
+      summary_details: [{ label: expect.any(String), summary: expect.any(String) }],
+      next_steps: ['Postmortem'],
+    });
   });
 
   it("the create answer lists the account's dial-in numbers, as Zoom's does (settings.global_dial_in_numbers)", () => {

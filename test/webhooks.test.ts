@@ -14,6 +14,7 @@ import {
   WebhookEnvelope,
   WebhookParseError,
 } from '../src/zoom/webhooks';
+import { meetingEventFromWebhook } from '../src/temporal/zoom-events';
 
 const SECRET = 'sbx-webhook-secret-token';
 
@@ -176,6 +177,37 @@ describe('parseWebhookEvent', () => {
       '{"event":"meeting.started","event_ts":1,"payload":{"object":{"id":"1234567890"}}}',
     );
     expect(isWebhookEvent(started, 'meeting.started') && started.payload.object.id).toBe('1234567890');
+  });
+
+  it('meeting.summary_completed: its meeting_id (a number) becomes a string; the run is told the instance, never the summary', () => {
+    const secret = 'Rolled back release 42 after the payments pool ran dry';
+    const parsed = parseWebhookEvent(
+      JSON.stringify({
+        event: 'meeting.summary_completed',
+        event_ts: 1,
+        payload: {
+          account_id: 'a',
+          object: {
+            meeting_id: 86431910364,
+            meeting_uuid: 'aB/c//d==',
+            summary_overview: secret,
+            next_steps: [secret],
+          },
+        },
+      }),
+    );
+    expect(isWebhookEvent(parsed, 'meeting.summary_completed') && parsed.payload.object.meeting_id).toBe('86431910364');
+    const event = meetingEventFromWebhook(parsed);
+    expect(event).toEqual({
+      type: 'meeting.summary_completed',
+      meetingId: '86431910364',
+      uuid: 'aB/c//d==',
+      at: new Date(1).toISOString(),
+    });
+    expect(JSON.stringify(event)).not.toContain('payments');
+    expect(() =>
+      parseWebhookEvent('{"event":"meeting.summary_completed","payload":{"object":{"meeting_id":1}}}'),
+    ).toThrow('Webhook "meeting.summary_completed": payload.object.meeting_uuid must be a meeting UUID.');
   });
 
   it("reads app_deauthorized's event_ts from the payload, as a number or Zoom's example string", () => {

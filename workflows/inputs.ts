@@ -74,6 +74,7 @@ export const MEETING_EVENT: Shape = {
   type: oneOf(ZOOM_MEETING_EVENT_TYPES),
   meetingId: string,
   at: isoTime,
+  uuid: optional(string),
   participant: optional(object({ id: string, name: optional(string), email: optional(string) })),
   recording: optional((v) =>
     isObject(v) && Array.isArray(v.files) ? undefined : 'must be an object with a "files" list',

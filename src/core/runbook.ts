@@ -139,6 +139,8 @@ const meetingSettings = z
     waitingRoom: z.boolean().optional(),
     autoRecording: z.enum(['none', 'local', 'cloud']).optional(),
     muteUponEntry: z.boolean().optional(),
+    /** auto: Zoom's AI Companion summarises the meeting from its start (`auto_start_meeting_summary`); off: it does not. */
+    summary: z.enum(['auto', 'off']).optional(),
     /** People sign up before joining (Zoom registration, approved automatically). */
     registration: z.boolean().optional(),
     /** Breakout rooms, each with the emails pre-assigned to it. */
@@ -288,6 +290,18 @@ export const stepSchema = z.discriminatedUnion('action', [
         /** Give up after this long without a recording (default 24h). */
         deadline: durationSchema.optional(),
         /** Ask Zoom this often in case the webhook never comes (default 30m). */
+        pollEvery: durationSchema.optional(),
+      })
+      .strict(),
+  ),
+  step(
+    'zoom.collectSummary',
+    z
+      .object({
+        meeting: stepRef,
+        /** Give up after this long without a summary (default 2h). */
+        deadline: durationSchema.optional(),
+        /** Ask Zoom this often in case the meeting.summary_completed webhook never comes (default 10m). */
         pollEvery: durationSchema.optional(),
       })
       .strict(),

@@ -98,6 +98,7 @@ const RENDERERS: Renderers = {
   'zoom.recordingSettings': templatesOnly,
   'zoom.recordingControl': templatesOnly,
   'zoom.collectRecordings': templatesOnly,
+  'zoom.collectSummary': templatesOnly,
   'zoom.collectAttendance': templatesOnly,
   'timeline.post': templatesOnly,
   'wait.forIncident': templatesOnly,

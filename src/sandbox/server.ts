@@ -29,6 +29,7 @@ export const SANDBOX_DEFAULT_SCOPES = [
   'meeting:write:registrant:admin',
   'meeting:update:in_meeting_controls:admin',
   'meeting:read:past_meeting:admin',
+  'meeting:read:summary:admin',
   'meeting:read:list_past_participants:admin',
   'report:read:list_meeting_participants:admin',
   'cloud_recording:read:list_recording_files:admin',
@@ -84,10 +85,11 @@ const faultSchema = z.object({
 });
 export type Fault = z.infer<typeof faultSchema>;
 
-/** What `PATCH /_sandbox/account` may change: cloud recording on or off, the dial-in numbers. */
+/** What `PATCH /_sandbox/account` may change: cloud recording and AI Companion on or off, the dial-in numbers. */
 const accountSchema = z
   .object({
     cloudRecording: z.boolean().optional(),
+    aiCompanion: z.boolean().optional(),
     dialInNumbers: z
       .array(
         z

@@ -94,6 +94,24 @@ export function simulationRoutes(state: SandboxState, sender: WebhookSender): Ro
       }, delayMs).unref();
       return { status: 202, body: { instanceUuid: instance.uuid, status: 'processing', readyInMs: delayMs } };
     }),
+    // AI Companion writes the summary of the latest ended occurrence; `webhook: false` keeps
+    // meeting.summary_completed back (a lost delivery), so only polling can find it.
+    route('POST', '/_sandbox/meetings/:meetingId/summary', async (req) => {
+      const meeting = findMeeting(state, req.params.meetingId);
+      const body = jsonObject(req);
+      const content: SummaryContent = {
+        overview: optionalString(body, 'overview') ?? `The team discussed ${meeting.topic}.`,
+        nextSteps: optionalStrings(body, 'nextSteps') ?? [],
+      };
+      const webhook = optionalBoolean(body, 'webhook') ?? true;
+      if (!state.account.aiCompanion)
+        throw new ZoomHttpError(400, 3000, 'AI Companion is off on the account: Zoom writes no meeting summary.');
+      const instance = latestEnded(state, meeting, 'its summary is written');
+      if (instance.summary)
+        throw new ZoomHttpError(400, 3000, `The latest occurrence of meeting ${meeting.id} already has a summary.`);
+      const summary = await completeSummary(state, sender, meeting, instance, content, webhook);
+      return { status: 201, body: summary };
+    }),
     route('POST', '/_sandbox/deauthorize', async (req) => {
       const userId = optionalString(jsonObject(req), 'userId');
       const revokedTokens = state.tokens.size;
@@ -224,6 +242,46 @@ export async function completeRecording(
     { download_token: downloadToken },
   );
   return { recording, downloadToken };
+}
+
+export interface SummaryContent {
+  overview: string;
+  nextSteps: string[];
+}
+
+/** AI Companion's summary of an ended occurrence: stored for the REST API, then announced (unless `webhook` is false). */
+export async function completeSummary(
+  state: SandboxState,
+  sender: WebhookSender,
+  meeting: StoredMeeting,
+  instance: MeetingInstance,
+  content: SummaryContent,
+  webhook: boolean,
+): Promise<Record<string, unknown>> {
+  const now = isoSeconds(new Date());
+  const host = state.users.find((u) => u.id === meeting.host_id);
+  // Zoom's meeting_summary object, which meeting.summary_completed carries too (meeting_id a number in both).
+  const summary = {
+    meeting_host_id: meeting.host_id,
+    meeting_host_email: host?.email ?? '',
+    meeting_uuid: instance.uuid,
+    meeting_id: meeting.id,
+    meeting_topic: meeting.topic,
+    meeting_start_time: instance.startTime,
+    meeting_end_time: instance.endTime,
+    summary_start_time: instance.startTime,
+    summary_end_time: instance.endTime,
+    summary_created_time: now,
+    summary_last_modified_time: now,
+    summary_title: `Meeting summary for ${meeting.topic}`,
+    summary_overview: content.overview,
+    summary_details: [{ label: 'Discussion', summary: content.overview }],
+    next_steps: content.nextSteps,
+  };
+  instance.summary = summary;
+  if (webhook)
+    await sender.send('meeting.summary_completed', { account_id: state.credentials.accountId, object: summary });
+  return summary;
 }
 
 /** The app is uninstalled: every issued token stops working and Zoom sends `app_deauthorized`. */
@@ -374,16 +432,17 @@ function requireOpenInstance(state: SandboxState, meeting: StoredMeeting, action
   return instance;
 }
 
-/** The latest ended occurrence, which must not have a recording yet. */
-function recordableInstance(state: SandboxState, meeting: StoredMeeting): MeetingInstance {
+/** The latest ended occurrence: what a recording or a summary is made of. */
+function latestEnded(state: SandboxState, meeting: StoredMeeting, what: string): MeetingInstance {
   const ended = state.instances.filter((i) => i.meetingId === meeting.id && i.endTime);
   const instance = ended[ended.length - 1];
-  if (!instance)
-    throw new ZoomHttpError(
-      400,
-      3000,
-      `Meeting ${meeting.id} has not ended yet: end it before its recording completes.`,
-    );
+  if (!instance) throw new ZoomHttpError(400, 3000, `Meeting ${meeting.id} has not ended yet: end it before ${what}.`);
+  return instance;
+}
+
+/** The latest ended occurrence, which must not have a recording yet. */
+function recordableInstance(state: SandboxState, meeting: StoredMeeting): MeetingInstance {
+  const instance = latestEnded(state, meeting, 'its recording completes');
   if (instance.recording)
     throw new ZoomHttpError(400, 3000, `The latest occurrence of meeting ${meeting.id} already has a recording.`);
   return instance;
@@ -421,6 +480,14 @@ function optionalString(body: Record<string, unknown>, field: string): string | 
 function requiredEmail(body: Record<string, unknown>, field: string): string {
   const v = requiredString(body, field);
   if (!/^[^@\s]+@[^@\s]+$/.test(v)) throw invalidField(field, 'must be an email address');
+  return v;
+}
+
+function optionalStrings(body: Record<string, unknown>, field: string): string[] | undefined {
+  const v = body[field];
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v) || !v.every((e) => typeof e === 'string'))
+    throw invalidField(field, 'must be a list of strings');
   return v;
 }
 

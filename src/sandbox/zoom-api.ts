@@ -61,6 +61,8 @@ export interface MeetingInstance {
   cloudRecording?: CloudRecordingState;
   /** Zoom's recording object fields for this instance (share_url, recording_files, ...), once completed. */
   recording?: Record<string, unknown>;
+  /** AI Companion's summary of this instance (Zoom's meeting_summary object), once written. */
+  summary?: Record<string, unknown>;
 }
 
 /** Where the sandbox sends webhooks, signed with the secret token as Zoom signs them. */
@@ -94,6 +96,8 @@ export interface DialInNumber {
 export interface SandboxAccount {
   /** Cloud recording enabled on the account: Zoom refuses recording controls without it. */
   cloudRecording: boolean;
+  /** AI Companion's meeting summary enabled on the account: without it Zoom writes no summary and refuses to read one. */
+  aiCompanion: boolean;
   /** The numbers of the account's dial-in countries, which every meeting's settings list. */
   dialInNumbers: DialInNumber[];
 }
@@ -107,7 +111,7 @@ export const SANDBOX_DIAL_IN_NUMBERS: DialInNumber[] = [
 ];
 
 export function defaultAccount(): SandboxAccount {
-  return { cloudRecording: true, dialInNumbers: SANDBOX_DIAL_IN_NUMBERS.map((n) => ({ ...n })) };
+  return { cloudRecording: true, aiCompanion: true, dialInNumbers: SANDBOX_DIAL_IN_NUMBERS.map((n) => ({ ...n })) };
 }
 
 export interface SandboxState {
@@ -249,6 +253,24 @@ export function zoomRoutes(state: SandboxState, hooks: ZoomApiHooks): Route[] {
       );
       return { status: 200, body: page(req.query, 'participants', listed) };
     }),
+    route('GET', '/v2/past_meetings/:meetingId', (req) => {
+      requireToken(state, req, 'getPastMeeting');
+      const instance = pastInstance(state, req.params.meetingId);
+      return { status: 200, body: pastMeeting(state, instance) };
+    }),
+    // Not in the 2023 OpenAPI copy: shapes as Zoom documents them. Only an instance's UUID names
+    // a summary. An account without AI Companion is refused under 400 (Zoom says so in prose only;
+    // the code and words here are the sandbox's); a summary not written (yet) is a 404.
+    route('GET', '/v2/meetings/:meetingId/meeting_summary', (req) => {
+      requireToken(state, req, 'getMeetingSummary');
+      const uuid = decodeMeetingRef(req.params.meetingId);
+      const instance = state.instances.find((i) => i.uuid === uuid);
+      if (!instance) throw new ZoomHttpError(404, 3001, 'Meeting does not exist.');
+      if (!state.account.aiCompanion)
+        throw new ZoomHttpError(400, 300, 'Meeting summary with AI Companion is not enabled for this account.');
+      if (!instance.summary) throw new ZoomHttpError(404, 3001, 'Meeting summary does not exist.');
+      return { status: 200, body: instance.summary };
+    }),
     route('GET', '/v2/meetings/:meetingId/recordings', (req) => {
       requireToken(state, req, 'getRecordings');
       const recording = recordedInstance(state, req.params.meetingId).recording!;
@@ -347,6 +369,28 @@ function pastInstance(state: SandboxState, meetingRef: string): MeetingInstance 
   const instance = ended[ended.length - 1];
   if (!instance) throw new ZoomHttpError(404, 3001, 'Meeting ID is invalid or not end.');
   return instance;
+}
+
+/** Zoom's past-meeting object (`GET /past_meetings/{meetingId}`) for an ended instance. */
+function pastMeeting(state: SandboxState, instance: MeetingInstance): Record<string, unknown> {
+  const meeting = state.meetings.get(instance.meetingId);
+  const host = state.users.find((u) => u.id === meeting?.host_id);
+  const seconds = (Date.parse(instance.endTime!) - Date.parse(instance.startTime)) / 1000;
+  return {
+    id: instance.meetingId,
+    uuid: instance.uuid,
+    host_id: meeting?.host_id ?? '',
+    type: meeting?.type ?? 2,
+    topic: meeting?.topic ?? '',
+    user_name: host ? `${host.first_name} ${host.last_name}` : '',
+    user_email: host?.email ?? '',
+    start_time: instance.startTime,
+    end_time: instance.endTime,
+    duration: Math.round(seconds / 60),
+    total_minutes: Math.round((seconds * instance.participants.length) / 60),
+    participants_count: instance.participants.length,
+    source: 'Zoom',
+  };
 }
 
 function recordedInstance(state: SandboxState, meetingRef: string): MeetingInstance {

@@ -14,14 +14,16 @@ import { isWebhookEvent, WebhookEnvelope } from '../zoom/webhooks';
 
 /**
  * Zoom's meeting webhooks as runbook workflows take them: the meeting, what happened, who. The
- * recording's passcode and download token stay behind: only the share link travels.
+ * recording's passcode and download token stay behind: only the share link travels; of a summary,
+ * only the instance it is about.
  */
 export function meetingEventFromWebhook(envelope: WebhookEnvelope): ZoomMeetingEvent | undefined {
   const at = (iso: string | undefined) => iso ?? new Date(envelope.event_ts ?? Date.now()).toISOString();
-  if (isWebhookEvent(envelope, 'meeting.started'))
-    return { type: envelope.event, meetingId: envelope.payload.object.id, at: at(envelope.payload.object.start_time) };
-  if (isWebhookEvent(envelope, 'meeting.ended'))
-    return { type: envelope.event, meetingId: envelope.payload.object.id, at: at(envelope.payload.object.end_time) };
+  if (isWebhookEvent(envelope, 'meeting.started') || isWebhookEvent(envelope, 'meeting.ended')) {
+    const m = envelope.payload.object;
+    const when = 'end_time' in m && envelope.event === 'meeting.ended' ? m.end_time : m.start_time;
+    return { type: envelope.event, meetingId: m.id, at: at(when), ...(m.uuid ? { uuid: m.uuid } : {}) };
+  }
   if (isWebhookEvent(envelope, 'meeting.participant_joined') || isWebhookEvent(envelope, 'meeting.participant_left')) {
     const p = envelope.payload.object.participant;
     const when = 'join_time' in p && envelope.event === 'meeting.participant_joined' ? p.join_time : p.leave_time;
@@ -43,6 +45,11 @@ export function meetingEventFromWebhook(envelope: WebhookEnvelope): ZoomMeetingE
         files: (r.recording_files ?? []).map((f) => ({ type: f.file_type, sizeBytes: f.file_size })),
       },
     };
+  }
+  // Only which instance: the summary's text is fetched by the run, never carried (nor logged) here.
+  if (isWebhookEvent(envelope, 'meeting.summary_completed')) {
+    const o = envelope.payload.object;
+    return { type: envelope.event, meetingId: o.meeting_id, at: at(o.summary_created_time), uuid: o.meeting_uuid };
   }
   return undefined;
 }

@@ -13,6 +13,8 @@ import {
   Meeting,
   meetingListSchema,
   meetingSchema,
+  meetingSummarySchema,
+  pastMeetingSchema,
   Participant,
   participantPageSchema,
   RecordingSettings,
@@ -177,6 +179,26 @@ export class ZoomClient {
       },
     });
     return items;
+  }
+
+  /** The latest ended instance of the meeting (a meeting id), or the instance a UUID names: 404/3001 until one has ended. */
+  getPastMeeting(meeting: MeetingRef) {
+    return this.request({
+      operation: 'getPastMeeting',
+      method: 'GET',
+      path: `/past_meetings/${meetingPathId(meeting)}`,
+      schema: pastMeetingSchema,
+    });
+  }
+
+  /** AI Companion's summary of one meeting instance: Zoom takes only the instance's UUID here (double-encoded when it needs to be). */
+  getMeetingSummary(meetingUuid: string) {
+    return this.request({
+      operation: 'getMeetingSummary',
+      method: 'GET',
+      path: `/meetings/${meetingPathId(meetingUuid)}/meeting_summary`,
+      schema: meetingSummarySchema,
+    });
   }
 
   getRecordings(meeting: MeetingRef) {

@@ -63,6 +63,21 @@ export const OPERATIONS = {
     ],
     category: 'Medium',
   },
+  getPastMeeting: {
+    scopes: ['meeting:read', 'meeting:read:admin', 'meeting:read:past_meeting', 'meeting:read:past_meeting:admin'],
+    category: 'Light',
+  },
+  // GET /meetings/{meetingUUID}/meeting_summary (AI Companion, 2023-11; not in the 2023 OpenAPI copy):
+  // classic meeting_summary:read[:admin], granular meeting:read:summary[:admin].
+  getMeetingSummary: {
+    scopes: [
+      'meeting_summary:read',
+      'meeting_summary:read:admin',
+      'meeting:read:summary',
+      'meeting:read:summary:admin',
+    ],
+    category: 'Light',
+  },
   // Zoom's 2023 spec lists phone_recording:read:admin here, which looks like a documentation error;
   // the older spec's recording:read:admin is the safe reading.
   getRecordings: {

@@ -13,6 +13,7 @@ export const ACTION_OPERATIONS: Record<string, ZoomOperation[]> = {
   'zoom.endMeeting': ['endMeeting'],
   'zoom.deleteMeeting': ['deleteMeeting'],
   'zoom.collectRecordings': ['getRecordings'],
+  'zoom.collectSummary': ['getPastMeeting', 'getMeetingSummary'],
   'zoom.recordingSettings': ['updateRecordingSettings'],
   'zoom.recordingControl': ['inMeetingControl'],
   'zoom.collectAttendance': ['listPastParticipants'],

@@ -13,6 +13,8 @@ export interface MeetingSettings {
   approval_type?: 0 | 1 | 2;
   breakout_room?: { enable: boolean; rooms?: { name: string; participants?: string[] }[] };
   mute_upon_entry?: boolean;
+  /** AI Companion's meeting summary starts with the meeting (not in the 2023 OpenAPI copy; Zoom documents it since). */
+  auto_start_meeting_summary?: boolean;
   host_video?: boolean;
   participant_video?: boolean;
 }
@@ -179,6 +181,29 @@ export const recordingsSchema = z
   })
   .passthrough();
 export type Recordings = z.infer<typeof recordingsSchema>;
+
+/** `GET /past_meetings/{meetingId}`: given a meeting id, Zoom answers for its latest ended instance. */
+export const pastMeetingSchema = z
+  .object({ uuid: z.string().min(1), id: z.number().optional(), end_time: z.string().optional() })
+  .passthrough();
+
+/**
+ * `GET /meetings/{meetingUUID}/meeting_summary` (AI Companion; not in the 2023 OpenAPI copy, fields
+ * as Zoom documents them). Zoom leaves the content out for some accounts: every field may be missing.
+ */
+export const meetingSummarySchema = z
+  .object({
+    meeting_uuid: z.string().optional(),
+    meeting_id: z.number().optional(),
+    summary_title: z.string().optional(),
+    summary_overview: z.string().optional(),
+    summary_details: z
+      .array(z.object({ label: z.string().optional(), summary: z.string().optional() }).passthrough())
+      .default([]),
+    next_steps: z.array(z.string()).default([]),
+  })
+  .passthrough();
+export type ZoomMeetingSummary = z.infer<typeof meetingSummarySchema>;
 
 export interface RecordingSettings {
   share_recording?: 'publicly' | 'internally' | 'none';

@@ -138,6 +138,22 @@ export interface RecordingObject {
   recording_files: RecordingFile[];
 }
 
+/**
+ * `meeting.summary_completed` (AI Companion; not in the 2023 OpenAPI copy, shape as Zoom documents
+ * it): the meeting is `meeting_id` (a number, made a string by parseWebhookEvent) and the instance
+ * `meeting_uuid`. It carries the summary itself, which we do not read from here.
+ */
+export interface SummaryEventObject {
+  meeting_id: string;
+  meeting_uuid: string;
+  meeting_host_id?: string;
+  meeting_topic?: string;
+  meeting_start_time?: string;
+  meeting_end_time?: string;
+  summary_created_time?: string;
+  summary_title?: string;
+}
+
 /** `app_deauthorized` puts its fields straight in `payload`, with no `object`. */
 export interface AppDeauthorizedPayload {
   account_id: string;
@@ -161,6 +177,7 @@ export interface WebhookPayloads {
     object: MeetingEventObject & { participant: WebhookParticipant & { leave_time: string } };
   };
   'recording.completed': { account_id: string; object: RecordingObject };
+  'meeting.summary_completed': { account_id: string; object: SummaryEventObject };
   app_deauthorized: AppDeauthorizedPayload;
   'endpoint.url_validation': { plainToken: string };
 }
@@ -197,9 +214,9 @@ export function parseWebhookEvent(rawBody: string): WebhookEnvelope {
   if (!isObject(body.payload)) throw new WebhookParseError(`Webhook "${body.event}" has no "payload" object.`);
 
   const payload = { ...body.payload };
-  if (isObject(payload.object) && typeof payload.object.id === 'number') {
-    payload.object = { ...payload.object, id: String(payload.object.id) };
-  }
+  for (const key of ['id', 'meeting_id'])
+    if (isObject(payload.object) && typeof payload.object[key] === 'number')
+      payload.object = { ...payload.object, [key]: String(payload.object[key]) };
   checkMeetingEventShape(body.event, payload);
   const envelope: WebhookEnvelope = { event: body.event, payload };
   const eventTs = eventTimeMs(body.event_ts) ?? eventTimeMs(payload.event_ts);
@@ -215,6 +232,7 @@ const MEETING_EVENTS = new Set([
   'meeting.participant_joined',
   'meeting.participant_left',
   'recording.completed',
+  'meeting.summary_completed',
 ]);
 const MEETING_ID = /^\d{1,20}$/;
 
@@ -229,12 +247,17 @@ function checkMeetingEventShape(event: string, payload: Record<string, unknown>)
     new WebhookParseError(`Webhook "${event}": payload.${field} must be ${what}.`);
   const object = payload.object;
   if (!isObject(object)) throw bad('object', 'an object');
-  if (typeof object.id !== 'string' || !MEETING_ID.test(object.id)) throw bad('object.id', 'a Zoom meeting id');
+  // Summary events name the meeting meeting_id (and the instance meeting_uuid); the others id.
+  const idField = event === 'meeting.summary_completed' ? 'meeting_id' : 'id';
+  const id = object[idField];
+  if (typeof id !== 'string' || !MEETING_ID.test(id)) throw bad(`object.${idField}`, 'a Zoom meeting id');
+  if (event === 'meeting.summary_completed' && (typeof object.meeting_uuid !== 'string' || !object.meeting_uuid))
+    throw bad('object.meeting_uuid', 'a meeting UUID');
   const optionalString = (from: Record<string, unknown>, prefix: string, keys: string[]) => {
     for (const key of keys)
       if (from[key] !== undefined && typeof from[key] !== 'string') throw bad(`${prefix}${key}`, 'a string');
   };
-  optionalString(object, 'object.', ['start_time', 'end_time', 'share_url']);
+  optionalString(object, 'object.', ['uuid', 'start_time', 'end_time', 'share_url', 'summary_created_time']);
   if (event === 'meeting.participant_joined' || event === 'meeting.participant_left') {
     if (!isObject(object.participant)) throw bad('object.participant', 'an object');
     optionalString(object.participant, 'object.participant.', [

@@ -29,6 +29,7 @@ export type ZoomActivities = Pick<
   | 'updateRecordingSettings'
   | 'controlRecording'
   | 'getRecording'
+  | 'getMeetingSummary'
   | 'getAttendance'
   | 'endMeeting'
   | 'deleteMeeting'
@@ -73,6 +74,7 @@ export class FakeZoom {
       updateRecordingSettings: async () => undefined,
       controlRecording: async () => undefined,
       getRecording: async () => ({ ready: false, files: [] }),
+      getMeetingSummary: async () => ({ state: 'pending' }),
       getAttendance: async () => [],
       endMeeting: async () => ({}),
       deleteMeeting: async () => ({}),
@@ -104,6 +106,10 @@ export class FakeZoom {
         a().controlRecording(input)
       ),
       getRecording: async (input) => (this.record({ activity: 'getRecording', input }), a().getRecording(input)),
+      getMeetingSummary: async (input) => (
+        this.record({ activity: 'getMeetingSummary', input }),
+        a().getMeetingSummary(input)
+      ),
       getAttendance: async (input) => (this.record({ activity: 'getAttendance', input }), a().getAttendance(input)),
       endMeeting: async (input) => (this.record({ activity: 'endMeeting', input }), a().endMeeting(input)),
       deleteMeeting: async (input) => (this.record({ activity: 'deleteMeeting', input }), a().deleteMeeting(input)),

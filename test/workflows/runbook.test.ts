@@ -34,6 +34,10 @@ steps: [${bridge}, ${resolved}, { id: end, action: zoom.endMeeting, with: { meet
 steps:
   - ${bridge}
   - { id: recording, action: zoom.collectRecordings, with: { meeting: bridge, deadline: 6h, pollEvery: 1h } }`),
+  runbook(`${on('summary')}
+steps:
+  - ${bridge}
+  - { id: summary, action: zoom.collectSummary, with: { meeting: bridge, deadline: 3h, pollEvery: 1h } }`),
   runbook(`${on('attendance')}
 steps:
   - ${bridge}
@@ -196,6 +200,60 @@ describe('the runbook workflow, Zoom stubbed, on the time-skipping test server',
       expect((await stepEntry(id, 'recording')).links).toEqual([
         { label: 'Recording', url: 'https://zoom.test/rec/2' },
       ]);
+    });
+  });
+
+  describe('zoom.collectSummary', () => {
+    it('asks Zoom every pollEvery, by the UUID meeting.ended gave, and gives up at the deadline with an answer', async () => {
+      const { id, run } = await open('summary');
+      const meetingId = await meetingOf(id, 'bridge');
+      const start = await w.now();
+      await run.signal(zoomMeetingEventSignal, { ...zoomEvent(meetingId, 'meeting.ended', start), uuid: 'inst/1==' });
+      await run.result();
+      const polls = w.zoom.callsTo('getMeetingSummary', meetingId);
+      expect(polls.map((c) => Math.round((c.at - start) / HOUR))).toEqual([1, 2, 3]);
+      expect(polls.map((c) => c.input.uuid)).toEqual(['inst/1==', 'inst/1==', 'inst/1==']);
+      expect(await stepEntry(id, 'summary')).toMatchObject({
+        status: 'info',
+        summary: `No summary of Zoom meeting ${meetingId}: none within 3h`,
+      });
+    });
+
+    it('meeting.summary_completed wakes the step: the instance it names is fetched at once; the timeline gets a short form', async () => {
+      const nextSteps = Array.from({ length: 7 }, (_, i) => `Step ${i + 1}`);
+      const overview = 'x'.repeat(2000);
+      w.zoom.answer.getMeetingSummary = async ({ uuid }) => ({
+        state: 'ready',
+        summary: { uuid: uuid!, overview, details: [], nextSteps },
+      });
+      const { id, run } = await open('summary');
+      const meetingId = await meetingOf(id, 'bridge');
+      const start = await w.now();
+      await w.env.sleep('30 minutes'); // between two polls
+      await run.signal(zoomMeetingEventSignal, {
+        ...zoomEvent(meetingId, 'meeting.summary_completed', await w.now()),
+        uuid: 'inst-2',
+      });
+      expect(await run.result()).toMatchObject({ steps: { summary: { found: true, uuid: 'inst-2', overview } } });
+      const [call, ...more] = w.zoom.callsTo('getMeetingSummary', meetingId);
+      expect(more).toEqual([]);
+      expect(call.input.uuid).toBe('inst-2');
+      expect(call.at - start).toBeLessThan(HOUR);
+      const { summary } = await stepEntry(id, 'summary');
+      expect(summary).toBe(
+        `Summary of Zoom meeting ${meetingId}: ${'x'.repeat(599)}… Next steps: Step 1; Step 2; Step 3; Step 4; Step 5 (+2 more)`,
+      );
+    });
+
+    it("Zoom's refusal (AI Companion off) is the answer at the first poll", async () => {
+      w.zoom.answer.getMeetingSummary = async () => ({ state: 'refused', reason: 'HTTP 400 code 300: not enabled' });
+      const { id, run } = await open('summary');
+      const meetingId = await meetingOf(id, 'bridge');
+      await run.result();
+      expect(w.zoom.callsTo('getMeetingSummary', meetingId)).toHaveLength(1);
+      expect((await stepEntry(id, 'summary')).summary).toBe(
+        `No summary of Zoom meeting ${meetingId}: HTTP 400 code 300: not enabled`,
+      );
     });
   });
 

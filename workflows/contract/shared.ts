@@ -88,6 +88,7 @@ export const ZOOM_MEETING_EVENT_TYPES = [
   'meeting.participant_joined',
   'meeting.participant_left',
   'recording.completed',
+  'meeting.summary_completed',
 ] as const;
 export type ZoomMeetingEventType = (typeof ZOOM_MEETING_EVENT_TYPES)[number];
 
@@ -96,6 +97,12 @@ export interface ZoomMeetingEvent {
   meetingId: string;
   /** When it happened, as Zoom says (ISO). */
   at: string;
+  /**
+   * The UUID of the meeting's instance (meeting.started, meeting.ended, meeting.summary_completed):
+   * what Zoom's summary endpoint takes. The summary itself never travels in an event: the run
+   * fetches it by this UUID, so its text stays out of the mailboxes and the webhook logs.
+   */
+  uuid?: string;
   participant?: { id: string; name?: string; email?: string };
   /** recording.completed: the share link (its passcode is never carried) and the files. */
   recording?: { shareUrl?: string; files: { type: string; sizeBytes?: number }[] };

@@ -1,7 +1,7 @@
 /** The steps that gather what a meeting left: its cloud recording and who attended. */
 import { condition, patched } from '@temporalio/workflow';
 import { msToNumber } from '@temporalio/common/lib/time';
-import type { RecordingSummary } from '../../activities';
+import type { CollectedSummary, RecordingSummary, SummaryLookup } from '../../activities';
 import type { StepInputs, StepOf } from '../../src/core/step-inputs';
 import { nowMs } from '../clock';
 import { attendanceByPerson, joinsSeen } from './room';
@@ -51,6 +51,65 @@ export async function collectRecordings(
     entry: { status: 'ok', summary: `Recording of Zoom meeting ${meetingId} is ready (${files})`, links },
   };
 }
+
+/** How much of the summary the timeline shows; the step's output keeps all of it. */
+const OVERVIEW_SHOWN = 600;
+const NEXT_STEPS_SHOWN = 5;
+const NEXT_STEP_SHOWN = 160;
+
+/**
+ * zoom.collectSummary: waits for Zoom's meeting.summary_completed webhook, asking Zoom every
+ * `pollEvery` in case it never comes, then puts the overview and next steps on the timeline. No
+ * summary (AI Companion off, none within the deadline) is an answer there, not a failure.
+ */
+export async function collectSummary(
+  run: RunbookRun,
+  step: StepOf<'zoom.collectSummary'>,
+  inputs: StepInputs['zoom.collectSummary'],
+): Promise<StepResult> {
+  const meetingId = run.meetingOf(step.with.meeting);
+  const { deadline = '2h', pollEvery = '10m' } = inputs;
+  const room = run.room(meetingId);
+  const giveUpAt = nowMs() + msToNumber(deadline);
+  const none = (why: string): StepResult => ({
+    output: { meetingId, found: false, reason: why },
+    entry: { status: 'info', summary: `No summary of Zoom meeting ${meetingId}: ${why}` },
+  });
+  for (;;) {
+    const wait = Math.min(msToNumber(pollEvery), giveUpAt - nowMs());
+    if (wait > 0) await condition(() => !!room.summaryUuid, wait);
+    // The webhook names the instance; without it, the instance the webhooks saw, else Zoom's latest ended one.
+    const lookup: SummaryLookup = await run.zoom.getMeetingSummary.executeWithOptions(
+      { summary: `Look for the AI Companion summary of Zoom meeting ${meetingId}` },
+      [{ connector: run.connector, meetingId, uuid: room.summaryUuid ?? (room.ended ? room.uuid : undefined) }],
+    );
+    if (lookup.state === 'ready') {
+      return {
+        output: { meetingId, found: true, ...lookup.summary },
+        entry: { status: 'ok', summary: summaryLine(meetingId, lookup.summary) },
+      };
+    }
+    if (lookup.state === 'refused') return none(lookup.reason);
+    if (nowMs() >= giveUpAt) return none(`none within ${deadline}`);
+  }
+}
+
+/** The overview and the first next steps, each cut short: a timeline line, not the summary. */
+function summaryLine(meetingId: string, s: CollectedSummary): string {
+  const steps = s.nextSteps.slice(0, NEXT_STEPS_SHOWN).map((n) => cut(n, NEXT_STEP_SHOWN));
+  const more = s.nextSteps.length - steps.length;
+  return [
+    `Summary of Zoom meeting ${meetingId}: ${cut(s.overview ?? s.title ?? '(Zoom gave no overview)', OVERVIEW_SHOWN)}`,
+    steps.length ? `Next steps: ${steps.join('; ')}${more > 0 ? ` (+${more} more)` : ''}` : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
+}
+
+const cut = (text: string, max: number) => {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+};
 
 /** zoom.collectAttendance: once the meeting ends, who attended and for how long, from Zoom's past-participants API. */
 export async function collectAttendance(

@@ -14,6 +14,10 @@ export interface MeetingRoom {
   /** Every join, as it happened: the attendance when Zoom's report has none. */
   joins: (AttendanceRecord & { participantId: string })[];
   recording?: ZoomMeetingEvent['recording'];
+  /** The UUID of the latest instance Zoom's webhooks named (started or ended). */
+  uuid?: string;
+  /** meeting.summary_completed came: the UUID of the instance whose AI Companion summary is ready. */
+  summaryUuid?: string;
 }
 
 export function emptyRoom(): MeetingRoom {
@@ -45,6 +49,8 @@ export function applyMeetingEvent(room: MeetingRoom, event: ZoomMeetingEvent): v
       });
   }
   if (event.type === 'recording.completed') room.recording = event.recording;
+  if ((event.type === 'meeting.started' || event.type === 'meeting.ended') && event.uuid) room.uuid = event.uuid;
+  if (event.type === 'meeting.summary_completed' && event.uuid) room.summaryUuid = event.uuid;
 }
 
 /** The webhooks' joins as attendance records. */

@@ -7,7 +7,7 @@ import type { StepAction, StepInputs, StepOf } from '../../src/core/step-inputs'
 import { evaluate } from '../../src/core/conditions';
 import { nowIso, nowMs } from '../clock';
 import { RUNBOOK_FAILURE_TYPE } from '../contract/runbook';
-import { collectAttendance, collectRecordings } from './collect';
+import { collectAttendance, collectRecordings, collectSummary } from './collect';
 import { createMeeting, recurringMeeting, scheduleMeeting } from './meetings';
 import { cutNote, describeFailure, RunbookRun, StepResult } from './run';
 
@@ -28,6 +28,7 @@ const STEPS: { [A in StepAction]: StepHandler<A> } = {
   'zoom.recordingSettings': recordingSettings,
   'zoom.recordingControl': recordingControl,
   'zoom.collectRecordings': collectRecordings,
+  'zoom.collectSummary': collectSummary,
   'zoom.collectAttendance': collectAttendance,
   'timeline.post': timelinePost,
   'wait.forIncident': waitForIncident,
