@@ -42,6 +42,7 @@ export default tseslint.config(
                   `!${up}src/core`,
                   `${up}src/core/*`,
                   `!${up}src/core/conditions`,
+                  `!${up}src/core/phone`,
                   `${up}activities`,
                   `${up}activities/*`,
                 ]),

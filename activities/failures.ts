@@ -9,6 +9,7 @@ import {
   ZoomMeetingNotLiveError,
   ZoomValidationError,
 } from '../src/zoom/errors';
+import { maskPhoneIn } from '../src/core/phone';
 import type { MeetingRemoval } from './types';
 
 /**
@@ -50,6 +51,19 @@ export async function inLiveMeeting<T>(
       trackingId: err.trackingId,
       hint: prerequisites,
     });
+  }
+}
+
+/**
+ * Runs a call that sent `phone` to Zoom: a Zoom error that quotes the number leaves with it
+ * masked (its message reaches the timeline, the logs and the history).
+ */
+export async function maskingPhone<T>(phone: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (err instanceof ZoomError) err.message = maskPhoneIn(err.message, phone);
+    throw err;
   }
 }
 

@@ -20,11 +20,12 @@ import { ZoomConfigError, ZoomDailyLimitError, ZoomNotFoundError, ZoomValidation
 import { agendaWithMarker, checkedPasscode, FieldCuts, fittedRegistrant, ZOOM_LIMITS } from '../src/zoom/limits';
 import { MeetingSettings } from '../src/zoom/types';
 import { refreshTokens } from '../src/zoom/user-oauth';
-import { callZoom, goneIsDone, inLiveMeeting, isAlreadyRegistered, onMeeting } from './failures';
+import { callZoom, goneIsDone, inLiveMeeting, isAlreadyRegistered, maskingPhone, onMeeting } from './failures';
 import { findByMarker, idempotencyMarker, markerIn, removeMarked } from './idempotency';
 import { createMeetingEventActivities } from './meeting-events';
 import type {
   AttendanceRecord,
+  CallOutInput,
   CreatedMeeting,
   CreateMeetingInput,
   FieldsCut,
@@ -39,7 +40,15 @@ import type {
   UpdateMeetingInput,
   ZoomConnector,
 } from './types';
-import { edit, meetingSettings, recordingMethod, summarise, zoomRecurrence, zoomSettings } from './zoom-mapping';
+import {
+  callOutControl,
+  edit,
+  meetingSettings,
+  recordingMethod,
+  summarise,
+  zoomRecurrence,
+  zoomSettings,
+} from './zoom-mapping';
 
 export { idempotencyMarker, markerIn } from './idempotency';
 export * from './types';
@@ -322,6 +331,21 @@ export function createActivities(deps: ActivityDeps) {
       );
     },
 
+    /**
+     * Zoom phones one person into the meeting (live or not yet). Zoom's refusals may quote the
+     * number: every message leaves masked. Sent again after a lost answer, the phone rings again.
+     */
+    async callOut(input: CallOutInput): Promise<void> {
+      const zoom = await connector(input.connector);
+      await callZoom(() =>
+        maskingPhone(input.phone, () =>
+          inLiveMeeting(input.meetingId, `phone ${input.name} in`, CALL_OUT_PREREQUISITES, () =>
+            zoom.client.inMeetingControl(input.meetingId, callOutControl(input)),
+          ),
+        ),
+      );
+    },
+
     /** The meeting's cloud recording, or `ready: false` while Zoom has none (code 3301). */
     async getRecording(input: MeetingCall): Promise<RecordingSummary> {
       const zoom = await connector(input.connector);
@@ -444,6 +468,10 @@ export type Activities = ReturnType<typeof createActivities>;
 /** What Zoom requires of a recording control besides a live meeting (its 400/300 does not say which is missing). */
 const RECORDING_PREREQUISITES =
   'Zoom controls a recording only when cloud recording is enabled on the account (web portal: Settings > Recording > Cloud recording) and the connector acts as the meeting host or an alternative host.';
+
+/** What Zoom requires of a call-out (its 400/300 does not say which is missing). */
+const CALL_OUT_PREREQUISITES =
+  'Zoom phones people in only when the account has the call-out feature (a Zoom Audio plan; web portal: Settings > Meeting > Call Out) and the connector acts as the meeting host or an alternative host.';
 
 /** A meeting that starts within this is a bridge: its host should not be on another call. */
 const STARTS_NOW_MS = 5 * 60_000;

@@ -33,6 +33,10 @@ export type ManageParticipantsInput = MeetingCall & Omit<StepInputs['zoom.manage
 export type RecordingSettingsInput = MeetingCall & Omit<StepInputs['zoom.recordingSettings'], 'meeting'>;
 export type RecordingAction = StepInputs['zoom.recordingControl']['action'];
 export type RecordingControlInput = MeetingCall & { action: RecordingAction };
+/** One person Zoom phones into a meeting: the step's options, and a number already checked as E.164. */
+export type CallOutInput = MeetingCall &
+  Pick<StepInputs['zoom.callOut'], 'requireGreeting' | 'requirePressingOne'> &
+  StepInputs['zoom.callOut']['people'][number];
 
 /** A meeting's cloud recording as runbooks see it: the share link (never its passcode) and the files. */
 export interface RecordingSummary {

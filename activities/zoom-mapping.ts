@@ -1,8 +1,8 @@
 /** Runbook inputs to Zoom's request shapes, and Zoom's answers to what a run may keep. */
 import { activityInfo } from '@temporalio/activity';
 import type { DialInNumber, MeetingSummary } from '../workflows/contract';
-import { CreateMeetingRecurrence, InMeetingControl, Meeting, MeetingSettings } from '../src/zoom/types';
-import type { CreateMeetingInput, RecordingAction, Weekday } from './types';
+import { CallOutControl, CreateMeetingRecurrence, Meeting, MeetingSettings, RecordingControl } from '../src/zoom/types';
+import type { CallOutInput, CreateMeetingInput, RecordingAction, Weekday } from './types';
 
 /** A new bridge: join before host, no waiting room, no recording, unless the runbook says otherwise. */
 export function meetingSettings(input: CreateMeetingInput): MeetingSettings {
@@ -82,6 +82,22 @@ export function summarise(m: Meeting, created: boolean): MeetingSummary {
 }
 
 /** A runbook's recording action as Zoom's in-meeting control method. */
-export function recordingMethod(action: RecordingAction): InMeetingControl['method'] {
+export function recordingMethod(action: RecordingAction): RecordingControl['method'] {
   return `recording.${action}`;
+}
+
+/** A call-out as Zoom's in-meeting control; options the step leaves out keep Zoom's defaults. */
+export function callOutControl({ name, phone, requireGreeting, requirePressingOne }: CallOutInput): CallOutControl {
+  const options = {
+    ...(requireGreeting !== undefined ? { require_greeting: requireGreeting } : {}),
+    ...(requirePressingOne !== undefined ? { require_pressing_one: requirePressingOne } : {}),
+  };
+  return {
+    method: 'participant.invite.callout',
+    params: {
+      invitee_name: name,
+      phone_number: phone,
+      ...(Object.keys(options).length ? { invite_options: options } : {}),
+    },
+  };
 }

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { Condition, evaluate, Matcher } from './conditions';
 import type { Incident, IncidentEventType } from './incident';
 import { INCIDENT_EVENT_TYPES, IncidentChange } from './incident';
+import { e164 } from './phone';
 import { startSpecSchema } from './schedule';
 import { SEVERITIES, Severity } from './severity';
 
@@ -279,6 +280,36 @@ export const stepSchema = z.discriminatedUnion('action', [
         action: z.enum(['start', 'pause', 'resume', 'stop']),
         /** First wait until Zoom's webhooks say the meeting is live, at most this long (then Zoom is asked anyway). */
         whenLive: durationSchema.optional(),
+      })
+      .strict(),
+  ),
+  step(
+    'zoom.callOut',
+    z
+      .object({
+        meeting: stepRef,
+        /** Who Zoom phones into the meeting: a display name and a number with its country code (both templates). */
+        people: z
+          .array(
+            z
+              .object({
+                name: z.string().min(1).max(64),
+                phone: z
+                  .string()
+                  .refine(
+                    (p) => p.includes('{{') || e164(p) !== undefined,
+                    'expected a phone number with its country code (E.164, e.g. +14155550123) or a template',
+                  ),
+              })
+              .strict(),
+          )
+          .min(1)
+          .max(10),
+        /** Zoom's call-out options (its defaults: both true). */
+        requireGreeting: z.boolean().optional(),
+        requirePressingOne: z.boolean().optional(),
+        /** Phone only if the incident is not acknowledged (nor resolved) within this long. */
+        when: z.object({ notAcknowledgedWithin: durationSchema }).strict().optional(),
       })
       .strict(),
   ),

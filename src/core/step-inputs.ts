@@ -5,8 +5,9 @@
  */
 import type { Incident } from './incident';
 import { resolveInvitees, type RunbookStep, type StepAction } from './runbook';
+import { e164 } from './phone';
 import { computeStart, type IncidentTimes, type StartSpec } from './schedule';
-import { renderValue, type TemplateContext } from './templates';
+import { renderValue, TemplateError, type TemplateContext } from './templates';
 
 export type { StepAction };
 
@@ -92,6 +93,19 @@ const RENDERERS: Renderers = {
     return { ...w, addInvitees: resolveInvitees(w.addInvitees, r.incident) };
   },
   'wait.until': (step, r) => ({ at: r.startOf(r.templates(step.with).at) }),
+  // Checked once rendered (a template may give anything); the refusal names the field, never the value.
+  'zoom.callOut': (step, r) => {
+    const w = r.templates(step.with);
+    const people = w.people.map(({ name, phone }, i) => {
+      const number = e164(phone);
+      if (!number)
+        throw new TemplateError(
+          `step "${step.id}": people[${i}].phone (${name}) is not a phone number with its country code (E.164, e.g. +14155550123)`,
+        );
+      return { name, phone: number };
+    });
+    return { ...w, people };
+  },
   'zoom.updateMeeting': templatesOnly,
   'zoom.endMeeting': templatesOnly,
   'zoom.deleteMeeting': templatesOnly,

@@ -89,6 +89,7 @@ export type Fault = z.infer<typeof faultSchema>;
 const accountSchema = z
   .object({
     cloudRecording: z.boolean().optional(),
+    callOut: z.boolean().optional(),
     aiCompanion: z.boolean().optional(),
     dialInNumbers: z
       .array(
@@ -135,6 +136,7 @@ export class ZoomSandbox {
     this.state = {
       credentials: { ...SANDBOX_DEFAULT_CREDENTIALS, ...options.credentials },
       account: defaultAccount(),
+      callOuts: [],
       users: options.users ?? SANDBOX_DEFAULT_USERS,
       groups: [
         {
@@ -193,6 +195,7 @@ export class ZoomSandbox {
 
   reset(): void {
     this.state.account = defaultAccount();
+    this.state.callOuts.length = 0;
     this.state.meetings.clear();
     this.state.instances.length = 0;
     this.state.webhook = undefined;
@@ -293,11 +296,15 @@ export class ZoomSandbox {
 
   private adminRoutes(): Route[] {
     return [
-      // Each meeting as Zoom stores it, plus where its cloud recording stands (not a Zoom field).
+      // Each meeting as Zoom stores it, plus where its cloud recording stands and whom Zoom phoned (not Zoom fields).
       route('GET', '/_sandbox/meetings', () => ({
         status: 200,
         body: {
-          meetings: [...this.state.meetings.values()].map((m) => ({ ...m, cloudRecording: this.cloudRecording(m) })),
+          meetings: [...this.state.meetings.values()].map((m) => ({
+            ...m,
+            cloudRecording: this.cloudRecording(m),
+            callOuts: this.state.callOuts.filter((c) => c.meetingId === m.id),
+          })),
         },
       })),
       route('GET', '/_sandbox/account', () => ({ status: 200, body: this.state.account })),

@@ -96,6 +96,8 @@ export interface DialInNumber {
 export interface SandboxAccount {
   /** Cloud recording enabled on the account: Zoom refuses recording controls without it. */
   cloudRecording: boolean;
+  /** The call-out feature (Zoom phones people in): Zoom refuses call-outs without it. */
+  callOut: boolean;
   /** AI Companion's meeting summary enabled on the account: without it Zoom writes no summary and refuses to read one. */
   aiCompanion: boolean;
   /** The numbers of the account's dial-in countries, which every meeting's settings list. */
@@ -111,12 +113,28 @@ export const SANDBOX_DIAL_IN_NUMBERS: DialInNumber[] = [
 ];
 
 export function defaultAccount(): SandboxAccount {
-  return { cloudRecording: true, aiCompanion: true, dialInNumbers: SANDBOX_DIAL_IN_NUMBERS.map((n) => ({ ...n })) };
+  return {
+    cloudRecording: true,
+    callOut: true,
+    aiCompanion: true,
+    dialInNumbers: SANDBOX_DIAL_IN_NUMBERS.map((n) => ({ ...n })),
+  };
+}
+
+/** A person Zoom was asked to phone into a meeting (the test double keeps the number). */
+export interface CallOut {
+  meetingId: number;
+  name: string;
+  phone: string;
+  requireGreeting: boolean;
+  requirePressingOne: boolean;
+  at: string;
 }
 
 export interface SandboxState {
   credentials: SandboxCredentials;
   account: SandboxAccount;
+  callOuts: CallOut[];
   users: SandboxUser[];
   groups: SandboxGroup[];
   scopes: string[];
@@ -218,13 +236,16 @@ export function zoomRoutes(state: SandboxState, hooks: ZoomApiHooks): Route[] {
       if (action === 'end' && meeting.status === 'started') await hooks.endMeeting(meeting);
       return { status: 204 };
     }),
-    // Zoom's prerequisites: a live meeting (a meeting that is not is "Meeting does not exist" under
+    // A call-out needs the account's call-out feature, not a live meeting. Recording controls need
+    // a live meeting (a meeting that is not is "Meeting does not exist" under
     // 400/300), then cloud recording enabled on the account (refused under the same code). Zoom
     // documents no error for pausing what is not recording and the like: those change nothing.
     route('PATCH', '/v2/live_meetings/:meetingId/events', (req) => {
       requireToken(state, req, 'inMeetingControl');
       const meeting = findMeeting(state, req.params.meetingId);
-      const next = RECORDING_METHODS.get(asObject(req.json(), '').method);
+      const body = asObject(req.json(), '');
+      if (body.method === CALL_OUT) return callOut(state, meeting, body.params);
+      const next = RECORDING_METHODS.get(body.method);
       if (!next)
         throw new ZoomHttpError(
           400,
@@ -656,6 +677,35 @@ function normaliseStart(start: string | undefined, now: Date): string {
 
 function isoSeconds(d: Date): string {
   return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+const CALL_OUT = 'participant.invite.callout';
+/** A number with a country code, as people write it (Zoom asks for one; separators are tolerated). */
+const CALL_OUT_NUMBER = /^\+?[1-9][\d\s().-]{6,20}$/;
+
+/** Zoom phones `params.invitee_name` at `params.phone_number`: recorded, answered 202. */
+function callOut(state: SandboxState, meeting: StoredMeeting, input: unknown): { status: number } {
+  const params = asObject(input, 'params');
+  const name = params.invitee_name;
+  const phone = params.phone_number;
+  if (typeof name !== 'string' || !name) throw invalidField('params.invitee_name');
+  if (typeof phone !== 'string' || !CALL_OUT_NUMBER.test(phone)) throw invalidField('params.phone_number');
+  const options = params.invite_options === undefined ? {} : asObject(params.invite_options, 'params.invite_options');
+  if (!state.account.callOut)
+    throw new ZoomHttpError(400, 300, 'This API is not available for this account, please contact Zoom support.');
+  state.callOuts.push({
+    meetingId: meeting.id,
+    name,
+    phone,
+    requireGreeting: options.require_greeting !== false,
+    requirePressingOne: options.require_pressing_one !== false,
+    at: new Date().toISOString(),
+  });
+  return { status: 202 };
+}
+
+function invalidField(field: string): ZoomHttpError {
+  return new ZoomHttpError(400, 300, 'Validation Failed.', {}, { errors: [{ field, message: 'Invalid field.' }] });
 }
 
 function asObject(v: unknown, field: string): Record<string, unknown> {

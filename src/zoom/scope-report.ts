@@ -16,6 +16,7 @@ export const ACTION_OPERATIONS: Record<string, ZoomOperation[]> = {
   'zoom.collectSummary': ['getPastMeeting', 'getMeetingSummary'],
   'zoom.recordingSettings': ['updateRecordingSettings'],
   'zoom.recordingControl': ['inMeetingControl'],
+  'zoom.callOut': ['inMeetingControl'],
   'zoom.collectAttendance': ['listPastParticipants'],
 };
 

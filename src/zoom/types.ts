@@ -39,8 +39,25 @@ export interface CreateMeetingRequest {
 export const RECORDING_METHODS = ['recording.start', 'recording.stop', 'recording.pause', 'recording.resume'] as const;
 
 /** Request body of `PATCH /live_meetings/{meetingId}/events` (the methods we use). */
-export interface InMeetingControl {
+export type InMeetingControl = RecordingControl | CallOutControl;
+
+export interface RecordingControl {
   method: (typeof RECORDING_METHODS)[number];
+}
+
+/**
+ * Zoom phones someone into the meeting (its call-out feature must be on for the account). Unlike
+ * the recording controls it works for a meeting that is not live yet.
+ */
+export interface CallOutControl {
+  method: 'participant.invite.callout';
+  params: {
+    invitee_name: string;
+    /** With the country code (E.164). */
+    phone_number: string;
+    /** Zoom's defaults: both true. */
+    invite_options?: { require_greeting?: boolean; require_pressing_one?: boolean };
+  };
 }
 
 /**

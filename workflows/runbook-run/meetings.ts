@@ -125,7 +125,7 @@ function dialInLinks(meeting: MeetingSummary): TimelineLink[] {
   }));
 }
 
-const isSettled = (run: RunbookRun) => run.incident.status === 'resolved' || run.incident.status === 'closed';
+export const isSettled = (run: RunbookRun) => run.incident.status === 'resolved' || run.incident.status === 'closed';
 
 function scheduledEntry(run: RunbookRun, meeting: MeetingSummary, prefix: string): Entry {
   return {
