@@ -298,7 +298,7 @@ export const stepSchema = z.discriminatedUnion('action', [
                   .string()
                   .refine(
                     (p) => p.includes('{{') || e164(p) !== undefined,
-                    'expected a phone number with its country code (E.164, e.g. +14155550123) or a template',
+                    'expected a phone number with its country code (E.164, e.g. +12065550100) or a template',
                   ),
               })
               .strict(),

@@ -100,7 +100,7 @@ const RENDERERS: Renderers = {
       const number = e164(phone);
       if (!number)
         throw new TemplateError(
-          `step "${step.id}": people[${i}].phone (${name}) is not a phone number with its country code (E.164, e.g. +14155550123)`,
+          `step "${step.id}": people[${i}].phone (${name}) is not a phone number with its country code (E.164, e.g. +12065550100)`,
         );
       return { name, phone: number };
     });
