@@ -215,6 +215,24 @@ steps:
 `),
 );
 
+/** Phones the on-call into a bridge twice: Zoom refuses the first quoting the number (a fault), takes the second. */
+const phoneIn: Runbook = runbookSchema.parse(
+  YAML.parse(`
+name: phone-in
+trigger: { on: [incident.created], when: { fields.oncallPhone: { exists: true } } }
+steps:
+  - { id: bridge, action: zoom.createMeeting, with: { topic: "{{Activity.title}} (phone)", agenda: "Phone bridge {{Activity.id}}" } }
+  - id: refused
+    action: zoom.callOut
+    with: { meeting: bridge, people: [{ name: On-call, phone: "{{Activity.fields.oncallPhone}}" }] }
+    continueOnError: true
+  - { id: call, action: zoom.callOut, with: { meeting: bridge, people: [{ name: On-call, phone: "{{Activity.fields.oncallPhone}}" }] } }
+`),
+);
+/** A made-up number (555 01xx), and its digits as any text could hold them, with or without the country code. */
+const ONCALL_PHONE = '+1 415 555 0142';
+const PHONE_IN_CLEAR = /5\D{0,2}5\D{0,2}5\D{0,2}0\D{0,2}1\D{0,2}4\D{0,2}2/;
+
 describe('secret hygiene: the example runbooks on plain history', () => {
   const WEBHOOK_SECRET = `whsec-${randomBytes(18).toString('base64url')}`;
   const INTAKE_TOKEN = `zr-intake-${randomBytes(18).toString('hex')}`;
@@ -229,7 +247,7 @@ describe('secret hygiene: the example runbooks on plain history', () => {
     startConsoleCapture();
     stack = await startStack({
       encrypt: false,
-      runbooks: [...examples, userBridge],
+      runbooks: [...examples, userBridge, phoneIn],
       sandbox: { credentials: { clientSecret: `sbx-secret-${randomBytes(18).toString('base64url')}` } },
       connectors: (sandbox) => [sandboxConnector(sandbox), sandboxUserConnector(sandbox, USER_CONNECTOR)],
     });
@@ -300,7 +318,7 @@ describe('secret hygiene: the example runbooks on plain history', () => {
   const runbookResult = (id: string, runbook: string) =>
     stack.client.workflow.getHandle(`${incidentWorkflowId(id)}/${runbook}`).result();
 
-  it('finds no token, client secret, refresh token, passcode, start_url or download token in any history or log line', async () => {
+  it('finds no token, client secret, refresh token, passcode, start_url or download token in any history or log line, nor a phone number in clear', async () => {
     const { sandbox } = stack;
     const app: UserOAuthApp = {
       tokenUrl: `${sandbox.url}/oauth/token`,
@@ -336,12 +354,25 @@ describe('secret hygiene: the example runbooks on plain history', () => {
     });
     // B: plain bridge on the Server-to-Server connector, and one on the user-OAuth connector.
     const b = uniqueIncidentId('HYG-B');
-    await send(b, 'incident.created', { title: 'Search slow', severity: 'SEV3', fields: { userOauth: true } });
+    // The on-call's number: Zoom's refusal of the first call-out quotes it.
+    sandbox.addFault({
+      method: 'PATCH',
+      path: '^/v2/live_meetings/\\d+/events$',
+      status: 400,
+      code: 300,
+      message: `Cannot call out to ${ONCALL_PHONE.slice(1)}`,
+    });
+    await send(b, 'incident.created', {
+      title: 'Search slow',
+      severity: 'SEV3',
+      fields: { userOauth: true, oncallPhone: ONCALL_PHONE },
+    });
     const bridgeA = await meetingOf(a, 'recorded-bridge');
     // Started once its link is shared, as people would: the invitations go out before that.
     await until(a, 'the recorded bridge link', (e) => e.source === 'recorded-bridge' && e.step === 'share');
     await until(a, 'the daily sync', (e) => e.source === 'incident-sync' && e.step === 'share');
     await meetingOf(b, 'incident-bridge');
+    await until(b, 'the call-out', (e) => e.source === 'phone-in' && e.step === 'call');
     const userMeeting = await meetingOf(b, 'user-bridge');
     expect(sandbox.state.meetings.get(userMeeting)!.host_id).toBe(sandbox.state.users[0].id); // "me" is the authorising user
 
@@ -508,6 +539,23 @@ describe('secret hygiene: the example runbooks on plain history', () => {
       scan(`the timeline of ${id}`, timeline);
     }
     expect(timelines.join('\n')).toMatch(/"label":"Dial-in [^"]+","url":"tel:\+\d+,,\d+#"/);
+    // The on-call's number: masked on the timelines (Zoom's refusal quoting it too), in no log line
+    // and no search attribute. This history is plain by design (the rendered inputs and the
+    // call-out's input hold it); test/call-out.test.ts checks that encrypted history hides it.
+    const phoneTimeline = timelines.join('\n');
+    expect(phoneTimeline).toContain('Zoom is phoning On-call (+••• ••• 0142)');
+    expect(phoneTimeline).toContain('Cannot call out to +••• ••• 0142');
+    const searchAttributes = await Promise.all(
+      executions.map(async (e) =>
+        JSON.stringify((await stack.client.workflow.getHandle(e.workflowId, e.runId).describe()).searchAttributes),
+      ),
+    );
+    for (const [where, text] of [
+      ['the timelines', phoneTimeline],
+      ['the logs', logText],
+      ['the search attributes', searchAttributes.join('\n')],
+    ] as const)
+      if (PHONE_IN_CLEAR.test(text)) leaks.push(`phone number in ${where}`);
     // Nothing that looks like a credential, whatever its value.
     for (const [where, text] of [
       ['histories', histories.map((h) => unescapeJson(h.text)).join('\n') + decodedAll],
