@@ -5,6 +5,7 @@
  * and say so, rather than failing the workflow task over and over.
  */
 import { log } from '@temporalio/workflow';
+import { e164 } from '../src/core/phone';
 import { INCIDENT_EVENT_TYPES_LIST } from './contract/incident';
 import { ZOOM_MEETING_EVENT_TYPES } from './contract/shared';
 
@@ -50,6 +51,15 @@ function describe(v: unknown): string {
 export const ADD_PARTICIPANTS: Shape = {
   emails: optional(emails),
   alternativeHosts: optional(emails),
+  meeting: optional(string),
+};
+/** The value is never echoed: a phone number is personal data. */
+export const CALL_OUT: Shape = {
+  name: string,
+  phone: (v) =>
+    typeof v === 'string' && e164(v)
+      ? undefined
+      : 'must be a phone number with its country code (E.164, e.g. +12065550100)',
   meeting: optional(string),
 };
 export const CANCEL_RUNBOOK: Shape = {

@@ -8,6 +8,7 @@ import {
 } from '@temporalio/workflow';
 import {
   addParticipantsUpdate,
+  callOutUpdate,
   cancelRunbookSignal,
   incidentChangedSignal,
   runbookBridgeQuery,
@@ -16,7 +17,8 @@ import {
   RunbookResult,
 } from './contract/runbook';
 import { zoomMeetingEventSignal } from './contract/shared';
-import { addParticipants, checkAddParticipants } from './runbook-run/operator';
+import { callOutByOperator } from './runbook-run/call-out';
+import { addParticipants, checkAddParticipants, checkCallOut } from './runbook-run/operator';
 import { RunbookRun } from './runbook-run/run';
 import { runSteps } from './runbook-run/steps';
 
@@ -42,6 +44,9 @@ export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResul
   setHandler(cancelRunbookSignal, (request) => run.cancel(request));
   setHandler(addParticipantsUpdate, (request) => addParticipants(run, request), {
     validator: (request) => checkAddParticipants(run, request),
+  });
+  setHandler(callOutUpdate, (request) => callOutByOperator(run, request), {
+    validator: (request) => checkCallOut(run, request),
   });
 
   try {

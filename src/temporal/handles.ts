@@ -23,7 +23,9 @@ import {
 } from '../../workflows/contract/incident';
 import {
   addParticipantsUpdate,
+  callOutUpdate,
   AddParticipantsRequest,
+  CallOutRequest,
   CancelRunbookRequest,
   cancelRunbookSignal,
   runbookBridgeQuery,
@@ -122,6 +124,11 @@ export class RunbookHandle {
   /** Invites people to a meeting it created (default: its bridge); answers with the meeting's invitees. */
   addParticipants(request: AddParticipantsRequest) {
     return this.workflow.executeUpdate(addParticipantsUpdate, { args: [request] });
+  }
+
+  /** Zoom phones someone into a meeting it created (default: its bridge); answers with the number masked. */
+  callOut(request: CallOutRequest) {
+    return this.workflow.executeUpdate(callOutUpdate, { args: [request] });
   }
 }
 

@@ -52,6 +52,9 @@ export const runbookBridgeQuery = defineQuery<MeetingSummary | null>('bridge');
 /** Invite people to a meeting it created (default: its bridge); returns the meeting's invitees. */
 export const addParticipantsUpdate = defineUpdate<AddParticipantsResult, [AddParticipantsRequest]>('addParticipants');
 
+/** Zoom phones someone into a meeting it created (default: its bridge); the answer shows the number masked. */
+export const callOutUpdate = defineUpdate<CallOutResult, [CallOutRequest]>('callOut');
+
 export interface CancelRunbookRequest {
   /** False keeps what the runbook opened (the bridge stays up). Default true. */
   cleanup?: boolean;
@@ -69,6 +72,22 @@ export interface AddParticipantsResult {
   meetingId: string;
   invitees: string[];
   alternativeHosts: string[];
+}
+
+export interface CallOutRequest {
+  /** The name the meeting shows. */
+  name: string;
+  /** With its country code (E.164, e.g. +12065550100; spaces, dots, dashes and brackets allowed). */
+  phone: string;
+  /** The id of the step that created the meeting; default the bridge. */
+  meeting?: string;
+}
+
+export interface CallOutResult {
+  meetingId: string;
+  name: string;
+  /** Masked: all but the last four digits. */
+  phone: string;
 }
 
 /** Failure types it raises (`ApplicationFailure.type`), for callers that tell them apart. */

@@ -5,11 +5,11 @@
 import { ApplicationFailure, condition, isCancellation, log, setCurrentDetails, sleep } from '@temporalio/workflow';
 import type { StepAction, StepInputs, StepOf } from '../../src/core/step-inputs';
 import { evaluate } from '../../src/core/conditions';
-import { maskPhone } from '../../src/core/phone';
 import { nowIso, nowMs } from '../clock';
 import { RUNBOOK_FAILURE_TYPE } from '../contract/runbook';
 import { collectAttendance, collectRecordings, collectSummary } from './collect';
-import { createMeeting, isSettled, recurringMeeting, scheduleMeeting } from './meetings';
+import { callOut } from './call-out';
+import { createMeeting, recurringMeeting, scheduleMeeting } from './meetings';
 import { cutNote, describeFailure, RunbookRun, StepResult } from './run';
 
 type StepHandler<A extends StepAction> = (
@@ -196,46 +196,6 @@ async function recordingControl(
   return {
     output: { meetingId, action, recording: state },
     entry: { status: 'ok', summary: `Cloud recording of Zoom meeting ${meetingId} ${done}` },
-  };
-}
-
-/** Someone has the incident: its source says `acknowledged` (PagerDuty, Opsgenie…), or it is already resolved or closed. */
-const isAcknowledged = (run: RunbookRun) =>
-  run.incident.sourceStatus?.toLowerCase() === 'acknowledged' || isSettled(run);
-
-/**
- * Zoom phones each person into the meeting, one call each (a retry rings only the one it retries).
- * With `when.notAcknowledgedWithin`, first waits that long for the incident to be acknowledged
- * and phones nobody if it is. Numbers are shown masked; the output keeps them masked too.
- */
-async function callOut(
-  run: RunbookRun,
-  step: StepOf<'zoom.callOut'>,
-  { people, requireGreeting, requirePressingOne, when }: StepInputs['zoom.callOut'],
-): Promise<StepResult> {
-  const meetingId = run.meetingOf(step.with.meeting);
-  if (when && (await condition(() => isAcknowledged(run), when.notAcknowledgedWithin)))
-    return {
-      output: { meetingId, called: [], acknowledged: true },
-      entry: {
-        status: 'info',
-        summary: `Nobody phoned into Zoom meeting ${meetingId}: the incident was acknowledged within ${when.notAcknowledgedWithin}`,
-      },
-    };
-  const called: { name: string; phone: string }[] = [];
-  for (const { name, phone } of people) {
-    const masked = maskPhone(phone);
-    await run.zoom.callOut.executeWithOptions({ summary: `Phone ${name} (${masked}) into Zoom meeting ${meetingId}` }, [
-      { connector: run.connector, meetingId, name, phone, requireGreeting, requirePressingOne },
-    ]);
-    called.push({ name, phone: masked });
-  }
-  return {
-    output: { meetingId, called, ...(when ? { acknowledged: false } : {}) },
-    entry: {
-      status: 'ok',
-      summary: `Zoom is phoning ${called.map((c) => `${c.name} (${c.phone})`).join(', ')} into meeting ${meetingId}`,
-    },
   };
 }
 
