@@ -8,7 +8,7 @@ import { loadRunbooks } from '../src/core/runbook-loader';
 import { Runbook, runbookSchema } from '../src/core/runbook';
 import { SANDBOX_DEFAULT_SCOPES } from '../src/sandbox/server';
 import { CallOut, StoredMeeting } from '../src/sandbox/zoom-api';
-import { incidentWorkflowId, TimelineEntry } from '../workflows/contract';
+import { callOutUpdate, incidentWorkflowId, TimelineEntry } from '../workflows/contract';
 import { eventually, receiveZoomWebhooks, Stack, startStack, uniqueIncidentId } from './support/stack';
 
 /**
@@ -169,6 +169,32 @@ describe('zoom.callOut, end to end', () => {
     );
     await entryOf(id, 'after');
     expect(controls(meeting.id)).toEqual([]);
+  });
+
+  it('the callOut update: Zoom phones them into the bridge; a bad number is refused naming the field, never echoing it', async () => {
+    const { id, meeting } = await unacknowledgedRun({ oncallPhone: ONCALL, window: '1h' });
+    const handle = stack.client.workflow.getHandle(`${incidentWorkflowId(id)}/call-out-within-1h`);
+    expect(await handle.executeUpdate(callOutUpdate, { args: [{ name: 'Sam', phone: '+1 206 555 0100' }] })).toEqual({
+      meetingId: String(meeting.id),
+      name: 'Sam',
+      phone: '+••• ••• 0100',
+    });
+    expect(await callOutsOf(meeting.id)).toMatchObject([{ name: 'Sam', phone: '+12065550100' }]);
+    const entry = await eventually(
+      async () => (await getTimeline(stack.client, id)).find((e) => e.summary.startsWith('Zoom is phoning Sam')),
+      'the update on the timeline',
+    );
+    expect(entry.summary).toBe(
+      `Zoom is phoning Sam (+••• ••• 0100) into meeting ${meeting.id}, at an operator's request`,
+    );
+    await expect(
+      handle.executeUpdate(callOutUpdate, { args: [{ name: 'Sam', phone: '206 555 0199' }] }),
+    ).rejects.toMatchObject({
+      cause: { message: 'callOut: phone: must be a phone number with its country code (E.164, e.g. +12065550100)' },
+    });
+    await send(id, 'incident.updated', { status: 'acknowledged' }); // the step phones nobody and the run ends
+    await handle.result();
+    expect(await callOutsOf(meeting.id)).toHaveLength(1);
   });
 
   it('a number that is not one: refused before Zoom is asked, naming the field and not the value', async () => {

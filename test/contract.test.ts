@@ -113,6 +113,15 @@ describeWithSpecs('Zoom OpenAPI contract: client requests and sandbox responses'
     await zoom.addRegistrant(postmortem.id, { email: 'ana@example.com', first_name: 'Ana', last_name: 'Ruiz' });
 
     await expectRefused(zoom.inMeetingControl(created.id, { method: 'recording.start' })); // not live yet
+    // A call-out works before the meeting is live.
+    await zoom.inMeetingControl(created.id, {
+      method: 'participant.invite.callout',
+      params: {
+        invitee_name: 'On Call',
+        phone_number: '+12065550100',
+        invite_options: { require_greeting: false, require_pressing_one: true },
+      },
+    });
     await admin.post(`/meetings/${created.id}/start`);
     await zoom.inMeetingControl(created.id, { method: 'recording.start' });
     await zoom.inMeetingControl(created.id, { method: 'recording.pause' });
@@ -148,6 +157,7 @@ describeWithSpecs('Zoom OpenAPI contract: client requests and sandbox responses'
       'POST /users/{userId}/meetings (meetingCreate) -> 201',
       'POST /meetings/{meetingId}/registrants (meetingRegistrantCreate) -> 201',
       'PATCH /live_meetings/{meetingId}/events (inMeetingControl) -> 400',
+      'PATCH /live_meetings/{meetingId}/events (inMeetingControl) -> 202',
       'PATCH /live_meetings/{meetingId}/events (inMeetingControl) -> 202',
       'PATCH /live_meetings/{meetingId}/events (inMeetingControl) -> 202',
       'PUT /meetings/{meetingId}/status (meetingStatus) -> 204',
