@@ -28,6 +28,7 @@ export type ZoomActivities = Pick<
   | 'manageParticipants'
   | 'updateRecordingSettings'
   | 'controlRecording'
+  | 'callOut'
   | 'getRecording'
   | 'getMeetingSummary'
   | 'getAttendance'
@@ -73,6 +74,7 @@ export class FakeZoom {
       }),
       updateRecordingSettings: async () => undefined,
       controlRecording: async () => undefined,
+      callOut: async () => undefined,
       getRecording: async () => ({ ready: false, files: [] }),
       getMeetingSummary: async () => ({ state: 'pending' }),
       getAttendance: async () => [],
@@ -105,6 +107,7 @@ export class FakeZoom {
         this.record({ activity: 'controlRecording', input }),
         a().controlRecording(input)
       ),
+      callOut: async (input) => (this.record({ activity: 'callOut', input }), a().callOut(input)),
       getRecording: async (input) => (this.record({ activity: 'getRecording', input }), a().getRecording(input)),
       getMeetingSummary: async (input) => (
         this.record({ activity: 'getMeetingSummary', input }),

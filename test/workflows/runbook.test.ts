@@ -46,6 +46,12 @@ steps:
 steps:
   - ${bridge}
   - { id: record, action: zoom.recordingControl, with: { meeting: bridge, action: start, whenLive: 30m } }`),
+  runbook(`${on('call-out')}
+steps:
+  - ${bridge}
+  - id: call
+    action: zoom.callOut
+    with: { meeting: bridge, people: [{ name: On-call, phone: "+1 206 555 0100" }], when: { notAcknowledgedWithin: 10m } }`),
   runbook(`${on('timeout')}
 steps:
   - { id: resolved, action: wait.forIncident, with: { status: [resolved, closed], timeout: 2h } }
@@ -347,6 +353,34 @@ describe('the runbook workflow, Zoom stubbed, on the time-skipping test server',
       const [call] = w.zoom.callsTo('controlRecording', meetingId);
       expect(Math.round((call.at - start) / 60_000)).toBe(30); // the wait began just before `start` was read
       expect((await stepEntry(id, 'record')).summary).toBe('Step record failed: Zoom meeting 1 is not live');
+    });
+  });
+
+  describe('zoom.callOut', () => {
+    it('not acknowledged within 10 minutes: Zoom phones the on-call then, and the number shows masked', async () => {
+      const { id, run } = await open('call-out');
+      const meetingId = await meetingOf(id, 'bridge');
+      const start = await w.now();
+      expect(await run.result()).toMatchObject({
+        steps: { call: { meetingId, called: [{ name: 'On-call', phone: '+••• ••• 0100' }], acknowledged: false } },
+      });
+      const [call] = w.zoom.callsTo('callOut', meetingId);
+      expect(call.input).toMatchObject({ meetingId, name: 'On-call', phone: '+12065550100' });
+      expect(Math.round((call.at - start) / 60_000)).toBe(10);
+      expect((await stepEntry(id, 'call')).summary).toBe(
+        `Zoom is phoning On-call (+••• ••• 0100) into meeting ${meetingId}`,
+      );
+    });
+
+    it("acknowledged in time (the source's status word): nobody is phoned", async () => {
+      const { id, run } = await open('call-out');
+      const meetingId = await meetingOf(id, 'bridge');
+      await w.send(id, 'incident.updated', { status: 'Acknowledged' });
+      expect(await run.result()).toMatchObject({ steps: { call: { meetingId, called: [], acknowledged: true } } });
+      expect(w.zoom.callsTo('callOut', meetingId)).toEqual([]);
+      expect((await stepEntry(id, 'call')).summary).toBe(
+        `Nobody phoned into Zoom meeting ${meetingId}: the incident was acknowledged within 10m`,
+      );
     });
   });
 
