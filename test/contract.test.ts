@@ -183,7 +183,7 @@ describeWithSpecs('Zoom OpenAPI contract: client requests and sandbox responses'
     });
     expect(problems).toEqual([]);
     // Not vacuous: every create, update, registrant, in-meeting control, status and settings call carried a body and was checked.
-    expect(calls.filter((r) => r.body !== undefined)).toHaveLength(11);
+    expect(calls.filter((r) => r.body !== undefined)).toHaveLength(12);
   });
 
   it('every response body the sandbox returned matches the spec (errors: {code, message})', () => {
