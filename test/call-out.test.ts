@@ -2,14 +2,23 @@ import axios from 'axios';
 import YAML from 'yaml';
 import { join } from 'node:path';
 import { temporal } from '@temporalio/proto';
-import { getTimeline, sendIncidentEvent } from '../src/temporal/client';
+import { getTimeline } from '../src/temporal/client';
 import { IncidentEvent } from '../src/core/incident';
 import { loadRunbooks } from '../src/core/runbook-loader';
 import { Runbook, runbookSchema } from '../src/core/runbook';
 import { SANDBOX_DEFAULT_SCOPES } from '../src/sandbox/server';
 import { CallOut, StoredMeeting } from '../src/sandbox/zoom-api';
-import { callOutUpdate, incidentWorkflowId, TimelineEntry } from '../workflows/contract';
-import { eventually, receiveZoomWebhooks, Stack, startStack, uniqueIncidentId } from './support/stack';
+import { callOutUpdate, incidentWorkflowId } from '../workflows/contract';
+import {
+  bridgeMeeting,
+  eventually,
+  receiveZoomWebhooks,
+  sendNow,
+  Stack,
+  startStack,
+  stepEntry,
+  uniqueIncidentId,
+} from './support/stack';
 
 /**
  * zoom.callOut end to end: a real worker on the dev server (history encrypted, as shipped), the
@@ -76,23 +85,10 @@ describe('zoom.callOut, end to end', () => {
   });
 
   const admin = () => axios.create({ baseURL: `${stack.sandbox.url}/_sandbox` });
-  const send = (id: string, type: IncidentEvent['type'], incident: Partial<IncidentEvent['incident']> = {}) => {
-    const occurredAt = new Date().toISOString();
-    return sendIncidentEvent(stack.client, stack.temporal.taskQueue, {
-      eventId: `${id}-${type}-${occurredAt}`,
-      type,
-      occurredAt,
-      incident: { id, ...incident },
-    });
-  };
-  const entryOf = async (id: string, step: string, source?: string) => {
-    const match = (e: TimelineEntry) => e.step === step && (!source || e.source === source);
-    return eventually(async () => (await getTimeline(stack.client, id)).find(match), `step ${step} of ${id}`);
-  };
-  const meetingOf = async (id: string, source: string): Promise<StoredMeeting> => {
-    const entry = await entryOf(id, 'bridge', source);
-    return stack.sandbox.state.meetings.get(Number(/\((\d+)\)$/.exec(entry.summary)![1]))!;
-  };
+  const send = (id: string, type: IncidentEvent['type'], incident?: Partial<IncidentEvent['incident']>) =>
+    sendNow(stack, id, type, incident);
+  const entryOf = (id: string, step: string, source?: string) => stepEntry(stack, id, step, source);
+  const meetingOf = (id: string, source: string) => bridgeMeeting(stack, id, source);
   /** Whom Zoom was asked to phone into the meeting, as the sandbox's admin API shows it. */
   const callOutsOf = async (meetingId: number): Promise<CallOut[]> => {
     const { meetings } = (await admin().get<{ meetings: (StoredMeeting & { callOuts: CallOut[] })[] }>('/meetings'))

@@ -1,13 +1,20 @@
 import axios from 'axios';
 import YAML from 'yaml';
-import { getTimeline, sendIncidentEvent } from '../src/temporal/client';
 import { IncidentEvent } from '../src/core/incident';
 import { Runbook, runbookSchema } from '../src/core/runbook';
 import { SANDBOX_DEFAULT_SCOPES } from '../src/sandbox/server';
 import { StoredMeeting } from '../src/sandbox/zoom-api';
 import { meetingPathId } from '../src/zoom/client';
-import { incidentWorkflowId, TimelineEntry } from '../workflows/contract';
-import { eventually, receiveZoomWebhooks, Stack, startStack, uniqueIncidentId } from './support/stack';
+import { incidentWorkflowId } from '../workflows/contract';
+import {
+  eventually,
+  receiveZoomWebhooks,
+  sendNow,
+  Stack,
+  startStack,
+  stepEntry,
+  uniqueIncidentId,
+} from './support/stack';
 
 /**
  * zoom.collectSummary end to end: a real worker on the dev server, the Zoom sandbox over HTTP
@@ -49,20 +56,9 @@ describe('zoom.collectSummary, end to end', () => {
   });
 
   const admin = () => axios.create({ baseURL: `${stack.sandbox.url}/_sandbox` });
-  const send = (id: string, type: IncidentEvent['type'], incident: Partial<IncidentEvent['incident']> = {}) => {
-    const occurredAt = new Date().toISOString();
-    return sendIncidentEvent(stack.client, stack.temporal.taskQueue, {
-      eventId: `${id}-${type}-${occurredAt}`,
-      type,
-      occurredAt,
-      incident: { id, ...incident },
-    });
-  };
-  const entryOf = async (id: string, step: string) =>
-    eventually(
-      async () => (await getTimeline(stack.client, id)).find((e: TimelineEntry) => e.step === step),
-      `step ${step} of ${id}`,
-    );
+  const send = (id: string, type: IncidentEvent['type'], incident?: Partial<IncidentEvent['incident']>) =>
+    sendNow(stack, id, type, incident);
+  const entryOf = (id: string, step: string) => stepEntry(stack, id, step);
   /** The summary and past-meeting calls Zoom was sent for the meeting, and its answers, in order. */
   const summaryCalls = (meeting: StoredMeeting) => {
     const summaryPaths = stack.sandbox.state.instances

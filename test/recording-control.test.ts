@@ -1,14 +1,22 @@
 import axios from 'axios';
 import YAML from 'yaml';
 import { join } from 'node:path';
-import { getTimeline, sendIncidentEvent } from '../src/temporal/client';
+import { getTimeline } from '../src/temporal/client';
 import { IncidentEvent } from '../src/core/incident';
 import { loadRunbooks } from '../src/core/runbook-loader';
 import { Runbook, runbookSchema } from '../src/core/runbook';
 import { SANDBOX_DEFAULT_SCOPES } from '../src/sandbox/server';
 import { CloudRecordingState, SANDBOX_DIAL_IN_NUMBERS, StoredMeeting } from '../src/sandbox/zoom-api';
-import { incidentWorkflowId, TimelineEntry } from '../workflows/contract';
-import { eventually, receiveZoomWebhooks, Stack, startStack, uniqueIncidentId } from './support/stack';
+import { incidentWorkflowId } from '../workflows/contract';
+import {
+  bridgeMeeting,
+  receiveZoomWebhooks,
+  sendNow,
+  Stack,
+  startStack,
+  stepEntry,
+  uniqueIncidentId,
+} from './support/stack';
 
 /**
  * zoom.recordingControl and the bridge's dial-in numbers, end to end: a real worker on the dev
@@ -61,24 +69,11 @@ describe('zoom.recordingControl and dial-in numbers, end to end', () => {
   });
 
   const admin = () => axios.create({ baseURL: `${stack.sandbox.url}/_sandbox` });
-  const send = (id: string, type: IncidentEvent['type'], incident: Partial<IncidentEvent['incident']> = {}) => {
-    const occurredAt = new Date().toISOString();
-    return sendIncidentEvent(stack.client, stack.temporal.taskQueue, {
-      eventId: `${id}-${type}-${occurredAt}`,
-      type,
-      occurredAt,
-      incident: { id, ...incident },
-    });
-  };
-  const entryOf = async (id: string, step: string, source?: string) => {
-    const match = (e: TimelineEntry) => e.step === step && (!source || e.source === source);
-    return eventually(async () => (await getTimeline(stack.client, id)).find(match), `step ${step} of ${id}`);
-  };
+  const send = (id: string, type: IncidentEvent['type'], incident?: Partial<IncidentEvent['incident']>) =>
+    sendNow(stack, id, type, incident);
+  const entryOf = (id: string, step: string, source?: string) => stepEntry(stack, id, step, source);
   /** The incident's bridge, as the sandbox stores it (the agenda names the incident). */
-  const meetingOf = async (id: string, source: string): Promise<StoredMeeting> => {
-    const entry = await entryOf(id, 'bridge', source);
-    return stack.sandbox.state.meetings.get(Number(/\((\d+)\)$/.exec(entry.summary)![1]))!;
-  };
+  const meetingOf = (id: string, source: string) => bridgeMeeting(stack, id, source);
   /** Where the meeting's cloud recording stands, as the sandbox's admin API shows it. */
   const recordingOf = async (meetingId: number): Promise<CloudRecordingState> => {
     const { meetings } = (

@@ -14,6 +14,10 @@ import { loadRunbooks } from '../../src/core/runbook-loader';
 import { join } from 'node:path';
 import { SecretBox } from '../../src/platform/secrets';
 import { dataConverter } from '../../src/temporal/connection';
+import { getTimeline, sendIncidentEvent } from '../../src/temporal/client';
+import type { IncidentEvent } from '../../src/core/incident';
+import type { TimelineEntry } from '../../workflows/contract';
+import type { StoredMeeting } from '../../src/sandbox/zoom-api';
 
 /** The real parts a test runs against: the Zoom sandbox over HTTP, the dev server, a real worker. */
 export interface Stack {
@@ -130,6 +134,34 @@ export async function eventually<T>(
       );
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** An incident event sent now, as a source would (its id unique per incident, type and time). */
+export function sendNow(
+  stack: Stack,
+  id: string,
+  type: IncidentEvent['type'],
+  incident: Partial<IncidentEvent['incident']> = {},
+) {
+  const occurredAt = new Date().toISOString();
+  return sendIncidentEvent(stack.client, stack.temporal.taskQueue, {
+    eventId: `${id}-${type}-${occurredAt}`,
+    type,
+    occurredAt,
+    incident: { id, ...incident },
+  });
+}
+
+/** A step's timeline entry (of one runbook, when named), once it is there. */
+export function stepEntry(stack: Stack, id: string, step: string, source?: string): Promise<TimelineEntry> {
+  const match = (e: TimelineEntry) => e.step === step && (!source || e.source === source);
+  return eventually(async () => (await getTimeline(stack.client, id)).find(match), `step ${step} of ${id}`);
+}
+
+/** The meeting a runbook's `bridge` step created, as the sandbox stores it (its entry ends with the meeting id). */
+export async function bridgeMeeting(stack: Stack, id: string, source?: string): Promise<StoredMeeting> {
+  const entry = await stepEntry(stack, id, 'bridge', source);
+  return stack.sandbox.state.meetings.get(Number(/\((\d+)\)$/.exec(entry.summary)![1]))!;
 }
 
 export function uniqueIncidentId(prefix = 'INC'): string {
