@@ -43,6 +43,7 @@ export default tseslint.config(
                   `${up}src/core/*`,
                   `!${up}src/core/conditions`,
                   `!${up}src/core/phone`,
+                  `!${up}src/core/meeting-events`,
                   `${up}activities`,
                   `${up}activities/*`,
                 ]),

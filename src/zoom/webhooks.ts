@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { ZOOM_MEETING_EVENT_TYPES } from '../core/meeting-events';
 
 /**
  * Zoom webhooks: signing, verification, URL validation (CRC) and a light envelope parser.
@@ -226,14 +227,7 @@ export function parseWebhookEvent(rawBody: string): WebhookEnvelope {
 }
 
 /** The events runbooks receive (src/temporal/zoom-events.ts), and the fields of each that are read. */
-const MEETING_EVENTS = new Set([
-  'meeting.started',
-  'meeting.ended',
-  'meeting.participant_joined',
-  'meeting.participant_left',
-  'recording.completed',
-  'meeting.summary_completed',
-]);
+const MEETING_EVENTS = new Set<string>(ZOOM_MEETING_EVENT_TYPES);
 const MEETING_ID = /^\d{1,20}$/;
 
 /**

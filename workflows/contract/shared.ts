@@ -6,6 +6,7 @@
 import { defineSignal } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { Incident, IncidentEvent, IncidentEventType } from '../../src/core/incident';
+import { ZOOM_MEETING_EVENT_TYPES } from '../../src/core/meeting-events';
 
 export type { Incident, IncidentEvent, IncidentEventType };
 
@@ -82,14 +83,7 @@ export interface DialInNumber {
   type?: string;
 }
 
-export const ZOOM_MEETING_EVENT_TYPES = [
-  'meeting.started',
-  'meeting.ended',
-  'meeting.participant_joined',
-  'meeting.participant_left',
-  'recording.completed',
-  'meeting.summary_completed',
-] as const;
+export { ZOOM_MEETING_EVENT_TYPES };
 export type ZoomMeetingEventType = (typeof ZOOM_MEETING_EVENT_TYPES)[number];
 
 export interface ZoomMeetingEvent {
