@@ -8,6 +8,7 @@ import { Runbook, runbookSchema } from '../src/core/runbook';
 import { StoredMeeting } from '../src/sandbox/zoom-api';
 import { idempotencyMarker } from '../activities';
 import {
+  incidentQuery,
   incidentWorkflowId,
   meetingMailboxWorkflowId,
   TimelineEntry,
@@ -247,6 +248,37 @@ describe('under disorder', () => {
       );
       expect(ended.map((r) => (r.body as { action?: string }).action)).toEqual(['end']);
       // Nobody follows the meeting any more (no webhook came to find that out): the close released its mailbox.
+      await eventually(
+        async () => ((await mailbox.describe()).status.name === 'COMPLETED' ? true : undefined),
+        'the mailbox ended',
+      );
+    });
+    it('a runbook terminated mid-create and the incident closed before the create answers: the late answer is ended too', async () => {
+      const id = uniqueIncidentId();
+      await sim('/faults', { method: 'POST', path: '/v2/users/[^/]+/meetings$', holdResponseMs: 4000 });
+      await send(event(id, 'incident.created', { title: 'Closed mid-create', severity: 'SEV3' }));
+      const [meeting] = await eventually(() => (bridgeOf(id).length ? bridgeOf(id) : undefined), 'the meeting in Zoom');
+      await stack.client.workflow
+        .getHandle(`${incidentWorkflowId(id)}/incident-bridge`)
+        .terminate('operator, mid-create');
+      await send(event(id, 'incident.closed'));
+      const incident = stack.client.workflow.getHandle(incidentWorkflowId(id));
+      await eventually(
+        async () => ((await incident.query(incidentQuery)).status === 'closed' ? true : undefined),
+        'the close applied',
+      );
+      // The close was applied before the create answered (its claim and its word to the incident go together).
+      const mailbox = stack.client.workflow.getHandle(meetingMailboxWorkflowId(String(meeting.id)));
+      expect(await mailboxSignals(mailbox).catch(() => [])).not.toContain('claimMeeting');
+      await timelineWith(
+        id,
+        (e) => e.summary === `Zoom meeting ${meeting.id} ended on close: its runbook incident-bridge no longer runs`,
+        'the late bridge ended',
+      );
+      const ended = stack.sandbox.requests.filter(
+        (r) => r.method === 'PUT' && r.path === `/v2/meetings/${meeting.id}/status` && r.status === 204,
+      );
+      expect(ended.map((r) => (r.body as { action?: string }).action)).toEqual(['end']);
       await eventually(
         async () => ((await mailbox.describe()).status.name === 'COMPLETED' ? true : undefined),
         'the mailbox ended',

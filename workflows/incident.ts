@@ -110,6 +110,8 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<vo
   const pending: IncidentEvent[] = [];
   /** Meetings an operator asked this workflow to end (their runbook no longer runs). */
   const endRequests: string[] = [];
+  /** Meetings whose create answered after the close: ended here unless their run still runs. */
+  const createdAfterClose: MeetingRecord[] = [];
 
   const refuse = (why: string | undefined) =>
     why && state.timeline.push({ at: nowIso(), source: 'incident', status: 'failed', summary: why });
@@ -128,7 +130,10 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<vo
   // A create tells of its meeting before its run hears the answer; what the run posts later wins.
   setHandler(meetingCreatedSignal, (meeting) => {
     if (refuse(ignoredInput('meetingCreated', meeting, MEETING_RECORD))) return;
-    if (!state.meetings?.[meeting.id]) keepMeeting(state, meeting);
+    if (state.meetings?.[meeting.id]) return;
+    keepMeeting(state, meeting);
+    if (state.lifecycle?.status === 'closed' && patched(INCIDENT_PATCHES.closeEndsLateCreates))
+      createdAfterClose.push(meeting);
   });
   setHandler(incidentEndBridgeSignal, (request) => {
     if (request !== undefined && refuse(ignoredInput('endBridge', request, END_BRIDGE))) return;
@@ -169,7 +174,7 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<vo
 
   const historyTooLong = () =>
     workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > MAX_HISTORY_EVENTS;
-  const woken = () => pending.length > 0 || endRequests.length > 0 || historyTooLong();
+  const woken = () => pending.length > 0 || endRequests.length > 0 || createdAfterClose.length > 0 || historyTooLong();
   for (;;) {
     const createDeadline = state.awaitingCreateSince
       ? Date.parse(state.awaitingCreateSince) + CREATE_GRACE_MS
@@ -186,9 +191,10 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<vo
     }
     while (pending.length > 0) await applyEvent(state, pending.shift()!);
     while (endRequests.length > 0) await endMeetingDirectly(state, endRequests.shift()!);
+    while (createdAfterClose.length > 0) await reconcileCreatedAfterClose(state, createdAfterClose.shift()!);
     if (historyTooLong()) {
       await condition(allHandlersFinished);
-      if (pending.length > 0) continue;
+      if (pending.length > 0 || createdAfterClose.length > 0) continue;
       state.seenEventIds = [...seen].slice(-DEDUP_WINDOW);
       await continueAsNew<typeof incidentWorkflow>({ incidentId: input.incidentId, state });
     }
@@ -416,6 +422,14 @@ async function reconcileOnClose(state: IncidentState, gone: Set<string>): Promis
     await Promise.all(orphaned.map(release));
   }
   describeIncident(state);
+}
+
+/**
+ * A create that answered after the close (its run terminated mid-create, the close already
+ * reconciled): the close's rule applies to it too, once it is known whether its run still runs.
+ */
+async function reconcileCreatedAfterClose(state: IncidentState, meeting: MeetingRecord): Promise<void> {
+  if (!(await forward(meeting.owner, state.incident))) await reconcileOnClose(state, new Set([meeting.owner]));
 }
 
 /** An operator's `endBridge` to the incident: ends the meeting through Zoom directly, whatever became of its runbook. */

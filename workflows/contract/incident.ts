@@ -89,4 +89,6 @@ export const INCIDENT_PATCHES = {
   lifecycle: 'lifecycle-state-machine',
   /** The close releases the meeting mailboxes that runs no longer running never released. */
   closeReleasesMailboxes: 'close-releases-mailboxes',
+  /** A meeting whose create answers after the close is ended (or deleted) if its run no longer runs. */
+  closeEndsLateCreates: 'close-ends-late-creates',
 } as const;
