@@ -44,6 +44,7 @@ export default tseslint.config(
                   `!${up}src/core/conditions`,
                   `!${up}src/core/phone`,
                   `!${up}src/core/meeting-events`,
+                  `!${up}src/core/host-pool`,
                   `${up}activities`,
                   `${up}activities/*`,
                 ]),

@@ -211,12 +211,15 @@ export function createActivities(deps: ActivityDeps) {
         // A host that Zoom says is out of daily budget is skipped for the next one in the pool.
         const startsNow = start.getTime() <= Date.now() + STARTS_NOW_MS;
         for (;;) {
-          const host = await zoom.hosts.pick(zoom.client, startsNow);
+          const host = await zoom.hosts.pick(zoom.client, { startsNow, leaseId: marker });
           if (!asked.includes(host)) asked.push(host);
           heartbeat({ hosts: asked });
           try {
             const meeting = await zoom.client.createMeeting(host, request);
-            zoom.hosts.spend(host);
+            // The pool's knowledge only: its reservation expires by itself if this is lost.
+            await zoom.hosts
+              .created({ host, leaseId: marker, meetingId: String(meeting.id) })
+              .catch((err: unknown) => log.warn('Host pool not told of the new meeting', { error: String(err) }));
             if (cuts.notes.length)
               log.warn('Cut meeting fields to fit the limits Zoom documents', {
                 meetingId: meeting.id,
@@ -226,7 +229,7 @@ export function createActivities(deps: ActivityDeps) {
           } catch (err) {
             if (!(err instanceof ZoomDailyLimitError) || zoom.hosts.hosts.length === 1) throw err;
             log.warn('Zoom host is out of daily budget; trying the next one', { host });
-            zoom.hosts.markSpent(host);
+            await zoom.hosts.markSpent(host);
           }
         }
       });

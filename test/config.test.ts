@@ -70,4 +70,13 @@ describe('zoomConnectorConfig', () => {
       .map((l) => l.replace(/^#+ /, ''));
     expect(headings.filter((h) => h.startsWith(cited!))).toHaveLength(1);
   });
+
+  it("takes a host's live-meeting limit, and names a wrong one", () => {
+    const base = { ZOOM_ACCOUNT_ID: 'a', ZOOM_CLIENT_ID: 'c', ZOOM_CLIENT_SECRET: 's', ZOOM_HOST_USER: 'h1,h2' };
+    expect(zoomConnectorConfig(base).hostConcurrency).toBeUndefined();
+    expect(zoomConnectorConfig({ ...base, ZOOM_HOST_CONCURRENCY: '2' }).hostConcurrency).toBe(2);
+    expect(() => zoomConnectorConfig({ ...base, ZOOM_HOST_CONCURRENCY: 'two' })).toThrow(
+      'ZOOM_HOST_CONCURRENCY is how many live meetings one host may hold (Zoom: 1 on Basic and Pro, 2 on Business and above); got "two".',
+    );
+  });
 });

@@ -8,6 +8,8 @@ import { StoredMeeting } from '../src/sandbox/zoom-api';
 import {
   addParticipantsUpdate,
   cancelRunbookSignal,
+  hostPoolQuery,
+  hostPoolWorkflowId,
   incidentWorkflowId,
   TimelineEntry,
   ZoomMeetingIdsAttr,
@@ -34,6 +36,11 @@ function event(
   occurredAt = new Date().toISOString(),
 ): IncidentEvent {
   return { eventId: `${id}-${type}-${occurredAt}`, type, occurredAt, incident: { id, ...incident } };
+}
+
+/** Zoom's list-meetings calls so far: how the host pool asks Zoom who is live. */
+function liveLists(stack: Stack): number {
+  return stack.sandbox.requests.filter((r) => r.method === 'GET' && /\/users\/[^/]+\/meetings$/.test(r.path)).length;
 }
 
 async function timelineWith(
@@ -249,19 +256,32 @@ steps:
 
     it('host pool: a new bridge goes to a host without a live meeting and with daily budget left', async () => {
       const [h1, h2] = pooled.sandbox.state.users;
+      const stopReceiver = await receiveZoomWebhooks(pooled, 'host-pool-webhooks');
       const a = await bridgeFor(uniqueIncidentId(), undefined, pooled);
       const b = await bridgeFor(uniqueIncidentId(), undefined, pooled);
       expect([a.meeting.host_id, b.meeting.host_id]).toEqual([h1.id, h2.id]);
+      const listsBefore = liveLists(pooled);
       await axios.post(`${pooled.sandbox.url}/_sandbox/meetings/${a.meeting.id}/start`);
-      // h1 is on a call: the next bridge goes to h2 even though it is h1's turn.
+      // h1 is on a call (Zoom's meeting.started says so): the next bridge goes to h2 though it is h1's turn,
+      // and nobody asks Zoom who is live.
+      const hostPool = pooled.client.workflow.getHandle(hostPoolWorkflowId('default', pooled.temporal.taskQueue));
+      await eventually(
+        async () =>
+          (await hostPool.query(hostPoolQuery)).hosts[h1.email].live[String(a.meeting.id)] ? true : undefined,
+        'the host pool told of the start',
+      );
       const c = await bridgeFor(uniqueIncidentId(), undefined, pooled);
       expect(c.meeting.host_id).toBe(h2.id);
-      // h2 has spent its budget (2 a day here): Zoom says so, and the bridge goes to h1 after all.
+      expect(liveLists(pooled)).toBe(listsBefore);
+      await stopReceiver();
+      // h1 is live, h2 only holds bridges: h2 is asked, but has spent its budget (2 a day here): Zoom says
+      // so, and the bridge goes to h1 after all.
       const d = await bridgeFor(uniqueIncidentId(), undefined, pooled);
       expect(d.meeting.host_id).toBe(h1.id);
       const bridges = [a, b, c, d].map((x) => x.meeting.id);
       expect(new Set(bridges).size).toBe(4);
-      // Every host spent: the step fails at once with what to do, instead of retrying until midnight.
+      // Zoom says each host has spent its budget (2 a day here): the step fails at once with what to do,
+      // instead of retrying until midnight.
       // (Within 15 minutes of midnight UTC it waits for the budget's reset instead, by design.)
       const toMidnightMs = 86_400_000 - (Date.now() % 86_400_000);
       if (toMidnightMs > 16 * 60_000) {

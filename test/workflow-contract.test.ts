@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { zoomConnectorWorkflow } from '../workflows/connector';
+import type { zoomHostPoolWorkflow } from '../workflows/host-pool';
 import type { incidentWorkflow } from '../workflows/incident';
 import type { meetingMailboxWorkflow } from '../workflows/meeting-mailbox';
 import type { runbookWorkflow } from '../workflows/runbook';
@@ -15,6 +16,7 @@ import {
   RunbookWorkflow,
   runbookWorkflowId,
   ZoomConnectorWorkflow,
+  ZoomHostPoolWorkflow,
 } from '../workflows/contract';
 
 /** Checked by the compiler: the signatures clients start workflows with are those of the workflows. */
@@ -24,6 +26,7 @@ export type _Signatures = [
   Fits<RunbookWorkflow, typeof runbookWorkflow>,
   Fits<MeetingMailboxWorkflow, typeof meetingMailboxWorkflow>,
   Fits<ZoomConnectorWorkflow, typeof zoomConnectorWorkflow>,
+  Fits<ZoomHostPoolWorkflow, typeof zoomHostPoolWorkflow>,
 ];
 
 /** The workflow contract (workflows/contract/) against what is on the wire: recorded histories and ids. */

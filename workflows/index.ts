@@ -3,3 +3,4 @@ export { incidentWorkflow } from './incident';
 export { runbookWorkflow } from './runbook';
 export { zoomConnectorWorkflow } from './connector';
 export { meetingMailboxWorkflow } from './meeting-mailbox';
+export { zoomHostPoolWorkflow } from './host-pool';

@@ -14,7 +14,7 @@ import { TemporalConfig } from '../../src/platform/config';
 import { loadRunbooks } from '../../src/core/runbook-loader';
 import { createWorker, zoomConnector } from '../../src/apps/worker';
 import { startHealthServer } from '../../src/platform/observability';
-import type { HostPool } from '../../src/zoom/host-pool';
+import { HostPool } from '../../src/zoom/host-pool';
 import { createFloorWorker } from '../floor/worker';
 import type { WorkerSpec, WorkerMessage, WorkerSample } from './worker-handle';
 
@@ -134,18 +134,17 @@ async function main(): Promise<void> {
 }
 
 /**
- * DIAGNOSTIC ONLY (never the default): a host pool that rotates hosts without asking Zoom which
- * host is live (the shipped HostPool lists each candidate's live meetings, a Medium call per bridge)
- * and without a per-process daily budget. Used to show what that one call costs at Zoom's limit.
+ * DIAGNOSTIC ONLY (never the default): a host pool that rotates hosts knowing nothing: no budget,
+ * no idea who is live, no host-pool workflow (the shipped pool asks that workflow per bridge, and
+ * Zoom when its knowledge is stale). Shows what the knowledge costs.
  */
 function unmeteredPool(hosts: string[]): HostPool {
   let next = 0;
-  return {
-    hosts,
-    pick: async () => hosts[next++ % hosts.length],
-    spend: () => undefined,
-    markSpent: () => undefined,
-  } as unknown as HostPool;
+  return new HostPool(hosts, {
+    lease: async () => ({ host: hosts[next++ % hosts.length] }),
+    created: async () => undefined,
+    spent: async () => undefined,
+  });
 }
 
 main().then(

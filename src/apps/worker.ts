@@ -19,7 +19,8 @@ import { TokenOwner, UserOAuthTokenProvider } from '../zoom/user-oauth';
 import { ZoomClient } from '../zoom/client';
 import { claimMeetingMailbox, releaseMeetingMailbox } from '../temporal/zoom-events';
 import { AccountRateLimiter } from '../zoom/rate-limiter';
-import { HostPool } from '../zoom/host-pool';
+import { HostPool, HostPoolOwner } from '../zoom/host-pool';
+import { WorkflowHostPoolOwner } from '../temporal/host-pool';
 import type { ZoomCallObserver } from '../platform/observability';
 
 export interface WorkerSetup {
@@ -42,11 +43,15 @@ export interface WorkerSetup {
   zoomConnectors?: Map<string, ZoomConnector>;
 }
 
-/** A connector's Zoom client; user-OAuth connectors get their tokens from `owner`. */
+/**
+ * A connector's Zoom client; user-OAuth connectors get their tokens from `owner`. Its host pool's
+ * knowledge is kept by `hostOwner` (in a worker: the connector's host-pool workflow), else in this process.
+ */
 export function zoomConnector(
   cfg: ZoomConnectorConfig,
   owner?: TokenOwner,
   observer?: ZoomCallObserver,
+  hostOwner?: HostPoolOwner,
 ): ZoomConnector {
   let tokens: TokenProvider;
   if (cfg.auth === 'user') {
@@ -68,7 +73,7 @@ export function zoomConnector(
   const pacer = new AccountRateLimiter({ plan: cfg.plan });
   return {
     name: cfg.name,
-    hosts: new HostPool(cfg.hostUsers ?? [cfg.hostUser]),
+    hosts: new HostPool(cfg.hostUsers ?? [cfg.hostUser], hostOwner, cfg.hostConcurrency),
     tokens,
     client: new ZoomClient({ apiUrl: cfg.apiUrl, tokens, pacer, observer, signal: attemptSignal }),
   };
@@ -115,7 +120,17 @@ export async function createWorker(setup: WorkerSetup): Promise<RunbooksWorker> 
   const activities = createActivities({
     connectors:
       setup.zoomConnectors ??
-      new Map(setup.connectors.map((c) => [c.name, zoomConnector(c, owner(c.name), setup.zoomObserver)])),
+      new Map(
+        setup.connectors.map((c) => [
+          c.name,
+          zoomConnector(
+            c,
+            owner(c.name),
+            setup.zoomObserver,
+            client && new WorkflowHostPoolOwner(client, c.name, setup.temporal.taskQueue),
+          ),
+        ]),
+      ),
     runbooks: setup.runbooks,
     oauthApps: new Map(
       userConnectors.map((c) => [c.name, { tokenUrl: c.tokenUrl, clientId: c.clientId, clientSecret: c.clientSecret }]),

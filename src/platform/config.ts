@@ -49,6 +49,8 @@ export interface ZoomConnectorConfig {
   hostUsers?: string[];
   /** The Zoom account's plan, which sets its per-second rate limits (Pro when unset). */
   plan?: ZoomPlan;
+  /** Live meetings one host may hold at once (ZOOM_HOST_CONCURRENCY; Zoom: Basic and Pro 1, Business and above 2). */
+  hostConcurrency?: number;
 }
 
 export const DEFAULT_TASK_QUEUE = 'zoom-runbooks';
@@ -130,6 +132,11 @@ export function zoomConnectorConfig(env: Env = process.env): ZoomConnectorConfig
   const plan = env.ZOOM_PLAN || undefined;
   if (plan && !(plan in RATE_PLANS))
     throw new ConfigError(`ZOOM_PLAN must be one of ${Object.keys(RATE_PLANS).join(', ')}; got "${plan}".`);
+  const concurrency = env.ZOOM_HOST_CONCURRENCY;
+  if (concurrency !== undefined && concurrency !== '' && !/^[1-9]\d*$/.test(concurrency))
+    throw new ConfigError(
+      `ZOOM_HOST_CONCURRENCY is how many live meetings one host may hold (Zoom: 1 on Basic and Pro, 2 on Business and above); got "${concurrency}".`,
+    );
   return {
     name: 'default',
     auth,
@@ -141,6 +148,7 @@ export function zoomConnectorConfig(env: Env = process.env): ZoomConnectorConfig
     clientSecret: secret,
     hostUser,
     ...(hostUsers.length > 1 ? { hostUsers } : {}),
+    ...(concurrency ? { hostConcurrency: Number(concurrency) } : {}),
   };
 }
 

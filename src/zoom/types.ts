@@ -114,6 +114,7 @@ export const meetingListSchema = z.object({
       .object({
         id: z.number().int(),
         uuid: z.string().optional(),
+        host_id: z.string().optional(),
         topic: z.string().optional(),
         agenda: z.string().optional(),
         join_url: z.string().optional(),

@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { ZoomConnectorConfig } from '../../platform/config';
 import { deauthorizeConnector } from '../../temporal/connectors';
 import { meetingEventFromWebhook, recordMeetingEvent } from '../../temporal/zoom-events';
+import { hostPoolWebhook, tellHostPools } from '../../temporal/host-pool';
 import {
   parseWebhookEvent,
   SIGNATURE_HEADER,
@@ -21,7 +22,7 @@ export interface ZoomWebhookOptions {
   path?: string;
   /** The task queue of the workers (meeting mailboxes and, on app_deauthorized, the connector workflow start there). */
   taskQueue: string;
-  /** The connectors an app_deauthorized may concern, matched by the app's client id. */
+  /** The connectors an app_deauthorized may concern (matched by the app's client id), and whose host pools learn who is live. */
   connectors: Pick<ZoomConnectorConfig, 'name' | 'clientId'>[];
   logger?: ServeLogger;
 }
@@ -75,10 +76,17 @@ export function zoomWebhookRoutes(options: ZoomWebhookOptions): Route[] {
         }
         const event = meetingEventFromWebhook(envelope);
         if (!event) return sendJson(res, 200, { event: envelope.event, ignored: true });
+        // The connectors' host pools learn who is live from the same delivery.
+        const hostEvent = hostPoolWebhook(envelope);
+        const pools = options.connectors.map((c) => c.name);
         const recorded = await withinBudget(
-          options.client.withDeadline(Date.now() + DELIVERY_BUDGET_MS, () =>
-            recordMeetingEvent(options.client, options.taskQueue, event),
-          ),
+          options.client.withDeadline(Date.now() + DELIVERY_BUDGET_MS, async () => {
+            const [mailbox] = await Promise.all([
+              recordMeetingEvent(options.client, options.taskQueue, event),
+              hostEvent && tellHostPools(options.client, options.taskQueue, pools, hostEvent),
+            ]);
+            return mailbox;
+          }),
         );
         if (recorded === undefined) {
           log.warn(
