@@ -38,7 +38,7 @@ describe('lobby', () => {
     expect(news(lobby, 30)).toEqual({ alerts: [], cleared: [], nextDue: ms(60) });
     expect(news(lobby, 60).alerts).toEqual([`Dana Lee since ${at(0)} (admission)`]);
     expect(news(lobby, 90)).toEqual({ alerts: [], cleared: [], nextDue: undefined });
-    expect(waitingList(lobby)).toEqual([{ name: 'Dana Lee', since: at(0), waitsFor: 'admission' }]);
+    expect(waitingList(lobby)).toEqual([{ name: 'Dana Lee', since: '2031-01-01T10:00:00Z', waitsFor: 'admission' }]);
     apply(lobby, event('meeting.participant_admitted', 95, dana), event('meeting.participant_joined', 95, dana));
     expect(news(lobby, 96).cleared).toEqual(['Dana Lee: admitted']);
     expect(waitingList(lobby)).toEqual([]);
@@ -147,6 +147,24 @@ describe('lobby', () => {
     expect(news(lobby, 10).nextDue).toBe(ms(65));
     expect(news(lobby, 65)).toEqual({ alerts: [`Guest since ${at(5)} (host)`], cleared: [], nextDue: ms(80) });
     expect(news(lobby, 80).alerts).toEqual([`Dana Lee since ${at(20)} (admission)`]);
+  });
+
+  it("orders within a second by Zoom's milliseconds, and clears by whole seconds", () => {
+    const lobby = emptyLobby();
+    const precise = (second: number, millis: number) => new Date(ms(second) + millis).toISOString();
+    // Joined at 10:00:00 (Zoom's join time, whole seconds), put back in the waiting room 500 ms later.
+    apply(lobby, event('meeting.participant_joined', 0, dana), {
+      ...event('meeting.participant_put_in_waiting_room', 0, dana),
+      at: precise(0, 500),
+    });
+    expect(lobby.waiting.size).toBe(1);
+    // Waiting for the host from 10:00:01.122; the host's start, in whole seconds, is 10:00:01.
+    apply(
+      lobby,
+      { ...event('meeting.participant_jbh_waiting', 1, guest), at: precise(1, 122) },
+      event('meeting.started', 1),
+    );
+    expect([...lobby.waiting.keys()]).toEqual([dana.id]);
   });
 
   it('shows display names only: a dial-in caller’s number masked, an email address without its domain', () => {

@@ -505,6 +505,11 @@ function takeFromLobby(state: SandboxState, meeting: StoredMeeting, which: (p: L
   return taken;
 }
 
+const ARRIVALS = new Set<string>([
+  'meeting.participant_joined_waiting_room',
+  'meeting.participant_put_in_waiting_room',
+]);
+
 type LobbyEvent =
   | 'meeting.participant_joined_waiting_room'
   | 'meeting.participant_put_in_waiting_room'
@@ -535,7 +540,8 @@ async function sendLobby(
           id: person.id,
           participant_uuid: person.participant_uuid,
           email: person.email,
-          date_time: isoSeconds(new Date()),
+          // Arriving in the lobby happened when they began waiting; anything else happens now.
+          date_time: ARRIVALS.has(event) ? person.since : isoSeconds(new Date()),
         };
   const instance = openInstance(state, meeting);
   // Before the meeting is held, its UUID is the first occurrence's, and it has no start time.

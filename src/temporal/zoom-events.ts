@@ -52,7 +52,7 @@ export function meetingEventFromWebhook(envelope: WebhookEnvelope): ZoomMeetingE
     return {
       type: envelope.event,
       meetingId: id,
-      at: at(lobbyTime(participant)),
+      at: toTheMillisecond(lobbyTime(participant), envelope.event_ts) ?? at(undefined),
       participant: lobbyPerson(participant),
     };
   }
@@ -71,6 +71,17 @@ function isLobbyEvent(envelope: WebhookEnvelope): envelope is WebhookEnvelope<{
   object: { id: string; participant: WaitingRoomParticipant | JoinBeforeHostParticipant };
 }> & { event: LobbyEventType } {
   return LOBBY_EVENTS.has(envelope.event);
+}
+
+/**
+ * Zoom's time for a lobby event is in whole seconds, and a join and an admission often share one:
+ * the envelope's event_ts (milliseconds), when it falls within that second, tells which came first.
+ */
+function toTheMillisecond(iso: string | undefined, eventTs: number | undefined): string | undefined {
+  if (eventTs === undefined) return iso;
+  const second = iso === undefined ? undefined : Date.parse(iso);
+  if (second === undefined) return new Date(eventTs).toISOString();
+  return eventTs >= second && eventTs < second + 1000 ? new Date(eventTs).toISOString() : iso;
 }
 
 const lobbyTime = (p: WaitingRoomParticipant | JoinBeforeHostParticipant) =>

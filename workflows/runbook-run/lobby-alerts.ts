@@ -9,7 +9,7 @@ import type { StepInputs, StepOf } from '../../src/core/step-inputs';
 import { nowIso, nowMs } from '../clock';
 import { RUNBOOK_PATCHES } from '../contract/runbook';
 import type { MeetingSummary, TimelineEntry } from '../contract/shared';
-import { Cleared, clearLobby, shownName, takeLobbyNews, Waiter, waitingList } from './lobby';
+import { Cleared, clearLobby, shownName, shownTime, takeLobbyNews, Waiter, waitingList } from './lobby';
 import type { RunbookRun } from './run';
 
 /** How long someone waits before the timeline says so, unless the step says otherwise (`lobbyAlertAfter`). */
@@ -67,9 +67,9 @@ function alertLine(meetingId: string, w: Waiter): string {
     w.waitsFor === 'host'
       ? `for the host to start Zoom meeting ${meetingId}`
       : `in the waiting room of Zoom meeting ${meetingId}`;
-  return `${shownName(w.name)} has been waiting ${where} since ${w.since}`;
+  return `${shownName(w.name)} has been waiting ${where} since ${shownTime(w.since)}`;
 }
 
 function clearedLine(meetingId: string, { waiter, why }: Cleared): string {
-  return `${shownName(waiter.name)} no longer waits to get into Zoom meeting ${meetingId}: ${why} (waiting since ${waiter.since})`;
+  return `${shownName(waiter.name)} no longer waits to get into Zoom meeting ${meetingId}: ${why} (waiting since ${shownTime(waiter.since)})`;
 }

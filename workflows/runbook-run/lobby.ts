@@ -116,7 +116,7 @@ export function takeLobbyNews(
 export function waitingList(lobby: Lobby): LobbyWaiter[] {
   return [...lobby.waiting.values()]
     .filter((w) => w.alerted)
-    .map((w) => ({ name: shownName(w.name), since: w.since, waitsFor: w.waitsFor }));
+    .map((w) => ({ name: shownName(w.name), since: shownTime(w.since), waitsFor: w.waitsFor }));
 }
 
 /**
@@ -129,6 +129,11 @@ export function shownName(name: string | undefined): string {
   if (/^\+?[\d\s().-]+$/.test(trimmed) && trimmed.replace(/\D/g, '').length >= 7) return maskPhone(trimmed);
   const email = /^([^\s@]+)@[^\s@]+$/.exec(trimmed);
   return email ? email[1] : trimmed;
+}
+
+/** A time as Zoom shows it, in whole seconds (the milliseconds only order events). */
+export function shownTime(iso: string): string {
+  return iso.replace(/\.\d+Z$/, 'Z');
 }
 
 function enter(lobby: Lobby, waiter: Waiter): void {
@@ -153,8 +158,9 @@ function enter(lobby: Lobby, waiter: Waiter): void {
 function leave(lobby: Lobby, key: string | undefined, at: string, why: string, who: (w: Waiter) => boolean): void {
   if (key) markExit(lobby, key, at);
   for (const waiter of [...lobby.waiting.values()]) {
-    // An exit older than the wait is a late delivery from an earlier stay.
-    if (!who(waiter) || Date.parse(waiter.since) > Date.parse(at)) continue;
+    // An exit from an earlier second than the wait is a late delivery from an earlier stay (Zoom's
+    // join and start times are whole seconds: within the wait's second, it counts).
+    if (!who(waiter) || Date.parse(at) < Math.floor(Date.parse(waiter.since) / 1000) * 1000) continue;
     lobby.waiting.delete(waiter.id);
     if (waiter.alerted) lobby.cleared.push({ waiter, why, at });
   }
