@@ -14,7 +14,7 @@ export interface ZoomConnector {
 }
 
 /** What a create step rendered (one of the three create actions), as one shape. */
-type RenderedMeeting = Omit<StepInputs['zoom.createMeeting'], 'followIncident'> &
+type RenderedMeeting = Omit<StepInputs['zoom.createMeeting'], 'followIncident' | 'lobbyAlertAfter'> &
   Partial<Pick<StepInputs['zoom.scheduleMeeting'], 'startTime' | 'timezone'>> &
   Partial<Pick<StepInputs['zoom.recurringMeeting'], 'recurrence'>>;
 

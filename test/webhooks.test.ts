@@ -210,6 +210,58 @@ describe('parseWebhookEvent', () => {
     ).toThrow('Webhook "meeting.summary_completed": payload.object.meeting_uuid must be a meeting UUID.');
   });
 
+  it("lobby webhooks: the run is told who (display name, never the email), and when, to the millisecond within Zoom's second", () => {
+    const lobby = (event: string, participant: object, eventTs: number) =>
+      meetingEventFromWebhook(
+        parseWebhookEvent(
+          JSON.stringify({
+            event,
+            event_ts: eventTs,
+            payload: { account_id: 'a', object: { id: 85023456789, uuid: 'u', participant } },
+          }),
+        ),
+      );
+    const waiting = {
+      user_id: '16778240',
+      user_name: 'Dana Lee',
+      id: '',
+      participant_uuid: 'A1B2',
+      email: 'dana@example.com',
+      date_time: '2031-01-01T10:00:05Z',
+    };
+    expect(lobby('meeting.participant_joined_waiting_room', waiting, Date.parse('2031-01-01T10:00:05.250Z'))).toEqual({
+      type: 'meeting.participant_joined_waiting_room',
+      meetingId: '85023456789',
+      at: '2031-01-01T10:00:05.250Z',
+      participant: { id: 'A1B2', name: 'Dana Lee' },
+    });
+    // A delivery whose event_ts is not within date_time's second keeps Zoom's date_time.
+    expect(lobby('meeting.participant_admitted', waiting, Date.parse('2031-01-01T10:09:00Z'))?.at).toBe(
+      '2031-01-01T10:00:05Z',
+    );
+    // Waiting for the host: no per-join id nor time; the Zoom user id, else the name, and event_ts.
+    expect(lobby('meeting.participant_jbh_waiting', { user_name: 'Guest' }, 7)).toEqual({
+      type: 'meeting.participant_jbh_waiting',
+      meetingId: '85023456789',
+      at: new Date(7).toISOString(),
+      participant: { id: 'name:Guest', name: 'Guest' },
+    });
+    expect(
+      lobby('meeting.participant_jbh_waiting_left', { id: 'zoomUser1', user_name: 'Guest' }, 8)?.participant,
+    ).toEqual({
+      id: 'zoomUser1',
+      name: 'Guest',
+    });
+    expect(() =>
+      parseWebhookEvent(
+        '{"event":"meeting.participant_admitted","payload":{"object":{"id":"1","participant":{"date_time":5}}}}',
+      ),
+    ).toThrow('Webhook "meeting.participant_admitted": payload.object.participant.date_time must be a string.');
+    expect(() =>
+      parseWebhookEvent('{"event":"meeting.participant_jbh_waiting","payload":{"object":{"id":"1"}}}'),
+    ).toThrow('payload.object.participant must be an object');
+  });
+
   it("reads app_deauthorized's event_ts from the payload, as a number or Zoom's example string", () => {
     const example =
       '{"event":"app_deauthorized","payload":{"account_id":"AAAAAABBBB","user_id":"abcD3ojfdbjfg","signature":"827edc3452044f0bc86bdd5684afb7d1e6becfa1a767f24df1b287853cf73000","deauthorization_time":"2020-06-17T13:52:28.632Z","client_id":"ABCDEFGHIJKLMNOPQRST!V","event_ts":"2024-09-08 15:58:40"}}';

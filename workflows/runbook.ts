@@ -35,7 +35,7 @@ export { ZOOM_CALLS } from './runbook-run/run';
 export async function runbookWorkflow(input: RunbookInput): Promise<RunbookResult> {
   const run = new RunbookRun(input);
   const { runbook } = input;
-  setHandler(runbookBridgeQuery, () => run.bridge);
+  setHandler(runbookBridgeQuery, () => run.bridgeNow());
   setHandler(incidentChangedSignal, (latest) => run.incidentChanged(latest));
   setHandler(zoomMeetingEventSignal, (event) => run.meetingEvent(event));
   setHandler(runbookEndBridgeSignal, () => run.endBridge('ended by an operator'));

@@ -206,6 +206,8 @@ export const stepSchema = z.discriminatedUnion('action', [
     createMeetingInputs.extend({
       /** Re-render the topic when the incident changes (title, severity…) until it is resolved or the meeting ends. */
       followIncident: z.boolean().optional(),
+      /** Say on the timeline who has waited this long in the waiting room or for the host (default 2m); off: never. */
+      lobbyAlertAfter: z.union([durationSchema, z.literal('off')]).optional(),
     }),
   ),
   step(

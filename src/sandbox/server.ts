@@ -152,6 +152,7 @@ export class ZoomSandbox {
       oauth: newUserOAuthState(),
       meetings: new Map(),
       instances: [],
+      lobby: [],
       rateLimits: options.rateLimits === false ? undefined : new SandboxRateLimits(options.rateLimits),
       publicUrl: '',
     };
@@ -198,6 +199,7 @@ export class ZoomSandbox {
     this.state.callOuts.length = 0;
     this.state.meetings.clear();
     this.state.instances.length = 0;
+    this.state.lobby.length = 0;
     this.state.webhook = undefined;
     this.webhooks.deliveries.length = 0;
     this.state.tokens.clear();
@@ -296,7 +298,7 @@ export class ZoomSandbox {
 
   private adminRoutes(): Route[] {
     return [
-      // Each meeting as Zoom stores it, plus where its cloud recording stands and whom Zoom phoned (not Zoom fields).
+      // Each meeting as Zoom stores it, plus where its cloud recording stands, whom Zoom phoned and who waits to get in (not Zoom fields).
       route('GET', '/_sandbox/meetings', () => ({
         status: 200,
         body: {
@@ -304,6 +306,7 @@ export class ZoomSandbox {
             ...m,
             cloudRecording: this.cloudRecording(m),
             callOuts: this.state.callOuts.filter((c) => c.meetingId === m.id),
+            lobby: this.state.lobby.filter((p) => p.meetingId === m.id),
           })),
         },
       })),

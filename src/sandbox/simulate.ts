@@ -1,8 +1,15 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { AppDeauthorizedPayload, MeetingEventObject, RecordingFile, WebhookParticipant } from '../zoom/webhooks';
+import type {
+  AppDeauthorizedPayload,
+  JoinBeforeHostParticipant,
+  MeetingEventObject,
+  RecordingFile,
+  WaitingRoomParticipant,
+  WebhookParticipant,
+} from '../zoom/webhooks';
 import { Route, SandboxRequest, ZoomHttpError, route } from './http';
 import type { WebhookSender } from './webhook-sender';
-import type { MeetingInstance, ParticipantRecord, SandboxState, StoredMeeting } from './zoom-api';
+import type { LobbyPerson, MeetingInstance, ParticipantRecord, SandboxState, StoredMeeting } from './zoom-api';
 
 /**
  * "Simulate what people do" admin API: start and end meetings, join and leave, finish a
@@ -71,6 +78,13 @@ export function simulationRoutes(state: SandboxState, sender: WebhookSender): Ro
         status: 200,
         body: { participantId: participant.user_id, leaveTime: participant.leave_time, duration: participant.duration },
       };
+    }),
+    ...lobbyRoutes(state, sender),
+    route('POST', '/_sandbox/webhooks/deliveries/:requestId/redeliver', async (req) => {
+      const delivery = await sender.redeliver(req.params.requestId);
+      if (!delivery)
+        throw new ZoomHttpError(404, undefined, `No webhook delivery ${req.params.requestId} to send again.`);
+      return { status: 200, body: delivery };
     }),
     route('POST', '/_sandbox/meetings/:meetingId/end', async (req) => {
       const instance = await endMeeting(state, sender, findMeeting(state, req.params.meetingId));
@@ -153,6 +167,13 @@ export async function startMeeting(
     account_id: state.credentials.accountId,
     object: meetingObject(meeting, instance),
   });
+  // Whoever waited for the host is let in.
+  for (const person of takeFromLobby(state, meeting, (p) => p.waitsFor === 'host'))
+    await joinMeeting(state, sender, meeting, {
+      name: person.name,
+      email: person.email,
+      userId: person.id || undefined,
+    });
   return instance;
 }
 
@@ -161,13 +182,15 @@ export async function joinMeeting(
   sender: WebhookSender,
   meeting: StoredMeeting,
   person: Person,
+  /** Admitted from the waiting room: the ids Zoom gave them there. */
+  admitted?: Pick<LobbyPerson, 'user_id' | 'participant_uuid'>,
 ): Promise<{ instance: MeetingInstance; participant: SimulatedParticipant }> {
   const instance = requireOpenInstance(state, meeting, 'join');
   const participant: SimulatedParticipant = {
     id: person.userId ?? '', // Zoom leaves it blank for people who are not signed in
     // Valid for this meeting only; Zoom's look like 16778240, 16779264, ...
-    user_id: String(16778240 + instance.participants.length * 1024),
-    participant_uuid: randomUUID().toUpperCase(),
+    user_id: admitted?.user_id ?? String(16778240 + instance.participants.length * 1024),
+    participant_uuid: admitted?.participant_uuid ?? randomUUID().toUpperCase(),
     name: person.name,
     user_email: person.email,
     join_time: isoSeconds(new Date()),
@@ -194,7 +217,8 @@ export async function leaveMeeting(
   participantId: string,
 ): Promise<ParticipantRecord> {
   const instance = requireOpenInstance(state, meeting, 'leave');
-  const participant = instance.participants.find((p) => p.user_id === participantId);
+  // Someone put in the waiting room and admitted again has a record per stay: the latest counts.
+  const participant = [...instance.participants].reverse().find((p) => p.user_id === participantId);
   if (!participant)
     throw new ZoomHttpError(404, undefined, `Participant ${participantId} is not in meeting ${meeting.id}.`);
   if (participant.leave_time)
@@ -218,6 +242,8 @@ export async function endMeeting(
   instance.endTime = isoSeconds(now);
   meeting.status = 'waiting';
   for (const p of leaving) await sendLeft(state, sender, meeting, instance, p, 'Host ended the meeting.');
+  for (const person of takeFromLobby(state, meeting, (p) => p.waitsFor === 'admission'))
+    await sendLobby(state, sender, meeting, 'meeting.participant_left_waiting_room', person);
   await sender.send('meeting.ended', {
     account_id: state.credentials.accountId,
     object: { ...meetingObject(meeting, instance), end_time: instance.endTime },
@@ -305,9 +331,236 @@ export async function deauthorizeApp(
   return payload;
 }
 
+// ---- The lobby: the waiting room, and waiting for the host ----
+
+/**
+ * Who waits to get in, and what lets them in, as Zoom decides it from the meeting's settings:
+ * people land in the waiting room when it is on; they wait for the host when it is off, join
+ * before the host is off and the host has not started the meeting. Each call sends Zoom's lobby
+ * webhook; `webhook: false` holds it back (a late delivery) until
+ * `POST /_sandbox/webhooks/deliveries/{requestId}/redeliver`.
+ */
+function lobbyRoutes(state: SandboxState, sender: WebhookSender): Route[] {
+  // Per-meeting ids for people who arrive in the lobby, apart from those joinMeeting counts out.
+  let arrivals = 0;
+  const nextId = () => String(33554432 + 1024 * arrivals++);
+  const answer = (person: LobbyPerson, requestId: string | undefined) => ({
+    participantId: person.user_id,
+    participantUuid: person.participant_uuid,
+    since: person.since,
+    ...(requestId ? { webhookRequestId: requestId } : {}),
+  });
+  const waiting = (meeting: StoredMeeting, participantId: string) => {
+    const person = state.lobby.find((p) => p.meetingId === meeting.id && p.user_id === participantId);
+    if (!person)
+      throw new ZoomHttpError(
+        404,
+        undefined,
+        `Participant ${participantId} is not waiting to get into meeting ${meeting.id}.`,
+      );
+    return person;
+  };
+  return [
+    route('POST', '/_sandbox/meetings/:meetingId/waiting-room', async (req) => {
+      const meeting = findMeeting(state, req.params.meetingId);
+      const body = jsonObject(req);
+      requireWaitingRoom(meeting);
+      const person = enterLobby(state, meeting, 'admission', nextId(), {
+        name: requiredString(body, 'name'),
+        email: requiredEmail(body, 'email'),
+        userId: optionalString(body, 'userId'),
+      });
+      const requestId = await sendLobby(
+        state,
+        sender,
+        meeting,
+        'meeting.participant_joined_waiting_room',
+        person,
+        body,
+      );
+      return { status: 201, body: answer(person, requestId) };
+    }),
+    route('POST', '/_sandbox/meetings/:meetingId/waiting-for-host', async (req) => {
+      const meeting = findMeeting(state, req.params.meetingId);
+      const body = jsonObject(req);
+      const refuse = (why: string) =>
+        new ZoomHttpError(400, 3000, `Nobody waits for the host of meeting ${meeting.id}: ${why}.`);
+      if (openInstance(state, meeting)) throw refuse('it is started, so people join it');
+      if (settingOn(meeting, 'waiting_room')) throw refuse('its waiting room is on, so people wait there');
+      if (settingOn(meeting, 'join_before_host')) throw refuse('people may join it before the host');
+      const person = enterLobby(state, meeting, 'host', nextId(), {
+        name: requiredString(body, 'name'),
+        email: optionalString(body, 'email') ?? '',
+        userId: optionalString(body, 'userId'),
+      });
+      const requestId = await sendLobby(state, sender, meeting, 'meeting.participant_jbh_waiting', person, body);
+      return { status: 201, body: answer(person, requestId) };
+    }),
+    // The host sends someone in the meeting back to the waiting room.
+    route('POST', '/_sandbox/meetings/:meetingId/participants/:participantId/waiting-room', async (req) => {
+      const meeting = findMeeting(state, req.params.meetingId);
+      const body = jsonObject(req);
+      const instance = requireOpenInstance(state, meeting, 'are put in the waiting room');
+      requireWaitingRoom(meeting);
+      const p = instance.participants.find((x) => x.user_id === req.params.participantId && !x.leave_time);
+      if (!p)
+        throw new ZoomHttpError(
+          404,
+          undefined,
+          `Participant ${req.params.participantId} is not in meeting ${meeting.id}.`,
+        );
+      markLeft(p, new Date());
+      p.status = 'in_waiting_room';
+      const person: LobbyPerson = {
+        meetingId: meeting.id,
+        user_id: p.user_id,
+        participant_uuid: (p as Partial<SimulatedParticipant>).participant_uuid ?? randomUUID().toUpperCase(),
+        id: p.id,
+        name: p.name,
+        email: p.user_email,
+        waitsFor: 'admission',
+        since: isoSeconds(new Date()),
+      };
+      state.lobby.push(person);
+      const requestId = await sendLobby(
+        state,
+        sender,
+        meeting,
+        'meeting.participant_put_in_waiting_room',
+        person,
+        body,
+      );
+      return { status: 201, body: answer(person, requestId) };
+    }),
+    route('POST', '/_sandbox/meetings/:meetingId/waiting/:participantId/admit', async (req) => {
+      const meeting = findMeeting(state, req.params.meetingId);
+      const body = jsonObject(req);
+      const person = waiting(meeting, req.params.participantId);
+      if (person.waitsFor === 'host')
+        throw new ZoomHttpError(
+          400,
+          3000,
+          `Participant ${person.user_id} waits for the host: start meeting ${meeting.id} to let them in.`,
+        );
+      requireOpenInstance(state, meeting, 'are admitted (the host admits them from the meeting)');
+      takeFromLobby(state, meeting, (p) => p === person);
+      const requestId = await sendLobby(state, sender, meeting, 'meeting.participant_admitted', person, body);
+      const joined = await joinMeeting(
+        state,
+        sender,
+        meeting,
+        { name: person.name, email: person.email, userId: person.id || undefined },
+        person,
+      );
+      return { status: 200, body: { ...answer(person, requestId), joinTime: joined.participant.join_time } };
+    }),
+    route('POST', '/_sandbox/meetings/:meetingId/waiting/:participantId/leave', async (req) => {
+      const meeting = findMeeting(state, req.params.meetingId);
+      const body = jsonObject(req);
+      const person = waiting(meeting, req.params.participantId);
+      takeFromLobby(state, meeting, (p) => p === person);
+      const event =
+        person.waitsFor === 'host' ? 'meeting.participant_jbh_waiting_left' : 'meeting.participant_left_waiting_room';
+      const requestId = await sendLobby(state, sender, meeting, event, person, body);
+      return { status: 200, body: answer(person, requestId) };
+    }),
+  ];
+}
+
+function requireWaitingRoom(meeting: StoredMeeting): void {
+  if (!settingOn(meeting, 'waiting_room'))
+    throw new ZoomHttpError(400, 3000, `Meeting ${meeting.id} has no waiting room (settings.waiting_room is off).`);
+}
+
+/** Whether one of the meeting's stored settings is on. */
+function settingOn(meeting: StoredMeeting, key: 'waiting_room' | 'join_before_host'): boolean {
+  const { settings } = meeting;
+  return typeof settings === 'object' && settings !== null && Object.entries(settings).some(([k, v]) => k === key && v);
+}
+
+function enterLobby(
+  state: SandboxState,
+  meeting: StoredMeeting,
+  waitsFor: LobbyPerson['waitsFor'],
+  userId: string,
+  person: Person,
+): LobbyPerson {
+  const entered: LobbyPerson = {
+    meetingId: meeting.id,
+    user_id: userId,
+    participant_uuid: randomUUID().toUpperCase(),
+    id: person.userId ?? '',
+    name: person.name,
+    email: person.email,
+    waitsFor,
+    since: isoSeconds(new Date()),
+  };
+  state.lobby.push(entered);
+  return entered;
+}
+
+function takeFromLobby(state: SandboxState, meeting: StoredMeeting, which: (p: LobbyPerson) => boolean): LobbyPerson[] {
+  const taken = state.lobby.filter((p) => p.meetingId === meeting.id && which(p));
+  state.lobby = state.lobby.filter((p) => !taken.includes(p));
+  return taken;
+}
+
+const ARRIVALS = new Set<string>([
+  'meeting.participant_joined_waiting_room',
+  'meeting.participant_put_in_waiting_room',
+]);
+
+type LobbyEvent =
+  | 'meeting.participant_joined_waiting_room'
+  | 'meeting.participant_put_in_waiting_room'
+  | 'meeting.participant_admitted'
+  | 'meeting.participant_left_waiting_room'
+  | 'meeting.participant_jbh_waiting'
+  | 'meeting.participant_jbh_waiting_left';
+
+/**
+ * Zoom's lobby webhook for the person: the waiting room's carry the per-join ids and the time
+ * (`date_time`); waiting for the host, Zoom gives only the Zoom user id and the name. Held back
+ * when the request body says `webhook: false`; answers the delivery's request id.
+ */
+async function sendLobby(
+  state: SandboxState,
+  sender: WebhookSender,
+  meeting: StoredMeeting,
+  event: LobbyEvent,
+  person: LobbyPerson,
+  body: Record<string, unknown> = {},
+): Promise<string | undefined> {
+  const participant: WaitingRoomParticipant | JoinBeforeHostParticipant =
+    person.waitsFor === 'host'
+      ? { ...(person.id ? { id: person.id } : {}), user_name: person.name }
+      : {
+          user_id: person.user_id,
+          user_name: person.name,
+          id: person.id,
+          participant_uuid: person.participant_uuid,
+          email: person.email,
+          // Arriving in the lobby happened when they began waiting; anything else happens now.
+          date_time: ARRIVALS.has(event) ? person.since : isoSeconds(new Date()),
+        };
+  const instance = openInstance(state, meeting);
+  // Before the meeting is held, its UUID is the first occurrence's, and it has no start time.
+  const { start_time, ...object } = meetingObject(meeting, instance ?? { uuid: meeting.uuid, startTime: '' });
+  const payload = {
+    account_id: state.credentials.accountId,
+    object: { ...object, ...(instance ? { start_time } : {}), participant },
+  };
+  if (optionalBoolean(body, 'webhook') === false) return sender.hold(event, payload);
+  await sender.send(event, payload);
+  return sender.deliveries.find((d) => d.payload === payload)?.requestId;
+}
+
 // ---- Zoom shapes ----
 
-function meetingObject(meeting: StoredMeeting, instance: MeetingInstance): MeetingEventObject {
+function meetingObject(
+  meeting: StoredMeeting,
+  instance: Pick<MeetingInstance, 'uuid' | 'startTime'>,
+): MeetingEventObject {
   return {
     id: String(meeting.id), // events carry the meeting id as a string; REST uses int64
     uuid: instance.uuid,

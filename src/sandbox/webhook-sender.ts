@@ -32,6 +32,10 @@ export interface WebhookDelivery {
    */
   retryable: boolean;
   payload: object;
+  /** Kept back (a late delivery) until redelivered. */
+  held?: boolean;
+  /** A second delivery of an earlier one (same request id, event and payload), as Zoom's retries are. */
+  redelivery?: boolean;
 }
 
 export interface WebhookSenderOptions {
@@ -59,8 +63,29 @@ export class WebhookSender {
   ): Promise<{ status: number } | undefined> {
     const subscription = this.getSubscription();
     if (!subscription) return undefined;
-    const { delivery } = await this.deliver(subscription, event, payload, topLevel);
+    const envelope: Envelope = { event, event_ts: Date.now(), payload };
+    for (const [key, value] of Object.entries(topLevel)) if (!(key in envelope)) envelope[key] = value;
+    const { delivery } = await this.deliver(subscription, envelope);
     return delivery.status === undefined ? undefined : { status: delivery.status };
+  }
+
+  /** Records the event as Zoom would send it now, but sends it only when redelivered (a late delivery); its request id. */
+  hold(event: string, payload: object): string | undefined {
+    const subscription = this.getSubscription();
+    if (!subscription) return undefined;
+    const delivery = this.record(subscription, { event, event_ts: Date.now(), payload });
+    Object.assign(delivery, { held: true, error: 'held back: sent when redelivered' });
+    return delivery.requestId;
+  }
+
+  /** Sends an earlier (or held) delivery again: the same request id, event, event_ts and payload, freshly signed. */
+  async redeliver(requestId: string): Promise<WebhookDelivery | undefined> {
+    const first = this.deliveries.find((d) => d.requestId === requestId);
+    const subscription = this.getSubscription();
+    if (!first || !subscription) return undefined;
+    const envelope = { event: first.event, event_ts: first.eventTs, payload: first.payload };
+    const { delivery } = await this.deliver(subscription, envelope, { requestId, redelivery: true });
+    return delivery;
   }
 
   /** Zoom's challenge-response check: true when the endpoint answers 200 with the right encryptedToken. */
@@ -68,7 +93,11 @@ export class WebhookSender {
     const subscription = this.getSubscription();
     if (!subscription) return false;
     const plainToken = randomBytes(16).toString('base64url');
-    const { delivery, responseText } = await this.deliver(subscription, URL_VALIDATION_EVENT, { plainToken });
+    const { delivery, responseText } = await this.deliver(subscription, {
+      event: URL_VALIDATION_EVENT,
+      event_ts: Date.now(),
+      payload: { plainToken },
+    });
     const expected = urlValidationResponse(subscription.secretToken, plainToken);
     const reply = delivery.ok ? parseObject(responseText) : undefined;
     const valid = reply?.plainToken === expected.plainToken && reply?.encryptedToken === expected.encryptedToken;
@@ -80,30 +109,37 @@ export class WebhookSender {
     return valid;
   }
 
-  private async deliver(
+  /** The delivery as Zoom logs it; Zoom's request ids look like 6009d653_d487_445d_8406_42b654974899. */
+  private record(
     subscription: WebhookSubscription,
-    event: string,
-    payload: object,
-    topLevel: Record<string, unknown> = {},
-  ): Promise<{ delivery: WebhookDelivery; responseText: string }> {
-    const eventTs = Date.now();
-    const envelope: WebhookEnvelope<object> & Record<string, unknown> = { event, event_ts: eventTs, payload };
-    for (const [key, value] of Object.entries(topLevel)) if (!(key in envelope)) envelope[key] = value;
-    // Sign the exact string we send: the receiver verifies these bytes.
-    const rawBody = JSON.stringify(envelope);
-    const timestamp = Math.floor(Date.now() / 1000);
-    const requestId = randomUUID().replace(/-/g, '_'); // Zoom's ids look like 6009d653_d487_445d_8406_42b654974899
+    envelope: Envelope,
+    again?: Pick<WebhookDelivery, 'requestId' | 'redelivery'>,
+  ): WebhookDelivery {
     const delivery: WebhookDelivery = {
-      requestId,
-      event,
-      eventTs,
+      requestId: randomUUID().replace(/-/g, '_'),
+      event: envelope.event,
+      eventTs: envelope.event_ts,
       url: subscription.url,
       sentAt: new Date().toISOString(),
       ok: false,
       retryable: false,
-      payload,
+      payload: envelope.payload,
+      ...again,
     };
     this.deliveries.push(delivery);
+    return delivery;
+  }
+
+  private async deliver(
+    subscription: WebhookSubscription,
+    envelope: Envelope,
+    again?: Pick<WebhookDelivery, 'requestId' | 'redelivery'>,
+  ): Promise<{ delivery: WebhookDelivery; responseText: string }> {
+    // Sign the exact string we send: the receiver verifies these bytes.
+    const rawBody = JSON.stringify(envelope);
+    const timestamp = Math.floor(Date.now() / 1000);
+    const delivery = this.record(subscription, envelope, again);
+    const { requestId } = delivery;
 
     const timeoutMs = this.options.timeoutMs ?? ZOOM_RESPONSE_DEADLINE_MS;
     let responseText = '';
@@ -128,6 +164,9 @@ export class WebhookSender {
     return { delivery, responseText };
   }
 }
+
+/** The body Zoom posts; fields beside `event` (recording.completed's `download_token`) follow the envelope's own. */
+type Envelope = WebhookEnvelope<object> & { event_ts: number } & Record<string, unknown>;
 
 /** One delivery as Zoom makes it: the exact body, signed with the subscription's secret token for this second. */
 export function postSignedWebhook(

@@ -47,6 +47,20 @@ export interface ParticipantRecord {
   registrant_id?: string;
 }
 
+/** Someone waiting to get into a meeting: in its waiting room (for the host to admit them), or for its host to start it. */
+export interface LobbyPerson {
+  meetingId: number;
+  /** The per-meeting id Zoom assigns on joining; kept when admitted. */
+  user_id: string;
+  participant_uuid: string;
+  /** Their Zoom user id when signed in, else empty. */
+  id: string;
+  name: string;
+  email: string;
+  waitsFor: 'admission' | 'host';
+  since: string;
+}
+
 /** Where a live meeting's cloud recording stands (in-meeting controls change it). */
 export type CloudRecordingState = 'recording' | 'paused' | 'stopped';
 
@@ -147,6 +161,8 @@ export interface SandboxState {
   meetings: Map<number, StoredMeeting>;
   /** Every time a meeting was held, oldest first. */
   instances: MeetingInstance[];
+  /** People waiting to get into a meeting (its waiting room, or for its host). */
+  lobby: LobbyPerson[];
   webhook?: WebhookSubscription;
   /** Zoom's rate limits; absent means unlimited. */
   rateLimits?: SandboxRateLimits;

@@ -10,7 +10,8 @@ import {
   releaseMeetingSignal,
 } from '../../workflows/contract/meeting-mailbox';
 import { ZoomMeetingEvent, zoomMeetingEventSignal, ZoomMeetingIdsAttr } from '../../workflows/contract/shared';
-import { isWebhookEvent, WebhookEnvelope } from '../zoom/webhooks';
+import { ZOOM_LOBBY_EVENT_TYPES } from '../core/meeting-events';
+import { isWebhookEvent, JoinBeforeHostParticipant, WaitingRoomParticipant, WebhookEnvelope } from '../zoom/webhooks';
 
 /**
  * Zoom's meeting webhooks as runbook workflows take them: the meeting, what happened, who. The
@@ -46,12 +47,54 @@ export function meetingEventFromWebhook(envelope: WebhookEnvelope): ZoomMeetingE
       },
     };
   }
+  if (isLobbyEvent(envelope)) {
+    const { id, participant } = envelope.payload.object;
+    return {
+      type: envelope.event,
+      meetingId: id,
+      at: toTheMillisecond(lobbyTime(participant), envelope.event_ts) ?? at(undefined),
+      participant: lobbyPerson(participant),
+    };
+  }
   // Only which instance: the summary's text is fetched by the run, never carried (nor logged) here.
   if (isWebhookEvent(envelope, 'meeting.summary_completed')) {
     const o = envelope.payload.object;
     return { type: envelope.event, meetingId: o.meeting_id, at: at(o.summary_created_time), uuid: o.meeting_uuid };
   }
   return undefined;
+}
+
+const LOBBY_EVENTS = new Set<string>(ZOOM_LOBBY_EVENT_TYPES);
+type LobbyEventType = (typeof ZOOM_LOBBY_EVENT_TYPES)[number];
+
+function isLobbyEvent(envelope: WebhookEnvelope): envelope is WebhookEnvelope<{
+  object: { id: string; participant: WaitingRoomParticipant | JoinBeforeHostParticipant };
+}> & { event: LobbyEventType } {
+  return LOBBY_EVENTS.has(envelope.event);
+}
+
+/**
+ * Zoom's time for a lobby event is in whole seconds, and a join and an admission often share one:
+ * the envelope's event_ts (milliseconds), when it falls within that second, tells which came first.
+ */
+function toTheMillisecond(iso: string | undefined, eventTs: number | undefined): string | undefined {
+  if (eventTs === undefined) return iso;
+  const second = iso === undefined ? undefined : Date.parse(iso);
+  if (second === undefined) return new Date(eventTs).toISOString();
+  return eventTs >= second && eventTs < second + 1000 ? new Date(eventTs).toISOString() : iso;
+}
+
+const lobbyTime = (p: WaitingRoomParticipant | JoinBeforeHostParticipant) =>
+  'date_time' in p ? p.date_time : undefined;
+
+/**
+ * Who waits, by the per-join ids when Zoom gives them (the waiting room), else by the Zoom user id
+ * or the display name (waiting for the host: Zoom gives no per-join id). No email: the lobby shows
+ * display names only.
+ */
+function lobbyPerson(p: WaitingRoomParticipant | JoinBeforeHostParticipant): { id: string; name?: string } {
+  const perJoin = 'user_id' in p ? p.participant_uuid || p.user_id : undefined;
+  return { id: perJoin || p.id || `name:${p.user_name ?? ''}`, ...(p.user_name ? { name: p.user_name } : {}) };
 }
 
 /**

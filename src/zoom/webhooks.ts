@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { ZOOM_MEETING_EVENT_TYPES } from '../core/meeting-events';
+import { ZOOM_LOBBY_EVENT_TYPES, ZOOM_MEETING_EVENT_TYPES } from '../core/meeting-events';
 
 /**
  * Zoom webhooks: signing, verification, URL validation (CRC) and a light envelope parser.
@@ -155,6 +155,37 @@ export interface SummaryEventObject {
   summary_title?: string;
 }
 
+/**
+ * Someone in the waiting room (joined it, put back in it, admitted from it, left it), as Zoom's
+ * meeting.participant_*_waiting_room and meeting.participant_admitted carry them: `date_time` is
+ * when it happened.
+ */
+export interface WaitingRoomParticipant {
+  user_id: string;
+  user_name?: string;
+  id?: string;
+  participant_uuid?: string;
+  email: string;
+  date_time: string;
+  registrant_id?: string;
+  customer_key?: string;
+}
+
+/**
+ * Someone waiting for the host (meeting.participant_jbh_waiting, …_jbh_waiting_left) or joining
+ * before the host (…_jbh_joined): Zoom names them only by their Zoom user id when signed in, and
+ * gives no time (the envelope's event_ts says when).
+ */
+export interface JoinBeforeHostParticipant {
+  id?: string;
+  user_name?: string;
+  registrant_id?: string;
+  customer_key?: string;
+}
+
+/** The object of a lobby webhook; `start_time` is absent while the meeting has not started. */
+type LobbyObject<P> = Omit<MeetingEventObject, 'start_time'> & { start_time?: string; participant: P };
+
 /** `app_deauthorized` puts its fields straight in `payload`, with no `object`. */
 export interface AppDeauthorizedPayload {
   account_id: string;
@@ -179,6 +210,13 @@ export interface WebhookPayloads {
   };
   'recording.completed': { account_id: string; object: RecordingObject };
   'meeting.summary_completed': { account_id: string; object: SummaryEventObject };
+  'meeting.participant_joined_waiting_room': { account_id: string; object: LobbyObject<WaitingRoomParticipant> };
+  'meeting.participant_put_in_waiting_room': { account_id: string; object: LobbyObject<WaitingRoomParticipant> };
+  'meeting.participant_admitted': { account_id: string; object: LobbyObject<WaitingRoomParticipant> };
+  'meeting.participant_left_waiting_room': { account_id: string; object: LobbyObject<WaitingRoomParticipant> };
+  'meeting.participant_jbh_waiting': { account_id: string; object: LobbyObject<JoinBeforeHostParticipant> };
+  'meeting.participant_jbh_waiting_left': { account_id: string; object: LobbyObject<JoinBeforeHostParticipant> };
+  'meeting.participant_jbh_joined': { account_id: string; object: LobbyObject<JoinBeforeHostParticipant> };
   app_deauthorized: AppDeauthorizedPayload;
   'endpoint.url_validation': { plainToken: string };
 }
@@ -228,6 +266,11 @@ export function parseWebhookEvent(rawBody: string): WebhookEnvelope {
 
 /** The events runbooks receive (src/temporal/zoom-events.ts), and the fields of each that are read. */
 const MEETING_EVENTS = new Set<string>(ZOOM_MEETING_EVENT_TYPES);
+const PARTICIPANT_EVENTS = new Set<string>([
+  'meeting.participant_joined',
+  'meeting.participant_left',
+  ...ZOOM_LOBBY_EVENT_TYPES,
+]);
 const MEETING_ID = /^\d{1,20}$/;
 
 /**
@@ -252,15 +295,17 @@ function checkMeetingEventShape(event: string, payload: Record<string, unknown>)
       if (from[key] !== undefined && typeof from[key] !== 'string') throw bad(`${prefix}${key}`, 'a string');
   };
   optionalString(object, 'object.', ['uuid', 'start_time', 'end_time', 'share_url', 'summary_created_time']);
-  if (event === 'meeting.participant_joined' || event === 'meeting.participant_left') {
+  if (PARTICIPANT_EVENTS.has(event)) {
     if (!isObject(object.participant)) throw bad('object.participant', 'an object');
     optionalString(object.participant, 'object.participant.', [
+      'id',
       'user_id',
       'participant_uuid',
       'user_name',
       'email',
       'join_time',
       'leave_time',
+      'date_time',
     ]);
   }
   if (event === 'recording.completed' && object.recording_files !== undefined) {

@@ -118,4 +118,6 @@ export const RUNBOOK_PATCHES = {
   reopenedBeforeBooking: 'reopened-before-booking',
   /** An empty attendance report waits for Zoom's meeting.ended webhook (the joins may still be on their way) and asks again. */
   attendanceSettles: 'attendance-waits-for-zoom-end',
+  /** A bridge's lobby is followed: the timeline says who has waited to get in too long, and when that is over. */
+  lobbyAlerts: 'lobby-alerts',
 } as const;

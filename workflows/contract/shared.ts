@@ -72,6 +72,20 @@ export interface MeetingSummary {
   retried?: boolean;
   /** Phone numbers to join by, for the account's dial-in countries (Zoom's `global_dial_in_numbers`); never the phone passcode. */
   dialIn?: DialInNumber[];
+  /**
+   * Who has waited to get in longer than the step's `lobbyAlertAfter`, as the run's lobby alerts
+   * last said (empty once each got in or gave up; absent before any alert).
+   */
+  waiting?: LobbyWaiter[];
+}
+
+/** Someone waiting to get into a meeting, shown by display name only (a phone number masked). */
+export interface LobbyWaiter {
+  name: string;
+  /** When Zoom says they began waiting (ISO). */
+  since: string;
+  /** In the waiting room, for the host to admit them; or for the host to start the meeting. */
+  waitsFor: 'admission' | 'host';
 }
 
 /** A number to dial into a meeting: country code (US), the number as Zoom writes it, and where and what kind it is. */

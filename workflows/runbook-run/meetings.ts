@@ -10,6 +10,7 @@ import { BridgeMeetingIdAttr, MeetingSummary, TimelineLink } from '../contract/s
 import { upsertSearchAttributes } from '@temporalio/workflow';
 import { RUNBOOK_PATCHES } from '../contract/runbook';
 import { Entry, RunbookRun, StepResult } from './run';
+import { alertOnLobby } from './lobby-alerts';
 
 // Replay-safe metrics (not emitted while replaying): bridges and how long after the incident they were ready.
 const bridgesOpened = metricMeter.createCounter(
@@ -32,9 +33,11 @@ export async function createMeeting(
   step: Step<'zoom.createMeeting'>,
   inputs: StepInputs['zoom.createMeeting'],
 ): Promise<StepResult> {
-  const meeting = await run.createMeeting(step, inputs);
+  const { lobbyAlertAfter, ...meetingInputs } = inputs;
+  const meeting = await run.createMeeting(step, meetingInputs);
   if (run.lifecycle && step.with.followIncident)
     run.watch(`Following the incident for meeting ${meeting.id}`, step.id, followIncident(run, step, meeting));
+  alertOnLobby(run, step, meeting, lobbyAlertAfter);
   const announced: Entry = {
     status: 'ok',
     summary: `Zoom meeting ready: ${meeting.topic} (${meeting.id})`,

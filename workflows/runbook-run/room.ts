@@ -1,6 +1,7 @@
 /** A meeting's room as Zoom's webhooks describe it to the run that created the meeting: pure, so unit-testable. */
 import type { AttendanceRecord } from '../../activities';
 import type { ZoomMeetingEvent } from '../contract/shared';
+import { applyLobbyEvent, emptyLobby, Lobby } from './lobby';
 
 /** Meetings, participants and recordings, per meeting a run created, as Zoom's webhooks told it. */
 export interface MeetingRoom {
@@ -18,10 +19,12 @@ export interface MeetingRoom {
   uuid?: string;
   /** meeting.summary_completed came: the UUID of the instance whose AI Companion summary is ready. */
   summaryUuid?: string;
+  /** Who waits to get in (the waiting room, or for the host). */
+  lobby: Lobby;
 }
 
 export function emptyRoom(): MeetingRoom {
-  return { ended: false, present: new Map(), joins: [] };
+  return { ended: false, present: new Map(), joins: [], lobby: emptyLobby() };
 }
 
 export function applyMeetingEvent(room: MeetingRoom, event: ZoomMeetingEvent): void {
@@ -51,6 +54,7 @@ export function applyMeetingEvent(room: MeetingRoom, event: ZoomMeetingEvent): v
   if (event.type === 'recording.completed') room.recording = event.recording;
   if ((event.type === 'meeting.started' || event.type === 'meeting.ended') && event.uuid) room.uuid = event.uuid;
   if (event.type === 'meeting.summary_completed' && event.uuid) room.summaryUuid = event.uuid;
+  applyLobbyEvent(room.lobby, event);
 }
 
 /** The webhooks' joins as attendance records. */

@@ -34,6 +34,7 @@ import {
   zoomTaskQueue,
 } from '../contract/shared';
 import { applyMeetingEvent, emptyRoom, MeetingRoom } from './room';
+import { waitingList } from './lobby';
 
 /** Zoom calls: one attempt may take 30 s; retries back off up to a minute, for 15 minutes in all. */
 export const ZOOM_CALLS: ActivityOptions = {
@@ -92,6 +93,11 @@ export class RunbookRun {
   readonly rooms = new Map<string, MeetingRoom>();
   private readonly meetingIds: string[] = [];
   private readonly watchers: Promise<void>[] = [];
+  private readonly followers: Promise<void>[] = [];
+  /** False once the steps and watchers are done: followers stop. */
+  following = true;
+  /** The meetings whose lobby the run follows (lobby-alerts.ts). */
+  readonly lobbyAlerts = new Set<string>();
   /** Creates sent but not yet taken in by this run: what each would make, by idempotency key. */
   private readonly createsInFlight = new Map<string, MeetingRecord['kind']>();
   /**
@@ -183,17 +189,38 @@ export class RunbookRun {
    * cancellation is left to the main scope (and must not count as an unhandled rejection).
    */
   watch(what: string, stepId: string, watcher: Promise<void>): void {
-    const guarded = watcher.catch(async (err) => {
+    this.watchers.push(this.guard(what, stepId, watcher));
+  }
+
+  /**
+   * Followers (lobby alerts) run beside the steps and watchers, as a watcher does, but keep no run
+   * going: once the watchers are done, `following` turns false and they finish.
+   */
+  follow(what: string, stepId: string, follower: Promise<void>): void {
+    this.followers.push(this.guard(what, stepId, follower));
+  }
+
+  private guard(what: string, stepId: string, work: Promise<void>): Promise<void> {
+    const guarded = work.catch(async (err) => {
       if (isCancellation(err)) throw err;
       await this.post({ step: stepId, status: 'failed', summary: `${what} failed: ${describeFailure(err)}` });
     });
     guarded.catch(() => undefined);
-    this.watchers.push(guarded);
+    return guarded;
   }
 
-  /** After the last step: the watchers, until each has nothing left to follow. */
+  /** After the last step: the watchers, until each has nothing left to follow; then the followers stop. */
   async watchersDone(): Promise<void> {
     await Promise.all(this.watchers);
+    if (!this.followers.length) return;
+    this.following = false;
+    await Promise.all(this.followers);
+  }
+
+  /** The bridge as the `bridge` query shows it: with who has waited too long to get in, when its lobby is followed. */
+  bridgeNow(): MeetingSummary | null {
+    if (!this.bridge || !this.lobbyAlerts.has(this.bridge.id)) return this.bridge;
+    return { ...this.bridge, waiting: waitingList(this.room(this.bridge.id).lobby) };
   }
 
   get hasWatchers(): boolean {
