@@ -6,4 +6,5 @@ export const ZOOM_MEETING_EVENT_TYPES = [
   'meeting.participant_left',
   'recording.completed',
   'meeting.summary_completed',
+  'recording.transcript_completed',
 ] as const;

@@ -33,6 +33,7 @@ export const SANDBOX_DEFAULT_SCOPES = [
   'meeting:read:list_past_participants:admin',
   'report:read:list_meeting_participants:admin',
   'cloud_recording:read:list_recording_files:admin',
+  'cloud_recording:read:meeting_transcript:admin',
   'cloud_recording:update:recording_settings:admin',
   'user:read:user:admin',
   'group:read:list_groups:admin',
@@ -154,6 +155,8 @@ export class ZoomSandbox {
       instances: [],
       rateLimits: options.rateLimits === false ? undefined : new SandboxRateLimits(options.rateLimits),
       publicUrl: '',
+      files: new Map(),
+      downloadTokens: new Set(),
     };
     this.webhooks = new WebhookSender(() => this.state.webhook);
     this.routes = [
@@ -198,6 +201,8 @@ export class ZoomSandbox {
     this.state.callOuts.length = 0;
     this.state.meetings.clear();
     this.state.instances.length = 0;
+    this.state.files.clear();
+    this.state.downloadTokens.clear();
     this.state.webhook = undefined;
     this.webhooks.deliveries.length = 0;
     this.state.tokens.clear();

@@ -18,6 +18,12 @@ export interface MeetingRoom {
   uuid?: string;
   /** meeting.summary_completed came: the UUID of the instance whose AI Companion summary is ready. */
   summaryUuid?: string;
+  /**
+   * How many times Zoom said a transcript is ready (recording.transcript_completed, or a
+   * recording.completed listing a TRANSCRIPT file), and of which instance the last time.
+   */
+  transcriptsAnnounced?: number;
+  transcriptUuid?: string;
 }
 
 export function emptyRoom(): MeetingRoom {
@@ -51,6 +57,13 @@ export function applyMeetingEvent(room: MeetingRoom, event: ZoomMeetingEvent): v
   if (event.type === 'recording.completed') room.recording = event.recording;
   if ((event.type === 'meeting.started' || event.type === 'meeting.ended') && event.uuid) room.uuid = event.uuid;
   if (event.type === 'meeting.summary_completed' && event.uuid) room.summaryUuid = event.uuid;
+  const transcript =
+    event.type === 'recording.transcript_completed' ||
+    (event.type === 'recording.completed' && !!event.recording?.files.some((f) => f.type === 'TRANSCRIPT'));
+  if (transcript) {
+    room.transcriptsAnnounced = (room.transcriptsAnnounced ?? 0) + 1;
+    if (event.uuid) room.transcriptUuid = event.uuid;
+  }
 }
 
 /** The webhooks' joins as attendance records. */
