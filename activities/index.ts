@@ -37,6 +37,8 @@ import type {
   RecordingSummary,
   SummaryCall,
   SummaryLookup,
+  TranscriptCall,
+  TranscriptLookup,
   UpdateMeetingInput,
   ZoomConnector,
 } from './types';
@@ -399,6 +401,44 @@ export function createActivities(deps: ActivityDeps) {
       });
     },
 
+    /**
+     * The meeting's transcript, from both of Zoom's sources in the order that finds the most: AI
+     * Companion's (`GET /meetings/{id}/transcript`; Zoom answers 404 there for some meetings whose
+     * recording has a transcript), then the cloud recording's TRANSCRIPT file, whose share page is
+     * the link. Neither yet is `pending`; a missing scope fails, naming it. The text, when asked
+     * for, is read with the connector's token (never the webhook's download token) and never logged.
+     */
+    async getTranscript(input: TranscriptCall): Promise<TranscriptLookup> {
+      const zoom = await connector(input.connector);
+      const ref = input.uuid ?? input.meetingId;
+      return callZoom(async () => {
+        let reason: string | undefined;
+        const companion = await absentIfNotFound(zoom.client.getMeetingTranscript(ref)).catch((err: unknown) => {
+          // AI Companion's refusal (off on the account) leaves the recording's transcript to look for.
+          if (!(err instanceof ZoomValidationError)) throw err;
+          reason = err.message;
+          return undefined;
+        });
+        const recording = await absentIfNotFound(zoom.client.getRecordings(ref));
+        const file = recording?.recording_files.find(
+          (f) => f.file_type === 'TRANSCRIPT' && f.status !== 'processing' && f.download_url,
+        );
+        const fromCompanion = companion?.can_download ? companion.download_url : undefined;
+        const downloadUrl = fromCompanion ?? file?.download_url;
+        if (!downloadUrl) return { state: 'pending', reason: companion?.download_restriction_reason ?? reason };
+        const text = input.textChars ? await zoom.client.transcriptText(downloadUrl, input.textChars) : undefined;
+        return {
+          state: 'ready',
+          transcript: {
+            source: fromCompanion ? 'aiCompanion' : 'cloudRecording',
+            uuid: input.uuid ?? recording?.uuid,
+            link: recording?.share_url,
+            ...text,
+          },
+        };
+      });
+    },
+
     /** Who attended, from Zoom's past-participants API; empty when the meeting was never held. */
     async getAttendance(input: MeetingCall): Promise<AttendanceRecord[]> {
       const zoom = await connector(input.connector);
@@ -467,6 +507,16 @@ export function createActivities(deps: ActivityDeps) {
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+
+/** Zoom's answer, or undefined when Zoom has no such thing (yet). */
+async function absentIfNotFound<T>(call: Promise<T>): Promise<T | undefined> {
+  try {
+    return await call;
+  } catch (err) {
+    if (err instanceof ZoomNotFoundError) return undefined;
+    throw err;
+  }
+}
 
 /** What Zoom requires of a recording control besides a live meeting (its 400/300 does not say which is missing). */
 const RECORDING_PREREQUISITES =

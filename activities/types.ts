@@ -65,6 +65,31 @@ export type SummaryLookup =
 /** A summary lookup: the instance's UUID when a webhook named it, else Zoom is asked for the latest ended instance. */
 export type SummaryCall = MeetingCall & { uuid?: string };
 
+/** A meeting's transcript as the step's output keeps it: never a download URL or token. */
+export interface CollectedTranscript {
+  /** AI Companion's transcript (Zoom's transcript endpoint), or the cloud recording's TRANSCRIPT file. */
+  source: 'aiCompanion' | 'cloudRecording';
+  /** The meeting instance, when known. */
+  uuid?: string;
+  /** The cloud recording's share page, which holds the transcript, when the meeting was recorded. */
+  link?: string;
+  /** When asked for: the spoken text (each cue on a line, no timings), at most the characters asked for. */
+  text?: string;
+  /** With `text`: false when the transcript is longer than the text kept. */
+  complete?: boolean;
+}
+
+/** What Zoom says of a meeting's transcript: ready, or none yet (with Zoom's reason when it gave one). */
+export type TranscriptLookup =
+  { state: 'ready'; transcript: CollectedTranscript } | { state: 'pending'; reason?: string };
+
+/** A transcript lookup: by the instance's UUID when a webhook named it, else by meeting id (its latest instance). */
+export type TranscriptCall = MeetingCall & {
+  uuid?: string;
+  /** Read the transcript's text too, at most this many characters. */
+  textChars?: number;
+};
+
 /** One person's attendance, from Zoom's past-participants API. */
 export interface AttendanceRecord {
   name: string;

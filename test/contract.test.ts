@@ -51,7 +51,22 @@ const op200 = (r: RecordedRequest) => r.status >= 200 && r.status < 300;
 const ABSENT_FROM_2023_SPEC = {
   // AI Companion (2023-11): GET /meetings/{meetingUUID}/meeting_summary, by the instance's UUID.
   meetingSummary: /^\/v2\/meetings\/[^/]+\/meeting_summary$/,
+  // 2025: GET /meetings/{meetingId}/transcript, AI Companion's transcript (a meeting id or an instance's UUID).
+  meetingTranscript: /^\/v2\/meetings\/[^/]+\/transcript$/,
 };
+/** Zoom's documented transcript object (download_restriction_reason instead of download_url when it cannot be read). */
+const MEETING_TRANSCRIPT_FIELDS = {
+  meeting_id: 'string',
+  account_id: 'string',
+  meeting_topic: 'string',
+  host_id: 'string',
+  transcript_created_time: 'string',
+  can_download: 'boolean',
+  auto_delete: 'boolean',
+  download_url: 'string',
+};
+/** A file's download_url: Zoom's file host, not the REST API the documents describe. */
+const FILE_DOWNLOAD = /^\/rec\/download\//;
 /** Zoom's documented meeting_summary object (its meeting.summary_completed webhook carries the same fields). */
 const MEETING_SUMMARY_FIELDS = {
   meeting_host_id: 'string',
@@ -71,9 +86,10 @@ const MEETING_SUMMARY_FIELDS = {
   next_steps: 'object',
 };
 
-/** The OAuth endpoint is not part of the REST API documents; nor are the operations Zoom added since. */
+/** The OAuth endpoint and file downloads are not part of the REST API documents; nor are the operations Zoom added since. */
+const NOT_API = (r: RecordedRequest) => r.path === '/oauth/token' || FILE_DOWNLOAD.test(r.path);
 const NOT_IN_SPEC = (r: RecordedRequest) =>
-  r.path === '/oauth/token' || Object.values(ABSENT_FROM_2023_SPEC).some((p) => p.test(r.path));
+  NOT_API(r) || Object.values(ABSENT_FROM_2023_SPEC).some((p) => p.test(r.path));
 
 describeWithSpecs('Zoom OpenAPI contract: client requests and sandbox responses', () => {
   let specs: OpenApiSpecs;
@@ -134,7 +150,13 @@ describeWithSpecs('Zoom OpenAPI contract: client requests and sandbox responses'
     await admin.post(`/meetings/${created.id}/summary`, { overview: 'Rolled back', nextSteps: ['Postmortem'] });
     await zoom.getMeetingSummary(uuid);
     await admin.post(`/meetings/${created.id}/recording`);
-    await zoom.getRecordings(created.id);
+    const recording = await zoom.getRecordings(created.id);
+    // The recording's TRANSCRIPT file is not AI Companion's: Zoom's transcript endpoint has none.
+    await expectNotFound(zoom.getMeetingTranscript(created.id));
+    const file = recording.recording_files.find((f) => f.file_type === 'TRANSCRIPT')!;
+    await zoom.transcriptText(file.download_url!, 1000);
+    await admin.post(`/meetings/${created.id}/transcript`, { source: 'aiCompanion', lines: ['Ana: Rolled back'] });
+    await zoom.getMeetingTranscript(uuid);
     await zoom.updateRecordingSettings(created.id, { share_recording: 'internally', viewer_download: false });
     await zoom.getUser(host);
     await zoom.deleteMeeting(recurring.id);
@@ -143,7 +165,7 @@ describeWithSpecs('Zoom OpenAPI contract: client requests and sandbox responses'
     await expectNotFound(zoom.getRecordings(postmortem.id));
 
     calls = sandbox.requests.filter((r) => !NOT_IN_SPEC(r));
-    absent = sandbox.requests.filter((r) => r.path !== '/oauth/token' && NOT_IN_SPEC(r));
+    absent = sandbox.requests.filter((r) => !NOT_API(r) && NOT_IN_SPEC(r));
   });
   afterAll(async () => sandbox?.stop());
 
@@ -209,10 +231,10 @@ describeWithSpecs('Zoom OpenAPI contract: client requests and sandbox responses'
   });
 
   it('lists the operations absent from the 2023 copy explicitly; the sandbox answers them in the documented shapes', () => {
-    expect(Object.keys(ABSENT_FROM_2023_SPEC)).toEqual(['meetingSummary']);
+    expect(Object.keys(ABSENT_FROM_2023_SPEC)).toEqual(['meetingSummary', 'meetingTranscript']);
     for (const r of absent) expect(() => specs.operation(r.method, r.path)).toThrow('has no operation');
-    expect(absent.map((r) => `${r.method} ${r.status}`)).toEqual(['GET 404', 'GET 200']);
-    const [notYet, found] = absent;
+    expect(absent.map((r) => `${r.method} ${r.status}`)).toEqual(['GET 404', 'GET 200', 'GET 404', 'GET 200']);
+    const [notYet, found, noTranscript, transcript] = absent;
     // The UUID names the instance; one with "/" or "//" is double-encoded (Zoom's rule).
     const uuid = (found.response as { meeting_uuid: string }).meeting_uuid;
     expect(found.path).toBe(`/v2/meetings/${meetingPathId(uuid)}/meeting_summary`);
@@ -224,6 +246,16 @@ describeWithSpecs('Zoom OpenAPI contract: client requests and sandbox responses'
       summary_details: [{ label: expect.any(String), summary: expect.any(String) }],
       next_steps: ['Postmortem'],
     });
+    // The transcript: by meeting id, 404/3322 while AI Companion has written none; by UUID, the documented object.
+    expect(noTranscript.path).toMatch(/^\/v2\/meetings\/\d+\/transcript$/);
+    expect(noTranscript.response).toEqual({ code: 3322, message: 'This meeting transcript does not exist.' });
+    expect(transcript.path).toBe(`/v2/meetings/${meetingPathId(uuid)}/transcript`);
+    const transcriptFields = Object.entries(transcript.response as Record<string, unknown>).map(([k, v]) => [
+      k,
+      typeof v,
+    ]);
+    expect(Object.fromEntries(transcriptFields)).toEqual(MEETING_TRANSCRIPT_FIELDS);
+    expect(transcript.response).toMatchObject({ meeting_id: uuid, can_download: true });
   });
 
   it("the create answer lists the account's dial-in numbers, as Zoom's does (settings.global_dial_in_numbers)", () => {

@@ -216,6 +216,15 @@ const webhookSamples = [
     },
   },
   {
+    event: 'recording.transcript_completed',
+    event_ts: 1,
+    download_token: 'dt',
+    payload: {
+      account_id: 'a',
+      object: { ...meetingObject, id: 85746065432, recording_files: [{ file_type: 'TRANSCRIPT', file_size: 1 }] },
+    },
+  },
+  {
     event: 'app_deauthorized',
     payload: {
       account_id: 'a',

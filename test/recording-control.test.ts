@@ -108,9 +108,10 @@ describe('zoom.recordingControl and dial-in numbers, end to end', () => {
     expect(await recordingOf(meeting.id)).toBe('recording');
 
     await send(id, 'incident.resolved');
-    // Once the bridge has ended, AI Companion's summary (summary: auto) ends the run.
+    // Once the bridge has ended, AI Companion's summary (summary: auto), then the recording's transcript, end the run.
     await entryOf(id, 'end', 'sev1-escalation');
     await admin().post(`/meetings/${meeting.id}/summary`, { overview: 'Checkout restored.' });
+    await admin().post(`/meetings/${meeting.id}/recording`); // with its TRANSCRIPT file
     expect(meeting.settings).toMatchObject({ auto_start_meeting_summary: true });
     const result: { steps: Record<string, { dialIn?: unknown[] }> } = await stack.client.workflow
       .getHandle(`${incidentWorkflowId(id)}/sev1-escalation`)

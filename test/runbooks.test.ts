@@ -49,7 +49,7 @@ describe('runbook files', () => {
     [
       'an unknown action',
       VALID.replace('action: timeline.post', 'action: slack.post'),
-      'rb.yaml:12: step "share", action: unknown action; use one of zoom.createMeeting, zoom.scheduleMeeting, zoom.recurringMeeting, zoom.updateMeeting, zoom.manageParticipants, zoom.endMeeting, zoom.deleteMeeting, zoom.recordingSettings, zoom.recordingControl, zoom.callOut, zoom.collectRecordings, zoom.collectSummary, zoom.collectAttendance, timeline.post, wait.forIncident, wait.duration, wait.until',
+      'rb.yaml:12: step "share", action: unknown action; use one of zoom.createMeeting, zoom.scheduleMeeting, zoom.recurringMeeting, zoom.updateMeeting, zoom.manageParticipants, zoom.endMeeting, zoom.deleteMeeting, zoom.recordingSettings, zoom.recordingControl, zoom.callOut, zoom.collectRecordings, zoom.collectSummary, zoom.collectTranscript, zoom.collectAttendance, timeline.post, wait.forIncident, wait.duration, wait.until',
     ],
     [
       'a missing required input',

@@ -229,6 +229,18 @@ steps:
   - { id: call, action: zoom.callOut, with: { meeting: bridge, people: [{ name: On-call, phone: "{{Activity.fields.oncallPhone}}" }] } }
 `),
 );
+/** Reads a bridge's transcript, text and all: the webhook's download token must stay out of everything. */
+const transcribed: Runbook = runbookSchema.parse(
+  YAML.parse(`
+name: transcribed
+trigger: { on: [incident.created], when: { fields.transcribe: true } }
+steps:
+  - { id: bridge, action: zoom.createMeeting, with: { topic: "{{Activity.title}} (transcribed)" } }
+  - { id: resolved, action: wait.forIncident, with: { status: [resolved, closed] } }
+  - { id: end, action: zoom.endMeeting, with: { meeting: bridge } }
+  - { id: transcript, action: zoom.collectTranscript, with: { meeting: bridge, store: text, pollEvery: 1h } }
+`),
+);
 /** A made-up number (555 01xx), and its digits as any text could hold them, with or without the country code. */
 const ONCALL_PHONE = '+1 415 555 0142';
 const PHONE_IN_CLEAR = /5\D{0,2}5\D{0,2}5\D{0,2}0\D{0,2}1\D{0,2}4\D{0,2}2/;
@@ -247,7 +259,7 @@ describe('secret hygiene: the example runbooks on plain history', () => {
     startConsoleCapture();
     stack = await startStack({
       encrypt: false,
-      runbooks: [...examples, userBridge, phoneIn],
+      runbooks: [...examples, userBridge, phoneIn, transcribed],
       sandbox: { credentials: { clientSecret: `sbx-secret-${randomBytes(18).toString('base64url')}` } },
       connectors: (sandbox) => [sandboxConnector(sandbox), sandboxUserConnector(sandbox, USER_CONNECTOR)],
     });
@@ -318,7 +330,7 @@ describe('secret hygiene: the example runbooks on plain history', () => {
   const runbookResult = (id: string, runbook: string) =>
     stack.client.workflow.getHandle(`${incidentWorkflowId(id)}/${runbook}`).result();
 
-  it('finds no token, client secret, refresh token, passcode, start_url or download token in any history or log line, nor a phone number in clear', async () => {
+  it('finds no token, client secret, refresh token, passcode, start_url or download token (recording or transcript) in any history, timeline or log line, nor a phone number in clear', async () => {
     const { sandbox } = stack;
     const app: UserOAuthApp = {
       tokenUrl: `${sandbox.url}/oauth/token`,
@@ -365,7 +377,7 @@ describe('secret hygiene: the example runbooks on plain history', () => {
     await send(b, 'incident.created', {
       title: 'Search slow',
       severity: 'SEV3',
-      fields: { userOauth: true, oncallPhone: ONCALL_PHONE },
+      fields: { userOauth: true, oncallPhone: ONCALL_PHONE, transcribe: true },
     });
     const bridgeA = await meetingOf(a, 'recorded-bridge');
     // Started once its link is shared, as people would: the invitations go out before that.
@@ -374,6 +386,8 @@ describe('secret hygiene: the example runbooks on plain history', () => {
     await meetingOf(b, 'incident-bridge');
     await until(b, 'the call-out', (e) => e.source === 'phone-in' && e.step === 'call');
     const userMeeting = await meetingOf(b, 'user-bridge');
+    const transcribedBridge = await meetingOf(b, 'transcribed');
+    await sim(`/meetings/${transcribedBridge}/start`);
     expect(sandbox.state.meetings.get(userMeeting)!.host_id).toBe(sandbox.state.users[0].id); // "me" is the authorising user
 
     await sim(`/meetings/${bridgeA}/start`);
@@ -410,6 +424,18 @@ describe('secret hygiene: the example runbooks on plain history', () => {
     await send(b, 'incident.resolved');
     await runbookResult(b, 'incident-bridge');
     await runbookResult(b, 'user-bridge');
+    // The transcript comes after the recording, with a download token of its own.
+    await until(b, 'the transcribed bridge ended', (e) => e.source === 'transcribed' && e.step === 'end');
+    for (const [path, body] of [
+      ['recording', { transcript: false }],
+      ['transcript', {}],
+    ] as const) {
+      const { downloadToken } = (await sim(`/meetings/${transcribedBridge}/${path}`, body)).data as {
+        downloadToken: string;
+      };
+      extraSecrets.push({ kind: 'recording download token', value: downloadToken });
+    }
+    await runbookResult(b, 'transcribed');
     expect(sandbox.state.oauth.refreshRequests).toBeGreaterThan(refreshesBefore);
 
     await send(a, 'incident.resolved');
@@ -545,6 +571,9 @@ describe('secret hygiene: the example runbooks on plain history', () => {
     const phoneTimeline = timelines.join('\n');
     expect(phoneTimeline).toContain('Zoom is phoning On-call (+••• ••• 0142)');
     expect(phoneTimeline).toContain('Cannot call out to +••• ••• 0142');
+    // The transcript was read (its text on the timeline), with the download tokens of both recordings in the search.
+    expect(phoneTimeline).toContain(`Transcript of Zoom meeting ${transcribedBridge} is ready (cloud recording): `);
+    expect(count('recording download token')).toBeGreaterThanOrEqual(3);
     const searchAttributes = await Promise.all(
       executions.map(async (e) =>
         JSON.stringify((await stack.client.workflow.getHandle(e.workflowId, e.runId).describe()).searchAttributes),

@@ -262,6 +262,46 @@ describe('parseWebhookEvent', () => {
     ).toThrow('payload.object.participant must be an object');
   });
 
+  it('recording.transcript_completed: the run is told the meeting and instance, never the download token or the file URLs', () => {
+    const downloadToken = 'dt-abJhbGciOiJIUzUxMiJ9-transcript';
+    const parsed = parseWebhookEvent(
+      JSON.stringify({
+        event: 'recording.transcript_completed',
+        event_ts: 1626230691572,
+        download_token: downloadToken,
+        payload: {
+          account_id: 'a',
+          object: {
+            id: 86431910364,
+            uuid: '4444AAAiAAAAAiAiAiiAii==',
+            share_url: 'https://zoom.test/rec/share/s',
+            recording_files: [
+              {
+                file_type: 'TRANSCRIPT',
+                file_extension: 'VTT',
+                play_url: 'https://zoom.test/rec/play/p',
+                download_url: 'https://zoom.test/rec/download/d',
+                status: 'completed',
+                recording_type: 'audio_transcript',
+              },
+            ],
+          },
+        },
+      }),
+    );
+    expect(parsed.download_token).toBe(downloadToken);
+    const event = meetingEventFromWebhook(parsed);
+    expect(event).toEqual({
+      type: 'recording.transcript_completed',
+      meetingId: '86431910364',
+      uuid: '4444AAAiAAAAAiAiAiiAii==',
+      at: new Date(1626230691572).toISOString(),
+    });
+    expect(() =>
+      parseWebhookEvent('{"event":"recording.transcript_completed","payload":{"object":{"id":1,"recording_files":3}}}'),
+    ).toThrow('Webhook "recording.transcript_completed": payload.object.recording_files must be a list of objects.');
+  });
+
   it("reads app_deauthorized's event_ts from the payload, as a number or Zoom's example string", () => {
     const example =
       '{"event":"app_deauthorized","payload":{"account_id":"AAAAAABBBB","user_id":"abcD3ojfdbjfg","signature":"827edc3452044f0bc86bdd5684afb7d1e6becfa1a767f24df1b287853cf73000","deauthorization_time":"2020-06-17T13:52:28.632Z","client_id":"ABCDEFGHIJKLMNOPQRST!V","event_ts":"2024-09-08 15:58:40"}}';

@@ -19,4 +19,5 @@ export const ZOOM_MEETING_EVENT_TYPES = [
   'recording.completed',
   'meeting.summary_completed',
   ...ZOOM_LOBBY_EVENT_TYPES,
+  'recording.transcript_completed',
 ] as const;

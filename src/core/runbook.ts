@@ -340,6 +340,22 @@ export const stepSchema = z.discriminatedUnion('action', [
       .strict(),
   ),
   step(
+    'zoom.collectTranscript',
+    z
+      .object({
+        meeting: stepRef,
+        /** Give up after this long without a transcript (default 24h). */
+        deadline: durationSchema.optional(),
+        /** Ask Zoom this often in case the recording.transcript_completed webhook never comes (default 30m). */
+        pollEvery: durationSchema.optional(),
+        /** link (default): the recording's share link; text: the spoken text too, in the step's output (an excerpt on the timeline). */
+        store: z.enum(['link', 'text']).optional(),
+        /** With store: text, keep at most this many characters (default 20000). */
+        maxChars: z.number().int().min(1).max(100_000).optional(),
+      })
+      .strict(),
+  ),
+  step(
     'zoom.collectAttendance',
     z
       .object({

@@ -113,6 +113,7 @@ const RENDERERS: Renderers = {
   'zoom.recordingControl': templatesOnly,
   'zoom.collectRecordings': templatesOnly,
   'zoom.collectSummary': templatesOnly,
+  'zoom.collectTranscript': templatesOnly,
   'zoom.collectAttendance': templatesOnly,
   'timeline.post': templatesOnly,
   'wait.forIncident': templatesOnly,

@@ -33,6 +33,7 @@ export const SANDBOX_DEFAULT_SCOPES = [
   'meeting:read:list_past_participants:admin',
   'report:read:list_meeting_participants:admin',
   'cloud_recording:read:list_recording_files:admin',
+  'cloud_recording:read:meeting_transcript:admin',
   'cloud_recording:update:recording_settings:admin',
   'user:read:user:admin',
   'group:read:list_groups:admin',
@@ -155,6 +156,8 @@ export class ZoomSandbox {
       lobby: [],
       rateLimits: options.rateLimits === false ? undefined : new SandboxRateLimits(options.rateLimits),
       publicUrl: '',
+      files: new Map(),
+      downloadTokens: new Set(),
     };
     this.webhooks = new WebhookSender(() => this.state.webhook);
     this.routes = [
@@ -200,6 +203,8 @@ export class ZoomSandbox {
     this.state.meetings.clear();
     this.state.instances.length = 0;
     this.state.lobby.length = 0;
+    this.state.files.clear();
+    this.state.downloadTokens.clear();
     this.state.webhook = undefined;
     this.webhooks.deliveries.length = 0;
     this.state.tokens.clear();

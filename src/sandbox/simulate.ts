@@ -90,21 +90,25 @@ export function simulationRoutes(state: SandboxState, sender: WebhookSender): Ro
       const instance = await endMeeting(state, sender, findMeeting(state, req.params.meetingId));
       return { status: 200, body: instance };
     }),
+    // `transcript: false`: the recording lists no TRANSCRIPT file (audio transcription off, or its
+    // transcript comes later: POST …/transcript).
     route('POST', '/_sandbox/meetings/:meetingId/recording', async (req) => {
       const meeting = findMeeting(state, req.params.meetingId);
-      const delayMs = optionalInteger(jsonObject(req), 'delayMs', 0, 600_000) ?? 0;
+      const body = jsonObject(req);
+      const delayMs = optionalInteger(body, 'delayMs', 0, 600_000) ?? 0;
+      const transcript = optionalBoolean(body, 'transcript') ?? true;
       const instance = recordableInstance(state, meeting);
       if (pendingRecordings.has(instance.uuid))
         throw new ZoomHttpError(400, 3000, `The recording of meeting ${meeting.id} is already being processed.`);
       if (delayMs === 0) {
-        const { recording, downloadToken } = await completeRecording(state, sender, meeting, instance);
+        const { recording, downloadToken } = await completeRecording(state, sender, meeting, instance, transcript);
         return { status: 201, body: { recording, downloadToken } };
       }
       // Zoom processes a cloud recording for a while after the meeting ends.
       pendingRecordings.add(instance.uuid);
       setTimeout(() => {
         pendingRecordings.delete(instance.uuid);
-        void completeRecording(state, sender, meeting, instance);
+        void completeRecording(state, sender, meeting, instance, transcript);
       }, delayMs).unref();
       return { status: 202, body: { instanceUuid: instance.uuid, status: 'processing', readyInMs: delayMs } };
     }),
@@ -125,6 +129,33 @@ export function simulationRoutes(state: SandboxState, sender: WebhookSender): Ro
         throw new ZoomHttpError(400, 3000, `The latest occurrence of meeting ${meeting.id} already has a summary.`);
       const summary = await completeSummary(state, sender, meeting, instance, content, webhook);
       return { status: 201, body: summary };
+    }),
+    // The latest ended occurrence's transcript is written: `source: recording` (default) adds the
+    // TRANSCRIPT file to its cloud recording and sends recording.transcript_completed (unless
+    // `webhook: false`, a lost delivery); `source: aiCompanion` gives Zoom's transcript endpoint
+    // one (no webhook: polling finds it). `lines`: what was said, "Speaker: words" each.
+    route('POST', '/_sandbox/meetings/:meetingId/transcript', async (req) => {
+      const meeting = findMeeting(state, req.params.meetingId);
+      const body = jsonObject(req);
+      const source = optionalString(body, 'source') ?? 'recording';
+      if (source !== 'recording' && source !== 'aiCompanion')
+        throw invalidField('source', 'must be recording or aiCompanion');
+      const instance = latestEnded(state, meeting, 'its transcript is written');
+      const vtt = webVtt(optionalStrings(body, 'lines') ?? defaultLines(meeting, instance));
+      if (source === 'aiCompanion') {
+        if (!state.account.aiCompanion)
+          throw new ZoomHttpError(400, 3000, 'AI Companion is off on the account: Zoom writes no transcript.');
+        if (instance.companionTranscript)
+          throw new ZoomHttpError(
+            400,
+            3000,
+            `The latest occurrence of meeting ${meeting.id} already has a transcript.`,
+          );
+        return { status: 201, body: companionTranscript(state, meeting, instance, vtt) };
+      }
+      const webhook = optionalBoolean(body, 'webhook') ?? true;
+      const done = await completeTranscript(state, sender, meeting, instance, vtt, webhook);
+      return { status: 201, body: done };
     }),
     route('POST', '/_sandbox/deauthorize', async (req) => {
       const userId = optionalString(jsonObject(req), 'userId');
@@ -257,17 +288,100 @@ export async function completeRecording(
   sender: WebhookSender,
   meeting: StoredMeeting,
   instance: MeetingInstance,
+  transcript = true,
 ): Promise<{ recording: Record<string, unknown>; downloadToken: string }> {
-  const recording = buildRecording(state, meeting, instance);
+  const recording = buildRecording(state, meeting, instance, transcript);
   instance.recording = recording;
-  // Lets the subscriber download the files without an OAuth token (Zoom: valid for 24 hours).
-  const downloadToken = `sbx.${randomBytes(32).toString('base64url')}`;
+  const downloadToken = issueDownloadToken(state);
   await sender.send(
     'recording.completed',
     { account_id: state.credentials.accountId, object: recording },
     { download_token: downloadToken },
   );
   return { recording, downloadToken };
+}
+
+/** Lets the subscriber download the files without an OAuth token (Zoom: valid for 24 hours). */
+function issueDownloadToken(state: SandboxState): string {
+  const downloadToken = `sbx.${randomBytes(32).toString('base64url')}`;
+  state.downloadTokens.add(downloadToken);
+  return downloadToken;
+}
+
+/**
+ * The cloud recording's transcript is ready: its TRANSCRIPT file joins the recording (REST API),
+ * then recording.transcript_completed announces it, listing that file alone.
+ */
+export async function completeTranscript(
+  state: SandboxState,
+  sender: WebhookSender,
+  meeting: StoredMeeting,
+  instance: MeetingInstance,
+  vtt: string,
+  webhook: boolean,
+): Promise<{ recording: Record<string, unknown>; downloadToken?: string }> {
+  const recording = instance.recording;
+  if (!recording)
+    throw new ZoomHttpError(
+      400,
+      3000,
+      `Meeting ${meeting.id} has no cloud recording: record it before its transcript.`,
+    );
+  const files = recording.recording_files as RecordingFile[];
+  if (files.some((f) => f.file_type === 'TRANSCRIPT'))
+    throw new ZoomHttpError(400, 3000, `The recording of meeting ${meeting.id} already has a transcript.`);
+  const file = transcriptFile(state, instance, vtt);
+  Object.assign(recording, {
+    recording_files: [...files, file],
+    recording_count: files.length + 1,
+    total_size: (recording.total_size as number) + file.file_size,
+  });
+  if (!webhook) return { recording };
+  const downloadToken = issueDownloadToken(state);
+  await sender.send(
+    'recording.transcript_completed',
+    {
+      account_id: state.credentials.accountId,
+      object: { ...recording, recording_files: [file], recording_count: 1, total_size: file.file_size },
+    },
+    { download_token: downloadToken },
+  );
+  return { recording, downloadToken };
+}
+
+/** AI Companion's transcript of an ended occurrence, as Zoom's transcript endpoint answers it. */
+function companionTranscript(
+  state: SandboxState,
+  meeting: StoredMeeting,
+  instance: MeetingInstance,
+  vtt: string,
+): Record<string, unknown> {
+  const token = randomBytes(18).toString('base64url');
+  state.files.set(token, vtt);
+  instance.companionTranscript = {
+    meeting_id: instance.uuid,
+    account_id: state.credentials.accountId,
+    meeting_topic: meeting.topic,
+    host_id: meeting.host_id,
+    transcript_created_time: isoSeconds(new Date()),
+    can_download: true,
+    auto_delete: false,
+    download_url: `${state.publicUrl}/rec/download/${token}`,
+  };
+  return instance.companionTranscript;
+}
+
+/** What the transcript says when a test does not: the first participant (or the host) opening the bridge. */
+function defaultLines(meeting: StoredMeeting, instance: MeetingInstance): string[] {
+  const speaker = instance.participants[0]?.name ?? 'Host';
+  return [`${speaker}: This is the bridge for ${meeting.topic}.`, `${speaker}: Let us go through the timeline.`];
+}
+
+/** Zoom's transcript format: WebVTT, numbered cues a few seconds apart, "Speaker: words" each. */
+export function webVtt(lines: string[]): string {
+  const at = (s: number) => new Date(s * 1000).toISOString().slice(11, 23);
+  const cues = lines.map((line, i) => `${i + 1}\n${at(i * 4)} --> ${at(i * 4 + 4)}\n${line}`);
+  return `WEBVTT\n\n${cues.join('\n\n')}\n`;
 }
 
 export interface SummaryContent {
@@ -613,36 +727,17 @@ function buildRecording(
   state: SandboxState,
   meeting: StoredMeeting,
   instance: MeetingInstance,
+  transcript: boolean,
 ): Record<string, unknown> {
   const seconds = Math.max(1, Math.round((Date.parse(instance.endTime!) - Date.parse(instance.startTime)) / 1000));
-  const base = state.publicUrl;
-  const file = (
-    file_type: string,
-    file_extension: string,
-    recording_type: string,
-    bytesPerSecond: number,
-    playable: boolean,
-  ): RecordingFile => {
-    const token = randomBytes(18).toString('base64url');
-    return {
-      id: randomUUID(),
-      meeting_id: instance.uuid,
-      recording_start: instance.startTime,
-      recording_end: instance.endTime!,
-      file_type,
-      file_extension,
-      file_size: seconds * bytesPerSecond,
-      ...(playable ? { play_url: `${base}/rec/play/${token}` } : {}),
-      download_url: `${base}/rec/download/${token}`,
-      status: 'completed',
-      recording_type,
-    };
-  };
+  const file = (type: string, ext: string, recordingType: string, bytesPerSecond: number) =>
+    recordingFile(state, instance, type, ext, recordingType, seconds * bytesPerSecond, true);
   const files = [
-    file('MP4', 'MP4', 'shared_screen_with_speaker_view', 40_000, true),
-    file('M4A', 'M4A', 'audio_only', 2_000, true),
-    file('TRANSCRIPT', 'VTT', 'audio_transcript', 20, false),
+    file('MP4', 'MP4', 'shared_screen_with_speaker_view', 40_000),
+    file('M4A', 'M4A', 'audio_only', 2_000),
+    ...(transcript ? [transcriptFile(state, instance, webVtt(defaultLines(meeting, instance)))] : []),
   ];
+  const base = state.publicUrl;
   const host = state.users.find((u) => u.id === meeting.host_id);
   return {
     uuid: instance.uuid,
@@ -662,6 +757,40 @@ function buildRecording(
     recording_play_passcode: randomBytes(24).toString('base64url'),
     recording_files: files,
   };
+}
+
+/** One of a recording's files; its download URL's last segment names it. */
+function recordingFile(
+  state: SandboxState,
+  instance: MeetingInstance,
+  file_type: string,
+  file_extension: string,
+  recording_type: string,
+  file_size: number,
+  playable: boolean,
+): RecordingFile {
+  const token = randomBytes(18).toString('base64url');
+  const base = state.publicUrl;
+  return {
+    id: randomUUID(),
+    meeting_id: instance.uuid,
+    recording_start: instance.startTime,
+    recording_end: instance.endTime!,
+    file_type,
+    file_extension,
+    file_size,
+    ...(playable ? { play_url: `${base}/rec/play/${token}` } : {}),
+    download_url: `${base}/rec/download/${token}`,
+    status: 'completed',
+    recording_type,
+  };
+}
+
+/** A recording's TRANSCRIPT file (WebVTT; Zoom gives it no play URL), its text kept for downloads. */
+function transcriptFile(state: SandboxState, instance: MeetingInstance, vtt: string): RecordingFile {
+  const file = recordingFile(state, instance, 'TRANSCRIPT', 'VTT', 'audio_transcript', Buffer.byteLength(vtt), false);
+  state.files.set(file.download_url.split('/').pop()!, vtt);
+  return file;
 }
 
 // ---- Lookups ----

@@ -77,6 +77,8 @@ export interface MeetingInstance {
   recording?: Record<string, unknown>;
   /** AI Companion's summary of this instance (Zoom's meeting_summary object), once written. */
   summary?: Record<string, unknown>;
+  /** AI Companion's transcript of this instance (what Zoom's transcript endpoint answers), once written. */
+  companionTranscript?: Record<string, unknown>;
 }
 
 /** Where the sandbox sends webhooks, signed with the secret token as Zoom signs them. */
@@ -168,6 +170,10 @@ export interface SandboxState {
   rateLimits?: SandboxRateLimits;
   /** Where join links point, so a person can open one in the browser. */
   publicUrl: string;
+  /** The transcript files' WebVTT text, by the last segment of their download URL. */
+  files: Map<string, string>;
+  /** The download tokens webhooks carried (Zoom: valid for 24 hours): `?access_token=` reads a file with one. */
+  downloadTokens: Set<string>;
 }
 
 const CREATE_RESPONSE_FIELDS = [
@@ -307,6 +313,27 @@ export function zoomRoutes(state: SandboxState, hooks: ZoomApiHooks): Route[] {
         throw new ZoomHttpError(400, 300, 'Meeting summary with AI Companion is not enabled for this account.');
       if (!instance.summary) throw new ZoomHttpError(404, 3001, 'Meeting summary does not exist.');
       return { status: 200, body: instance.summary };
+    }),
+    // Not in the 2023 OpenAPI copy (2025): shapes and errors as Zoom documents them. A meeting id
+    // means its latest ended instance. Only AI Companion's transcript is here: like Zoom (as
+    // reported), 404/3322 for a meeting whose transcript is a cloud recording file.
+    route('GET', '/v2/meetings/:meetingId/transcript', (req) => {
+      requireToken(state, req, 'getMeetingTranscript');
+      const ref = decodeMeetingRef(req.params.meetingId);
+      const held = state.instances.filter((i) => i.endTime && (i.uuid === ref || String(i.meetingId) === ref));
+      if (!held.length && !state.instances.some((i) => i.uuid === ref)) findMeeting(state, ref);
+      const transcript = held[held.length - 1]?.companionTranscript;
+      if (!transcript) throw new ZoomHttpError(404, 3322, 'This meeting transcript does not exist.');
+      return { status: 200, body: transcript };
+    }),
+    // A file's download_url: with an access token allowed to read recordings or transcripts, or
+    // the download token a webhook carried (`?access_token=`). Only transcripts have content here.
+    route('GET', '/rec/download/:file', (req) => {
+      const downloadToken = req.query.get('access_token');
+      if (!downloadToken || !state.downloadTokens.has(downloadToken)) requireToken(state, req, 'downloadTranscript');
+      const vtt = state.files.get(req.params.file);
+      if (vtt === undefined) throw new ZoomHttpError(404, 3301, 'File does not exist.');
+      return { status: 200, headers: { 'content-type': 'text/vtt; charset=utf-8' }, text: vtt };
     }),
     route('GET', '/v2/meetings/:meetingId/recordings', (req) => {
       requireToken(state, req, 'getRecordings');

@@ -15,8 +15,8 @@ import { isWebhookEvent, JoinBeforeHostParticipant, WaitingRoomParticipant, Webh
 
 /**
  * Zoom's meeting webhooks as runbook workflows take them: the meeting, what happened, who. The
- * recording's passcode and download token stay behind: only the share link travels; of a summary,
- * only the instance it is about.
+ * recording's passcode and download token stay behind: only the share link travels; of a summary
+ * or a transcript, only the instance it is about.
  */
 export function meetingEventFromWebhook(envelope: WebhookEnvelope): ZoomMeetingEvent | undefined {
   const at = (iso: string | undefined) => iso ?? new Date(envelope.event_ts ?? Date.now()).toISOString();
@@ -41,6 +41,7 @@ export function meetingEventFromWebhook(envelope: WebhookEnvelope): ZoomMeetingE
       type: envelope.event,
       meetingId: String(r.id),
       at: at(undefined),
+      ...(r.uuid ? { uuid: r.uuid } : {}),
       recording: {
         shareUrl: r.share_url,
         files: (r.recording_files ?? []).map((f) => ({ type: f.file_type, sizeBytes: f.file_size })),
@@ -55,6 +56,12 @@ export function meetingEventFromWebhook(envelope: WebhookEnvelope): ZoomMeetingE
       at: toTheMillisecond(lobbyTime(participant), envelope.event_ts) ?? at(undefined),
       participant: lobbyPerson(participant),
     };
+  }
+  // Only which instance: the run reads the transcript through Zoom's API with its own token, so
+  // neither the webhook's download_token nor the file's URLs travel.
+  if (isWebhookEvent(envelope, 'recording.transcript_completed')) {
+    const r = envelope.payload.object;
+    return { type: envelope.event, meetingId: String(r.id), at: at(undefined), ...(r.uuid ? { uuid: r.uuid } : {}) };
   }
   // Only which instance: the summary's text is fetched by the run, never carried (nor logged) here.
   if (isWebhookEvent(envelope, 'meeting.summary_completed')) {

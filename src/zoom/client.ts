@@ -1,7 +1,8 @@
+import type { Readable } from 'node:stream';
 import axios, { AxiosInstance, AxiosResponse, Method } from 'axios';
 import { z } from 'zod';
 import { TokenProvider } from './auth';
-import { ZoomError, ZoomRateLimitError, ZoomUnavailableError } from './errors';
+import { ZoomConfigError, ZoomError, ZoomRateLimitError, ZoomUnavailableError } from './errors';
 import { zoomErrorFromResponse } from './error-mapping';
 import { OPERATIONS, RateCategory, ZoomOperation } from './operations';
 import { waitAtMost } from './wait';
@@ -14,6 +15,7 @@ import {
   meetingListSchema,
   meetingSchema,
   meetingSummarySchema,
+  meetingTranscriptSchema,
   pastMeetingSchema,
   Participant,
   participantPageSchema,
@@ -23,6 +25,7 @@ import {
   registrantSchema,
   userSchema,
 } from './types';
+import { SpokenText, vttSpokenText } from './vtt';
 
 export const ZOOM_API_URL = 'https://api.zoom.us/v2';
 export const ZOOM_TOKEN_URL = 'https://zoom.us/oauth/token';
@@ -55,10 +58,13 @@ export interface ZoomClientOptions {
 interface RequestSpec<T> {
   operation: ZoomOperation;
   method: Method;
+  /** Under the API's URL; or a whole URL (a file Zoom gave the address of). */
   path: string;
   body?: unknown;
   query?: Record<string, string | number | boolean | undefined>;
   schema?: z.ZodType<T, z.ZodTypeDef, unknown>;
+  /** Reads a successful answer's body as it arrives, instead of parsing it whole as JSON. */
+  stream?: (body: Readable) => Promise<T>;
 }
 
 type MeetingRef = number | string;
@@ -201,6 +207,40 @@ export class ZoomClient {
     });
   }
 
+  /**
+   * Where the meeting's transcript can be downloaded (Zoom's transcript endpoint, 2025): a UUID
+   * names that instance, a meeting id its latest one. 404 (3322) while it has none.
+   */
+  getMeetingTranscript(meeting: MeetingRef) {
+    return this.request({
+      operation: 'getMeetingTranscript',
+      method: 'GET',
+      path: `/meetings/${meetingPathId(meeting)}/transcript`,
+      schema: meetingTranscriptSchema,
+    });
+  }
+
+  /**
+   * The spoken text of the WebVTT transcript at `downloadUrl` (a `download_url` Zoom answered), read
+   * with the access token and only as far as `maxChars` characters need. The token goes to Zoom
+   * only: this API's own origin, or https on zoom.us.
+   */
+  transcriptText(downloadUrl: string, maxChars: number): Promise<SpokenText> {
+    const url = URL.canParse(downloadUrl) ? new URL(downloadUrl) : undefined;
+    const api = new URL(this.http.defaults.baseURL ?? ZOOM_API_URL);
+    const zoomHost = url?.protocol === 'https:' && /(^|\.)zoom\.us$/i.test(url.hostname);
+    if (!url || !(zoomHost || url.origin === api.origin))
+      throw new ZoomConfigError(
+        `Zoom gave a transcript download URL outside Zoom (${url?.host ?? 'not a URL'}): the access token is not sent there.`,
+      );
+    return this.request({
+      operation: 'downloadTranscript',
+      method: 'GET',
+      path: url.href,
+      stream: (body) => vttSpokenText(body, maxChars),
+    });
+  }
+
   getRecordings(meeting: MeetingRef) {
     return this.request({
       operation: 'getRecordings',
@@ -263,6 +303,15 @@ export class ZoomClient {
         this.options.pacer?.penalize(category, error.retryAfterMs);
       throw error;
     }
+    if (spec.stream) {
+      try {
+        return await spec.stream(res.data as Readable);
+      } catch (err) {
+        if (this.options.signal?.()?.aborted) throw abandoned(spec.operation);
+        const reason = err instanceof Error ? redactSecrets(err.message, secrets) : 'unknown';
+        throw new ZoomUnavailableError(`Zoom ${describe(spec.operation)} failed while reading the answer: ${reason}`);
+      }
+    }
     if (!spec.schema) return undefined as T;
     const parsed = spec.schema.safeParse(res.data);
     if (!parsed.success) {
@@ -318,8 +367,11 @@ export class ZoomClient {
         params: spec.query,
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
         signal,
+        responseType: spec.stream ? 'stream' : undefined,
       });
       observe(res.status);
+      // A refusal is read whole (it is short, Zoom's {code, message}), so it is mapped like any other.
+      if (spec.stream && (res.status < 200 || res.status >= 300)) res.data = await errorBody(res.data as Readable);
       return res;
     } catch (err) {
       observe();
@@ -329,6 +381,20 @@ export class ZoomClient {
       const detail = err instanceof Error ? redactSecrets(err.message, secrets) : 'unknown';
       throw new ZoomUnavailableError(`Zoom ${describe(spec.operation)} failed: ${reason} (${detail})`);
     }
+  }
+}
+
+/** The first 64 KiB of a refused download's body, as JSON when it is (Zoom's {code, message}). */
+async function errorBody(body: Readable): Promise<unknown> {
+  let text = '';
+  for await (const chunk of body) {
+    text += String(chunk);
+    if (text.length > 65_536) break;
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
   }
 }
 

@@ -89,6 +89,32 @@ export const OPERATIONS = {
     ],
     category: 'Light',
   },
+  // GET /meetings/{meetingId}/transcript (2025; not in the 2023 OpenAPI copy): Zoom's page lists the
+  // granular cloud_recording:read:meeting_transcript[:admin]; classic apps read cloud recordings with
+  // recording:read[:admin].
+  getMeetingTranscript: {
+    scopes: [
+      'recording:read',
+      'recording:read:admin',
+      'cloud_recording:read:meeting_transcript',
+      'cloud_recording:read:meeting_transcript:admin',
+    ],
+    category: 'Light',
+  },
+  // A transcript file at the download_url Zoom gave (recordings or the transcript endpoint), read
+  // with the access token: whatever scope let us list the file lets us read it. Not an API endpoint
+  // with a rate label of its own.
+  downloadTranscript: {
+    scopes: [
+      'recording:read',
+      'recording:read:admin',
+      'cloud_recording:read:list_recording_files',
+      'cloud_recording:read:list_recording_files:admin',
+      'cloud_recording:read:meeting_transcript',
+      'cloud_recording:read:meeting_transcript:admin',
+    ],
+    category: 'Light',
+  },
   updateRecordingSettings: {
     scopes: [
       'recording:write',

@@ -14,6 +14,7 @@ export const ACTION_OPERATIONS: Record<string, ZoomOperation[]> = {
   'zoom.deleteMeeting': ['deleteMeeting'],
   'zoom.collectRecordings': ['getRecordings'],
   'zoom.collectSummary': ['getPastMeeting', 'getMeetingSummary'],
+  'zoom.collectTranscript': ['getMeetingTranscript', 'getRecordings'],
   'zoom.recordingSettings': ['updateRecordingSettings'],
   'zoom.recordingControl': ['inMeetingControl'],
   'zoom.callOut': ['inMeetingControl'],

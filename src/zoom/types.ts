@@ -223,6 +223,22 @@ export const meetingSummarySchema = z
   .passthrough();
 export type ZoomMeetingSummary = z.infer<typeof meetingSummarySchema>;
 
+/**
+ * `GET /meetings/{meetingId}/transcript` (2025; not in the 2023 OpenAPI copy, fields as Zoom
+ * documents them): where the meeting's transcript can be downloaded, or why it cannot
+ * (`download_restriction_reason`: DELETED_OR_TRASHED, UNSUPPORTED, NO_TRANSCRIPT_DATA, NOT_READY).
+ */
+export const meetingTranscriptSchema = z
+  .object({
+    meeting_id: z.string().optional(),
+    meeting_topic: z.string().optional(),
+    transcript_created_time: z.string().optional(),
+    can_download: z.boolean().optional(),
+    download_url: z.string().optional(),
+    download_restriction_reason: z.string().optional(),
+  })
+  .passthrough();
+
 export interface RecordingSettings {
   share_recording?: 'publicly' | 'internally' | 'none';
   recording_authentication?: boolean;

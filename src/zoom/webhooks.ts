@@ -209,6 +209,8 @@ export interface WebhookPayloads {
     object: MeetingEventObject & { participant: WebhookParticipant & { leave_time: string } };
   };
   'recording.completed': { account_id: string; object: RecordingObject };
+  /** The recording's TRANSCRIPT file is ready: the recording object, its files that transcript alone. */
+  'recording.transcript_completed': { account_id: string; object: RecordingObject };
   'meeting.summary_completed': { account_id: string; object: SummaryEventObject };
   'meeting.participant_joined_waiting_room': { account_id: string; object: LobbyObject<WaitingRoomParticipant> };
   'meeting.participant_put_in_waiting_room': { account_id: string; object: LobbyObject<WaitingRoomParticipant> };
@@ -221,7 +223,7 @@ export interface WebhookPayloads {
   'endpoint.url_validation': { plainToken: string };
 }
 
-/** The JSON body Zoom posts. `download_token` sits beside `event` on `recording.completed`. */
+/** The JSON body Zoom posts. `download_token` sits beside `event` on `recording.completed` and `recording.transcript_completed`. */
 export interface WebhookEnvelope<P = Record<string, unknown>> {
   event: string;
   /** Milliseconds since the epoch: when the event happened. */
@@ -308,7 +310,7 @@ function checkMeetingEventShape(event: string, payload: Record<string, unknown>)
       'date_time',
     ]);
   }
-  if (event === 'recording.completed' && object.recording_files !== undefined) {
+  if (event.startsWith('recording.') && object.recording_files !== undefined) {
     if (!Array.isArray(object.recording_files) || !object.recording_files.every(isObject))
       throw bad('object.recording_files', 'a list of objects');
   }

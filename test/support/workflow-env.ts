@@ -31,6 +31,7 @@ export type ZoomActivities = Pick<
   | 'callOut'
   | 'getRecording'
   | 'getMeetingSummary'
+  | 'getTranscript'
   | 'getAttendance'
   | 'endMeeting'
   | 'deleteMeeting'
@@ -77,6 +78,7 @@ export class FakeZoom {
       callOut: async () => undefined,
       getRecording: async () => ({ ready: false, files: [] }),
       getMeetingSummary: async () => ({ state: 'pending' }),
+      getTranscript: async () => ({ state: 'pending' }),
       getAttendance: async () => [],
       endMeeting: async () => ({}),
       deleteMeeting: async () => ({}),
@@ -113,6 +115,7 @@ export class FakeZoom {
         this.record({ activity: 'getMeetingSummary', input }),
         a().getMeetingSummary(input)
       ),
+      getTranscript: async (input) => (this.record({ activity: 'getTranscript', input }), a().getTranscript(input)),
       getAttendance: async (input) => (this.record({ activity: 'getAttendance', input }), a().getAttendance(input)),
       endMeeting: async (input) => (this.record({ activity: 'endMeeting', input }), a().endMeeting(input)),
       deleteMeeting: async (input) => (this.record({ activity: 'deleteMeeting', input }), a().deleteMeeting(input)),

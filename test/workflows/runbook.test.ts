@@ -38,6 +38,10 @@ steps:
 steps:
   - ${bridge}
   - { id: summary, action: zoom.collectSummary, with: { meeting: bridge, deadline: 3h, pollEvery: 1h } }`),
+  runbook(`${on('transcript')}
+steps:
+  - ${bridge}
+  - { id: transcript, action: zoom.collectTranscript, with: { meeting: bridge, deadline: 3h, pollEvery: 1h, store: text, maxChars: 500 } }`),
   runbook(`${on('attendance')}
 steps:
   - ${bridge}
@@ -206,6 +210,61 @@ describe('the runbook workflow, Zoom stubbed, on the time-skipping test server',
       expect((await stepEntry(id, 'recording')).links).toEqual([
         { label: 'Recording', url: 'https://zoom.test/rec/2' },
       ]);
+    });
+  });
+
+  describe('zoom.collectTranscript', () => {
+    const HALF_HOUR = HOUR / 2;
+
+    it("a webhook Zoom's API does not agree with yet wakes one look, not a loop; then the polls, and the deadline with Zoom's reason", async () => {
+      w.zoom.answer.getTranscript = async () => ({ state: 'pending', reason: 'NOT_READY' });
+      const { id, run } = await open('transcript');
+      const meetingId = await meetingOf(id, 'bridge');
+      const start = await w.now();
+      await w.env.sleep('30 minutes');
+      await run.signal(zoomMeetingEventSignal, {
+        ...zoomEvent(meetingId, 'recording.transcript_completed', await w.now()),
+        uuid: 'inst-3',
+      });
+      await run.result();
+      const looks = w.zoom.callsTo('getTranscript', meetingId);
+      expect(looks.map((c) => Math.round((c.at - start) / HALF_HOUR))).toEqual([1, 3, 5, 6]);
+      expect(looks.map((c) => [c.input.uuid, c.input.textChars])).toEqual(Array(4).fill(['inst-3', 500]));
+      expect(await stepEntry(id, 'transcript')).toMatchObject({
+        status: 'info',
+        summary: `No transcript of Zoom meeting ${meetingId}: none within 3h (Zoom: NOT_READY)`,
+      });
+    });
+
+    it('a recording.completed listing a TRANSCRIPT file wakes the step; a recording without one does not', async () => {
+      const text = `Ana: ${'words '.repeat(100)}`;
+      w.zoom.answer.getTranscript = async ({ uuid }) => ({
+        state: 'ready',
+        transcript: { source: 'cloudRecording', uuid, link: 'https://zoom.test/rec/share/9', text, complete: true },
+      });
+      const { id, run } = await open('transcript');
+      const meetingId = await meetingOf(id, 'bridge');
+      const start = await w.now();
+      const recording = (files: string[]): ZoomMeetingEvent => ({
+        ...zoomEvent(meetingId, 'recording.completed', start),
+        uuid: 'inst-4',
+        recording: { shareUrl: 'https://zoom.test/rec/share/9', files: files.map((type) => ({ type })) },
+      });
+      await run.signal(zoomMeetingEventSignal, recording(['MP4', 'M4A']));
+      await w.env.sleep('10 minutes');
+      expect(w.zoom.callsTo('getTranscript', meetingId)).toEqual([]);
+      await run.signal(zoomMeetingEventSignal, recording(['MP4', 'TRANSCRIPT']));
+      expect(await run.result()).toMatchObject({
+        steps: { transcript: { found: true, source: 'cloudRecording', uuid: 'inst-4', text } },
+      });
+      const [look, ...more] = w.zoom.callsTo('getTranscript', meetingId);
+      expect(more).toEqual([]);
+      expect(look.at - start).toBeLessThan(HOUR);
+      expect(await stepEntry(id, 'transcript')).toMatchObject({
+        status: 'ok',
+        summary: `Transcript of Zoom meeting ${meetingId} is ready (cloud recording): "${text.trim().slice(0, 279)}…"`,
+        links: [{ label: 'Recording and transcript', url: 'https://zoom.test/rec/share/9' }],
+      });
     });
   });
 

@@ -106,9 +106,10 @@ export interface ZoomMeetingEvent {
   /** When it happened, as Zoom says (ISO). */
   at: string;
   /**
-   * The UUID of the meeting's instance (meeting.started, meeting.ended, meeting.summary_completed):
-   * what Zoom's summary endpoint takes. The summary itself never travels in an event: the run
-   * fetches it by this UUID, so its text stays out of the mailboxes and the webhook logs.
+   * The UUID of the meeting's instance (meeting.started, meeting.ended, meeting.summary_completed,
+   * recording.completed, recording.transcript_completed): what Zoom's summary and transcript
+   * endpoints take. A summary or transcript itself never travels in an event: the run fetches it by
+   * this UUID, so its text stays out of the mailboxes and the webhook logs.
    */
   uuid?: string;
   participant?: { id: string; name?: string; email?: string };

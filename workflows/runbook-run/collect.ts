@@ -1,7 +1,13 @@
-/** The steps that gather what a meeting left: its cloud recording and who attended. */
+/** The steps that gather what a meeting left: its cloud recording, AI Companion's summary, its transcript and who attended. */
 import { condition, patched } from '@temporalio/workflow';
 import { msToNumber } from '@temporalio/common/lib/time';
-import type { CollectedSummary, RecordingSummary, SummaryLookup } from '../../activities';
+import type {
+  CollectedSummary,
+  CollectedTranscript,
+  RecordingSummary,
+  SummaryLookup,
+  TranscriptLookup,
+} from '../../activities';
 import type { StepInputs, StepOf } from '../../src/core/step-inputs';
 import { nowMs } from '../clock';
 import { attendanceByPerson, joinsSeen } from './room';
@@ -92,6 +98,71 @@ export async function collectSummary(
     if (lookup.state === 'refused') return none(lookup.reason);
     if (nowMs() >= giveUpAt) return none(`none within ${deadline}`);
   }
+}
+
+/** How much of a transcript's text the timeline shows; the step's output keeps what was read. */
+const EXCERPT_SHOWN = 280;
+const TRANSCRIPT_SOURCE = { aiCompanion: 'AI Companion', cloudRecording: 'cloud recording' } as const;
+
+/**
+ * zoom.collectTranscript: waits for Zoom to say a transcript is ready (recording.transcript_completed,
+ * or a recording.completed listing a TRANSCRIPT file), asking Zoom every `pollEvery` in case no
+ * webhook comes, then puts it on the timeline: the recording's share link, and with `store: text`
+ * an excerpt of its text (the step's output keeps up to `maxChars`). No transcript within the
+ * deadline is an answer there, not a failure.
+ */
+export async function collectTranscript(
+  run: RunbookRun,
+  step: StepOf<'zoom.collectTranscript'>,
+  inputs: StepInputs['zoom.collectTranscript'],
+): Promise<StepResult> {
+  const meetingId = run.meetingOf(step.with.meeting);
+  const { deadline = '24h', pollEvery = '30m', store = 'link', maxChars = 20_000 } = inputs;
+  const room = run.room(meetingId);
+  const giveUpAt = nowMs() + msToNumber(deadline);
+  let heard = 0;
+  for (;;) {
+    const wait = Math.min(msToNumber(pollEvery), giveUpAt - nowMs());
+    // Woken only by news since the last look: a webhook Zoom's API does not agree with yet is not asked about again at once.
+    if (wait > 0) await condition(() => (room.transcriptsAnnounced ?? 0) > heard, wait);
+    heard = room.transcriptsAnnounced ?? 0;
+    const lookup: TranscriptLookup = await run.zoom.getTranscript.executeWithOptions(
+      { summary: `Look for the transcript of Zoom meeting ${meetingId}` },
+      [
+        {
+          connector: run.connector,
+          meetingId,
+          uuid: room.transcriptUuid ?? (room.ended ? room.uuid : undefined),
+          textChars: store === 'text' ? maxChars : undefined,
+        },
+      ],
+    );
+    if (lookup.state === 'ready') {
+      return {
+        output: { meetingId, found: true, ...lookup.transcript },
+        entry: {
+          status: 'ok',
+          summary: transcriptLine(meetingId, lookup.transcript),
+          links: lookup.transcript.link
+            ? [{ label: 'Recording and transcript', url: lookup.transcript.link }]
+            : undefined,
+        },
+      };
+    }
+    if (nowMs() >= giveUpAt) {
+      const reason = `none within ${deadline}${lookup.reason ? ` (Zoom: ${lookup.reason})` : ''}`;
+      return {
+        output: { meetingId, found: false, reason },
+        entry: { status: 'info', summary: `No transcript of Zoom meeting ${meetingId}: ${reason}` },
+      };
+    }
+  }
+}
+
+function transcriptLine(meetingId: string, t: CollectedTranscript): string {
+  const ready = `Transcript of Zoom meeting ${meetingId} is ready (${TRANSCRIPT_SOURCE[t.source]})`;
+  if (t.text) return `${ready}: "${cut(t.text, EXCERPT_SHOWN)}"`;
+  return t.link ? ready : `${ready}: open it in Zoom's web portal (Recordings & Transcripts)`;
 }
 
 /** The overview and the first next steps, each cut short: a timeline line, not the summary. */

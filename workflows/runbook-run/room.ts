@@ -21,6 +21,12 @@ export interface MeetingRoom {
   summaryUuid?: string;
   /** Who waits to get in (the waiting room, or for the host). */
   lobby: Lobby;
+  /**
+   * How many times Zoom said a transcript is ready (recording.transcript_completed, or a
+   * recording.completed listing a TRANSCRIPT file), and of which instance the last time.
+   */
+  transcriptsAnnounced?: number;
+  transcriptUuid?: string;
 }
 
 export function emptyRoom(): MeetingRoom {
@@ -55,6 +61,13 @@ export function applyMeetingEvent(room: MeetingRoom, event: ZoomMeetingEvent): v
   if ((event.type === 'meeting.started' || event.type === 'meeting.ended') && event.uuid) room.uuid = event.uuid;
   if (event.type === 'meeting.summary_completed' && event.uuid) room.summaryUuid = event.uuid;
   applyLobbyEvent(room.lobby, event);
+  const transcript =
+    event.type === 'recording.transcript_completed' ||
+    (event.type === 'recording.completed' && !!event.recording?.files.some((f) => f.type === 'TRANSCRIPT'));
+  if (transcript) {
+    room.transcriptsAnnounced = (room.transcriptsAnnounced ?? 0) + 1;
+    if (event.uuid) room.transcriptUuid = event.uuid;
+  }
 }
 
 /** The webhooks' joins as attendance records. */

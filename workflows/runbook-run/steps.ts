@@ -7,7 +7,7 @@ import type { StepAction, StepInputs, StepOf } from '../../src/core/step-inputs'
 import { evaluate } from '../../src/core/conditions';
 import { nowIso, nowMs } from '../clock';
 import { RUNBOOK_FAILURE_TYPE } from '../contract/runbook';
-import { collectAttendance, collectRecordings, collectSummary } from './collect';
+import { collectAttendance, collectRecordings, collectSummary, collectTranscript } from './collect';
 import { callOut } from './call-out';
 import { createMeeting, recurringMeeting, scheduleMeeting } from './meetings';
 import { cutNote, describeFailure, RunbookRun, StepResult } from './run';
@@ -31,6 +31,7 @@ const STEPS: { [A in StepAction]: StepHandler<A> } = {
   'zoom.callOut': callOut,
   'zoom.collectRecordings': collectRecordings,
   'zoom.collectSummary': collectSummary,
+  'zoom.collectTranscript': collectTranscript,
   'zoom.collectAttendance': collectAttendance,
   'timeline.post': timelinePost,
   'wait.forIncident': waitForIncident,
