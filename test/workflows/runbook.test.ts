@@ -284,6 +284,21 @@ describe('the runbook workflow, Zoom stubbed, on the time-skipping test server',
       });
     });
 
+    it("a summary webhook Zoom's API does not agree with yet wakes one look, not a loop; then the polls", async () => {
+      const { id, run } = await open('summary');
+      const meetingId = await meetingOf(id, 'bridge');
+      const start = await w.now();
+      await w.env.sleep('30 minutes'); // between two polls
+      await run.signal(zoomMeetingEventSignal, {
+        ...zoomEvent(meetingId, 'meeting.summary_completed', await w.now()),
+        uuid: 'inst-5',
+      });
+      await run.result();
+      const looks = w.zoom.callsTo('getMeetingSummary', meetingId);
+      expect(looks.map((c) => Math.round((2 * (c.at - start)) / HOUR))).toEqual([1, 3, 5, 6]);
+      expect(looks.map((c) => c.input.uuid)).toEqual(Array(4).fill('inst-5'));
+    });
+
     it('meeting.summary_completed wakes the step: the instance it names is fetched at once; the timeline gets a short form', async () => {
       const nextSteps = Array.from({ length: 7 }, (_, i) => `Step ${i + 1}`);
       const overview = 'x'.repeat(2000);

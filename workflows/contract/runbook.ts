@@ -120,4 +120,6 @@ export const RUNBOOK_PATCHES = {
   attendanceSettles: 'attendance-waits-for-zoom-end',
   /** A bridge's lobby is followed: the timeline says who has waited to get in too long, and when that is over. */
   lobbyAlerts: 'lobby-alerts',
+  /** collectSummary asks Zoom at once only for a summary webhook it has not looked up yet (it looped while Zoom's API lagged the webhook). */
+  summaryOncePerWebhook: 'summary-once-per-webhook',
 } as const;

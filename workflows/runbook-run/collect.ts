@@ -81,9 +81,13 @@ export async function collectSummary(
     output: { meetingId, found: false, reason: why },
     entry: { status: 'info', summary: `No summary of Zoom meeting ${meetingId}: ${why}` },
   });
+  // The summary webhook last looked up: Zoom's API may lag it, and only a new one is worth asking again at once.
+  const oncePerWebhook = patched(RUNBOOK_PATCHES.summaryOncePerWebhook);
+  let lookedUp: string | undefined;
   for (;;) {
     const wait = Math.min(msToNumber(pollEvery), giveUpAt - nowMs());
-    if (wait > 0) await condition(() => !!room.summaryUuid, wait);
+    if (wait > 0) await condition(() => !!room.summaryUuid && room.summaryUuid !== lookedUp, wait);
+    if (oncePerWebhook) lookedUp = room.summaryUuid;
     // The webhook names the instance; without it, the instance the webhooks saw, else Zoom's latest ended one.
     const lookup: SummaryLookup = await run.zoom.getMeetingSummary.executeWithOptions(
       { summary: `Look for the AI Companion summary of Zoom meeting ${meetingId}` },
