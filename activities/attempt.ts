@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { Context } from '@temporalio/activity';
 
 /**
@@ -31,6 +32,8 @@ export function attemptSignal(): AbortSignal | undefined {
     const left = Math.max(0, Math.min(...ends) - Date.now() - margin);
     const outOfTime = AbortSignal.timeout(left);
     signal = AbortSignal.any([ctx.cancellationSignal, outOfTime]);
+    // One attempt may call Zoom many times at once (the host pool asks every host it doubts).
+    setMaxListeners(50, signal);
     signals.set(ctx, signal);
   }
   return signal;

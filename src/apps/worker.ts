@@ -149,18 +149,24 @@ export async function createWorker(setup: WorkerSetup): Promise<RunbooksWorker> 
     dataConverter: dataConverter(setup.temporal),
     activities,
   };
+  const workflowCode = setup.workflowBundle
+    ? { workflowBundle: setup.workflowBundle }
+    : { workflowsPath: require.resolve('../../workflows') };
   // Every activity on both queues: runs started before the Zoom queue call Zoom through their own.
   const workflows = await Worker.create({
     ...common,
     taskQueue: setup.temporal.taskQueue,
-    ...(setup.workflowBundle
-      ? { workflowBundle: setup.workflowBundle }
-      : { workflowsPath: require.resolve('../../workflows') }),
+    ...workflowCode,
     ...tuning,
   });
+  // The host-pool workflows run on the Zoom queue: a create's host lease must not queue behind a
+  // burst of incident and runbook workflow tasks (one pool serves every create of its connector).
   const zoom = await Worker.create({
     ...common,
     taskQueue: zoomTaskQueue(setup.temporal.taskQueue),
+    ...workflowCode,
+    maxConcurrentWorkflowTaskExecutions: 2,
+    maxCachedWorkflows: 10,
     maxConcurrentActivityTaskExecutions: tuning.maxConcurrentActivityTaskExecutions,
     activityTaskPollerBehavior: tuning.activityTaskPollerBehavior,
     maxTaskQueueActivitiesPerSecond: tuning.maxTaskQueueActivitiesPerSecond,

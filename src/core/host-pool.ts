@@ -19,6 +19,8 @@ export const WEBHOOKS_FRESH_MS = 30 * 60_000;
 export const RECHECK_MS = 6 * 3_600_000;
 /** A bridge created for now and not started within this long no longer holds its host. */
 export const RESERVE_MS = 2 * 60_000;
+/** While one create asks Zoom about a host, others go on what is known rather than ask too (a burst's first moments). */
+export const ASKING_MS = 10_000;
 
 export interface HostKnowledge {
   /** Meetings and budget of today (UTC day, YYYY-MM-DD). */
@@ -32,6 +34,8 @@ export interface HostKnowledge {
   reserved: Record<string, number>;
   /** When Zoom was last asked who is live on this host. */
   checkedAt?: number;
+  /** When a create was last told to ask Zoom about this host. */
+  askedAt?: number;
 }
 
 export interface HostPoolState {
@@ -82,7 +86,10 @@ export function leaseHost(state: HostPoolState, req: LeaseRequest, now: number):
   let host = available[0];
   if (req.startsNow && req.hosts.length > 1) {
     const stale = available.filter((h) => isStale(state, h, now));
-    if (stale.length) return { ask: stale };
+    if (stale.length) {
+      for (const h of stale) knowledgeOf(state, h).askedAt = now;
+      return { ask: stale };
+    }
     // The first in turn with room. When every host is at its limit, one that is not live (only
     // holding bridges nobody has started) before one that is, then the least loaded.
     const held = (h: string) => liveCount(knowledgeOf(state, h), now);
@@ -159,10 +166,12 @@ function learnFromZoom(state: HostPoolState, host: string, seen: { live: string[
 /**
  * Zoom's answer within CHECK_TTL_MS is current; so is what webhooks told, while they flow and can
  * be told apart by host (its Zoom user id is known), up to RECHECK_MS after Zoom was last asked.
+ * A host someone is asking Zoom about right now is not asked about twice.
  */
 function isStale(state: HostPoolState, host: string, now: number): boolean {
   const k = knowledgeOf(state, host);
   if (k.checkedAt !== undefined && now - k.checkedAt < CHECK_TTL_MS) return false;
+  if (k.askedAt !== undefined && now - k.askedAt < ASKING_MS) return false;
   const webhooksFlow = state.webhookAt !== undefined && now - state.webhookAt < WEBHOOKS_FRESH_MS;
   const attributable = Object.values(state.userIds).includes(host);
   return !(webhooksFlow && attributable && k.checkedAt !== undefined && now - k.checkedAt < RECHECK_MS);

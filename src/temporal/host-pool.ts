@@ -9,12 +9,14 @@ import {
   ZOOM_HOST_POOL_WORKFLOW_TYPE,
   ZoomHostPoolWorkflow,
 } from '../../workflows/contract/host-pool';
+import { zoomTaskQueue } from '../../workflows/contract/shared';
 import type { HostPoolOwner, LeasedMeeting } from '../zoom/host-pool';
 import { isWebhookEvent, WebhookEnvelope } from '../zoom/webhooks';
 
 /**
  * The connector's host-pool workflow as every worker process's HostPoolOwner: one budget per host
- * and one view of who is live, whichever process creates. Whoever comes first starts it.
+ * and one view of who is live, whichever process creates. Whoever comes first starts it. `taskQueue`
+ * is the workers' (the pool runs on the Zoom queue beside it).
  */
 export class WorkflowHostPoolOwner implements HostPoolOwner {
   constructor(
@@ -52,7 +54,8 @@ export class WorkflowHostPoolOwner implements HostPoolOwner {
   private start() {
     return {
       workflowId: hostPoolWorkflowId(this.connector, this.taskQueue),
-      taskQueue: this.taskQueue,
+      // Beside the Zoom calls, not behind a burst's incident and runbook workflow tasks.
+      taskQueue: zoomTaskQueue(this.taskQueue),
       args: [{ connector: this.connector }] as [{ connector: string }],
       staticSummary: `Zoom connector **${this.connector}** (host pool: daily budgets, who is live)`,
     };
