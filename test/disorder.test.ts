@@ -223,21 +223,20 @@ describe('under disorder', () => {
       await run.terminate('test over: the late pass is not awaited here');
     });
 
-    it('a runbook terminated while its create is in flight: the incident learns the meeting from the create, and closing ends it', async () => {
+    /** A bridge runbook terminated while Zoom holds its create's answer for `holdMs`. */
+    const terminatedMidCreate = async (title: string, holdMs: number) => {
       const id = uniqueIncidentId();
-      await sim('/faults', { method: 'POST', path: '/v2/users/[^/]+/meetings$', holdResponseMs: 3000 });
-      await send(event(id, 'incident.created', { title: 'Terminate mid-create', severity: 'SEV3' }));
+      await sim('/faults', { method: 'POST', path: '/v2/users/[^/]+/meetings$', holdResponseMs: holdMs });
+      await send(event(id, 'incident.created', { title, severity: 'SEV3' }));
       const [meeting] = await eventually(() => (bridgeOf(id).length ? bridgeOf(id) : undefined), 'the meeting in Zoom');
       await stack.client.workflow
         .getHandle(`${incidentWorkflowId(id)}/incident-bridge`)
         .terminate('operator, mid-create');
       const mailbox = stack.client.workflow.getHandle(meetingMailboxWorkflowId(String(meeting.id)));
-      await eventually(
-        async () => ((await mailboxSignals(mailbox)).includes('claimMeeting') ? true : undefined),
-        'the create answered (and claimed)',
-        10_000,
-      );
-      await send(event(id, 'incident.closed'));
+      return { id, meeting, mailbox };
+    };
+    /** The close ended the bridge once, and released its mailbox (nobody follows the meeting any more). */
+    const endedOnClose = async ({ id, meeting, mailbox }: Awaited<ReturnType<typeof terminatedMidCreate>>) => {
       await timelineWith(
         id,
         (e) => e.summary === `Zoom meeting ${meeting.id} ended on close: its runbook incident-bridge no longer runs`,
@@ -247,42 +246,34 @@ describe('under disorder', () => {
         (r) => r.method === 'PUT' && r.path === `/v2/meetings/${meeting.id}/status` && r.status === 204,
       );
       expect(ended.map((r) => (r.body as { action?: string }).action)).toEqual(['end']);
-      // Nobody follows the meeting any more (no webhook came to find that out): the close released its mailbox.
       await eventually(
         async () => ((await mailbox.describe()).status.name === 'COMPLETED' ? true : undefined),
         'the mailbox ended',
       );
+    };
+
+    it('a runbook terminated while its create is in flight: the incident learns the meeting from the create, and closing ends it', async () => {
+      const run = await terminatedMidCreate('Terminate mid-create', 3000);
+      await eventually(
+        async () => ((await mailboxSignals(run.mailbox)).includes('claimMeeting') ? true : undefined),
+        'the create answered (and claimed)',
+        10_000,
+      );
+      await send(event(run.id, 'incident.closed'));
+      await endedOnClose(run);
     });
+
     it('a runbook terminated mid-create and the incident closed before the create answers: the late answer is ended too', async () => {
-      const id = uniqueIncidentId();
-      await sim('/faults', { method: 'POST', path: '/v2/users/[^/]+/meetings$', holdResponseMs: 4000 });
-      await send(event(id, 'incident.created', { title: 'Closed mid-create', severity: 'SEV3' }));
-      const [meeting] = await eventually(() => (bridgeOf(id).length ? bridgeOf(id) : undefined), 'the meeting in Zoom');
-      await stack.client.workflow
-        .getHandle(`${incidentWorkflowId(id)}/incident-bridge`)
-        .terminate('operator, mid-create');
-      await send(event(id, 'incident.closed'));
-      const incident = stack.client.workflow.getHandle(incidentWorkflowId(id));
+      const run = await terminatedMidCreate('Closed mid-create', 4000);
+      await send(event(run.id, 'incident.closed'));
+      const incident = stack.client.workflow.getHandle(incidentWorkflowId(run.id));
       await eventually(
         async () => ((await incident.query(incidentQuery)).status === 'closed' ? true : undefined),
         'the close applied',
       );
       // The close was applied before the create answered (its claim and its word to the incident go together).
-      const mailbox = stack.client.workflow.getHandle(meetingMailboxWorkflowId(String(meeting.id)));
-      expect(await mailboxSignals(mailbox).catch(() => [])).not.toContain('claimMeeting');
-      await timelineWith(
-        id,
-        (e) => e.summary === `Zoom meeting ${meeting.id} ended on close: its runbook incident-bridge no longer runs`,
-        'the late bridge ended',
-      );
-      const ended = stack.sandbox.requests.filter(
-        (r) => r.method === 'PUT' && r.path === `/v2/meetings/${meeting.id}/status` && r.status === 204,
-      );
-      expect(ended.map((r) => (r.body as { action?: string }).action)).toEqual(['end']);
-      await eventually(
-        async () => ((await mailbox.describe()).status.name === 'COMPLETED' ? true : undefined),
-        'the mailbox ended',
-      );
+      expect(await mailboxSignals(run.mailbox).catch(() => [])).not.toContain('claimMeeting');
+      await endedOnClose(run);
     });
   });
 
