@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
+import { hostPoolWorkflowId, incidentWorkflowId, meetingMailboxWorkflowId } from '../workflows/contract';
 
 /**
  * Replays recorded histories (`temporal workflow show -o json`, from the dev stack) through the
@@ -24,30 +25,39 @@ const replay = (history: unknown, workflowId: string) =>
 function workflowIdOf(file: string): string {
   const started = load(file).events[0].workflowExecutionStartedEventAttributes;
   const input = JSON.parse(Buffer.from(started.input.payloads[0].data, 'base64').toString('utf8'));
-  return input.incidentWorkflowId
-    ? `${input.incidentWorkflowId}/${input.runbook.name}`
-    : `incident-${input.incidentId}`;
+  if (input.incidentWorkflowId) return `${input.incidentWorkflowId}/${input.runbook.name}`;
+  if (input.meetingId) return meetingMailboxWorkflowId(input.meetingId);
+  if (input.connector) return hostPoolWorkflowId(input.connector, 'zoom-runbooks');
+  return incidentWorkflowId(input.incidentId);
 }
 
 describe('replay of recorded histories', () => {
   it('has fixtures for the incident workflow and each example runbook', () => {
-    // Recorded before the meeting-lifecycle patch, after it (v2), after the Zoom task queue (v3), and after the lifecycle state machine and meeting mailboxes (v4; test/support/record-histories.ts).
+    // Recorded before the meeting-lifecycle patch, after it (v2), after the Zoom task queue (v3), after the lifecycle state
+    // machine and meeting mailboxes (v4), and after the actions beyond peers and the host pool (v5; test/support/record-histories.ts).
     expect(fixtures).toEqual([
+      'host-pool-v5.json',
       'incident-workflow-v2.json',
       'incident-workflow-v3.json',
       'incident-workflow-v4.json',
+      'incident-workflow-v5.json',
       'incident-workflow.json',
+      'meeting-mailbox-v5.json',
       'runbook-incident-bridge.json',
       'runbook-incident-sync-v3.json',
       'runbook-incident-sync-v4.json',
+      'runbook-incident-sync-v5.json',
       'runbook-incident-sync.json',
       'runbook-postmortem-replan-v3.json',
       'runbook-postmortem-replan-v4.json',
+      'runbook-postmortem-replan-v5.json',
       'runbook-postmortem-replan.json',
       'runbook-postmortem.json',
       'runbook-recorded-bridge-v3.json',
       'runbook-recorded-bridge-v4.json',
+      'runbook-recorded-bridge-v5.json',
       'runbook-recorded-bridge.json',
+      'runbook-sev1-escalation-v5.json',
     ]);
   });
 
