@@ -21,7 +21,7 @@ import { agendaWithMarker, checkedPasscode, FieldCuts, fittedRegistrant, ZOOM_LI
 import { MeetingSettings } from '../src/zoom/types';
 import { refreshTokens } from '../src/zoom/user-oauth';
 import { callZoom, goneIsDone, inLiveMeeting, isAlreadyRegistered, maskingPhone, onMeeting } from './failures';
-import { findByMarker, idempotencyMarker, markerIn, removeMarked } from './idempotency';
+import { findByMarker, idempotencyMarker, markerIn, removeMarked, withMarker } from './idempotency';
 import { createMeetingEventActivities } from './meeting-events';
 import type {
   AttendanceRecord,
@@ -489,6 +489,24 @@ export function createActivities(deps: ActivityDeps) {
     }): Promise<string[]> {
       const zoom = await connector(input.connector);
       return released(await callZoom(() => removeMarked(zoom, idempotencyMarker(input.idempotencyKey), input.keep)));
+    },
+
+    /**
+     * The meetings a create made under this key, on every host: what a run that no longer runs
+     * (`owner`, terminated mid-create) made and nobody was told of. Their mailboxes are released on
+     * its behalf by signal-with-start, so the dead create's claim, should it still come, is ignored.
+     */
+    async meetingsByMarker(input: { connector?: string; idempotencyKey: string; owner: string }): Promise<string[]> {
+      const zoom = await connector(input.connector);
+      const marker = idempotencyMarker(input.idempotencyKey);
+      const found = await callZoom(async () => {
+        const ids: string[] = [];
+        for (const host of zoom.hosts.hosts)
+          for (const meeting of await withMarker(zoom, marker, host)) ids.push(String(meeting.id));
+        return ids;
+      });
+      for (const meetingId of found) await deps.releaseMeeting?.({ meetingId, owner: input.owner });
+      return found;
     },
 
     /**

@@ -34,6 +34,9 @@ import {
 import { meetingMailboxWorkflowId, releaseMeetingSignal } from './contract/meeting-mailbox';
 import {
   incidentChangedSignal,
+  MEETING_KIND,
+  MeetingAction,
+  meetingCreateKey,
   parseRunbookWorkflowId,
   RunbookDefinition,
   runbookWorkflowId,
@@ -76,6 +79,11 @@ export interface IncidentState {
   meetings?: Record<string, MeetingRecord>;
   /** runRunbook requests already served, by request id (or update id): an operator's retry starts nothing new. */
   onDemandRequests?: Record<string, string>;
+  /**
+   * The meeting creates of each run started (by workflow id): their idempotency keys, so a close
+   * can find in Zoom what a run that died mid-create made and nobody was told of.
+   */
+  creates?: Record<string, { key: string; kind: MeetingRecord['kind']; connector?: string }[]>;
 }
 
 export interface IncidentWorkflowInput extends IncidentWorkflowStart {
@@ -386,12 +394,44 @@ function zoomCalls() {
   return proxyActivities<Activities>({ ...ZOOM_CALLS, taskQueue: zoomTaskQueue(workflowInfo().taskQueue) });
 }
 
+/** A runbook's creates of meetings that should not outlive the incident, keyed as its run keys them. */
+function meetingCreatesOf(runbook: RunbookDefinition, workflowId: string, runId: string) {
+  return runbook.steps.flatMap((step) => {
+    const kind = step.action in MEETING_KIND ? MEETING_KIND[step.action as MeetingAction] : undefined;
+    return kind && kind !== 'scheduled'
+      ? [{ key: meetingCreateKey(workflowId, runId, step.id), kind, connector: runbook.connector }]
+      : [];
+  });
+}
+
+/**
+ * A run that died mid-create (terminated, its worker killed before Zoom's answer) made a meeting
+ * nobody was told of: Zoom is asked by the create's marker, for runs that own fewer meetings here
+ * than they create.
+ */
+async function findUntoldMeetings(state: IncidentState, gone: Set<string>): Promise<void> {
+  const zoom = zoomCalls();
+  for (const owner of gone) {
+    const creates = state.creates?.[owner] ?? [];
+    const known = Object.values(state.meetings ?? {}).filter((m) => m.owner === owner);
+    if (known.length >= creates.length) continue;
+    for (const { key, kind, connector } of creates) {
+      const ids = await zoom.meetingsByMarker.executeWithOptions(
+        { summary: `Look in Zoom for a meeting runbook run ${owner} made and never reported` },
+        [{ connector, idempotencyKey: key, owner }],
+      );
+      for (const id of ids) if (!state.meetings?.[id]) keepMeeting(state, { id, kind, owner, connector });
+    }
+  }
+}
+
 /**
  * On close, what runbooks that no longer run (terminated, failed) left open is ended (bridges)
  * or deleted (recurring meetings). Running runbooks close their own; scheduled meetings such as
  * a postmortem are meant to outlive the incident.
  */
 async function reconcileOnClose(state: IncidentState, gone: Set<string>): Promise<void> {
+  if (patched(INCIDENT_PATCHES.closeFindsUntoldMeetings)) await findUntoldMeetings(state, gone);
   const orphaned = Object.values(state.meetings ?? {}).filter((m) => gone.has(m.owner));
   const left = orphaned.filter((m) => !m.done && m.kind !== 'scheduled');
   const zoom = zoomCalls();
@@ -469,7 +509,7 @@ async function startRunbook(
   const incident = state.incident;
   const parentId = workflowInfo().workflowId;
   try {
-    await startChild(runbookWorkflow, {
+    const child = await startChild(runbookWorkflow, {
       workflowId,
       args: [{ runbook, incident: { ...incident }, incidentWorkflowId: parentId }],
       // Runbooks outlive this run of the incident workflow when it continues-as-new.
@@ -481,6 +521,7 @@ async function startRunbook(
       ],
       staticSummary: `Runbook **${runbook.name}** for incident ${incident.id}`,
     });
+    (state.creates ??= {})[workflowId] = meetingCreatesOf(runbook, workflowId, child.firstExecutionRunId);
     state.timeline.push({
       at: nowIso(),
       source: runbook.name,

@@ -37,6 +37,7 @@ export type ZoomActivities = Pick<
   | 'deleteMeeting'
   | 'removeLateDuplicates'
   | 'removeByMarker'
+  | 'meetingsByMarker'
 >;
 type ZoomName = keyof ZoomActivities;
 export type ZoomInput<N extends ZoomName> = Parameters<ZoomActivities[N]>[0];
@@ -84,6 +85,7 @@ export class FakeZoom {
       deleteMeeting: async () => ({}),
       removeLateDuplicates: async () => [],
       removeByMarker: async () => [],
+      meetingsByMarker: async () => [],
     };
   }
 
@@ -124,6 +126,10 @@ export class FakeZoom {
         a().removeLateDuplicates(input)
       ),
       removeByMarker: async (input) => (this.record({ activity: 'removeByMarker', input }), a().removeByMarker(input)),
+      meetingsByMarker: async (input) => (
+        this.record({ activity: 'meetingsByMarker', input }),
+        a().meetingsByMarker(input)
+      ),
     };
   }
 

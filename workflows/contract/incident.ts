@@ -91,4 +91,6 @@ export const INCIDENT_PATCHES = {
   closeReleasesMailboxes: 'close-releases-mailboxes',
   /** A meeting whose create answers after the close is ended (or deleted) if its run no longer runs. */
   closeEndsLateCreates: 'close-ends-late-creates',
+  /** The close asks Zoom, by the create's marker, for what a run that died mid-create made and never reported. */
+  closeFindsUntoldMeetings: 'close-finds-untold-meetings',
 } as const;

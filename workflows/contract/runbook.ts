@@ -123,3 +123,19 @@ export const RUNBOOK_PATCHES = {
   /** collectSummary asks Zoom at once only for a summary webhook it has not looked up yet (it looped while Zoom's API lagged the webhook). */
   summaryOncePerWebhook: 'summary-once-per-webhook',
 } as const;
+
+/** The kind of meeting each create action makes (MeetingRecord.kind). */
+export const MEETING_KIND = {
+  'zoom.createMeeting': 'bridge',
+  'zoom.scheduleMeeting': 'scheduled',
+  'zoom.recurringMeeting': 'recurring',
+} as const;
+export type MeetingAction = keyof typeof MEETING_KIND;
+
+/**
+ * A create's idempotency key: once per run, step and re-plan generation. Its marker in the agenda
+ * lets a retry, a cancel or the incident's close find the meeting in Zoom.
+ */
+export function meetingCreateKey(workflowId: string, runId: string, stepId: string, generation = 1): string {
+  return `${workflowId}/${runId}/${stepId}${generation > 1 ? `/${generation}` : ''}`;
+}

@@ -23,7 +23,15 @@ import { nowIso } from '../clock';
 import { CANCEL_RUNBOOK, ignoredInput, MEETING_EVENT } from '../inputs';
 import { meetingMailboxWorkflowId, releaseMeetingSignal } from '../contract/meeting-mailbox';
 import { appendTimelineSignal } from '../contract/incident';
-import { CancelRunbookRequest, RUNBOOK_FAILURE_TYPE, RUNBOOK_PATCHES, RunbookInput } from '../contract/runbook';
+import {
+  CancelRunbookRequest,
+  MEETING_KIND,
+  MeetingAction,
+  meetingCreateKey,
+  RUNBOOK_FAILURE_TYPE,
+  RUNBOOK_PATCHES,
+  RunbookInput,
+} from '../contract/runbook';
 import {
   Incident,
   MeetingRecord,
@@ -50,12 +58,6 @@ export const ZOOM_CALLS: ActivityOptions = {
 const LATE_CREATE_WINDOW = '2 minutes';
 
 /** The actions that create a meeting, and what the incident keeps it as. */
-const MEETING_KIND = {
-  'zoom.createMeeting': 'bridge',
-  'zoom.scheduleMeeting': 'scheduled',
-  'zoom.recurringMeeting': 'recurring',
-} as const;
-export type MeetingAction = keyof typeof MEETING_KIND;
 
 /** A timeline entry as a step returns it: the run adds when, who and which step. */
 export type Entry = Omit<TimelinePost, 'at' | 'source' | 'step'>;
@@ -234,7 +236,7 @@ export class RunbookRun {
     generation = 1,
   ): Promise<MeetingSummary> {
     const { workflowId, runId } = workflowInfo();
-    const key = `${workflowId}/${runId}/${step.id}${generation > 1 ? `/${generation}` : ''}`;
+    const key = meetingCreateKey(workflowId, runId, step.id, generation);
     const kind = MEETING_KIND[step.action];
     // The create tells the incident of the meeting itself: a run terminated before the answer came leaves it known there.
     const request: CreateMeetingInput = {
