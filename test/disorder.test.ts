@@ -8,7 +8,6 @@ import { Runbook, runbookSchema } from '../src/core/runbook';
 import { StoredMeeting } from '../src/sandbox/zoom-api';
 import { idempotencyMarker } from '../activities';
 import {
-  incidentQuery,
   incidentWorkflowId,
   meetingMailboxWorkflowId,
   TimelineEntry,
