@@ -1,4 +1,3 @@
-import axios from 'axios';
 import YAML from 'yaml';
 import { join } from 'node:path';
 import { temporal } from '@temporalio/proto';
@@ -12,12 +11,12 @@ import { callOutUpdate, incidentWorkflowId } from '../workflows/contract';
 import {
   bridgeMeeting,
   eventually,
-  receiveZoomWebhooks,
   sendNow,
   Stack,
-  startStack,
+  sandboxAdmin,
   stepEntry,
   uniqueIncidentId,
+  useWebhookStack,
 } from './support/stack';
 
 /**
@@ -74,17 +73,12 @@ const inClear = (phone: string) => new RegExp(phone.replace(/\D/g, '').slice(-7)
 
 describe('zoom.callOut, end to end', () => {
   let stack: Stack;
-  let stopReceiver: (() => Promise<void>) | undefined;
-  beforeAll(async () => {
-    stack = await startStack({ runbooks: [escalation, phones, unacknowledged('1s'), unacknowledged('1h')] });
-    stopReceiver = await receiveZoomWebhooks(stack, SECRET_TOKEN);
-  });
-  afterAll(async () => {
-    await stopReceiver?.();
-    await stack?.stop();
-  });
-
-  const admin = () => axios.create({ baseURL: `${stack.sandbox.url}/_sandbox` });
+  useWebhookStack(
+    { runbooks: [escalation, phones, unacknowledged('1s'), unacknowledged('1h')] },
+    SECRET_TOKEN,
+    (started) => (stack = started),
+  );
+  const admin = () => sandboxAdmin(stack);
   const send = (id: string, type: IncidentEvent['type'], incident?: Partial<IncidentEvent['incident']>) =>
     sendNow(stack, id, type, incident);
   const entryOf = (id: string, step: string, source?: string) => stepEntry(stack, id, step, source);

@@ -1,4 +1,3 @@
-import axios from 'axios';
 import YAML from 'yaml';
 import { IncidentEvent } from '../src/core/incident';
 import { Runbook, runbookSchema } from '../src/core/runbook';
@@ -8,12 +7,12 @@ import { meetingPathId } from '../src/zoom/client';
 import { incidentWorkflowId } from '../workflows/contract';
 import {
   eventually,
-  receiveZoomWebhooks,
   sendNow,
   Stack,
-  startStack,
+  sandboxAdmin,
   stepEntry,
   uniqueIncidentId,
+  useWebhookStack,
 } from './support/stack';
 
 /**
@@ -45,17 +44,8 @@ const SUMMARY_SCOPE = 'meeting:read:summary:admin';
 
 describe('zoom.collectSummary, end to end', () => {
   let stack: Stack;
-  let stopReceiver: (() => Promise<void>) | undefined;
-  beforeAll(async () => {
-    stack = await startStack({ runbooks: [byWebhook, byPolling, shortDeadline] });
-    stopReceiver = await receiveZoomWebhooks(stack, SECRET_TOKEN);
-  });
-  afterAll(async () => {
-    await stopReceiver?.();
-    await stack?.stop();
-  });
-
-  const admin = () => axios.create({ baseURL: `${stack.sandbox.url}/_sandbox` });
+  useWebhookStack({ runbooks: [byWebhook, byPolling, shortDeadline] }, SECRET_TOKEN, (started) => (stack = started));
+  const admin = () => sandboxAdmin(stack);
   const send = (id: string, type: IncidentEvent['type'], incident?: Partial<IncidentEvent['incident']>) =>
     sendNow(stack, id, type, incident);
   const entryOf = (id: string, step: string) => stepEntry(stack, id, step);

@@ -1,4 +1,3 @@
-import axios from 'axios';
 import YAML from 'yaml';
 import { getTimeline } from '../src/temporal/client';
 import { Runbook, runbookSchema } from '../src/core/runbook';
@@ -8,12 +7,12 @@ import { incidentWorkflowId } from '../workflows/contract';
 import {
   bridgeMeeting,
   eventually,
-  receiveZoomWebhooks,
   sendNow,
   Stack,
-  startStack,
+  sandboxAdmin,
   stepEntry,
   uniqueIncidentId,
+  useWebhookStack,
 } from './support/stack';
 
 /**
@@ -52,17 +51,8 @@ const LINES = ['Ana Ruiz: The payments pool ran dry at 09:02.', 'Bo Chen: Rollin
 
 describe('zoom.collectTranscript, end to end', () => {
   let stack: Stack;
-  let stopReceiver: (() => Promise<void>) | undefined;
-  beforeAll(async () => {
-    stack = await startStack({ runbooks: Object.values(RUNBOOKS) });
-    stopReceiver = await receiveZoomWebhooks(stack, SECRET_TOKEN);
-  });
-  afterAll(async () => {
-    await stopReceiver?.();
-    await stack?.stop();
-  });
-
-  const admin = () => axios.create({ baseURL: `${stack.sandbox.url}/_sandbox` });
+  useWebhookStack({ runbooks: Object.values(RUNBOOKS) }, SECRET_TOKEN, (started) => (stack = started));
+  const admin = () => sandboxAdmin(stack);
 
   /** Opens an incident for `runbook`, holds its bridge with one person in it, resolves it, and waits for the run's end of it. */
   async function bridgeHeld(runbook: Runbook) {

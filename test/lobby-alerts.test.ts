@@ -1,4 +1,3 @@
-import axios from 'axios';
 import YAML from 'yaml';
 import { getTimeline } from '../src/temporal/client';
 import { IncidentHandle } from '../src/temporal/handles';
@@ -8,11 +7,11 @@ import type { TimelineEntry } from '../workflows/contract';
 import {
   bridgeMeeting,
   eventually,
-  receiveZoomWebhooks,
   sendNow,
   Stack,
-  startStack,
+  sandboxAdmin,
   uniqueIncidentId,
+  useWebhookStack,
 } from './support/stack';
 
 /**
@@ -49,17 +48,8 @@ interface Arrival {
 
 describe('lobby alerts, end to end', () => {
   let stack: Stack;
-  let stopReceiver: (() => Promise<void>) | undefined;
-  beforeAll(async () => {
-    stack = await startStack({ runbooks: [room, host, off] });
-    stopReceiver = await receiveZoomWebhooks(stack, SECRET_TOKEN);
-  });
-  afterAll(async () => {
-    await stopReceiver?.();
-    await stack?.stop();
-  });
-
-  const admin = () => axios.create({ baseURL: `${stack.sandbox.url}/_sandbox` });
+  useWebhookStack({ runbooks: [room, host, off] }, SECRET_TOKEN, (started) => (stack = started));
+  const admin = () => sandboxAdmin(stack);
   /** An incident whose runbook `name` opened a bridge; its meeting as the sandbox stores it. */
   const opened = async (name: string): Promise<{ id: string; meeting: StoredMeeting }> => {
     const id = uniqueIncidentId();

@@ -1,4 +1,3 @@
-import axios from 'axios';
 import YAML from 'yaml';
 import { join } from 'node:path';
 import { getTimeline } from '../src/temporal/client';
@@ -10,12 +9,12 @@ import { CloudRecordingState, SANDBOX_DIAL_IN_NUMBERS, StoredMeeting } from '../
 import { incidentWorkflowId } from '../workflows/contract';
 import {
   bridgeMeeting,
-  receiveZoomWebhooks,
   sendNow,
   Stack,
-  startStack,
+  sandboxAdmin,
   stepEntry,
   uniqueIncidentId,
+  useWebhookStack,
 } from './support/stack';
 
 /**
@@ -58,17 +57,8 @@ const IN_MEETING_SCOPE = 'meeting:update:in_meeting_controls:admin';
 
 describe('zoom.recordingControl and dial-in numbers, end to end', () => {
   let stack: Stack;
-  let stopReceiver: (() => Promise<void>) | undefined;
-  beforeAll(async () => {
-    stack = await startStack({ runbooks: [escalation, steps, checks] });
-    stopReceiver = await receiveZoomWebhooks(stack, SECRET_TOKEN);
-  });
-  afterAll(async () => {
-    await stopReceiver?.();
-    await stack?.stop();
-  });
-
-  const admin = () => axios.create({ baseURL: `${stack.sandbox.url}/_sandbox` });
+  useWebhookStack({ runbooks: [escalation, steps, checks] }, SECRET_TOKEN, (started) => (stack = started));
+  const admin = () => sandboxAdmin(stack);
   const send = (id: string, type: IncidentEvent['type'], incident?: Partial<IncidentEvent['incident']>) =>
     sendNow(stack, id, type, incident);
   const entryOf = (id: string, step: string, source?: string) => stepEntry(stack, id, step, source);

@@ -59,16 +59,16 @@ export function sandboxUserConnector(sandbox: ZoomSandbox, name = 'default'): Zo
   return { ...sandboxConnector(sandbox, name), auth: 'user', accountId: undefined, hostUser: 'me' };
 }
 
-export async function startStack(
-  options: {
-    runbooks?: RunbookDefinition[];
-    sandbox?: SandboxOptions;
-    connectors?: (sandbox: ZoomSandbox) => ZoomConnectorConfig[];
-    /** Encrypt payloads with a random key (the default, as in production); false keeps history plain JSON. */
-    encrypt?: boolean;
-    incidentPolicy?: IncidentPolicy;
-  } = {},
-): Promise<Stack> {
+export interface StackOptions {
+  runbooks?: RunbookDefinition[];
+  sandbox?: SandboxOptions;
+  connectors?: (sandbox: ZoomSandbox) => ZoomConnectorConfig[];
+  /** Encrypt payloads with a random key (the default, as in production); false keeps history plain JSON. */
+  encrypt?: boolean;
+  incidentPolicy?: IncidentPolicy;
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
   if (!runtimeInstalled) {
     runtimeInstalled = true;
     Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -190,4 +190,27 @@ export async function receiveZoomWebhooks(
   const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/zoom/webhook`;
   await axios.post(`${stack.sandbox.url}/_sandbox/webhooks`, { url, secretToken, validate: true });
   return () => new Promise<void>((resolve) => receiver.close(() => resolve()));
+}
+
+/**
+ * For one e2e file: a stack started before its tests, with the sandbox's signed webhooks delivered
+ * through serve's route (`secretToken`), handed to `started`; both stopped after its tests.
+ */
+export function useWebhookStack(options: StackOptions, secretToken: string, started: (stack: Stack) => void): void {
+  let stack: Stack | undefined;
+  let stopReceiver: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    stack = await startStack(options);
+    started(stack);
+    stopReceiver = await receiveZoomWebhooks(stack, secretToken);
+  });
+  afterAll(async () => {
+    await stopReceiver?.();
+    await stack?.stop();
+  });
+}
+
+/** The sandbox's admin API (`/_sandbox/...`) of a stack. */
+export function sandboxAdmin(stack: Stack) {
+  return axios.create({ baseURL: `${stack.sandbox.url}/_sandbox` });
 }
